@@ -1,0 +1,75 @@
+/*
+ * The backend model shared by both daemons: one instance of a service, as
+ * Airbnb's Nerve writes it into a registry, and its JSON codec.
+ *
+ * Everything here is pure: no I/O, no globals.
+ */
+#ifndef SMARTDOCK_BACKEND_H
+#define SMARTDOCK_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define BACKEND_MAX_PAYLOAD (64 * 1024) /* larger registry values are refused */
+#define BACKEND_WEIGHT_UNSET (-1)
+
+struct label {
+    char *key;
+    char *value;
+};
+
+struct backend {
+    char *host;                   /* hostname or IP, validated */
+    int port;                     /* 1..65535 */
+    char *name;                   /* never NULL after decode: falls back to host:port */
+    int weight;                   /* 0..256, or BACKEND_WEIGHT_UNSET */
+    char *haproxy_server_options; /* may be NULL; never holds a control character */
+    struct label *labels;
+    size_t nlabels;
+    char *container_id; /* smartdock's own keys; NULL when another writer made it */
+    char *service;
+    char *source; /* where discovery found it (znode or key); may be NULL */
+};
+
+struct backend_list {
+    struct backend *v;
+    size_t n, cap;
+};
+
+/* Frees what b owns and zeroes it. */
+void backend_clear(struct backend *b);
+/* Deep copy into out (which is overwritten); 0 or -1 on allocation failure. */
+int backend_copy(struct backend *out, const struct backend *b);
+/* Borrowed value of label key, or NULL. */
+const char *backend_label(const struct backend *b, const char *key);
+/* Adds or replaces a label; copies key and value. */
+int backend_set_label(struct backend *b, const char *key, const char *value);
+
+/*
+ * Decodes Nerve's JSON ({"host","port","name","weight","haproxy_server_options",
+ * "labels"} plus anything else, which is ignored). On failure returns -1 and
+ * writes into err a sentence naming the field and the offending value; out is
+ * left cleared. Hostile input (control characters, bad hosts, huge values)
+ * is refused here so nothing downstream has to think about it.
+ */
+int backend_decode_nerve(const char *json, size_t len, struct backend *out, char *err,
+                         size_t errlen);
+/* Encodes b as Nerve JSON plus "container_id"/"service". Caller frees. */
+char *backend_encode_nerve(const struct backend *b);
+
+/* Validators shared by decoders and config parsers. */
+bool backend_host_is_valid(const char *host);
+bool backend_text_is_safe(const char *s); /* no control characters at all */
+/* Returns a copy of s with every byte HAProxy refuses in a server name replaced by '_'. */
+char *backend_server_name_dup(const char *s);
+
+/* backend_list: owns its backends. push moves *b in (b is zeroed). */
+int backend_list_push(struct backend_list *l, struct backend *b);
+void backend_list_clear(struct backend_list *l);
+/* Sorts by name, then host, then port, and drops later duplicates of the same host:port. */
+void backend_list_sort_unique(struct backend_list *l);
+/* Deep copy. */
+int backend_list_copy(struct backend_list *out, const struct backend_list *in);
+bool backend_list_equal(const struct backend_list *a, const struct backend_list *b);
+
+#endif
