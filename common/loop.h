@@ -18,8 +18,9 @@ typedef void loop_fd_fn(void *arg, short revents);
 /* Called on the loop thread when a transfer added with loop_add_transfer ends. */
 typedef void loop_transfer_fn(void *arg, CURL *easy, CURLcode result);
 
-/* Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (so in every thread
- * created after it) and reads them through a signalfd. Call first in main(). */
+/* Blocks SIGTERM, SIGINT, SIGHUP and SIGCHLD in the calling thread (so in
+ * every thread created after it), reads them through a signalfd and ignores
+ * SIGPIPE. Call first in main(). */
 struct loop *loop_new(void);
 void loop_free(struct loop *l);
 
@@ -34,7 +35,7 @@ void loop_timer_cancel(struct loop *l, uint64_t id);
 int loop_watch_fd(struct loop *l, int fd, short events, loop_fd_fn *fn, void *arg);
 void loop_unwatch_fd(struct loop *l, int fd);
 
-/* fn(arg, signo) on the loop thread for SIGTERM, SIGINT, SIGHUP. */
+/* fn(arg, signo) on the loop thread for SIGTERM, SIGINT, SIGHUP and SIGCHLD. */
 void loop_on_signal(struct loop *l, void (*fn)(void *arg, int signo), void *arg);
 
 /* The loop drives easy until it ends; the caller keeps ownership of easy and
@@ -46,5 +47,8 @@ void loop_run(struct loop *l); /* returns after loop_stop() */
 void loop_stop(struct loop *l);
 
 uint64_t loop_now_ms(void); /* monotonic */
+
+/* A forked child calls this before exec: blocked signals survive execve. */
+void loop_child_reset_signals(void);
 
 #endif

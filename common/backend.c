@@ -1,0 +1,361 @@
+#include "backend.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+void backend_clear(struct backend *b)
+{
+    free(b->host);
+    free(b->name);
+    free(b->haproxy_server_options);
+    for (size_t i = 0; i < b->nlabels; i++) {
+        free(b->labels[i].key);
+        free(b->labels[i].value);
+    }
+    free(b->labels);
+    free(b->container_id);
+    free(b->service);
+    free(b->source);
+    memset(b, 0, sizeof *b);
+    b->weight = BACKEND_WEIGHT_UNSET;
+}
+
+int backend_copy(struct backend *out, const struct backend *b)
+{
+    memset(out, 0, sizeof *out);
+    out->port = b->port;
+    out->weight = b->weight;
+    out->host = dup_or_null(b->host);
+    out->name = dup_or_null(b->name);
+    out->haproxy_server_options = dup_or_null(b->haproxy_server_options);
+    out->container_id = dup_or_null(b->container_id);
+    out->service = dup_or_null(b->service);
+    out->source = dup_or_null(b->source);
+    for (size_t i = 0; i < b->nlabels; i++)
+        if (backend_set_label(out, b->labels[i].key, b->labels[i].value) < 0) {
+            backend_clear(out);
+            return -1;
+        }
+    return 0;
+}
+
+const char *backend_label(const struct backend *b, const char *key)
+{
+    for (size_t i = 0; i < b->nlabels; i++)
+        if (strcmp(b->labels[i].key, key) == 0) return b->labels[i].value;
+    return NULL;
+}
+
+int backend_set_label(struct backend *b, const char *key, const char *value)
+{
+    char *v = strdup(value);
+    if (!v) return -1;
+    for (size_t i = 0; i < b->nlabels; i++)
+        if (strcmp(b->labels[i].key, key) == 0) {
+            free(b->labels[i].value);
+            b->labels[i].value = v;
+            return 0;
+        }
+    struct label *grown = realloc(b->labels, (b->nlabels + 1) * sizeof *grown);
+    char *k = strdup(key);
+    if (!grown || !k) {
+        if (grown) b->labels = grown;
+        free(k);
+        free(v);
+        return -1;
+    }
+    b->labels = grown;
+    b->labels[b->nlabels].key = k;
+    b->labels[b->nlabels].value = v;
+    b->nlabels++;
+    return 0;
+}
+
+bool backend_text_is_safe(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return false;
+    return true;
+}
+
+/* Hostnames (RFC 1123 letters, digits, '-', '.', and '_' which Docker names
+ * carry), IPv4 and IPv6 literals. Nothing that could end a config token. */
+bool backend_host_is_valid(const char *host)
+{
+    size_t n = strlen(host);
+    if (n == 0 || n > 253) return false;
+    bool colon = strchr(host, ':') != NULL;
+    for (const char *p = host; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (isalnum(c) || c == '.' || c == '-' || c == '_') continue;
+        if (colon && (c == ':' || c == '%')) continue;
+        return false;
+    }
+    return host[0] != '-' && host[0] != '.';
+}
+
+char *backend_server_name_dup(const char *s)
+{
+    char *out = strdup(s && *s ? s : "_");
+    if (!out) return NULL;
+    for (char *p = out; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!(isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-')) *p = '_';
+    }
+    return out;
+}
+
+/* Writes a printable, bounded rendering of a JSON value for error messages. */
+static void describe(const cJSON *v, char *buf, size_t len)
+{
+    char *s = v ? cJSON_PrintUnformatted(v) : NULL;
+    if (!s) {
+        snprintf(buf, len, "nothing");
+        return;
+    }
+    size_t j = 0;
+    for (size_t i = 0; s[i] && j + 5 < len && i < 80; i++)
+        buf[j++] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
+    if (strlen(s) > 80 && j + 4 < len) {
+        memcpy(buf + j, "...", 3);
+        j += 3;
+    }
+    buf[j] = 0;
+    free(s);
+}
+
+static int fail(char *err, size_t errlen, const char *field, const char *want, const cJSON *v)
+{
+    char got[128];
+    describe(v, got, sizeof got);
+    snprintf(err, errlen, "%s: expected %s, got %s", field, want, got);
+    return -1;
+}
+
+static bool as_int(const cJSON *v, long lo, long hi, int *out)
+{
+    if (!cJSON_IsNumber(v)) return false;
+    double d = v->valuedouble;
+    if (!isfinite(d) || d != floor(d) || d < (double)lo || d > (double)hi) return false;
+    *out = (int)d;
+    return true;
+}
+
+static int decode_labels(const cJSON *labels, struct backend *out, char *err, size_t errlen)
+{
+    if (!labels || cJSON_IsNull(labels)) return 0;
+    if (!cJSON_IsObject(labels)) return fail(err, errlen, "labels", "an object", labels);
+    const cJSON *l;
+    cJSON_ArrayForEach(l, labels)
+    {
+        char field[160];
+        snprintf(field, sizeof field, "labels.%.100s", l->string);
+        if (!backend_text_is_safe(l->string))
+            return fail(err, errlen, "labels", "keys without control characters", l);
+        if (!cJSON_IsString(l) || !backend_text_is_safe(l->valuestring))
+            return fail(err, errlen, field, "a string without control characters", l);
+        if (backend_set_label(out, l->string, l->valuestring) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int decode(const cJSON *root, struct backend *out, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(root)) return fail(err, errlen, "payload", "a JSON object", root);
+
+    const cJSON *host = cJSON_GetObjectItemCaseSensitive(root, "host");
+    if (!cJSON_IsString(host) || !backend_host_is_valid(host->valuestring))
+        return fail(err, errlen, "host", "a hostname or IP address", host);
+    out->host = strdup(host->valuestring);
+
+    const cJSON *port = cJSON_GetObjectItemCaseSensitive(root, "port");
+    if (!as_int(port, 1, 65535, &out->port))
+        return fail(err, errlen, "port", "an integer 1..65535", port);
+
+    const cJSON *weight = cJSON_GetObjectItemCaseSensitive(root, "weight");
+    if (weight && !cJSON_IsNull(weight) && !as_int(weight, 0, 256, &out->weight))
+        return fail(err, errlen, "weight", "an integer 0..256", weight);
+
+    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(root, "haproxy_server_options");
+    if (opts && !cJSON_IsNull(opts)) {
+        if (!cJSON_IsString(opts) || !backend_text_is_safe(opts->valuestring) ||
+            strchr(opts->valuestring, '#'))
+            return fail(err, errlen, "haproxy_server_options",
+                        "a string without control characters or '#'", opts);
+        if (*opts->valuestring) out->haproxy_server_options = strdup(opts->valuestring);
+    }
+
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
+    if (name && !cJSON_IsNull(name) &&
+        (!cJSON_IsString(name) || !backend_text_is_safe(name->valuestring)))
+        return fail(err, errlen, "name", "a string without control characters", name);
+    if (cJSON_IsString(name) && *name->valuestring) {
+        out->name = backend_server_name_dup(name->valuestring);
+    } else {
+        char hp[300];
+        snprintf(hp, sizeof hp, "%s:%d", out->host, out->port);
+        out->name = backend_server_name_dup(hp);
+    }
+
+    if (decode_labels(cJSON_GetObjectItemCaseSensitive(root, "labels"), out, err, errlen) < 0)
+        return -1;
+
+    const cJSON *cid = cJSON_GetObjectItemCaseSensitive(root, "container_id");
+    if (cJSON_IsString(cid) && backend_text_is_safe(cid->valuestring))
+        out->container_id = strdup(cid->valuestring);
+    const cJSON *svc = cJSON_GetObjectItemCaseSensitive(root, "service");
+    if (cJSON_IsString(svc) && backend_text_is_safe(svc->valuestring))
+        out->service = strdup(svc->valuestring);
+    return 0;
+}
+
+int backend_decode_nerve(const char *json, size_t len, struct backend *out, char *err,
+                         size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->weight = BACKEND_WEIGHT_UNSET;
+    if (!json || len == 0) {
+        snprintf(err, errlen, "payload: expected Nerve JSON, got no data");
+        return -1;
+    }
+    if (len > BACKEND_MAX_PAYLOAD) {
+        snprintf(err, errlen, "payload: expected at most %d bytes, got %zu", BACKEND_MAX_PAYLOAD,
+                 len);
+        return -1;
+    }
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (!root) {
+        snprintf(err, errlen, "payload: expected Nerve JSON, got malformed JSON (%zu bytes)", len);
+        return -1;
+    }
+    int rc = decode(root, out, err, errlen);
+    cJSON_Delete(root);
+    if (rc < 0) backend_clear(out);
+    return rc;
+}
+
+char *backend_encode_nerve(const struct backend *b)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "host", b->host ? b->host : "");
+    cJSON_AddNumberToObject(o, "port", b->port);
+    if (b->name) cJSON_AddStringToObject(o, "name", b->name);
+    if (b->weight != BACKEND_WEIGHT_UNSET) cJSON_AddNumberToObject(o, "weight", b->weight);
+    if (b->haproxy_server_options)
+        cJSON_AddStringToObject(o, "haproxy_server_options", b->haproxy_server_options);
+    cJSON *labels = cJSON_AddObjectToObject(o, "labels");
+    for (size_t i = 0; labels && i < b->nlabels; i++)
+        cJSON_AddStringToObject(labels, b->labels[i].key, b->labels[i].value);
+    if (b->container_id) cJSON_AddStringToObject(o, "container_id", b->container_id);
+    if (b->service) cJSON_AddStringToObject(o, "service", b->service);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+int backend_list_push(struct backend_list *l, struct backend *b)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        struct backend *v = realloc(l->v, cap * sizeof *v);
+        if (!v) return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *b;
+    memset(b, 0, sizeof *b);
+    b->weight = BACKEND_WEIGHT_UNSET;
+    return 0;
+}
+
+void backend_list_clear(struct backend_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) backend_clear(&l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_str(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_backend(const void *pa, const void *pb)
+{
+    const struct backend *a = pa, *b = pb;
+    int c = cmp_str(a->name, b->name);
+    if (!c) c = cmp_str(a->host, b->host);
+    if (!c) c = (a->port > b->port) - (a->port < b->port);
+    if (!c) c = cmp_str(a->source, b->source);
+    return c;
+}
+
+static bool same_address(const struct backend *a, const struct backend *b)
+{
+    return a->port == b->port && cmp_str(a->host, b->host) == 0;
+}
+
+void backend_list_sort_unique(struct backend_list *l)
+{
+    if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_backend);
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < kept && !dup; j++) dup = same_address(&l->v[j], &l->v[i]);
+        if (dup)
+            backend_clear(&l->v[i]);
+        else
+            l->v[kept++] = l->v[i];
+    }
+    l->n = kept;
+}
+
+int backend_list_copy(struct backend_list *out, const struct backend_list *in)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < in->n; i++) {
+        struct backend b;
+        if (backend_copy(&b, &in->v[i]) < 0 || backend_list_push(out, &b) < 0) {
+            backend_clear(&b);
+            backend_list_clear(out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool labels_equal(const struct backend *a, const struct backend *b)
+{
+    if (a->nlabels != b->nlabels) return false;
+    for (size_t i = 0; i < a->nlabels; i++) {
+        const char *v = backend_label(b, a->labels[i].key);
+        if (!v || strcmp(v, a->labels[i].value) != 0) return false;
+    }
+    return true;
+}
+
+bool backend_list_equal(const struct backend_list *a, const struct backend_list *b)
+{
+    if (a->n != b->n) return false;
+    for (size_t i = 0; i < a->n; i++) {
+        const struct backend *x = &a->v[i], *y = &b->v[i];
+        if (!same_address(x, y) || cmp_str(x->name, y->name) || x->weight != y->weight ||
+            cmp_str(x->haproxy_server_options, y->haproxy_server_options) ||
+            !labels_equal(x, y))
+            return false;
+    }
+    return true;
+}
