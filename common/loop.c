@@ -227,7 +227,7 @@ void loop_stop(struct loop *l)
     curl_multi_wakeup(l->multi);
 }
 
-static void run_posts(struct loop *l)
+void loop_run_posts(struct loop *l)
 {
     pthread_mutex_lock(&l->post_lock);
     struct post *p = l->post_head;
@@ -300,7 +300,7 @@ void loop_run(struct loop *l)
 {
     l->stopping = false;
     while (!l->stopping) {
-        run_posts(l);
+        loop_run_posts(l);
         run_timers(l);
         if (l->stopping) break;
 

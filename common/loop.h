@@ -44,6 +44,8 @@ int loop_add_transfer(struct loop *l, CURL *easy, loop_transfer_fn *done, void *
 void loop_remove_transfer(struct loop *l, CURL *easy);
 
 void loop_run(struct loop *l); /* returns after loop_stop() */
+/* Runs what has been posted so far; for shutdown, after library threads stopped. */
+void loop_run_posts(struct loop *l);
 void loop_stop(struct loop *l);
 
 uint64_t loop_now_ms(void); /* monotonic */

@@ -1,0 +1,248 @@
+#include "docker_client.h"
+
+#include "log.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DOCKER_MAX_BODY (64u << 20) /* a list of thousands of containers fits */
+#define DOCKER_MAX_LINE (1u << 20)
+
+struct docker_request {
+    struct docker_request *next;
+    struct docker_client *client;
+    CURL *easy;
+    char *buf;
+    size_t len, cap;
+    bool stream, cancelled, in_callback, failed_size;
+    docker_reply_fn *on_reply;
+    docker_line_fn *on_line;
+    docker_end_fn *on_end;
+    void *arg;
+};
+
+struct docker_client {
+    struct loop *loop;
+    char *url;         /* as configured, for logs */
+    char *base;        /* http://host:port */
+    char *unix_socket; /* NULL for tcp */
+    struct docker_request *requests;
+};
+
+const char *docker_default_url(const char *configured)
+{
+    if (configured && *configured) return configured;
+    const char *env = getenv("DOCKER_HOST");
+    if (env && *env) return env;
+    return "unix:///var/run/docker.sock";
+}
+
+struct docker_client *docker_client_new(struct loop *l, const char *url, char *err,
+                                        size_t errlen)
+{
+    struct docker_client *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->loop = l;
+    c->url = strdup(url);
+    const char *rest;
+    if (strncmp(url, "unix://", 7) == 0 || url[0] == '/') {
+        c->unix_socket = strdup(url[0] == '/' ? url : url + 7);
+        c->base = strdup("http://docker");
+        if (!*c->unix_socket) goto bad;
+    } else if ((rest = strncmp(url, "tcp://", 6) == 0    ? url + 6
+                       : strncmp(url, "http://", 7) == 0 ? url + 7
+                                                          : NULL)) {
+        if (!*rest || strchr(rest, '/') || strchr(rest, ' ')) goto bad;
+        size_t n = strlen(rest) + 8;
+        c->base = malloc(n);
+        if (c->base) snprintf(c->base, n, "http://%s", rest);
+    } else {
+        goto bad;
+    }
+    return c;
+bad:
+    snprintf(err, errlen, "docker.host: expected unix:///path or tcp://host:port, got \"%s\"",
+             url);
+    docker_client_free(c);
+    return NULL;
+}
+
+static void request_free(struct docker_request *r)
+{
+    if (r->easy) curl_easy_cleanup(r->easy);
+    free(r->buf);
+    free(r);
+}
+
+static void unlink_request(struct docker_request *r)
+{
+    struct docker_request **p = &r->client->requests;
+    while (*p && *p != r) p = &(*p)->next;
+    if (*p) *p = r->next;
+}
+
+void docker_client_free(struct docker_client *c)
+{
+    if (!c) return;
+    while (c->requests) {
+        struct docker_request *r = c->requests;
+        c->requests = r->next;
+        loop_remove_transfer(c->loop, r->easy);
+        request_free(r);
+    }
+    free(c->url);
+    free(c->base);
+    free(c->unix_socket);
+    free(c);
+}
+
+const char *docker_client_url(const struct docker_client *c)
+{
+    return c->url;
+}
+
+static int append(struct docker_request *r, const char *data, size_t n, size_t limit)
+{
+    if (r->len + n + 1 > limit) return -1;
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 4096;
+        while (cap < r->len + n + 1) cap *= 2;
+        char *b = realloc(r->buf, cap);
+        if (!b) return -1;
+        r->buf = b;
+        r->cap = cap;
+    }
+    memcpy(r->buf + r->len, data, n);
+    r->len += n;
+    r->buf[r->len] = 0;
+    return 0;
+}
+
+/* Hands every complete line to the caller and keeps the partial tail. */
+static size_t deliver_lines(struct docker_request *r)
+{
+    size_t start = 0;
+    r->in_callback = true;
+    for (size_t i = 0; i < r->len && !r->cancelled; i++) {
+        if (r->buf[i] != '\n') continue;
+        size_t n = i - start;
+        if (n && r->buf[start + n - 1] == '\r') n--;
+        if (n) r->on_line(r->arg, r->buf + start, n);
+        start = i + 1;
+    }
+    r->in_callback = false;
+    memmove(r->buf, r->buf + start, r->len - start);
+    r->len -= start;
+    return start;
+}
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct docker_request *r = userp;
+    size_t n = size * nmemb;
+    if (r->cancelled) return 0;
+    long status = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    bool lines = r->stream && status == 200;
+    if (append(r, data, n, lines ? DOCKER_MAX_LINE : DOCKER_MAX_BODY) < 0) {
+        r->failed_size = true;
+        return 0;
+    }
+    if (lines) deliver_lines(r);
+    return r->cancelled ? 0 : n;
+}
+
+static void on_done(void *arg, CURL *easy, CURLcode rc)
+{
+    struct docker_request *r = arg;
+    (void)easy;
+    unlink_request(r);
+    if (r->cancelled) {
+        request_free(r);
+        return;
+    }
+    long status = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    char error[256] = "";
+    if (r->failed_size)
+        snprintf(error, sizeof error, "reply from %s larger than %u bytes", r->client->url,
+                 r->stream ? DOCKER_MAX_LINE : DOCKER_MAX_BODY);
+    else if (rc != CURLE_OK)
+        snprintf(error, sizeof error, "%s: %s", r->client->url, curl_easy_strerror(rc));
+    if (r->stream) {
+        if (!*error && status != 200)
+            snprintf(error, sizeof error, "%s: status %ld: %.120s", r->client->url, status,
+                     r->buf ? r->buf : "");
+        r->on_end(r->arg, *error ? error : "stream closed by the engine");
+    } else {
+        r->on_reply(r->arg, status, r->buf ? r->buf : "", r->len, *error ? error : NULL);
+    }
+    request_free(r);
+}
+
+static struct docker_request *start(struct docker_client *c, const char *path, bool stream)
+{
+    struct docker_request *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->client = c;
+    r->stream = stream;
+    r->easy = curl_easy_init();
+    size_t n = strlen(c->base) + strlen(path) + 1;
+    char *url = malloc(n);
+    if (!r->easy || !url) {
+        free(url);
+        request_free(r);
+        return NULL;
+    }
+    snprintf(url, n, "%s%s", c->base, path);
+    curl_easy_setopt(r->easy, CURLOPT_URL, url);
+    free(url);
+    if (c->unix_socket) curl_easy_setopt(r->easy, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
+    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (!stream) curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, 15000L);
+    if (loop_add_transfer(c->loop, r->easy, on_done, r) < 0) {
+        request_free(r);
+        return NULL;
+    }
+    r->next = c->requests;
+    c->requests = r;
+    return r;
+}
+
+int docker_client_get(struct docker_client *c, const char *path, docker_reply_fn *fn, void *arg)
+{
+    struct docker_request *r = start(c, path, false);
+    if (!r) return -1;
+    r->on_reply = fn;
+    r->arg = arg;
+    return 0;
+}
+
+struct docker_stream *docker_client_stream(struct docker_client *c, const char *path,
+                                           docker_line_fn *on_line, docker_end_fn *on_end,
+                                           void *arg)
+{
+    struct docker_request *r = start(c, path, true);
+    if (!r) return NULL;
+    r->on_line = on_line;
+    r->on_end = on_end;
+    r->arg = arg;
+    return (struct docker_stream *)r;
+}
+
+void docker_stream_cancel(struct docker_stream *s)
+{
+    struct docker_request *r = (struct docker_request *)s;
+    if (!r) return;
+    r->cancelled = true;
+    if (r->in_callback) return; /* on_data refuses the rest; on_done frees it */
+    unlink_request(r);
+    loop_remove_transfer(r->client->loop, r->easy);
+    request_free(r);
+}

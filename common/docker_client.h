@@ -1,0 +1,45 @@
+/*
+ * Docker Engine API client over libcurl (unix socket or tcp), driven by the
+ * loop: every request is asynchronous and its callback runs on the loop thread.
+ */
+#ifndef SMARTDOCK_DOCKER_CLIENT_H
+#define SMARTDOCK_DOCKER_CLIENT_H
+
+#include <stddef.h>
+
+#include "loop.h"
+
+struct docker_client;
+struct docker_stream;
+
+/* error is NULL on a transport success (whatever the status); body is
+ * borrowed for the call. */
+typedef void docker_reply_fn(void *arg, long status, const char *body, size_t len,
+                             const char *error);
+/* One line of a newline-delimited stream, without its '\n'; borrowed. */
+typedef void docker_line_fn(void *arg, const char *line, size_t len);
+/* The stream ended: closed by the engine or failed. Not called after cancel. */
+typedef void docker_end_fn(void *arg, const char *error);
+
+/* url: "unix:///path", "tcp://host:port", "http://host:port" or "/path".
+ * NULL on a malformed url, with err naming it. */
+struct docker_client *docker_client_new(struct loop *l, const char *url, char *err,
+                                        size_t errlen);
+/* Cancels everything outstanding without calling back. */
+void docker_client_free(struct docker_client *c);
+const char *docker_client_url(const struct docker_client *c);
+
+/* GET path ("/containers/json"). */
+int docker_client_get(struct docker_client *c, const char *path, docker_reply_fn *fn, void *arg);
+/* GET path as a stream of lines ("/events?..."); NULL on failure to start. */
+struct docker_stream *docker_client_stream(struct docker_client *c, const char *path,
+                                           docker_line_fn *on_line, docker_end_fn *on_end,
+                                           void *arg);
+/* Safe from inside the stream's own callbacks. */
+void docker_stream_cancel(struct docker_stream *s);
+
+/* Resolves the engine address: explicit (config) first, then $DOCKER_HOST,
+ * then the default socket. Borrowed. */
+const char *docker_default_url(const char *configured);
+
+#endif

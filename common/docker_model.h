@@ -1,0 +1,138 @@
+/*
+ * The Docker Engine API (v1.41) as plain structs: decoding a container
+ * inspect reply, a container list and one line of the event stream, and the
+ * rules that turn an event into "register" or "deregister".
+ *
+ * Everything here is pure: no I/O, no globals. The model is faithful: label
+ * values and names are kept as Docker sent them (newlines included);
+ * consumers validate what they put into a registry or haproxy.cfg.
+ *
+ * Every decoder overwrites *out (it does not free previous contents), and on
+ * failure returns -1, leaves *out cleared and writes into err one sentence
+ * naming the JSON path and the offending value, e.g.
+ *   NetworkSettings.Ports["8000/tcp"][0].HostPort: expected a port number, got "abc"
+ * JSON null counts as absent; any other wrong type is an error.
+ */
+#ifndef SMARTDOCK_DOCKER_MODEL_H
+#define SMARTDOCK_DOCKER_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backend.h" /* struct label */
+
+struct docker_port_binding {
+    int private_port; /* 1..65535 */
+    char *proto;      /* "tcp", "udp", "sctp" */
+    char *host_ip;    /* as reported: "", "0.0.0.0", "::", "127.0.0.1"... */
+    int host_port;    /* 1..65535 */
+};
+
+struct docker_container {
+    char *id;           /* never NULL after decode; passes docker_id_is_valid */
+    char *name;         /* without the leading '/'; NULL if absent */
+    char *image;        /* Config.Image as configured ("busybox:1.36"); NULL if absent */
+    struct label *labels; /* Config.Labels in reply order */
+    size_t nlabels;
+    char *network_mode; /* HostConfig.NetworkMode; NULL if absent */
+    bool host_network;  /* network_mode is "host" */
+    int *exposed_tcp_ports; /* Config.ExposedPorts, tcp only, sorted, unique */
+    size_t nexposed;
+    /* NetworkSettings.Ports: one entry per binding, in reply order; ports
+     * whose value is null (exposed, not published) contribute none. */
+    struct docker_port_binding *bindings;
+    size_t nbindings;
+    char *stop_signal; /* Config.StopSignal; NULL if absent or empty */
+    bool running;      /* State.Running */
+    bool paused;       /* State.Paused */
+    bool has_healthcheck; /* Config.Healthcheck.Test is non-empty and not ["NONE"] */
+    char *health_status;  /* State.Health.Status ("starting", "healthy"...) or NULL */
+};
+
+/* Decodes the reply of GET /containers/{id}/json. Id is required; every
+ * other section is optional; unknown keys are ignored. */
+int docker_container_decode(const char *json, size_t len, struct docker_container *out,
+                            char *err, size_t errlen);
+/* Frees what c owns and zeroes it. */
+void docker_container_clear(struct docker_container *c);
+/* Borrowed value of the first label named key, or NULL. */
+const char *docker_container_label(const struct docker_container *c, const char *key);
+
+/*
+ * The port on the Docker host where private_port (tcp) of c is reachable,
+ * or -1 if it is not.
+ *   - host network: the container's ports are the host's, so private_port
+ *     itself if it is among the exposed tcp ports, or if no tcp port is
+ *     exposed at all (images run with --network host often declare no
+ *     EXPOSE, and refusing them would make host networking unusable);
+ *     -1 if other ports are exposed but not this one.
+ *   - otherwise: the published HostPort of "<private_port>/tcp", preferring
+ *     a binding on every address ("", "0.0.0.0", "::") or on advertise_host
+ *     (may be NULL), else the first binding.
+ */
+int docker_container_host_port(const struct docker_container *c, int private_port,
+                               const char *advertise_host);
+
+/* A container ID safe to put in a URL path or a log line: 1..128 bytes of
+ * [A-Za-z0-9_.-] (Docker's are 64 lowercase hex digits). */
+bool docker_id_is_valid(const char *id);
+
+/*
+ * Decodes the reply of GET /containers/json (an array of objects with
+ * "Id"). *ids_out gets a malloc'ed array of *n_out malloc'ed IDs (NULL when
+ * empty); free them with docker_ids_free.
+ */
+int docker_list_ids(const char *json, size_t len, char ***ids_out, size_t *n_out, char *err,
+                    size_t errlen);
+void docker_ids_free(char **ids, size_t n);
+
+struct docker_event {
+    char *type;   /* "container", "network"...; NULL in old-style events */
+    char *action; /* never NULL after decode: "start", "kill", "health_status: healthy" */
+    char *id;     /* Actor.ID (or old "id"); may be NULL */
+    char *signal; /* Actor.Attributes.signal for kill ("15"), else NULL */
+    char *name;   /* Actor.Attributes.name or NULL */
+    char *image;  /* Actor.Attributes.image (or old "from") or NULL */
+    /* timeNano, else time * 1e9, else 0. cJSON keeps numbers as doubles, so
+     * this is exact only to a few hundred nanoseconds. */
+    long long time_nano;
+};
+
+/*
+ * Decodes one line of GET /events (one JSON object; surrounding whitespace,
+ * including the trailing newline, is allowed). Action falls back to the
+ * deprecated "status", Actor.ID to "id", the image attribute to "from".
+ * A missing Action is an error; missing Actor or Type are not.
+ */
+int docker_event_decode(const char *line, size_t len, struct docker_event *ev, char *err,
+                        size_t errlen);
+void docker_event_clear(struct docker_event *ev);
+
+/*
+ * Signal number for "SIGTERM", "TERM", "sigterm", "15", "SIGRTMIN+3"...
+ * (Linux numbering, which is what containers use whatever the host
+ * library says), or -1 if unknown. Numbers 1..64 are accepted.
+ */
+int docker_signal_number(const char *s);
+
+enum docker_effect { DOCKER_EFFECT_NONE, DOCKER_EFFECT_REGISTER, DOCKER_EFFECT_DEREGISTER };
+
+/*
+ * What an event means for the container's registration. stop_signal and
+ * has_healthcheck come from the container's inspect (NULL/"" stop_signal
+ * means SIGTERM). Only container events count (Type "container", or no Type
+ * but an ID), and only with a valid ID.
+ *   start, unpause           REGISTER, or NONE with a healthcheck (wait for healthy)
+ *   health_status: healthy   REGISTER
+ *   health_status: unhealthy DEREGISTER
+ *   kill                     DEREGISTER iff the signal is the stop signal or
+ *                            SIGKILL (compared by number): the container is
+ *                            going away, so drain it before it dies. A SIGHUP
+ *                            that reloads it changes nothing.
+ *   die, stop, pause, destroy, oom  DEREGISTER
+ *   anything else (exec_*, create, rename, health_status: starting...) NONE
+ */
+enum docker_effect docker_event_effect(const struct docker_event *ev, const char *stop_signal,
+                                       bool has_healthcheck);
+
+#endif

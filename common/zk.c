@@ -1,0 +1,345 @@
+#include "zk.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct zk {
+    struct loop *loop;
+    zhandle_t *zh;
+    char *hosts;
+    int timeout_ms;
+    uint64_t generation; /* bumped when the handle is replaced */
+    bool connected, closed;
+    int64_t session_id;
+    zk_session_fn *on_session;
+    zk_watch_fn *on_watch;
+    void *arg;
+};
+
+/* Everything a library thread hands to the loop, copied. */
+struct zk_msg {
+    struct zk *zk;
+    uint64_t generation;
+    bool is_watch;
+    int type, state; /* watch events */
+    int rc;          /* completions */
+    zk_done_fn *fn;
+    void *arg;
+    char *path;
+    char *data;
+    int datalen;
+    char **children;
+    int nchildren;
+    bool has_stat;
+    struct Stat stat;
+};
+
+static void msg_free(struct zk_msg *m)
+{
+    free(m->path);
+    free(m->data);
+    for (int i = 0; i < m->nchildren; i++) free(m->children[i]);
+    free(m->children);
+    free(m);
+}
+
+static const char *state_name(int state)
+{
+    if (state == ZOO_CONNECTED_STATE) return "connected";
+    if (state == ZOO_CONNECTING_STATE) return "connecting";
+    if (state == ZOO_EXPIRED_SESSION_STATE) return "expired";
+    if (state == ZOO_AUTH_FAILED_STATE) return "auth failed";
+    return "not connected";
+}
+
+static void open_handle(struct zk *z);
+static void on_session_event(struct zk *z, int state)
+{
+    if (state == ZOO_CONNECTED_STATE) {
+        const clientid_t *id = zoo_client_id(z->zh);
+        bool new_session = id->client_id != z->session_id;
+        z->session_id = id->client_id;
+        z->connected = true;
+        log_info("zookeeper %s: connected, session 0x%llx%s", z->hosts,
+                 (unsigned long long)z->session_id, new_session ? " (new)" : "");
+        z->on_session(z->arg, ZK_SESSION_CONNECTED);
+    } else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE) {
+        log_warn("zookeeper %s: session 0x%llx %s; opening a new session", z->hosts,
+                 (unsigned long long)z->session_id, state_name(state));
+        zk_reopen(z);
+    } else if (z->connected) {
+        z->connected = false;
+        log_warn("zookeeper %s: disconnected (%s); reconnecting", z->hosts, state_name(state));
+        z->on_session(z->arg, ZK_SESSION_DISCONNECTED);
+    }
+}
+
+static void deliver(void *p)
+{
+    struct zk_msg *m = p;
+    struct zk *z = m->zk;
+    if (!m->is_watch) {
+        struct zk_result res = {m->path, m->data, m->datalen, m->children, m->nchildren,
+                                m->has_stat, m->stat};
+        m->fn(m->arg, m->rc, &res);
+    } else if (!z->closed && m->generation == z->generation) {
+        if (m->type == ZOO_SESSION_EVENT)
+            on_session_event(z, m->state);
+        else if (m->path)
+            z->on_watch(z->arg, m->type, m->path);
+    }
+    msg_free(m);
+}
+
+static struct zk_msg *msg_new(void)
+{
+    struct zk_msg *m = calloc(1, sizeof *m);
+    if (!m) log_error("zookeeper: out of memory; a result is lost");
+    return m;
+}
+
+static void post(struct zk_msg *m)
+{
+    if (loop_post(m->zk->loop, deliver, m) < 0) msg_free(m);
+}
+
+/* Library thread. */
+static void watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+    (void)zh;
+    struct zk_msg *m = msg_new();
+    if (!m) return;
+    struct zk_msg *tmpl = ctx;
+    m->zk = tmpl->zk;
+    m->generation = tmpl->generation;
+    m->is_watch = true;
+    m->type = type;
+    m->state = state;
+    m->path = path ? strdup(path) : NULL;
+    post(m);
+}
+
+/* Library thread: each completion gets the request's own msg as data. */
+static void done_void(int rc, const void *data)
+{
+    struct zk_msg *m = (struct zk_msg *)data;
+    m->rc = rc;
+    post(m);
+}
+
+static void done_string(int rc, const char *value, const void *data)
+{
+    struct zk_msg *m = (struct zk_msg *)data;
+    m->rc = rc;
+    free(m->path);
+    m->path = value ? strdup(value) : NULL;
+    post(m);
+}
+
+static void done_stat(int rc, const struct Stat *stat, const void *data)
+{
+    struct zk_msg *m = (struct zk_msg *)data;
+    m->rc = rc;
+    if (stat) {
+        m->has_stat = true;
+        m->stat = *stat;
+    }
+    post(m);
+}
+
+static void done_data(int rc, const char *value, int len, const struct Stat *stat,
+                      const void *data)
+{
+    struct zk_msg *m = (struct zk_msg *)data;
+    m->rc = rc;
+    if (value && len >= 0) {
+        m->data = malloc((size_t)len + 1);
+        if (m->data) {
+            memcpy(m->data, value, (size_t)len);
+            m->data[len] = 0;
+            m->datalen = len;
+        }
+    }
+    if (stat) {
+        m->has_stat = true;
+        m->stat = *stat;
+    }
+    post(m);
+}
+
+static void done_children(int rc, const struct String_vector *v, const void *data)
+{
+    struct zk_msg *m = (struct zk_msg *)data;
+    m->rc = rc;
+    if (v && v->count > 0) {
+        m->children = calloc((size_t)v->count, sizeof *m->children);
+        for (int i = 0; m->children && i < v->count; i++) {
+            m->children[i] = strdup(v->data[i]);
+            if (m->children[i]) m->nchildren++;
+        }
+    }
+    post(m);
+}
+
+static void library_log(const char *message)
+{
+    log_debug("libzookeeper: %s", message);
+}
+
+/* The handle's context names its zk and generation, so the watcher (on a
+ * library thread) can stamp events without reading struct zk. */
+static void open_handle(struct zk *z)
+{
+    struct zk_msg *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return;
+    ctx->zk = z;
+    ctx->generation = ++z->generation;
+    z->connected = false;
+    z->zh = zookeeper_init2(z->hosts, watcher, z->timeout_ms, NULL, ctx, 0, library_log);
+    if (!z->zh) {
+        log_error("zookeeper %s: cannot create a client", z->hosts);
+        free(ctx);
+    }
+}
+
+static void close_handle(struct zk *z)
+{
+    if (!z->zh) return;
+    void *ctx = (void *)zoo_get_context(z->zh);
+    zookeeper_close(z->zh);
+    z->zh = NULL;
+    free(ctx);
+}
+
+struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms, zk_session_fn *on_session,
+                  zk_watch_fn *on_watch, void *arg)
+{
+    struct zk *z = calloc(1, sizeof *z);
+    if (!z) return NULL;
+    z->loop = l;
+    z->hosts = strdup(hosts);
+    z->timeout_ms = session_timeout_ms;
+    z->on_session = on_session;
+    z->on_watch = on_watch;
+    z->arg = arg;
+    zoo_set_debug_level(log_enabled(LL_DEBUG) ? ZOO_LOG_LEVEL_INFO : ZOO_LOG_LEVEL_WARN);
+    open_handle(z);
+    if (!z->zh) {
+        free(z->hosts);
+        free(z);
+        return NULL;
+    }
+    return z;
+}
+
+static void free_later(void *p)
+{
+    struct zk *z = p;
+    free(z->hosts);
+    free(z);
+}
+
+void zk_free(struct zk *z)
+{
+    if (!z) return;
+    z->closed = true;
+    close_handle(z);
+    /* Posted after every completion zookeeper_close() flushed, so it runs last. */
+    if (loop_post(z->loop, free_later, z) < 0) free_later(z);
+}
+
+void zk_reopen(struct zk *z)
+{
+    close_handle(z);
+    z->session_id = 0;
+    z->on_session(z->arg, ZK_SESSION_EXPIRED);
+    open_handle(z);
+}
+
+bool zk_is_connected(const struct zk *z)
+{
+    return z->connected;
+}
+
+int64_t zk_session_id(const struct zk *z)
+{
+    return z->session_id;
+}
+
+static struct zk_msg *request(struct zk *z, zk_done_fn *fn, void *arg)
+{
+    if (!z->zh) return NULL;
+    struct zk_msg *m = msg_new();
+    if (!m) return NULL;
+    m->zk = z;
+    m->generation = z->generation;
+    m->fn = fn;
+    m->arg = arg;
+    return m;
+}
+
+static int sent(struct zk_msg *m, int rc)
+{
+    if (rc == ZOK) return 0;
+    /* Not queued: deliver the failure the same way as any other result. */
+    m->rc = rc;
+    post(m);
+    return 0;
+}
+
+int zk_create(struct zk *z, const char *path, const char *data, int len, int flags, zk_done_fn *fn,
+              void *arg)
+{
+    struct zk_msg *m = request(z, fn, arg);
+    if (!m) return -1;
+    return sent(m, zoo_acreate(z->zh, path, data, len, &ZOO_OPEN_ACL_UNSAFE, flags, done_string, m));
+}
+
+int zk_delete(struct zk *z, const char *path, zk_done_fn *fn, void *arg)
+{
+    struct zk_msg *m = request(z, fn, arg);
+    if (!m) return -1;
+    return sent(m, zoo_adelete(z->zh, path, -1, done_void, m));
+}
+
+int zk_set(struct zk *z, const char *path, const char *data, int len, zk_done_fn *fn, void *arg)
+{
+    struct zk_msg *m = request(z, fn, arg);
+    if (!m) return -1;
+    return sent(m, zoo_aset(z->zh, path, data, len, -1, done_stat, m));
+}
+
+int zk_exists(struct zk *z, const char *path, bool watch, zk_done_fn *fn, void *arg)
+{
+    struct zk_msg *m = request(z, fn, arg);
+    if (!m) return -1;
+    return sent(m, zoo_aexists(z->zh, path, watch, done_stat, m));
+}
+
+int zk_get(struct zk *z, const char *path, bool watch, zk_done_fn *fn, void *arg)
+{
+    struct zk_msg *m = request(z, fn, arg);
+    if (!m) return -1;
+    return sent(m, zoo_aget(z->zh, path, watch, done_data, m));
+}
+
+int zk_get_children(struct zk *z, const char *path, bool watch, zk_done_fn *fn, void *arg)
+{
+    struct zk_msg *m = request(z, fn, arg);
+    if (!m) return -1;
+    return sent(m, zoo_aget_children(z->zh, path, watch, done_children, m));
+}
+
+char *zk_path_join(const char *parent, const char *child)
+{
+    size_t pl = strlen(parent);
+    while (pl > 0 && parent[pl - 1] == '/') pl--;
+    while (*child == '/') child++;
+    size_t n = pl + strlen(child) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%.*s/%s", (int)pl, parent, child);
+    return p;
+}
