@@ -23,6 +23,8 @@ struct docker_request {
     void *arg;
 };
 
+const char DOCKER_CANCELLED[] = "cancelled";
+
 struct docker_client {
     struct loop *loop;
     char *url;         /* as configured, for logs */
@@ -90,6 +92,7 @@ void docker_client_free(struct docker_client *c)
         struct docker_request *r = c->requests;
         c->requests = r->next;
         loop_remove_transfer(c->loop, r->easy);
+        if (!r->stream && !r->cancelled) r->on_reply(r->arg, 0, "", 0, DOCKER_CANCELLED);
         request_free(r);
     }
     free(c->url);

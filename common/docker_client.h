@@ -25,7 +25,11 @@ typedef void docker_end_fn(void *arg, const char *error);
  * NULL on a malformed url, with err naming it. */
 struct docker_client *docker_client_new(struct loop *l, const char *url, char *err,
                                         size_t errlen);
-/* Cancels everything outstanding without calling back. */
+/* The error a GET's callback gets when the client is freed under it. */
+extern const char DOCKER_CANCELLED[];
+
+/* Ends everything outstanding: GET callbacks get DOCKER_CANCELLED (so their
+ * arg can be freed), streams end silently. */
 void docker_client_free(struct docker_client *c);
 const char *docker_client_url(const struct docker_client *c);
 

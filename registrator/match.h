@@ -1,0 +1,44 @@
+/*
+ * Which services a container provides, and what gets registered for it.
+ * Pure: from a decoded container and the config to registrations.
+ */
+#ifndef SMARTDOCK_MATCH_H
+#define SMARTDOCK_MATCH_H
+
+#include "backend.h"
+#include "docker_model.h"
+#include "reg_config.h"
+
+struct registration {
+    char *service;  /* znode/key path component */
+    char *instance; /* stable, unique, path-safe: <host>_<port>_<shortid> */
+    struct backend backend; /* host, port, name (= instance), weight, options, labels, container_id, service */
+    int drain_ms;
+};
+
+struct registration_list {
+    struct registration *v;
+    size_t n;
+};
+
+/*
+ * Fills out with one registration per service the container matches:
+ * config services by image_name + container_port (+ labels), and the
+ * container's own smartdock.service label. A container with
+ * smartdock.ignore=true matches nothing. Containers that are not running,
+ * are paused, or have a healthcheck and are not healthy match nothing.
+ * A match that cannot be registered (no published port, bad label value) is
+ * described in problems (one malloc'd sentence each, NULL-terminated, caller
+ * frees with match_free_problems) and skipped; other matches still count.
+ * Returns 0, or -1 on allocation failure.
+ */
+int match_container(const struct reg_config *cfg, const struct docker_container *c,
+                    struct registration_list *out, char ***problems);
+void registration_list_clear(struct registration_list *l);
+void match_free_problems(char **problems);
+
+/* "<host>_<port>_<first 12 of id>" with every byte outside [A-Za-z0-9._-]
+ * replaced by '_'. Caller frees. */
+char *match_instance_name(const char *host, int port, const char *container_id);
+
+#endif
