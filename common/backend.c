@@ -1,5 +1,7 @@
 #include "backend.h"
 
+#include "base64.h"
+
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <math.h>
@@ -141,8 +143,18 @@ static int fail(char *err, size_t errlen, const char *field, const char *want, c
     return -1;
 }
 
+/* Numbers, or strings of digits: Nerve writes whatever type its config had. */
 static bool as_int(const cJSON *v, long lo, long hi, int *out)
 {
+    if (cJSON_IsString(v)) {
+        const char *s = v->valuestring;
+        char *end;
+        if (!*s || strlen(s) > 9 || !isdigit((unsigned char)*s)) return false;
+        long n = strtol(s, &end, 10);
+        if (*end || n < lo || n > hi) return false;
+        *out = (int)n;
+        return true;
+    }
     if (!cJSON_IsNumber(v)) return false;
     double d = v->valuedouble;
     if (!isfinite(d) || d != floor(d) || d < (double)lo || d > (double)hi) return false;
@@ -358,4 +370,27 @@ bool backend_list_equal(const struct backend_list *a, const struct backend_list 
             return false;
     }
     return true;
+}
+
+int backend_decode_nerve_child_name(const char *child, struct backend *out, char *err,
+                                    size_t errlen)
+{
+    const char *p = child + strlen(BACKEND_ENCODED_PREFIX);
+    char *end;
+    long n = strtol(p, &end, 10);
+    if (strncmp(child, BACKEND_ENCODED_PREFIX, strlen(BACKEND_ENCODED_PREFIX)) != 0 ||
+        end == p || *end != '_' || n <= 0 || (size_t)n > strlen(end + 1)) {
+        snprintf(err, errlen, "znode name: expected base64_<len>_<data>_<seq>, got \"%.80s\"",
+                 child);
+        return -1;
+    }
+    size_t len = 0;
+    char *json = base64_decode(end + 1, (size_t)n, &len);
+    if (!json) {
+        snprintf(err, errlen, "znode name: invalid base64 in \"%.80s\"", child);
+        return -1;
+    }
+    int rc = backend_decode_nerve(json, len, out, err, errlen);
+    free(json);
+    return rc;
 }

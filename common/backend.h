@@ -54,6 +54,11 @@ int backend_set_label(struct backend *b, const char *key, const char *value);
  */
 int backend_decode_nerve(const char *json, size_t len, struct backend *out, char *err,
                          size_t errlen);
+/* Nerve's use_path_encoding: the payload lives in the child's name,
+ * "base64_<len>_<urlsafe base64 of the JSON>_<sequence>". */
+#define BACKEND_ENCODED_PREFIX "base64_"
+int backend_decode_nerve_child_name(const char *child, struct backend *out, char *err,
+                                    size_t errlen);
 /* Encodes b as Nerve JSON plus "container_id"/"service". Caller frees. */
 char *backend_encode_nerve(const struct backend *b);
 

@@ -42,8 +42,8 @@ static void shorten(char *buf, size_t n, const char *printed)
 static void describe(const cJSON *v, char *buf, size_t n)
 {
     char *printed;
-    if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
-        snprintf(buf, n, "%s", cJSON_IsObject(v) ? "an object" : "an array");
+    if (!v || cJSON_IsObject(v) || cJSON_IsArray(v)) {
+        snprintf(buf, n, "%s", !v ? "nothing" : cJSON_IsObject(v) ? "an object" : "an array");
         return;
     }
     printed = cJSON_PrintUnformatted(v);
@@ -63,26 +63,25 @@ static void quote_key(const char *key, char *buf, size_t n)
 }
 
 enum jkind { J_STRING, J_NUMBER, J_BOOL, J_OBJECT, J_ARRAY };
-static const char *const kind_names[] = {"a string", "a number", "a boolean", "an object",
-                                         "an array"};
+static const struct {
+    int types; /* cJSON type bits that satisfy the kind */
+    const char *name;
+} kinds[] = {{cJSON_String, "a string"},
+             {cJSON_Number, "a number"},
+             {cJSON_True | cJSON_False, "a boolean"},
+             {cJSON_Object, "an object"},
+             {cJSON_Array, "an array"}};
 
 static bool is_kind(const cJSON *v, enum jkind k)
 {
-    switch (k) {
-    case J_STRING: return cJSON_IsString(v) && v->valuestring;
-    case J_NUMBER: return cJSON_IsNumber(v);
-    case J_BOOL: return cJSON_IsBool(v);
-    case J_OBJECT: return cJSON_IsObject(v);
-    case J_ARRAY: return cJSON_IsArray(v);
-    }
-    return false;
+    return v && (v->type & 0xff & kinds[k].types) && (k != J_STRING || v->valuestring);
 }
 
 static int wrong_kind(const char *path, enum jkind k, const cJSON *v, char *err, size_t errlen)
 {
     char shown[VALUE_SHOWN_MAX + 8];
     describe(v, shown, sizeof shown);
-    return set_err(err, errlen, "%s: expected %s, got %s", path, kind_names[k], shown);
+    return set_err(err, errlen, "%s: expected %s, got %s", path, kinds[k].name, shown);
 }
 
 /*
@@ -101,8 +100,8 @@ static int member(const cJSON *obj, const char *key, enum jkind k, const char *p
 }
 
 /* Copies obj[key] (a string) into *dst, which stays NULL when absent. */
-static int member_dup(const cJSON *obj, const char *key, const char *path, char **dst,
-                      char *err, size_t errlen)
+static int member_dup(const cJSON *obj, const char *key, const char *path, char **dst, char *err,
+                      size_t errlen)
 {
     const cJSON *v;
     if (member(obj, key, J_STRING, path, &v, err, errlen) < 0) return -1;
@@ -111,8 +110,8 @@ static int member_dup(const cJSON *obj, const char *key, const char *path, char 
     return 0;
 }
 
-static int member_bool(const cJSON *obj, const char *key, const char *path, bool *dst,
-                       char *err, size_t errlen)
+static int member_bool(const cJSON *obj, const char *key, const char *path, bool *dst, char *err,
+                       size_t errlen)
 {
     const cJSON *v;
     if (member(obj, key, J_BOOL, path, &v, err, errlen) < 0) return -1;
@@ -159,27 +158,30 @@ static int port_from_text(const char *s)
     return i > 0 && v >= 1 && v <= 65535 ? (int)v : -1;
 }
 
-/* A port key of Config.ExposedPorts or NetworkSettings.Ports: "8000/tcp";
- * a bare "8000" means tcp, as in Docker's nat.Port. */
-static int parse_port_key(const char *key, int *port, char *proto, size_t protolen)
+/* The key of member v of Config.ExposedPorts or NetworkSettings.Ports
+ * (section): "8000/tcp"; a bare "8000" means tcp, as in Docker's nat.Port. */
+static int port_key(const cJSON *v, const char *section, int *port, char *proto, size_t protolen,
+                    char *err, size_t errlen)
 {
-    char num[8];
-    const char *slash = strchr(key, '/');
-    size_t nlen = slash ? (size_t)(slash - key) : strlen(key);
+    char num[8], qk[VALUE_SHOWN_MAX + 8];
+    const char *key = v->string ? v->string : "", *slash = strchr(key, '/');
     const char *p = slash ? slash + 1 : "tcp";
-    if (nlen == 0 || nlen >= sizeof num) return -1;
-    memcpy(num, key, nlen);
-    num[nlen] = '\0';
-    if ((*port = port_from_text(num)) < 0) return -1;
-    if (!*p || strlen(p) >= protolen) return -1;
-    for (size_t i = 0; p[i]; i++)
-        if (p[i] < 'a' || p[i] > 'z') return -1;
-    snprintf(proto, protolen, "%s", p);
-    return 0;
+    size_t nlen = slash ? (size_t)(slash - key) : strlen(key), i;
+    if (nlen > 0 && nlen < sizeof num && *p && strlen(p) < protolen) {
+        memcpy(num, key, nlen);
+        num[nlen] = '\0';
+        for (i = 0; p[i] >= 'a' && p[i] <= 'z'; i++)
+            ;
+        if ((*port = port_from_text(num)) > 0 && !p[i]) {
+            snprintf(proto, protolen, "%s", p);
+            return 0;
+        }
+    }
+    quote_key(key, qk, sizeof qk);
+    return set_err(err, errlen, "%s: expected a key like \"8000/tcp\", got %s", section, qk);
 }
 
-static int decode_labels(const cJSON *config, struct docker_container *c, char *err,
-                         size_t errlen)
+static int decode_labels(const cJSON *config, struct docker_container *c, char *err, size_t errlen)
 {
     const cJSON *labels, *v;
     char path[160], qk[VALUE_SHOWN_MAX + 8];
@@ -211,11 +213,10 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int decode_exposed(const cJSON *config, struct docker_container *c, char *err,
-                          size_t errlen)
+static int decode_exposed(const cJSON *config, struct docker_container *c, char *err, size_t errlen)
 {
     const cJSON *ports, *v;
-    char proto[16], qk[VALUE_SHOWN_MAX + 8];
+    char proto[16];
     size_t w = 0;
     int n, port;
     if (member(config, "ExposedPorts", J_OBJECT, "Config.ExposedPorts", &ports, err, errlen) < 0)
@@ -225,11 +226,8 @@ static int decode_exposed(const cJSON *config, struct docker_container *c, char 
         return set_err(err, errlen, "Config.ExposedPorts: out of memory");
     cJSON_ArrayForEach(v, ports)
     {
-        if (parse_port_key(v->string ? v->string : "", &port, proto, sizeof proto) < 0) {
-            quote_key(v->string, qk, sizeof qk);
-            return set_err(err, errlen, "Config.ExposedPorts: expected a key like \"8000/tcp\", "
-                           "got %s", qk);
-        }
+        if (port_key(v, "Config.ExposedPorts", &port, proto, sizeof proto, err, errlen) < 0)
+            return -1;
         if (!strcmp(proto, "tcp")) c->exposed_tcp_ports[c->nexposed++] = port;
     }
     qsort(c->exposed_tcp_ports, c->nexposed, sizeof *c->exposed_tcp_ports, cmp_int);
@@ -290,10 +288,7 @@ static int decode_binding(const cJSON *b, const char *path, int private_port, co
     else
         out->host_port = -1;
     if (out->host_port < 0) {
-        if (hp)
-            describe(hp, shown, sizeof shown);
-        else
-            snprintf(shown, sizeof shown, "nothing");
+        describe(hp, shown, sizeof shown);
         return set_err(err, errlen, "%s: expected a port number, got %s", sub, shown);
     }
     out->private_port = private_port;
@@ -323,35 +318,42 @@ static int decode_ports(const cJSON *root, struct docker_container *c, char *err
     {
         quote_key(v->string, qk, sizeof qk);
         snprintf(path, sizeof path, "NetworkSettings.Ports[%s]", qk);
-        if (parse_port_key(v->string ? v->string : "", &port, proto, sizeof proto) < 0)
-            return set_err(err, errlen, "NetworkSettings.Ports: expected a key like "
-                           "\"8000/tcp\", got %s", qk);
+        if (port_key(v, "NetworkSettings.Ports", &port, proto, sizeof proto, err, errlen) < 0)
+            return -1;
         if (cJSON_IsNull(v)) continue; /* exposed but not published */
         if (!is_kind(v, J_ARRAY)) return wrong_kind(path, J_ARRAY, v, err, errlen);
         i = 0;
         cJSON_ArrayForEach(b, v)
         {
             snprintf(bpath, sizeof bpath, "%s[%d]", path, i++);
-            if (decode_binding(b, bpath, port, proto, &c->bindings[c->nbindings++], err,
-                               errlen) < 0)
+            if (decode_binding(b, bpath, port, proto, &c->bindings[c->nbindings++], err, errlen) <
+                0)
                 return -1;
         }
     }
     return 0;
 }
 
-static int decode_container(const cJSON *root, struct docker_container *c, char *err,
-                            size_t errlen)
+/* Copies obj.Id (path names it in errors) into *dst: required, and it must
+ * pass docker_id_is_valid since callers put it into URLs and log lines. */
+static int decode_id(const cJSON *obj, const char *path, char **dst, char *err, size_t errlen)
 {
-    const cJSON *id, *hostcfg, *state, *health;
+    const cJSON *id;
     char shown[VALUE_SHOWN_MAX + 8];
-    if (member(root, "Id", J_STRING, "Id", &id, err, errlen) < 0) return -1;
-    if (!id) return set_err(err, errlen, "Id: missing");
+    if (member(obj, "Id", J_STRING, path, &id, err, errlen) < 0) return -1;
+    if (!id) return set_err(err, errlen, "%s: missing", path);
     if (!docker_id_is_valid(id->valuestring)) {
         describe(id, shown, sizeof shown);
-        return set_err(err, errlen, "Id: expected a container ID, got %s", shown);
+        return set_err(err, errlen, "%s: expected a container ID, got %s", path, shown);
     }
-    if (!(c->id = strdup(id->valuestring))) return set_err(err, errlen, "Id: out of memory");
+    if (!(*dst = strdup(id->valuestring))) return set_err(err, errlen, "%s: out of memory", path);
+    return 0;
+}
+
+static int decode_container(const cJSON *root, struct docker_container *c, char *err, size_t errlen)
+{
+    const cJSON *hostcfg, *state, *health;
+    if (decode_id(root, "Id", &c->id, err, errlen) < 0) return -1;
     if (member_dup(root, "Name", "Name", &c->name, err, errlen) < 0) return -1;
     if (c->name && c->name[0] == '/') memmove(c->name, c->name + 1, strlen(c->name));
     if (decode_config(root, c, err, errlen) < 0) return -1;
@@ -371,18 +373,17 @@ static int decode_container(const cJSON *root, struct docker_container *c, char 
     return decode_ports(root, c, err, errlen);
 }
 
-int docker_container_decode(const char *json, size_t len, struct docker_container *out,
-                            char *err, size_t errlen)
+int docker_container_decode(const char *json, size_t len, struct docker_container *out, char *err,
+                            size_t errlen)
 {
     cJSON *root;
     int rc;
     memset(out, 0, sizeof *out);
     if (!(root = parse_doc(json, len, "container inspect reply", err, errlen))) return -1;
-    if (!cJSON_IsObject(root)) {
+    if (!cJSON_IsObject(root))
         rc = wrong_kind("container inspect reply", J_OBJECT, root, err, errlen);
-    } else {
+    else
         rc = decode_container(root, out, err, errlen);
-    }
     cJSON_Delete(root);
     if (rc < 0) docker_container_clear(out);
     return rc;
@@ -466,8 +467,8 @@ int docker_list_ids(const char *json, size_t len, char ***ids_out, size_t *n_out
                     size_t errlen)
 {
     cJSON *root;
-    const cJSON *item, *id;
-    char path[32], shown[VALUE_SHOWN_MAX + 8];
+    const cJSON *item, *array;
+    char path[32];
     char **ids = NULL;
     size_t n = 0;
     int total, rc = 0;
@@ -475,40 +476,22 @@ int docker_list_ids(const char *json, size_t len, char ***ids_out, size_t *n_out
     *ids_out = NULL;
     *n_out = 0;
     if (!(root = parse_doc(json, len, "container list reply", err, errlen))) return -1;
-    if (!cJSON_IsArray(root)) {
+    if (!cJSON_IsArray(root))
         rc = wrong_kind("container list reply", J_ARRAY, root, err, errlen);
-        goto out;
-    }
-    total = cJSON_GetArraySize(root);
-    if (total > 0 && !(ids = calloc((size_t)total, sizeof *ids))) {
+    else if ((total = cJSON_GetArraySize(root)) > 0 && !(ids = calloc((size_t)total, sizeof *ids)))
         rc = set_err(err, errlen, "container list reply: out of memory");
-        goto out;
-    }
-    cJSON_ArrayForEach(item, root)
+    array = rc < 0 ? NULL : root;
+    cJSON_ArrayForEach(item, array)
     {
         snprintf(path, sizeof path, "[%zu]", n);
         if (!is_kind(item, J_OBJECT)) {
             rc = wrong_kind(path, J_OBJECT, item, err, errlen);
-            goto out;
+            break;
         }
         snprintf(path, sizeof path, "[%zu].Id", n);
-        if ((rc = member(item, "Id", J_STRING, path, &id, err, errlen)) < 0) goto out;
-        if (!id) {
-            rc = set_err(err, errlen, "%s: missing", path);
-            goto out;
-        }
-        if (!docker_id_is_valid(id->valuestring)) {
-            describe(id, shown, sizeof shown);
-            rc = set_err(err, errlen, "%s: expected a container ID, got %s", path, shown);
-            goto out;
-        }
-        if (!(ids[n] = strdup(id->valuestring))) {
-            rc = set_err(err, errlen, "%s: out of memory", path);
-            goto out;
-        }
+        if ((rc = decode_id(item, path, &ids[n], err, errlen)) < 0) break;
         n++;
     }
-out:
     cJSON_Delete(root);
     if (rc < 0) {
         docker_ids_free(ids, n);
@@ -605,13 +588,12 @@ static const struct {
     const char *name;
     int number;
 } signals[] = {
-    {"HUP", 1},     {"INT", 2},     {"QUIT", 3},    {"ILL", 4},     {"TRAP", 5},
-    {"ABRT", 6},    {"IOT", 6},     {"BUS", 7},     {"FPE", 8},     {"KILL", 9},
-    {"USR1", 10},   {"SEGV", 11},   {"USR2", 12},   {"PIPE", 13},   {"ALRM", 14},
-    {"TERM", 15},   {"STKFLT", 16}, {"CHLD", 17},   {"CLD", 17},    {"CONT", 18},
-    {"STOP", 19},   {"TSTP", 20},   {"TTIN", 21},   {"TTOU", 22},   {"URG", 23},
-    {"XCPU", 24},   {"XFSZ", 25},   {"VTALRM", 26}, {"PROF", 27},   {"WINCH", 28},
-    {"IO", 29},     {"POLL", 29},   {"PWR", 30},    {"SYS", 31},    {"UNUSED", 31},
+    {"HUP", 1},   {"INT", 2},   {"QUIT", 3},  {"ILL", 4},     {"TRAP", 5},    {"ABRT", 6},
+    {"IOT", 6},   {"BUS", 7},   {"FPE", 8},   {"KILL", 9},    {"USR1", 10},   {"SEGV", 11},
+    {"USR2", 12}, {"PIPE", 13}, {"ALRM", 14}, {"TERM", 15},   {"STKFLT", 16}, {"CHLD", 17},
+    {"CLD", 17},  {"CONT", 18}, {"STOP", 19}, {"TSTP", 20},   {"TTIN", 21},   {"TTOU", 22},
+    {"URG", 23},  {"XCPU", 24}, {"XFSZ", 25}, {"VTALRM", 26}, {"PROF", 27},   {"WINCH", 28},
+    {"IO", 29},   {"POLL", 29}, {"PWR", 30},  {"SYS", 31},    {"UNUSED", 31},
 };
 #define SIGRTMIN_LINUX 34
 #define SIGRTMAX_LINUX 64
@@ -681,8 +663,7 @@ enum docker_effect docker_event_effect(const struct docker_event *ev, const char
     if (!strcmp(a, "kill")) {
         sig = docker_signal_number(ev->signal);
         stop = stop_signal && *stop_signal ? docker_signal_number(stop_signal) : 15;
-        return sig > 0 && (sig == stop || sig == 9) ? DOCKER_EFFECT_DEREGISTER
-                                                    : DOCKER_EFFECT_NONE;
+        return sig > 0 && (sig == stop || sig == 9) ? DOCKER_EFFECT_DEREGISTER : DOCKER_EFFECT_NONE;
     }
     for (size_t i = 0; i < sizeof leaving / sizeof leaving[0]; i++)
         if (!strcmp(a, leaving[i])) return DOCKER_EFFECT_DEREGISTER;

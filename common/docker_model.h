@@ -29,30 +29,30 @@ struct docker_port_binding {
 };
 
 struct docker_container {
-    char *id;           /* never NULL after decode; passes docker_id_is_valid */
-    char *name;         /* without the leading '/'; NULL if absent */
-    char *image;        /* Config.Image as configured ("busybox:1.36"); NULL if absent */
+    char *id;             /* never NULL after decode; passes docker_id_is_valid */
+    char *name;           /* without the leading '/'; NULL if absent */
+    char *image;          /* Config.Image as configured ("busybox:1.36"); NULL if absent */
     struct label *labels; /* Config.Labels in reply order */
     size_t nlabels;
-    char *network_mode; /* HostConfig.NetworkMode; NULL if absent */
-    bool host_network;  /* network_mode is "host" */
+    char *network_mode;     /* HostConfig.NetworkMode; NULL if absent */
+    bool host_network;      /* network_mode is "host" */
     int *exposed_tcp_ports; /* Config.ExposedPorts, tcp only, sorted, unique */
     size_t nexposed;
     /* NetworkSettings.Ports: one entry per binding, in reply order; ports
      * whose value is null (exposed, not published) contribute none. */
     struct docker_port_binding *bindings;
     size_t nbindings;
-    char *stop_signal; /* Config.StopSignal; NULL if absent or empty */
-    bool running;      /* State.Running */
-    bool paused;       /* State.Paused */
+    char *stop_signal;    /* Config.StopSignal; NULL if absent or empty */
+    bool running;         /* State.Running */
+    bool paused;          /* State.Paused */
     bool has_healthcheck; /* Config.Healthcheck.Test is non-empty and not ["NONE"] */
     char *health_status;  /* State.Health.Status ("starting", "healthy"...) or NULL */
 };
 
 /* Decodes the reply of GET /containers/{id}/json. Id is required; every
  * other section is optional; unknown keys are ignored. */
-int docker_container_decode(const char *json, size_t len, struct docker_container *out,
-                            char *err, size_t errlen);
+int docker_container_decode(const char *json, size_t len, struct docker_container *out, char *err,
+                            size_t errlen);
 /* Frees what c owns and zeroes it. */
 void docker_container_clear(struct docker_container *c);
 /* Borrowed value of the first label named key, or NULL. */

@@ -1,0 +1,640 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker_model.h"
+
+#define ID_BRIDGE "3f2a9c1b7d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeef"
+#define ID_HOST "8e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4e5"
+#define ID_HEALTH "b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6"
+
+/* Reads tests/fixtures/docker/<name>; caller frees. */
+static char *fixture(const char *name, size_t *len)
+{
+    char path[512];
+    FILE *f;
+    char *buf;
+    long n;
+    snprintf(path, sizeof path, "%s/docker/%s", FIXTURES_DIR, name);
+    f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal((size_t)n, fread(buf, 1, (size_t)n, f));
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void decode_fixture(const char *name, struct docker_container *c)
+{
+    size_t len;
+    char err[256];
+    char *json = fixture(name, &len);
+    if (docker_container_decode(json, len, c, err, sizeof err) != 0) fail_msg("%s: %s", name, err);
+    free(json);
+}
+
+/* Decodes an inline document that must fail; returns the error sentence. */
+static const char *decode_fails(const char *json)
+{
+    static char err[512];
+    struct docker_container c;
+    err[0] = '\0';
+    if (docker_container_decode(json, strlen(json), &c, err, sizeof err) == 0)
+        fail_msg("accepted: %s", json);
+    assert_null(c.id);
+    assert_null(c.labels);
+    assert_null(c.bindings);
+    assert_true(strlen(err) > 0);
+    assert_null(strchr(err, '\n'));
+    return err;
+}
+
+static void decode_ok(const char *json, struct docker_container *c)
+{
+    char err[256];
+    if (docker_container_decode(json, strlen(json), c, err, sizeof err) != 0)
+        fail_msg("%s: %s", json, err);
+}
+
+static void bridge_container(void **state)
+{
+    struct docker_container c;
+    (void)state;
+    decode_fixture("inspect_bridge.json", &c);
+    assert_string_equal(ID_BRIDGE, c.id);
+    assert_string_equal("nodesrv-1", c.name);
+    assert_string_equal("local/nodeapp:v2", c.image);
+    assert_string_equal("bridge", c.network_mode);
+    assert_false(c.host_network);
+    assert_true(c.running);
+    assert_false(c.paused);
+    assert_false(c.has_healthcheck);
+    assert_null(c.health_status);
+    assert_null(c.stop_signal);
+    assert_int_equal(3, c.nlabels);
+    assert_string_equal("nodesrv", docker_container_label(&c, "smartdock.service"));
+    assert_string_equal("10", docker_container_label(&c, "smartdock.weight"));
+    assert_null(docker_container_label(&c, "missing"));
+    assert_null(docker_container_label(&c, NULL));
+    assert_int_equal(1, c.nexposed);
+    assert_int_equal(8000, c.exposed_tcp_ports[0]);
+    assert_int_equal(2, c.nbindings);
+    assert_int_equal(8000, c.bindings[0].private_port);
+    assert_string_equal("tcp", c.bindings[0].proto);
+    assert_string_equal("0.0.0.0", c.bindings[0].host_ip);
+    assert_int_equal(32768, c.bindings[0].host_port);
+    assert_string_equal("::", c.bindings[1].host_ip);
+    assert_int_equal(32768, docker_container_host_port(&c, 8000, NULL));
+    assert_int_equal(32768, docker_container_host_port(&c, 8000, "10.0.0.5"));
+    assert_int_equal(-1, docker_container_host_port(&c, 9000, NULL));
+    assert_int_equal(-1, docker_container_host_port(&c, 0, NULL));
+    assert_int_equal(-1, docker_container_host_port(&c, 70000, NULL));
+    docker_container_clear(&c);
+    assert_null(c.id);
+    docker_container_clear(&c); /* twice is harmless */
+    docker_container_clear(NULL);
+}
+
+static void host_network_container(void **state)
+{
+    struct docker_container c;
+    (void)state;
+    decode_fixture("inspect_host.json", &c);
+    assert_string_equal(ID_HOST, c.id);
+    assert_true(c.host_network);
+    assert_string_equal("SIGQUIT", c.stop_signal);
+    assert_string_equal("reg.example:5000/infra/nginx:1.25", c.image);
+    /* 53/udp is not a tcp port; the rest comes sorted. */
+    assert_int_equal(2, c.nexposed);
+    assert_int_equal(80, c.exposed_tcp_ports[0]);
+    assert_int_equal(8443, c.exposed_tcp_ports[1]);
+    assert_int_equal(0, c.nbindings);
+    assert_int_equal(80, docker_container_host_port(&c, 80, NULL));
+    assert_int_equal(8443, docker_container_host_port(&c, 8443, "10.0.0.5"));
+    assert_int_equal(-1, docker_container_host_port(&c, 53, NULL));
+    assert_int_equal(-1, docker_container_host_port(&c, 9999, NULL));
+    docker_container_clear(&c);
+
+    /* Nothing exposed: host-network containers serve whatever they listen on. */
+    decode_ok("{\"Id\":\"abc123\",\"HostConfig\":{\"NetworkMode\":\"host\"},"
+              "\"Config\":{\"ExposedPorts\":null},\"NetworkSettings\":{\"Ports\":{}}}",
+              &c);
+    assert_true(c.host_network);
+    assert_int_equal(0, c.nexposed);
+    assert_int_equal(1234, docker_container_host_port(&c, 1234, NULL));
+    docker_container_clear(&c);
+}
+
+static void multi_port_container(void **state)
+{
+    struct docker_container c;
+    (void)state;
+    decode_fixture("inspect_multiport.json", &c);
+    assert_string_equal("api-and-metrics", c.name);
+    assert_string_equal("default", c.network_mode);
+    assert_false(c.host_network);
+    assert_true(c.running);
+    assert_true(c.paused);
+    assert_string_equal("SIGINT", c.stop_signal);
+    assert_int_equal(3, c.nexposed);
+    assert_int_equal(7000, c.exposed_tcp_ports[0]);
+    assert_int_equal(8000, c.exposed_tcp_ports[1]);
+    assert_int_equal(9000, c.exposed_tcp_ports[2]);
+    /* 7000/tcp and 9000/udp are null: exposed, not published. */
+    assert_int_equal(3, c.nbindings);
+    /* Only a loopback binding: it is still the published port. */
+    assert_int_equal(18000, docker_container_host_port(&c, 8000, NULL));
+    /* 0.0.0.0 wins over an earlier 127.0.0.1... */
+    assert_int_equal(19000, docker_container_host_port(&c, 9000, NULL));
+    assert_int_equal(19000, docker_container_host_port(&c, 9000, "10.0.0.5"));
+    /* ...unless the earlier one is the advertised address. */
+    assert_int_equal(19001, docker_container_host_port(&c, 9000, "127.0.0.1"));
+    assert_int_equal(-1, docker_container_host_port(&c, 7000, NULL));
+    /* The model is faithful: newlines stay; consumers validate. */
+    assert_string_equal("line one\nline two", docker_container_label(&c, "note"));
+    docker_container_clear(&c);
+}
+
+static void healthcheck_container(void **state)
+{
+    struct docker_container c;
+    (void)state;
+    decode_fixture("inspect_healthcheck.json", &c);
+    assert_string_equal(ID_HEALTH, c.id);
+    assert_true(c.has_healthcheck);
+    assert_string_equal("starting", c.health_status);
+    assert_string_equal("python:3.12-slim", c.image);
+    assert_string_equal("", c.bindings[0].host_ip);
+    assert_int_equal(28080, docker_container_host_port(&c, 8080, NULL));
+    docker_container_clear(&c);
+
+    decode_ok("{\"Id\":\"a1\",\"Config\":{\"Healthcheck\":{\"Test\":[\"NONE\"]}}}", &c);
+    assert_false(c.has_healthcheck);
+    docker_container_clear(&c);
+    decode_ok("{\"Id\":\"a1\",\"Config\":{\"Healthcheck\":{\"Test\":[]}}}", &c);
+    assert_false(c.has_healthcheck);
+    docker_container_clear(&c);
+    decode_ok("{\"Id\":\"a1\",\"Config\":{\"Healthcheck\":{\"Interval\":1}}}", &c);
+    assert_false(c.has_healthcheck);
+    docker_container_clear(&c);
+    decode_ok("{\"Id\":\"a1\",\"Config\":{\"Healthcheck\":{\"Test\":[\"CMD\",\"true\"]}}}", &c);
+    assert_true(c.has_healthcheck);
+    docker_container_clear(&c);
+}
+
+static void minimal_and_null_sections(void **state)
+{
+    struct docker_container c;
+    (void)state;
+    decode_ok("{\"Id\":\"abc\"}", &c);
+    assert_string_equal("abc", c.id);
+    assert_null(c.name);
+    assert_null(c.image);
+    assert_null(c.network_mode);
+    assert_false(c.running);
+    assert_int_equal(0, c.nlabels);
+    assert_int_equal(-1, docker_container_host_port(&c, 80, NULL));
+    docker_container_clear(&c);
+
+    decode_ok("  {\"Id\":\"abc\",\"Name\":null,\"Config\":null,\"HostConfig\":null,\"State\":null,"
+              "\"NetworkSettings\":null,\"Unknown\":{\"deep\":[1,2,{}]}}\r\n",
+              &c);
+    docker_container_clear(&c);
+    decode_ok("{\"Id\":\"abc\",\"Config\":{\"Labels\":null,\"ExposedPorts\":{},\"StopSignal\":\"\","
+              "\"Healthcheck\":null},\"State\":{\"Health\":null},"
+              "\"NetworkSettings\":{\"Ports\":null}}",
+              &c);
+    assert_null(c.stop_signal);
+    docker_container_clear(&c);
+    /* Null label values are absent labels; empty keys and values are kept. */
+    decode_ok(
+        "{\"Id\":\"abc\",\"Name\":\"no-slash\",\"Config\":{\"Labels\":{\"a\":null,\"\":\"\","
+        "\"k\\n\":\"v\\u0001\"}},\"NetworkSettings\":{\"Ports\":{\"80\":[{\"HostPort\":8080}]}}}",
+        &c);
+    assert_string_equal("no-slash", c.name);
+    assert_int_equal(2, c.nlabels);
+    assert_string_equal("", docker_container_label(&c, ""));
+    assert_string_equal("v\x01", docker_container_label(&c, "k\n"));
+    /* A bare port key means tcp; HostIp may be missing; a numeric HostPort is tolerated. */
+    assert_int_equal(8080, docker_container_host_port(&c, 80, NULL));
+    docker_container_clear(&c);
+}
+
+static void errors_name_field_and_value(void **state)
+{
+    (void)state;
+    assert_string_equal("NetworkSettings.Ports[\"8000/tcp\"][0].HostPort: expected a port number, "
+                        "got \"abc\"",
+                        decode_fails("{\"Id\":\"abc\",\"NetworkSettings\":{\"Ports\":{\"8000/tcp\":"
+                                     "[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"abc\"}]}}}"));
+    assert_string_equal("Id: missing", decode_fails("{\"Name\":\"/x\"}"));
+    assert_string_equal("Id: expected a string, got 42", decode_fails("{\"Id\":42}"));
+    assert_string_equal("Id: expected a container ID, got \"../../x\"",
+                        decode_fails("{\"Id\":\"../../x\"}"));
+    assert_string_equal("Id: expected a container ID, got \"\"", decode_fails("{\"Id\":\"\"}"));
+    assert_string_equal("Config: expected an object, got an array",
+                        decode_fails("{\"Id\":\"a\",\"Config\":[]}"));
+    assert_string_equal("Config.Labels[\"k\\nx\"]: expected a string, got 5",
+                        decode_fails("{\"Id\":\"a\",\"Config\":{\"Labels\":{\"k\\nx\":5}}}"));
+    assert_string_equal(
+        "Config.ExposedPorts: expected a key like \"8000/tcp\", got \"abc/tcp\"",
+        decode_fails("{\"Id\":\"a\",\"Config\":{\"ExposedPorts\":{\"abc/tcp\":{}}}}"));
+    assert_string_equal("State.Running: expected a boolean, got \"yes\"",
+                        decode_fails("{\"Id\":\"a\",\"State\":{\"Running\":\"yes\"}}"));
+    assert_string_equal(
+        "Config.Healthcheck.Test: expected an array, got \"CMD true\"",
+        decode_fails("{\"Id\":\"a\",\"Config\":{\"Healthcheck\":{\"Test\":\"CMD true\"}}}"));
+    assert_string_equal(
+        "Config.Healthcheck.Test[0]: expected a string, got null",
+        decode_fails("{\"Id\":\"a\",\"Config\":{\"Healthcheck\":{\"Test\":[null]}}}"));
+    assert_string_equal(
+        "NetworkSettings.Ports[\"80/tcp\"]: expected an array, got \"32768\"",
+        decode_fails("{\"Id\":\"a\",\"NetworkSettings\":{\"Ports\":{\"80/tcp\":\"32768\"}}}"));
+    assert_string_equal("NetworkSettings.Ports[\"80/tcp\"][1]: expected an object, got true",
+                        decode_fails("{\"Id\":\"a\",\"NetworkSettings\":{\"Ports\":{\"80/tcp\":"
+                                     "[{\"HostPort\":\"1\"},true]}}}"));
+    assert_string_equal(
+        "NetworkSettings.Ports[\"80/tcp\"][0].HostPort: expected a port number, "
+        "got nothing",
+        decode_fails("{\"Id\":\"a\",\"NetworkSettings\":{\"Ports\":{\"80/tcp\":[{}]}}}"));
+    assert_string_equal("NetworkSettings.Ports[\"80/tcp\"][0].HostIp: expected a string, got 0",
+                        decode_fails("{\"Id\":\"a\",\"NetworkSettings\":{\"Ports\":{\"80/tcp\":"
+                                     "[{\"HostIp\":0,\"HostPort\":\"1\"}]}}}"));
+    assert_string_equal("container inspect reply: expected an object, got null",
+                        decode_fails("null"));
+    assert_non_null(strstr(decode_fails("{\"Id\":\"a\"} {}"), "after the JSON value"));
+    assert_non_null(strstr(decode_fails("{\"Id\":\"a\""), "truncated"));
+    assert_non_null(strstr(decode_fails(""), "empty"));
+}
+
+static void hostile_numbers_and_keys(void **state)
+{
+    static const char *const bad_ports[] = {
+        "\"70000\"", "\"0\"",   "\"-1\"", "\"+80\"",
+        "\" 80\"",   "\"80 \"", "\"\"",   "\"99999999999999999999\"",
+        "1e300",     "-1e300",  "80.5",   "0",
+        "65536",     "null",    "[]",     "{}",
+    };
+    char doc[256];
+    (void)state;
+    for (size_t i = 0; i < sizeof bad_ports / sizeof bad_ports[0]; i++) {
+        snprintf(doc, sizeof doc,
+                 "{\"Id\":\"a\",\"NetworkSettings\":{\"Ports\":{\"80/tcp\":[{\"HostPort\":%s}]}}}",
+                 bad_ports[i]);
+        assert_non_null(strstr(decode_fails(doc), "HostPort: expected a port number"));
+    }
+    static const char *const bad_keys[] = {
+        "99999999999999/tcp", "0/tcp", "/tcp", "80/", "80/TCP", "80-90/tcp", "", "80/tcp/x"};
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        snprintf(doc, sizeof doc, "{\"Id\":\"a\",\"NetworkSettings\":{\"Ports\":{\"%s\":null}}}",
+                 bad_keys[i]);
+        assert_non_null(strstr(decode_fails(doc), "expected a key like"));
+    }
+    /* A long string value is shortened in the error. */
+    char big[600];
+    memset(big, 'x', sizeof big);
+    snprintf(doc, sizeof doc, "{\"Id\":\"a\",\"State\":{\"Running\":\"%.150s\"}}", big);
+    assert_true(strlen(decode_fails(doc)) < 140);
+    /* Nesting deeper than cJSON allows is refused, not recursed into. */
+    size_t depth = 5000;
+    char *deep = malloc(depth * 2 + 32);
+    assert_non_null(deep);
+    strcpy(deep, "{\"Id\":\"a\",\"x\":");
+    size_t o = strlen(deep);
+    memset(deep + o, '[', depth);
+    memset(deep + o + depth, ']', depth);
+    strcpy(deep + o + 2 * depth, "}");
+    decode_fails(deep);
+    free(deep);
+}
+
+/* Every prefix of a real reply, and every byte replaced by something
+ * structural, must decode or fail cleanly (ASan watches for the rest). */
+static void truncations_and_mutations(void **state)
+{
+    static const char subst[] = {'"', '}', ']', '1', 'x', ',', '\0', '\n'};
+    size_t len;
+    char err[256];
+    char *json = fixture("inspect_multiport.json", &len);
+    (void)state;
+    size_t last = (size_t)(strrchr(json, '}') - json);
+    for (size_t n = 0; n <= last; n++) {
+        struct docker_container c;
+        char *copy = malloc(n ? n : 1);
+        memcpy(copy, json, n);
+        /* The closing brace is the last significant byte: any shorter prefix fails. */
+        assert_int_equal(-1, docker_container_decode(copy, n, &c, err, sizeof err));
+        free(copy);
+    }
+    for (size_t i = 0; i < len; i++) {
+        for (size_t s = 0; s < sizeof subst; s++) {
+            struct docker_container c;
+            char saved = json[i];
+            json[i] = subst[s];
+            if (docker_container_decode(json, len, &c, err, sizeof err) == 0) {
+                assert_non_null(c.id);
+                docker_container_clear(&c);
+            } else {
+                assert_null(c.id);
+            }
+            json[i] = saved;
+        }
+    }
+    free(json);
+}
+
+static void container_list(void **state)
+{
+    size_t len, n;
+    char **ids, err[256];
+    char *json = fixture("containers_list.json", &len);
+    (void)state;
+    assert_int_equal(0, docker_list_ids(json, len, &ids, &n, err, sizeof err));
+    assert_int_equal(2, n);
+    assert_string_equal(ID_BRIDGE, ids[0]);
+    assert_string_equal(ID_HOST, ids[1]);
+    docker_ids_free(ids, n);
+    free(json);
+
+    assert_int_equal(0, docker_list_ids("[]\n", 3, &ids, &n, err, sizeof err));
+    assert_int_equal(0, n);
+    assert_null(ids);
+    docker_ids_free(ids, n);
+
+    static const struct {
+        const char *json, *err;
+    } bad[] = {
+        {"{}", "container list reply: expected an array, got an object"},
+        {"[{\"Id\":\"a\"},5]", "[1]: expected an object, got 5"},
+        {"[{\"Id\":\"a\"},{}]", "[1].Id: missing"},
+        {"[{\"Id\":\"a\"},{\"Id\":null}]", "[1].Id: missing"},
+        {"[{\"Id\":[\"a\"]}]", "[0].Id: expected a string, got an array"},
+        {"[{\"Id\":\"a b\"}]", "[0].Id: expected a container ID, got \"a b\""},
+        {"[{\"Id\":\"a\"}", NULL},
+        {"", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ids = (char **)1;
+        n = 7;
+        assert_int_equal(
+            -1, docker_list_ids(bad[i].json, strlen(bad[i].json), &ids, &n, err, sizeof err));
+        assert_null(ids);
+        assert_int_equal(0, n);
+        if (bad[i].err) assert_string_equal(bad[i].err, err);
+    }
+}
+
+/* Line i (0-based) of events.jsonl, decoded. */
+static void event_line(size_t want, struct docker_event *ev)
+{
+    size_t len, line = 0;
+    char err[256];
+    char *all = fixture("events.jsonl", &len), *p = all;
+    while (line < want && (p = strchr(p, '\n')))
+        p++, line++;
+    assert_non_null(p);
+    char *end = strchr(p, '\n');
+    size_t n = end ? (size_t)(end - p) + 1 : strlen(p); /* keep the newline: it is allowed */
+    if (docker_event_decode(p, n, ev, err, sizeof err) != 0) fail_msg("line %zu: %s", want, err);
+    free(all);
+}
+
+static void decodes_event_lines(void **state)
+{
+    struct docker_event ev;
+    (void)state;
+    event_line(0, &ev);
+    assert_string_equal("container", ev.type);
+    assert_string_equal("start", ev.action);
+    assert_string_equal(ID_BRIDGE, ev.id);
+    assert_string_equal("nodesrv-1", ev.name);
+    assert_string_equal("local/nodeapp:v2", ev.image);
+    assert_null(ev.signal);
+    /* cJSON holds numbers as doubles: a few hundred ns of slack. */
+    assert_true(llabs(ev.time_nano - 1714641267512093775LL) < 1000);
+    docker_event_clear(&ev);
+
+    event_line(1, &ev);
+    assert_string_equal("kill", ev.action);
+    assert_string_equal("15", ev.signal);
+    docker_event_clear(&ev);
+    event_line(4, &ev);
+    assert_string_equal("health_status: healthy", ev.action);
+    assert_string_equal("pyweb", ev.name);
+    docker_event_clear(&ev);
+    event_line(6, &ev);
+    assert_string_equal("exec_start: sh -c curl -fsS http://localhost:8080/ || exit 1", ev.action);
+    docker_event_clear(&ev);
+    event_line(7, &ev);
+    assert_string_equal("network", ev.type);
+    assert_string_equal("connect", ev.action);
+    docker_event_clear(&ev);
+    docker_event_clear(&ev);
+    docker_event_clear(NULL);
+}
+
+static void decodes_old_and_odd_events(void **state)
+{
+    struct docker_event ev;
+    char err[256];
+    const char *old =
+        "{\"status\":\"stop\",\"id\":\"abc123\",\"from\":\"busybox\",\"time\":1500000000}";
+    (void)state;
+    assert_int_equal(0, docker_event_decode(old, strlen(old), &ev, err, sizeof err));
+    assert_null(ev.type);
+    assert_string_equal("stop", ev.action);
+    assert_string_equal("abc123", ev.id);
+    assert_string_equal("busybox", ev.image);
+    assert_int_equal(1500000000000000000LL, ev.time_nano);
+    assert_int_equal(DOCKER_EFFECT_DEREGISTER, docker_event_effect(&ev, NULL, false));
+    docker_event_clear(&ev);
+
+    /* A signal attribute on anything but kill is not kept. */
+    const char *odd = "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"a\","
+                      "\"Attributes\":{\"signal\":\"9\",\"other\":5}}}";
+    assert_int_equal(0, docker_event_decode(odd, strlen(odd), &ev, err, sizeof err));
+    assert_null(ev.signal);
+    assert_int_equal(0, ev.time_nano);
+    docker_event_clear(&ev);
+
+    static const struct {
+        const char *line, *err;
+    } bad[] = {
+        {"{\"Type\":\"container\"}", "Action: missing"},
+        {"{\"Action\":\"\",\"status\":\"\"}", "Action: missing"},
+        {"{\"Action\":5}", "Action: expected a string, got 5"},
+        {"{\"Action\":\"kill\",\"Actor\":{\"Attributes\":{\"signal\":15}}}",
+         "Actor.Attributes.signal: expected a string, got 15"},
+        {"{\"Action\":\"start\",\"Actor\":[]}", "Actor: expected an object, got an array"},
+        {"{\"Action\":\"start\",\"timeNano\":1e300}", "timeNano: expected a timestamp, got 1e+300"},
+        {"{\"Action\":\"start\",\"timeNano\":-5}", "timeNano: expected a timestamp, got -5"},
+        {"{\"Action\":\"start\",\"timeNano\":\"1\"}", "timeNano: expected a number, got \"1\""},
+        {"{\"Action\":\"start\",\"time\":1e11}", "time: expected a timestamp, got 100000000000"},
+        {"[]", "event: expected an object, got an array"},
+        {"\n", NULL},
+        {"{\"Action\":\"start\"", NULL},
+        {"{\"Action\":\"start\"}\n{\"Action\":\"die\"}", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ev.action = (char *)"junk";
+        if (docker_event_decode(bad[i].line, strlen(bad[i].line), &ev, err, sizeof err) == 0)
+            fail_msg("accepted %s", bad[i].line);
+        assert_null(ev.action);
+        if (bad[i].err) assert_string_equal(bad[i].err, err);
+    }
+    assert_int_equal(-1, docker_event_decode(NULL, 0, &ev, NULL, 0));
+}
+
+static void signal_numbers(void **state)
+{
+    static const struct {
+        const char *s;
+        int n;
+    } cases[] = {
+        {"SIGHUP", 1},
+        {"HUP", 1},
+        {"sighup", 1},
+        {"INT", 2},
+        {"SIGQUIT", 3},
+        {"KILL", 9},
+        {"sigkill", 9},
+        {"SIGUSR1", 10},
+        {"usr2", 12},
+        {"SIGTERM", 15},
+        {"TERM", 15},
+        {"Term", 15},
+        {"15", 15},
+        {"9", 9},
+        {"1", 1},
+        {"31", 31},
+        {"SIGWINCH", 28},
+        {"SIGCHLD", 17},
+        {"SIGSTOP", 19},
+        {"SIGRTMIN", 34},
+        {"SIGRTMIN+3", 37},
+        {"RTMAX-2", 62},
+        {"SIGRTMAX", 64},
+        {"64", 64},
+        {"0", -1},
+        {"65", -1},
+        {"-15", -1},
+        {"+15", -1},
+        {"15x", -1},
+        {"SIGFOO", -1},
+        {"SIG", -1},
+        {"", -1},
+        {"SIGTERM ", -1},
+        {"99999999999", -1},
+        {"SIGRTMIN+31", -1},
+        {"SIGRTMIN-1", -1},
+        {"SIGRTMIN+", -1},
+    };
+    (void)state;
+    for (int n = 1; n <= 31; n++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", n);
+        assert_int_equal(n, docker_signal_number(num));
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (docker_signal_number(cases[i].s) != cases[i].n)
+            fail_msg("docker_signal_number(\"%s\") = %d, want %d", cases[i].s,
+                     docker_signal_number(cases[i].s), cases[i].n);
+    assert_int_equal(-1, docker_signal_number(NULL));
+}
+
+static enum docker_effect effect_of(const char *type, const char *action, const char *id,
+                                    const char *signal, const char *stop_signal, bool hc)
+{
+    struct docker_event ev = {
+        .type = (char *)type, .action = (char *)action, .id = (char *)id, .signal = (char *)signal};
+    return docker_event_effect(&ev, stop_signal, hc);
+}
+
+static void event_effects(void **state)
+{
+    enum docker_effect want[] = {DOCKER_EFFECT_REGISTER, DOCKER_EFFECT_DEREGISTER,
+                                 DOCKER_EFFECT_NONE,     DOCKER_EFFECT_DEREGISTER,
+                                 DOCKER_EFFECT_REGISTER, DOCKER_EFFECT_DEREGISTER,
+                                 DOCKER_EFFECT_NONE,     DOCKER_EFFECT_NONE};
+    (void)state;
+    /* The fixture lines: start, kill 15, kill 1, die, healthy, unhealthy, exec, network. */
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        struct docker_event ev;
+        event_line(i, &ev);
+        if (docker_event_effect(&ev, NULL, false) != want[i])
+            fail_msg("line %zu (%s): effect %d, want %d", i, ev.action,
+                     docker_event_effect(&ev, NULL, false), want[i]);
+        docker_event_clear(&ev);
+    }
+    const char *C = "container", *id = "abc";
+    /* With a healthcheck, start waits for healthy. */
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of(C, "start", id, NULL, NULL, true));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of(C, "unpause", id, NULL, NULL, true));
+    assert_int_equal(DOCKER_EFFECT_REGISTER, effect_of(C, "unpause", id, NULL, NULL, false));
+    assert_int_equal(DOCKER_EFFECT_REGISTER,
+                     effect_of(C, "health_status: healthy", id, NULL, NULL, true));
+    assert_int_equal(DOCKER_EFFECT_NONE,
+                     effect_of(C, "health_status: starting", id, NULL, NULL, true));
+    /* kill: the stop signal by number, or SIGKILL; anything else is a reload or a poke. */
+    assert_int_equal(DOCKER_EFFECT_DEREGISTER, effect_of(C, "kill", id, "15", "", false));
+    assert_int_equal(DOCKER_EFFECT_DEREGISTER, effect_of(C, "kill", id, "15", "SIGTERM", false));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of(C, "kill", id, "15", "SIGQUIT", false));
+    assert_int_equal(DOCKER_EFFECT_DEREGISTER, effect_of(C, "kill", id, "3", "SIGQUIT", false));
+    assert_int_equal(DOCKER_EFFECT_DEREGISTER, effect_of(C, "kill", id, "3", "quit", false));
+    assert_int_equal(DOCKER_EFFECT_DEREGISTER, effect_of(C, "kill", id, "3", "3", false));
+    assert_int_equal(DOCKER_EFFECT_DEREGISTER, effect_of(C, "kill", id, "9", "SIGQUIT", false));
+    assert_int_equal(DOCKER_EFFECT_DEREGISTER, effect_of(C, "kill", id, "SIGKILL", NULL, false));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of(C, "kill", id, "10", NULL, false));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of(C, "kill", id, NULL, NULL, false));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of(C, "kill", id, "bogus", "bogus", false));
+    assert_int_equal(DOCKER_EFFECT_DEREGISTER, effect_of(C, "kill", id, "9", "bogus", false));
+    static const char *const leaving[] = {"die", "stop", "pause", "destroy", "oom"};
+    for (size_t i = 0; i < sizeof leaving / sizeof leaving[0]; i++)
+        assert_int_equal(DOCKER_EFFECT_DEREGISTER, effect_of(C, leaving[i], id, NULL, NULL, true));
+    static const char *const nothing[] = {"create", "restart",         "rename",
+                                          "attach", "exec_create: ls", "exec_die",
+                                          "Start",  "health_status",   ""};
+    for (size_t i = 0; i < sizeof nothing / sizeof nothing[0]; i++)
+        assert_int_equal(DOCKER_EFFECT_NONE, effect_of(C, nothing[i], id, NULL, NULL, false));
+    /* Only container events with a usable ID count. */
+    assert_int_equal(DOCKER_EFFECT_REGISTER, effect_of(NULL, "start", id, NULL, NULL, false));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of(NULL, "start", NULL, NULL, NULL, false));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of(C, "die", NULL, NULL, NULL, false));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of(C, "die", "a/../b", NULL, NULL, false));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of("image", "destroy", id, NULL, NULL, false));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of("network", "start", id, NULL, NULL, false));
+    assert_int_equal(DOCKER_EFFECT_NONE, effect_of(C, NULL, id, NULL, NULL, false));
+    assert_int_equal(DOCKER_EFFECT_NONE, docker_event_effect(NULL, NULL, false));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bridge_container),
+        cmocka_unit_test(host_network_container),
+        cmocka_unit_test(multi_port_container),
+        cmocka_unit_test(healthcheck_container),
+        cmocka_unit_test(minimal_and_null_sections),
+        cmocka_unit_test(errors_name_field_and_value),
+        cmocka_unit_test(hostile_numbers_and_keys),
+        cmocka_unit_test(truncations_and_mutations),
+        cmocka_unit_test(container_list),
+        cmocka_unit_test(decodes_event_lines),
+        cmocka_unit_test(decodes_old_and_odd_events),
+        cmocka_unit_test(signal_numbers),
+        cmocka_unit_test(event_effects),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
