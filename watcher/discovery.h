@@ -1,0 +1,47 @@
+/*
+ * A discovery method turns one service's registry (ZooKeeper path, etcd
+ * prefix, Docker engines) into its current set of backends. Each method is
+ * one file; the watcher knows only this interface.
+ */
+#ifndef SMARTDOCK_DISCOVERY_H
+#define SMARTDOCK_DISCOVERY_H
+
+#include <stddef.h>
+
+#include "backend.h"
+#include "loop.h"
+#include "syn_config.h"
+
+struct discovery;
+
+/* Shared per daemon by the method files: one ZooKeeper session per
+ * ensemble however many services watch it. */
+struct discovery_hub {
+    struct loop *loop;
+    void *zk_pool; /* zk_discovery.c's */
+    void (*free_zk_pool)(void *pool);
+};
+
+/* The method's complete current view of service index, on the loop thread.
+ * backends is moved to the callee. */
+typedef void discovery_update_fn(void *arg, size_t index, struct backend_list *backends);
+
+/* Free hub->zk_pool after every discovery that used it. */
+void discovery_hub_release(struct discovery_hub *h);
+
+/* svc is borrowed for the discovery's life. NULL for the "base" method
+ * (default_servers only) or on failure, which is logged. */
+struct discovery *discovery_new(struct discovery_hub *h, const struct syn_service *svc,
+                                size_t index, discovery_update_fn *fn, void *arg);
+void discovery_free(struct discovery *d);
+
+/* Implementations. */
+struct discovery_impl {
+    void *(*new)(struct discovery_hub *h, const struct syn_service *svc, size_t index,
+                 discovery_update_fn *fn, void *arg);
+    void (*free)(void *impl);
+};
+extern const struct discovery_impl zk_discovery_impl;
+extern const struct discovery_impl docker_discovery_impl;
+
+#endif

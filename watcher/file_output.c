@@ -1,0 +1,61 @@
+#include "file_output.h"
+
+#include "log.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *file_output_render(const struct backend_list *backends)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < backends->n; i++) {
+        const struct backend *b = &backends->v[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o) break;
+        cJSON_AddStringToObject(o, "host", b->host);
+        cJSON_AddNumberToObject(o, "port", b->port);
+        cJSON_AddStringToObject(o, "name", b->name);
+        if (b->weight != BACKEND_WEIGHT_UNSET) cJSON_AddNumberToObject(o, "weight", b->weight);
+        if (b->haproxy_server_options)
+            cJSON_AddStringToObject(o, "haproxy_server_options", b->haproxy_server_options);
+        cJSON *labels = cJSON_AddObjectToObject(o, "labels");
+        for (size_t j = 0; labels && j < b->nlabels; j++)
+            cJSON_AddStringToObject(labels, b->labels[j].key, b->labels[j].value);
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *s = arr ? cJSON_Print(arr) : NULL;
+    cJSON_Delete(arr);
+    return s;
+}
+
+int file_output_write(const char *dir, const char *service, const struct backend_list *backends)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%s.json", dir, service);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    char *text = file_output_render(backends);
+    if (!text) return -1;
+    size_t len = strlen(text);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = -1;
+    if (fd >= 0) {
+        size_t off = 0;
+        while (off < len) {
+            ssize_t w = write(fd, text + off, len - off);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) break;
+            off += (size_t)w;
+        }
+        if (off == len && write(fd, "\n", 1) == 1 && fsync(fd) == 0) rc = 0;
+        close(fd);
+    }
+    if (rc == 0 && rename(tmp, path) != 0) rc = -1;
+    if (rc < 0) log_error("file_output: writing %s: %s", path, strerror(errno));
+    free(text);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * Puts a rendered haproxy.cfg into effect: write a candidate next to the
+ * target, validate it with `haproxy -c -f`, fsync, rename over the target,
+ * then reload, never sooner than restart_interval after the last reload.
+ * Runs child processes without blocking the loop (SIGCHLD through the loop).
+ */
+#ifndef SMARTDOCK_HAPROXY_APPLY_H
+#define SMARTDOCK_HAPROXY_APPLY_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "loop.h"
+
+struct haproxy_apply;
+
+struct haproxy_apply_opts {
+    const char *config_file_path;    /* target */
+    const char *candidate_path;      /* NULL: "<config_file_path>.candidate" */
+    const char *haproxy_binary;      /* for validation: "<binary> -c -f <candidate>" */
+    const char *check_command;       /* NULL: the above; else run by /bin/sh -c with the candidate path in $CANDIDATE? (see .c) */
+    const char *reload_command;      /* run by /bin/sh -c; NULL: no reload */
+    bool do_writes, do_checks, do_reloads;
+    int restart_interval_ms;         /* least time between two reloads */
+    int restart_jitter_pct;          /* 0..100: extra random delay as a share of the interval */
+};
+
+/* Called on the loop thread after each attempt: ok false when validation,
+ * the write or the reload failed (the running config was kept). */
+typedef void haproxy_applied_fn(void *arg, bool ok, bool reloaded);
+
+struct haproxy_apply *haproxy_apply_new(struct loop *l, const struct haproxy_apply_opts *opts,
+                                        haproxy_applied_fn *fn, void *arg);
+void haproxy_apply_free(struct haproxy_apply *a);
+
+/* Hands over the newest rendered text (copied). Identical to what is in
+ * effect: nothing happens. Otherwise it is written and validated as soon as
+ * no other attempt is running; need_reload false means the change was
+ * applied another way (runtime API) and only the file must follow. */
+void haproxy_apply_submit(struct haproxy_apply *a, const char *cfg_text, bool need_reload);
+
+/* The loop's SIGCHLD handler calls this; returns true if pid was ours. */
+bool haproxy_apply_child_exited(struct haproxy_apply *a, pid_t pid, int status);
+
+/* Counters for tests and benchmarks. */
+unsigned haproxy_apply_reload_count(const struct haproxy_apply *a);
+unsigned haproxy_apply_write_count(const struct haproxy_apply *a);
+bool haproxy_apply_idle(const struct haproxy_apply *a); /* nothing pending or running */
+
+#endif

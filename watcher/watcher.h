@@ -1,0 +1,29 @@
+/*
+ * The watcher: every service's discovery feeds one state, owned by the loop
+ * thread, which is rendered into haproxy.cfg and put into effect.
+ */
+#ifndef SMARTDOCK_WATCHER_H
+#define SMARTDOCK_WATCHER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "loop.h"
+#include "syn_config.h"
+
+struct watcher;
+
+struct watcher_opts {
+    bool once; /* wait for every discovery's first answer, apply once, then loop_stop() */
+};
+
+/* cfg is borrowed and must outlive the watcher. */
+struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
+                            const struct watcher_opts *opts);
+void watcher_free(struct watcher *w);
+/* A child exited (from the loop's SIGCHLD); true if it was the watcher's. */
+bool watcher_child_exited(struct watcher *w, pid_t pid, int status);
+/* 0 when --once applied a valid config, 1 otherwise. */
+int watcher_status(const struct watcher *w);
+
+#endif
