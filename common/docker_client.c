@@ -1,8 +1,11 @@
 #include "docker_client.h"
 
+#include "backend.h"
 #include "log.h"
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@ struct docker_request {
     char *buf;
     size_t len, cap;
     bool stream, cancelled, in_callback, failed_size;
+    uint64_t deliver_timer; /* lines are handed over from the loop, never from inside curl */
     docker_reply_fn *on_reply;
     docker_line_fn *on_line;
     docker_end_fn *on_end;
@@ -73,6 +77,7 @@ bad:
 
 static void request_free(struct docker_request *r)
 {
+    if (r->deliver_timer) loop_timer_cancel(r->client->loop, r->deliver_timer);
     if (r->easy) curl_easy_cleanup(r->easy);
     free(r->buf);
     free(r);
@@ -141,6 +146,20 @@ static size_t deliver_lines(struct docker_request *r)
     return start;
 }
 
+/* Timer: a stream's callbacks may start requests, which curl refuses from
+ * inside its own write callback, so lines wait for the loop. */
+static void deliver_later(void *arg)
+{
+    struct docker_request *r = arg;
+    r->deliver_timer = 0;
+    deliver_lines(r);
+    if (r->cancelled) {
+        unlink_request(r);
+        loop_remove_transfer(r->client->loop, r->easy);
+        request_free(r);
+    }
+}
+
 static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
 {
     struct docker_request *r = userp;
@@ -153,8 +172,9 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
         r->failed_size = true;
         return 0;
     }
-    if (lines) deliver_lines(r);
-    return r->cancelled ? 0 : n;
+    if (lines && !r->deliver_timer && memchr(data, '\n', n))
+        r->deliver_timer = loop_timer(r->client->loop, 0, deliver_later, r);
+    return n;
 }
 
 static void on_done(void *arg, CURL *easy, CURLcode rc)
@@ -167,6 +187,17 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         return;
     }
     long status = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (r->stream && status == 200) {
+        /* Lines that arrived just before the end still count. */
+        if (r->deliver_timer) loop_timer_cancel(r->client->loop, r->deliver_timer);
+        r->deliver_timer = 0;
+        deliver_lines(r);
+        if (r->cancelled) {
+            request_free(r);
+            return;
+        }
+    }
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     char error[256] = "";
     if (r->failed_size)
@@ -244,8 +275,17 @@ void docker_stream_cancel(struct docker_stream *s)
     struct docker_request *r = (struct docker_request *)s;
     if (!r) return;
     r->cancelled = true;
-    if (r->in_callback) return; /* on_data refuses the rest; on_done frees it */
+    if (r->in_callback) return; /* deliver_later or on_done frees it */
     unlink_request(r);
     loop_remove_transfer(r->client->loop, r->easy);
     request_free(r);
+}
+
+void docker_version_api(const char *body, size_t len, char *out, size_t outlen)
+{
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "ApiVersion");
+    snprintf(out, outlen, "%s",
+             cJSON_IsString(v) && backend_text_is_safe(v->valuestring) ? v->valuestring : "?");
+    cJSON_Delete(root);
 }

@@ -46,4 +46,7 @@ void docker_stream_cancel(struct docker_stream *s);
  * then the default socket. Borrowed. */
 const char *docker_default_url(const char *configured);
 
+/* The "ApiVersion" of a /version reply, or "?". */
+void docker_version_api(const char *body, size_t len, char *out, size_t outlen);
+
 #endif

@@ -225,7 +225,7 @@ struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms, zk_
     z->on_session = on_session;
     z->on_watch = on_watch;
     z->arg = arg;
-    zoo_set_debug_level(log_enabled(LL_DEBUG) ? ZOO_LOG_LEVEL_INFO : ZOO_LOG_LEVEL_WARN);
+    zoo_set_debug_level(ZOO_LOG_LEVEL_WARN); /* its INFO is a dozen lines per connect */
     open_handle(z);
     if (!z->zh) {
         free(z->hosts);

@@ -352,7 +352,6 @@ static void on_resync_timer(void *arg)
 static void on_version(void *arg, long status, const char *body, size_t len, const char *error)
 {
     struct registrator *r = arg;
-    (void)len;
     if (error || status != 200) {
         log_warn("docker %s: not reachable (%s); retrying in about %d ms",
                  docker_client_url(r->docker), error ? error : "unexpected status",
@@ -365,9 +364,9 @@ static void on_version(void *arg, long status, const char *body, size_t len, con
         schedule_reconnect(r);
         return;
     }
-    const char *v = strstr(body, "\"ApiVersion\":\"");
-    log_info("docker %s: connected (API %.8s)", docker_client_url(r->docker),
-             v ? v + 14 : "?");
+    char api[16];
+    docker_version_api(body, len, api, sizeof api);
+    log_info("docker %s: connected (API %s)", docker_client_url(r->docker), api);
     /* Events first, then the listing, so nothing can happen unseen in between. */
     if (!r->opts.once) {
         r->events = docker_client_stream(r->docker, EVENTS_PATH, on_event, on_events_end, r);
