@@ -24,6 +24,8 @@ struct docker_request {
     docker_reply_fn *on_reply;
     docker_line_fn *on_line;
     docker_end_fn *on_end;
+    docker_open_fn *on_open;
+    uint64_t open_timer;
     void *arg;
 };
 
@@ -78,6 +80,7 @@ bad:
 static void request_free(struct docker_request *r)
 {
     if (r->deliver_timer) loop_timer_cancel(r->client->loop, r->deliver_timer);
+    if (r->open_timer) loop_timer_cancel(r->client->loop, r->open_timer);
     if (r->easy) curl_easy_cleanup(r->easy);
     free(r->buf);
     free(r);
@@ -158,6 +161,27 @@ static void deliver_later(void *arg)
         loop_remove_transfer(r->client->loop, r->easy);
         request_free(r);
     }
+}
+
+static void opened_later(void *arg)
+{
+    struct docker_request *r = arg;
+    r->open_timer = 0;
+    if (r->on_open && !r->cancelled) r->on_open(r->arg);
+}
+
+/* The engine flushes a stream's headers once it has subscribed us: from then
+ * on no event can be missed, so that is when the caller may list. */
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct docker_request *r = userp;
+    size_t n = size * nmemb;
+    long status = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    if ((n == 2 && data[0] == '\r') || (n == 1 && data[0] == '\n'))
+        if (status == 200 && !r->open_timer)
+            r->open_timer = loop_timer(r->client->loop, 0, opened_later, r);
+    return n;
 }
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
@@ -259,14 +283,17 @@ int docker_client_get(struct docker_client *c, const char *path, docker_reply_fn
 }
 
 struct docker_stream *docker_client_stream(struct docker_client *c, const char *path,
-                                           docker_line_fn *on_line, docker_end_fn *on_end,
-                                           void *arg)
+                                           docker_open_fn *on_open, docker_line_fn *on_line,
+                                           docker_end_fn *on_end, void *arg)
 {
     struct docker_request *r = start(c, path, true);
     if (!r) return NULL;
     r->on_line = on_line;
     r->on_end = on_end;
+    r->on_open = on_open;
     r->arg = arg;
+    curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
     return (struct docker_stream *)r;
 }
 

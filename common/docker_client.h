@@ -35,10 +35,14 @@ const char *docker_client_url(const struct docker_client *c);
 
 /* GET path ("/containers/json"). */
 int docker_client_get(struct docker_client *c, const char *path, docker_reply_fn *fn, void *arg);
-/* GET path as a stream of lines ("/events?..."); NULL on failure to start. */
+/* The stream is established: the engine answered 200 and sends from now on. */
+typedef void docker_open_fn(void *arg);
+
+/* GET path as a stream of lines ("/events?..."); NULL on failure to start.
+ * on_open may be NULL. */
 struct docker_stream *docker_client_stream(struct docker_client *c, const char *path,
-                                           docker_line_fn *on_line, docker_end_fn *on_end,
-                                           void *arg);
+                                           docker_open_fn *on_open, docker_line_fn *on_line,
+                                           docker_end_fn *on_end, void *arg);
 /* Safe from inside the stream's own callbacks. */
 void docker_stream_cancel(struct docker_stream *s);
 

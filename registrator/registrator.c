@@ -20,7 +20,8 @@ struct container_state {
     char short_id[13];
     uint64_t gen;       /* bumped by every event that changes what we want */
     uint64_t touched;   /* resync number when an event last touched it */
-    bool stopping;      /* a stop signal, die or pause was seen: register nothing until start */
+    bool stopping;      /* its stop signal was seen and it may still run: register nothing */
+    uint64_t stopping_since;
     char *stop_signal;  /* from the last inspect */
     bool has_healthcheck;
     char *problems;     /* last problems logged, so each is logged once */
@@ -205,9 +206,12 @@ static void on_inspect(void *arg, long status, const char *body, size_t len, con
     free(c->stop_signal);
     c->stop_signal = dc.stop_signal ? strdup(dc.stop_signal) : NULL;
     c->has_healthcheck = dc.has_healthcheck;
-    if (c->stopping && dc.running && !dc.paused && q->from_resync) {
-        /* still shutting down after its stop signal: stays out */
-    } else {
+    /* A resync that finds it still running after its stop signal is seeing
+     * it shut down, unless that was long ago (an app that ignored a manual
+     * `docker kill -s TERM` is serving again). */
+    bool shutting_down = c->stopping && q->from_resync &&
+                         loop_now_ms() - c->stopping_since < (uint64_t)r->cfg->resync_interval_s * 1000;
+    if (!shutting_down) {
         struct registration_list want = {0};
         char **problems = NULL;
         c->stopping = false;
@@ -272,7 +276,10 @@ static void on_event(void *arg, const char *line, size_t len)
             snprintf(why, sizeof why, "%s", ev.action ? ev.action : "event");
         c->gen++;
         c->touched = r->resync_no;
-        c->stopping = true;
+        /* Only a kill leaves a process that may still run; after die or stop
+         * a resync that finds it running has seen it start again. */
+        c->stopping = ev.action && strcmp(ev.action, "kill") == 0;
+        c->stopping_since = loop_now_ms();
         withdraw_all(r, c, why);
         if (ev.action && strcmp(ev.action, "destroy") == 0) forget(r, c);
     }
@@ -349,6 +356,11 @@ static void on_resync_timer(void *arg)
     if (r->events) resync(r);
 }
 
+static void on_events_open(void *arg)
+{
+    resync(arg);
+}
+
 static void on_version(void *arg, long status, const char *body, size_t len, const char *error)
 {
     struct registrator *r = arg;
@@ -367,15 +379,15 @@ static void on_version(void *arg, long status, const char *body, size_t len, con
     char api[16];
     docker_version_api(body, len, api, sizeof api);
     log_info("docker %s: connected (API %s)", docker_client_url(r->docker), api);
-    /* Events first, then the listing, so nothing can happen unseen in between. */
-    if (!r->opts.once) {
-        r->events = docker_client_stream(r->docker, EVENTS_PATH, on_event, on_events_end, r);
-        if (!r->events) {
-            schedule_reconnect(r);
-            return;
-        }
+    /* Events first, and the listing once the engine has subscribed us, so
+     * nothing can happen unseen in between. */
+    if (r->opts.once) {
+        resync(r);
+        return;
     }
-    resync(r);
+    r->events = docker_client_stream(r->docker, EVENTS_PATH, on_events_open, on_event,
+                                     on_events_end, r);
+    if (!r->events) schedule_reconnect(r);
 }
 
 static void connect_engine(void *arg)
