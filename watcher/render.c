@@ -1,0 +1,388 @@
+/*
+ * haproxy.cfg text: sections, the lines an operator configured, the safe
+ * HTTP defaults, and the server lines render_servers.c prepares.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+
+struct buf {
+    char *s;
+    size_t n, cap;
+    bool oom;
+};
+
+/* Borrowed lines that together make up one section's user configuration. */
+struct lines {
+    const char **v;
+    size_t n;
+};
+
+static void put(struct buf *b, const char *s)
+{
+    size_t len = strlen(s);
+    if (b->oom) return;
+    if (b->n + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + len + 1)
+            cap *= 2;
+        char *ns = realloc(b->s, cap);
+        if (!ns) {
+            b->oom = true;
+            return;
+        }
+        b->s = ns;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, len + 1);
+    b->n += len;
+}
+
+static void putf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    va_start(ap, fmt);
+    int r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (r < 0) {
+        b->oom = true;
+        return;
+    }
+    put(b, s);
+    free(s);
+}
+
+static void warnf(struct buf *b, struct syn_strlist *w, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void warnf(struct buf *b, struct syn_strlist *w, const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+    if (!w) return;
+    va_start(ap, fmt);
+    int r = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (r < 0 || syn_strlist_push(w, s) < 0) b->oom = true;
+    free(s);
+}
+
+/* syn_config refuses these; a hand-built config must not smuggle a line break either. */
+static bool line_ok(const char *s)
+{
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f) return false;
+    return true;
+}
+
+static void put_line(struct buf *b, struct syn_strlist *w, const char *where, const char *line)
+{
+    if (line_ok(line))
+        putf(b, "\t%s\n", line);
+    else
+        warnf(b, w, "%s: dropped a configured line holding a control character", where);
+}
+
+static void put_lines(struct buf *b, struct syn_strlist *w, const char *where,
+                      const struct lines *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        put_line(b, w, where, l->v[i]);
+}
+
+/* True when line's first words are kw (runs of blanks match one space). */
+static bool starts_with_kw(const char *line, const char *kw)
+{
+    const char *p = line + strspn(line, " \t");
+    for (; *kw; kw++) {
+        if (*kw == ' ') {
+            if (*p != ' ' && *p != '\t') return false;
+            p += strspn(p, " \t");
+        } else if (*p++ != *kw) {
+            return false;
+        }
+    }
+    return *p == '\0' || *p == ' ' || *p == '\t';
+}
+
+/* Ignores a leading "no ", so "no option redispatch" sets "option redispatch". */
+static bool sets_kw(const char *line, const char *kw)
+{
+    const char *p = line + strspn(line, " \t");
+    if (starts_with_kw(p, "no")) p += 2;
+    return starts_with_kw(p, kw);
+}
+
+static bool any_sets(const struct lines *l, const char *kw)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (sets_kw(l->v[i], kw)) return true;
+    return false;
+}
+
+static bool strlist_sets(const struct syn_strlist *l, const char *kw)
+{
+    struct lines v = {(const char **)l->v, l->n};
+    return any_sets(&v, kw);
+}
+
+/* "http", "tcp", ... from the last "mode" line, or NULL. */
+static const char *last_mode(const char *const *v, size_t n, char *buf, size_t len)
+{
+    const char *mode = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!starts_with_kw(v[i], "mode")) continue;
+        const char *p = v[i] + strspn(v[i], " \t") + 4;
+        p += strspn(p, " \t");
+        snprintf(buf, len, "%.*s", (int)strcspn(p, " \t"), p);
+        mode = buf;
+    }
+    return mode;
+}
+
+/* Keywords HAProxy accepts only in a frontend, and only in a backend; the rest go to both. */
+static const char *const frontend_only[] = {"bind",
+                                            "default_backend",
+                                            "use_backend",
+                                            "capture",
+                                            "declare capture",
+                                            "monitor-uri",
+                                            "monitor",
+                                            "maxconn",
+                                            "option httplog",
+                                            "option tcplog",
+                                            "option dontlognull",
+                                            "option dontlog-normal",
+                                            "option logasap",
+                                            "option clitcpka",
+                                            "option socket-stats",
+                                            "timeout client",
+                                            "timeout client-fin",
+                                            "tcp-request connection",
+                                            "tcp-request session",
+                                            "rate-limit",
+                                            NULL};
+static const char *const backend_only[] = {"server",
+                                           "server-template",
+                                           "default-server",
+                                           "balance",
+                                           "hash-type",
+                                           "hash-balance-factor",
+                                           "cookie",
+                                           "option httpchk",
+                                           "http-check",
+                                           "option tcp-check",
+                                           "tcp-check",
+                                           "option ssl-hello-chk",
+                                           "option mysql-check",
+                                           "option pgsql-check",
+                                           "option redis-check",
+                                           "option smtpchk",
+                                           "option ldap-check",
+                                           "option external-check",
+                                           "external-check",
+                                           "option redispatch",
+                                           "retries",
+                                           "retry-on",
+                                           "option allbackups",
+                                           "option persist",
+                                           "option prefer-last-server",
+                                           "option abortonclose",
+                                           "option checkcache",
+                                           "fullconn",
+                                           "dispatch",
+                                           "timeout server",
+                                           "timeout connect",
+                                           "timeout queue",
+                                           "timeout check",
+                                           "timeout tunnel",
+                                           "timeout server-fin",
+                                           "http-reuse",
+                                           "load-server-state-from-file",
+                                           "server-state-file-name",
+                                           "http-send-name-header",
+                                           "stick",
+                                           "persist",
+                                           "use-server",
+                                           NULL};
+
+static bool in_kw_list(const char *line, const char *const *kws)
+{
+    for (; *kws; kws++)
+        if (sets_kw(line, *kws)) return true;
+    return false;
+}
+
+/* Section lines, then the listen lines that belong (skip those in not_here). */
+static int gather(struct lines *out, const struct syn_strlist *own,
+                  const struct syn_strlist *listen, const char *const *not_here)
+{
+    out->n = 0;
+    out->v = calloc(own->n + listen->n + 1, sizeof *out->v);
+    if (!out->v) return -1;
+    for (size_t i = 0; i < own->n; i++)
+        out->v[out->n++] = own->v[i];
+    for (size_t i = 0; i < listen->n; i++)
+        if (!not_here || !in_kw_list(listen->v[i], not_here)) out->v[out->n++] = listen->v[i];
+    return 0;
+}
+
+static void put_bind(struct buf *b, const struct syn_config *cfg, const struct syn_service *s)
+{
+    const struct syn_service_haproxy *h = &s->haproxy;
+    const char *addr = h->bind_address ? h->bind_address : cfg->haproxy.bind_address;
+    if (!addr) addr = "localhost";
+    put(b, "\tbind ");
+    put(b, addr);
+    if (h->port_mode == SYN_PORT_SET) putf(b, ":%d", h->port);
+    if (h->bind_options && *h->bind_options && line_ok(h->bind_options)) {
+        put(b, " ");
+        put(b, h->bind_options);
+    }
+    put(b, "\n");
+}
+
+static void put_safe_http_defaults(struct buf *b, const struct syn_config *cfg,
+                                   const struct lines *l)
+{
+    static const struct {
+        const char *kw, *line;
+    } safe[] = {{"option redispatch", "option redispatch"},
+                {"retries", "retries 3"},
+                {"retry-on", "retry-on conn-failure empty-response response-timeout"}};
+    char b1[32], b2[32];
+    const char *mode = last_mode(l->v, l->n, b1, sizeof b1);
+    if (!mode)
+        mode = last_mode((const char *const *)cfg->haproxy.defaults.v, cfg->haproxy.defaults.n, b2,
+                         sizeof b2);
+    if (!mode || strcmp(mode, "http") != 0) return;
+    for (size_t i = 0; i < sizeof safe / sizeof safe[0]; i++)
+        if (!any_sets(l, safe[i].kw) && !strlist_sets(&cfg->haproxy.defaults, safe[i].kw))
+            putf(b, "\t%s\n", safe[i].line);
+}
+
+static void put_servers(struct buf *b, const struct render_server_list *servers, bool cookie)
+{
+    for (size_t i = 0; i < servers->n; i++) {
+        const struct render_server *s = &servers->v[i];
+        char *line = render_server_line(s);
+        if (!line) {
+            b->oom = true;
+            return;
+        }
+        putf(b, "\t%s", line);
+        bool own_cookie = false;
+        for (const char *p = s->options; p && (p = strstr(p, "cookie")); p += 6)
+            own_cookie |= (p == s->options || p[-1] == ' ') && (p[6] == ' ' || !p[6]);
+        if (cookie && !own_cookie) putf(b, " cookie %s", s->name);
+        put(b, "\n");
+        free(line);
+    }
+}
+
+static void render_service(struct buf *b, const struct syn_config *cfg, size_t i,
+                           const struct backend_list *found, const struct render_opts *opts,
+                           struct syn_strlist *w)
+{
+    const struct syn_service *s = &cfg->services[i];
+    const struct syn_service_haproxy *h = &s->haproxy;
+    struct render_server_list servers = {0};
+    struct lines front = {0}, back = {0};
+    static const struct syn_strlist none;
+    char where[300];
+    if (h->disabled) return;
+    if (render_service_servers(cfg, i, found, &servers, w) < 0) {
+        b->oom = true;
+        return;
+    }
+    bool listen = syn_service_is_listen(s);
+    if (listen) {
+        if (gather(&back, &h->listen, &none, NULL) < 0) goto oom;
+        putf(b, "\nlisten %s\n", h->backend_name);
+        put_bind(b, cfg, s);
+        snprintf(where, sizeof where, "services.%s.haproxy.listen", s->name);
+    } else {
+        if (gather(&front, &h->frontend, &h->listen, backend_only) < 0 ||
+            gather(&back, &h->backend, &h->listen, frontend_only) < 0)
+            goto oom;
+        if (h->port_mode != SYN_PORT_NONE) {
+            snprintf(where, sizeof where, "services.%s.haproxy.frontend", s->name);
+            putf(b, "\nfrontend %s\n", s->name);
+            put_bind(b, cfg, s);
+            put_lines(b, w, where, &front);
+            putf(b, "\tdefault_backend %s\n", h->backend_name);
+        }
+        putf(b, "\nbackend %s\n", h->backend_name);
+        snprintf(where, sizeof where, "services.%s.haproxy.backend", s->name);
+    }
+    put_lines(b, w, where, &back);
+    if (opts && opts->safe_http_defaults) put_safe_http_defaults(b, cfg, &back);
+    put_servers(b, &servers,
+                any_sets(&back, "cookie") || strlist_sets(&cfg->haproxy.defaults, "cookie"));
+    goto out;
+oom:
+    b->oom = true;
+out:
+    free(front.v);
+    free(back.v);
+    render_server_list_clear(&servers);
+}
+
+static void put_section(struct buf *b, struct syn_strlist *w, const char *header,
+                        const struct syn_strlist *l, const char *where)
+{
+    struct lines v = {(const char **)l->v, l->n};
+    putf(b, "\n%s\n", header);
+    put_lines(b, w, where, &v);
+}
+
+static void render_global(struct buf *b, const struct syn_haproxy *h, struct syn_strlist *w)
+{
+    put_section(b, w, "global", &h->global, "haproxy.global");
+    if (!strlist_sets(&h->global, "stats socket")) {
+        for (size_t i = 0; i < h->socket_files.n; i++)
+            if (line_ok(h->socket_files.v[i]))
+                putf(b, "\tstats socket %s mode 600 level admin expose-fd listeners\n",
+                     h->socket_files.v[i]);
+    }
+    if (h->state_file_path && line_ok(h->state_file_path) &&
+        !strlist_sets(&h->global, "server-state-file"))
+        putf(b, "\tserver-state-file %s\n", h->state_file_path);
+}
+
+char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list *backends,
+                         const struct render_opts *opts, struct syn_strlist *warnings)
+{
+    struct buf b = {0};
+    const struct syn_haproxy *h = &cfg->haproxy;
+    put(&b, "# Generated by smartdock-watcher from its Synapse config; rewritten on every "
+            "change, do not edit.\n");
+    render_global(&b, h, warnings);
+    put_section(&b, warnings, "defaults", &h->defaults, "haproxy.defaults");
+    for (size_t i = 0; i < h->nextra_sections; i++) {
+        if (line_ok(h->extra_sections[i].header))
+            put_section(&b, warnings, h->extra_sections[i].header, &h->extra_sections[i].lines,
+                        "haproxy.extra_sections");
+    }
+    for (size_t i = 0; i < cfg->nservices; i++)
+        render_service(&b, cfg, i, backends ? &backends[i] : NULL, opts, warnings);
+    if (h->shared_frontend.n) {
+        put_section(&b, warnings, "frontend shared-frontend", &h->shared_frontend,
+                    "haproxy.shared_frontend");
+        for (size_t i = 0; i < cfg->nservices; i++) {
+            const struct syn_service *s = &cfg->services[i];
+            struct lines v = {(const char **)s->haproxy.shared_frontend.v,
+                              s->haproxy.shared_frontend.n};
+            if (!s->haproxy.disabled) put_lines(&b, warnings, "shared_frontend", &v);
+        }
+    }
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s; /* every put ends with '\n', so the file does too */
+}

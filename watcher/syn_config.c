@@ -1,0 +1,625 @@
+/*
+ * Synapse's JSON config into plain structs: services (and their haproxy
+ * options), the top-level haproxy section, file_output, and
+ * service_conf_dir merging. Discovery lives in syn_config_discovery.c.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "syn_config_json.h"
+
+#define SYN_CONFIG_MAX_FILE (16 * 1024 * 1024)
+
+static const char *const top_keys[] = {"services", "haproxy", "file_output", "service_conf_dir",
+                                       NULL};
+static const char *const top_unsupported[] = {"statsd", NULL};
+
+static const char *const service_keys[] = {"discovery",
+                                           "haproxy",
+                                           "default_servers",
+                                           "keep_default_servers",
+                                           "use_previous_backends",
+                                           "backend_port_override",
+                                           "file_output",
+                                           NULL};
+static const char *const service_unsupported[] = {"leader_election", "load_test_concurrency", NULL};
+
+static const char *const svc_haproxy_keys[] = {"port",
+                                               "bind_address",
+                                               "bind_options",
+                                               "server_options",
+                                               "frontend",
+                                               "backend",
+                                               "listen",
+                                               "backend_name",
+                                               "backend_order",
+                                               "disabled",
+                                               "shared_frontend",
+                                               "server_port_override",
+                                               NULL};
+static const char *const svc_haproxy_unsupported[] = {"cookie_value_method", "use_nerve_weights",
+                                                      NULL};
+
+static const char *const haproxy_keys[] = {"reload_command",    "config_file_path",
+                                           "do_writes",         "do_reloads",
+                                           "do_socket",         "do_checks",
+                                           "check_command",     "candidate_config_file_path",
+                                           "socket_file_path",  "global",
+                                           "defaults",          "extra_sections",
+                                           "bind_address",      "shared_frontend",
+                                           "restart_interval",  "restart_jitter",
+                                           "state_file_path",   "state_file_ttl",
+                                           "server_order_seed", "haproxy_binary",
+                                           "managed",           NULL};
+static const char *const haproxy_unsupported[] = {"max_server_id", "use_nerve_weights", NULL};
+
+static const char *const server_keys[] = {"name", "host", "port", NULL};
+
+static void service_clear(struct syn_service *s)
+{
+    free(s->name);
+    syn_discovery_clear(&s->discovery);
+    struct syn_service_haproxy *h = &s->haproxy;
+    free(h->bind_address);
+    free(h->bind_options);
+    free(h->server_options);
+    syn_strlist_clear(&h->frontend);
+    syn_strlist_clear(&h->backend);
+    syn_strlist_clear(&h->listen);
+    syn_strlist_clear(&h->shared_frontend);
+    free(h->backend_name);
+    for (size_t i = 0; i < s->ndefault_servers; i++) {
+        free(s->default_servers[i].name);
+        free(s->default_servers[i].host);
+    }
+    free(s->default_servers);
+    memset(s, 0, sizeof *s);
+}
+
+void syn_config_free(struct syn_config *cfg)
+{
+    if (!cfg) return;
+    for (size_t i = 0; i < cfg->nservices; i++)
+        service_clear(&cfg->services[i]);
+    free(cfg->services);
+    struct syn_haproxy *h = &cfg->haproxy;
+    free(h->config_file_path);
+    free(h->reload_command);
+    free(h->check_command);
+    free(h->candidate_config_file_path);
+    syn_strlist_clear(&h->global);
+    syn_strlist_clear(&h->defaults);
+    syn_strlist_clear(&h->shared_frontend);
+    for (size_t i = 0; i < h->nextra_sections; i++) {
+        free(h->extra_sections[i].header);
+        syn_strlist_clear(&h->extra_sections[i].lines);
+    }
+    free(h->extra_sections);
+    free(h->bind_address);
+    syn_strlist_clear(&h->socket_files);
+    free(h->state_file_path);
+    free(h->haproxy_binary);
+    free(cfg->file_output_directory);
+    free(cfg->service_conf_dir);
+    syn_strlist_clear(&cfg->warnings);
+    free(cfg);
+}
+
+const struct syn_service *syn_config_service(const struct syn_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nservices; i++)
+        if (strcmp(cfg->services[i].name, name) == 0) return &cfg->services[i];
+    return NULL;
+}
+
+static int parse_default_server(struct syn_pctx *c, const cJSON *v, const char *p,
+                                struct syn_server *s)
+{
+    char q[SYN_PATH_MAX];
+    if (!cJSON_IsObject(v)) return syn_fail(c, p, "an object {\"name\", \"host\", \"port\"}", v);
+    if (syn_check_keys(c, v, p, server_keys, NULL) < 0) return -1;
+    if (syn_get_string(c, v, p, "name", &s->name) < 0) return -1;
+    if (syn_get_string(c, v, p, "host", &s->host) < 0) return -1;
+    if (!s->host || !backend_host_is_valid(s->host)) {
+        syn_path(q, sizeof q, p, "host");
+        return syn_fail(c, q, "a hostname or IP address", syn_get(v, "host"));
+    }
+    syn_path(q, sizeof q, p, "port");
+    if (!syn_get(v, "port")) return syn_failf(c, "%s: missing", q);
+    if (syn_get_int(c, v, p, "port", 1, 65535, 0, &s->port) < 0) return -1;
+    if (!s->name || !*s->name) {
+        free(s->name);
+        if (asprintf(&s->name, "%s:%d", s->host, s->port) < 0) {
+            s->name = NULL;
+            return syn_oom(c);
+        }
+    }
+    return 0;
+}
+
+static int parse_default_servers(struct syn_pctx *c, const cJSON *obj, const char *path,
+                                 struct syn_service *s)
+{
+    char p[SYN_PATH_MAX], pi[SYN_PATH_MAX];
+    const cJSON *v = syn_get(obj, "default_servers"), *it;
+    if (!v || cJSON_IsNull(v)) return 0;
+    syn_path(p, sizeof p, path, "default_servers");
+    if (!cJSON_IsArray(v)) return syn_fail(c, p, "an array of {\"name\", \"host\", \"port\"}", v);
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    if (n == 0) return 0;
+    s->default_servers = calloc(n, sizeof *s->default_servers);
+    if (!s->default_servers) return syn_oom(c);
+    cJSON_ArrayForEach(it, v)
+    {
+        syn_path_index(pi, sizeof pi, p, s->ndefault_servers);
+        if (parse_default_server(c, it, pi, &s->default_servers[s->ndefault_servers++]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_backend_order(struct syn_pctx *c, const cJSON *obj, const char *path,
+                               enum syn_backend_order *out)
+{
+    static const struct {
+        const char *name;
+        enum syn_backend_order order;
+    } orders[] = {{"asc", SYN_ORDER_ASC},
+                  {"desc", SYN_ORDER_DESC},
+                  {"no_shuffle", SYN_ORDER_NO_SHUFFLE},
+                  {"shuffle", SYN_ORDER_SHUFFLE}};
+    char p[SYN_PATH_MAX];
+    const cJSON *v = syn_get(obj, "backend_order");
+    *out = SYN_ORDER_SORTED;
+    if (!v || cJSON_IsNull(v)) return 0;
+    for (size_t i = 0; cJSON_IsString(v) && i < sizeof orders / sizeof orders[0]; i++) {
+        if (strcmp(v->valuestring, orders[i].name) == 0) {
+            *out = orders[i].order;
+            return 0;
+        }
+    }
+    syn_path(p, sizeof p, path, "backend_order");
+    return syn_fail(c, p, "\"asc\", \"desc\", \"no_shuffle\" or \"shuffle\"", v);
+}
+
+static int parse_service_haproxy(struct syn_pctx *c, const cJSON *obj, const char *path,
+                                 struct syn_service *s)
+{
+    char p[SYN_PATH_MAX];
+    struct syn_service_haproxy *h = &s->haproxy;
+    h->backend_name = NULL;
+    if (obj && !cJSON_IsNull(obj)) {
+        if (!cJSON_IsObject(obj)) return syn_fail(c, path, "an object", obj);
+        if (syn_check_keys(c, obj, path, svc_haproxy_keys, svc_haproxy_unsupported) < 0) return -1;
+        const cJSON *port = syn_get(obj, "port");
+        if (cJSON_IsNull(port)) {
+            h->port_mode = SYN_PORT_NULL;
+        } else if (port) {
+            h->port_mode = SYN_PORT_SET;
+            if (syn_get_int(c, obj, path, "port", 1, 65535, 0, &h->port) < 0) return -1;
+        }
+        if (syn_get_bool(c, obj, path, "disabled", false, &h->disabled) < 0 ||
+            syn_get_word(c, obj, path, "bind_address", &h->bind_address) < 0 ||
+            syn_get_string(c, obj, path, "bind_options", &h->bind_options) < 0 ||
+            syn_get_string(c, obj, path, "server_options", &h->server_options) < 0 ||
+            syn_get_lines(c, obj, path, "frontend", &h->frontend) < 0 ||
+            syn_get_lines(c, obj, path, "backend", &h->backend) < 0 ||
+            syn_get_lines(c, obj, path, "listen", &h->listen) < 0 ||
+            syn_get_lines(c, obj, path, "shared_frontend", &h->shared_frontend) < 0 ||
+            syn_get_word(c, obj, path, "backend_name", &h->backend_name) < 0 ||
+            parse_backend_order(c, obj, path, &h->backend_order) < 0)
+            return -1;
+        if (h->backend_name && !syn_name_ok(h->backend_name)) {
+            syn_path(p, sizeof p, path, "backend_name");
+            return syn_fail(c, p, "a name of [A-Za-z0-9._:-]", syn_get(obj, "backend_name"));
+        }
+        int spo = 0;
+        if (syn_get_int(c, obj, path, "server_port_override", 1, 65535, 0, &spo) < 0) return -1;
+        if (spo) {
+            syn_path(p, sizeof p, path, "server_port_override");
+            if (syn_warnf(c, "%s is deprecated; use backend_port_override in the service", p) < 0)
+                return -1;
+            if (!s->backend_port_override) s->backend_port_override = spo;
+        }
+    }
+    if (!h->backend_name && !(h->backend_name = strdup(s->name))) return syn_oom(c);
+    return 0;
+}
+
+static int parse_service(struct syn_pctx *c, const char *name, const cJSON *obj,
+                         struct syn_service *s)
+{
+    char path[SYN_PATH_MAX], p[SYN_PATH_MAX];
+    syn_path(path, sizeof path, "services", name);
+    memset(s, 0, sizeof *s);
+    if (!(s->name = strdup(name))) return syn_oom(c);
+    if (!syn_name_ok(name))
+        return syn_failf(c, "%s: a service name must use only [A-Za-z0-9._:-]", path);
+    if (!cJSON_IsObject(obj)) return syn_fail(c, path, "an object", obj);
+    if (syn_check_keys(c, obj, path, service_keys, service_unsupported) < 0) return -1;
+    syn_path(p, sizeof p, path, "discovery");
+    if (syn_parse_discovery(c, syn_get(obj, "discovery"), p, &s->discovery) < 0) return -1;
+    if (parse_default_servers(c, obj, path, s) < 0 ||
+        syn_get_bool(c, obj, path, "keep_default_servers", false, &s->keep_default_servers) < 0 ||
+        syn_get_bool(c, obj, path, "use_previous_backends", true, &s->use_previous_backends) < 0 ||
+        syn_get_int(c, obj, path, "backend_port_override", 1, 65535, 0, &s->backend_port_override) <
+            0)
+        return -1;
+    syn_path(p, sizeof p, path, "haproxy");
+    return parse_service_haproxy(c, syn_get(obj, "haproxy"), p, s);
+}
+
+/* Options Synapse ignores in some combinations: say so once, at load. */
+static int warn_unused(struct syn_pctx *c, const struct syn_config *cfg,
+                       const struct syn_service *s)
+{
+    const struct syn_service_haproxy *h = &s->haproxy;
+    if (h->port_mode == SYN_PORT_NONE && h->frontend.n &&
+        syn_warnf(c, "services.%s.haproxy.frontend: ignored, there is no port to listen on",
+                  s->name) < 0)
+        return -1;
+    if (h->shared_frontend.n && !cfg->haproxy.shared_frontend.n &&
+        syn_warnf(c,
+                  "services.%s.haproxy.shared_frontend: ignored, haproxy.shared_frontend is not "
+                  "set",
+                  s->name) < 0)
+        return -1;
+    return 0;
+}
+
+bool syn_service_is_listen(const struct syn_service *s)
+{
+    const struct syn_service_haproxy *h = &s->haproxy;
+    return h->listen.n > 0 && h->frontend.n == 0 && h->backend.n == 0 &&
+           h->port_mode != SYN_PORT_NONE;
+}
+
+/* The name of s's section that accepts connections, or NULL. */
+static const char *frontend_name(const struct syn_service *s)
+{
+    if (syn_service_is_listen(s)) return s->haproxy.backend_name;
+    return s->haproxy.port_mode == SYN_PORT_NONE ? NULL : s->name;
+}
+
+/* HAProxy refuses two frontends, or two backends, of the same name. */
+static int check_proxy_names(struct syn_pctx *c, const struct syn_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nservices; i++) {
+        const struct syn_service *a = &cfg->services[i];
+        for (size_t j = 0; j < i && !a->haproxy.disabled; j++) {
+            const struct syn_service *b = &cfg->services[j];
+            const char *fa = frontend_name(a), *fb = frontend_name(b);
+            if (b->haproxy.disabled) continue;
+            if (strcmp(a->haproxy.backend_name, b->haproxy.backend_name) == 0)
+                return syn_failf(c,
+                                 "services.%s.haproxy.backend_name: \"%s\" is used by "
+                                 "services.%s too",
+                                 a->name, a->haproxy.backend_name, b->name);
+            if (fa && fb && strcmp(fa, fb) == 0)
+                return syn_failf(c, "services.%s: its frontend \"%s\" clashes with services.%s",
+                                 a->name, fa, b->name);
+        }
+    }
+    return 0;
+}
+
+/* Appends, or replaces a service of the same name (the later definition wins). */
+static int add_service(struct syn_pctx *c, struct syn_config *cfg, const char *name,
+                       const cJSON *obj, const char *origin)
+{
+    struct syn_service s;
+    if (parse_service(c, name, obj, &s) < 0 || warn_unused(c, cfg, &s) < 0) {
+        service_clear(&s);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->nservices; i++) {
+        if (strcmp(cfg->services[i].name, name) != 0) continue;
+        service_clear(&cfg->services[i]);
+        cfg->services[i] = s;
+        return syn_warnf(c, "services.%s is defined again in %s; the later one is used", name,
+                         origin);
+    }
+    struct syn_service *nv = realloc(cfg->services, (cfg->nservices + 1) * sizeof *nv);
+    if (!nv) {
+        service_clear(&s);
+        return syn_oom(c);
+    }
+    cfg->services = nv;
+    cfg->services[cfg->nservices++] = s;
+    return 0;
+}
+
+static int parse_extra_sections(struct syn_pctx *c, const cJSON *obj, struct syn_haproxy *h)
+{
+    const char *path = "haproxy.extra_sections";
+    const cJSON *v = syn_get(obj, "extra_sections"), *it;
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsObject(v)) return syn_fail(c, path, "an object of section -> lines", v);
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    h->extra_sections = calloc(n ? n : 1, sizeof *h->extra_sections);
+    if (!h->extra_sections) return syn_oom(c);
+    cJSON_ArrayForEach(it, v)
+    {
+        char p[SYN_PATH_MAX];
+        syn_path(p, sizeof p, path, it->string);
+        if (!*it->string || !syn_text_ok(it->string))
+            return syn_failf(c, "%s: a section header must be one line", p);
+        struct syn_extra_section *s = &h->extra_sections[h->nextra_sections++];
+        if (!(s->header = strdup(it->string))) return syn_oom(c);
+        if (!cJSON_IsArray(it) && !cJSON_IsString(it))
+            return syn_fail(c, p, "an array of strings", it);
+        if (syn_get_lines(c, v, path, it->string, &s->lines) < 0) return -1;
+    }
+    return 0;
+}
+
+static int parse_socket_files(struct syn_pctx *c, const cJSON *obj, struct syn_haproxy *h)
+{
+    const cJSON *v = syn_get(obj, "socket_file_path");
+    char *one = NULL;
+    if (cJSON_IsArray(v)) {
+        if (syn_get_strings(c, obj, "haproxy", "socket_file_path", &h->socket_files) < 0) return -1;
+        for (size_t i = 0; i < h->socket_files.n; i++) {
+            if (strpbrk(h->socket_files.v[i], " \t") || !*h->socket_files.v[i]) {
+                char p[SYN_PATH_MAX];
+                syn_path_index(p, sizeof p, "haproxy.socket_file_path", i);
+                return syn_fail(c, p, "a path without spaces", cJSON_GetArrayItem(v, (int)i));
+            }
+        }
+        return 0;
+    }
+    if (syn_get_word(c, obj, "haproxy", "socket_file_path", &one) < 0) return -1;
+    int r = one ? syn_strlist_push(&h->socket_files, one) : 0;
+    free(one);
+    return r < 0 ? syn_oom(c) : 0;
+}
+
+/* Synapse's rule: an enabled feature needs its option. */
+static int require(struct syn_pctx *c, bool cond, const char *cond_key, const void *opt,
+                   const char *opt_key)
+{
+    if (!cond || opt) return 0;
+    return syn_failf(c, "haproxy.%s: required when haproxy.%s is true", opt_key, cond_key);
+}
+
+static int parse_haproxy(struct syn_pctx *c, const cJSON *obj, struct syn_haproxy *h)
+{
+    const char *path = "haproxy";
+    if (obj && !cJSON_IsObject(obj)) return syn_fail(c, path, "an object", obj);
+    if (obj && syn_check_keys(c, obj, path, haproxy_keys, haproxy_unsupported) < 0) return -1;
+    int seed = 0;
+    if (syn_get_string(c, obj, path, "config_file_path", &h->config_file_path) < 0 ||
+        syn_get_string(c, obj, path, "reload_command", &h->reload_command) < 0 ||
+        syn_get_string(c, obj, path, "check_command", &h->check_command) < 0 ||
+        syn_get_string(c, obj, path, "candidate_config_file_path", &h->candidate_config_file_path) <
+            0 ||
+        syn_get_bool(c, obj, path, "do_writes", true, &h->do_writes) < 0 ||
+        syn_get_bool(c, obj, path, "do_reloads", true, &h->do_reloads) < 0 ||
+        syn_get_bool(c, obj, path, "do_checks", false, &h->do_checks) < 0 ||
+        syn_get_lines(c, obj, path, "global", &h->global) < 0 ||
+        syn_get_lines(c, obj, path, "defaults", &h->defaults) < 0 ||
+        syn_get_lines(c, obj, path, "shared_frontend", &h->shared_frontend) < 0 ||
+        parse_extra_sections(c, obj, h) < 0 ||
+        syn_get_word(c, obj, path, "bind_address", &h->bind_address) < 0 ||
+        syn_get_number(c, obj, path, "restart_interval", 0, 86400, 2, &h->restart_interval) < 0 ||
+        syn_get_number(c, obj, path, "restart_jitter", 0, 100, 0, &h->restart_jitter) < 0 ||
+        parse_socket_files(c, obj, h) < 0 ||
+        syn_get_bool(c, obj, path, "do_socket", h->socket_files.n > 0, &h->do_socket) < 0 ||
+        syn_get_word(c, obj, path, "state_file_path", &h->state_file_path) < 0 ||
+        syn_get_int(c, obj, path, "state_file_ttl", 1, INT_MAX, 86400, &h->state_file_ttl) < 0 ||
+        syn_get_int(c, obj, path, "server_order_seed", 0, INT_MAX, 0, &seed) < 0 ||
+        syn_get_string(c, obj, path, "haproxy_binary", &h->haproxy_binary) < 0 ||
+        syn_get_bool(c, obj, path, "managed", false, &h->managed) < 0)
+        return -1;
+    h->server_order_seed = (unsigned)seed;
+    if (!h->bind_address && !(h->bind_address = strdup("localhost"))) return syn_oom(c);
+    if (!h->haproxy_binary && !(h->haproxy_binary = strdup("haproxy"))) return syn_oom(c);
+    if (!obj) return 0;
+    if (require(c, h->do_writes, "do_writes", h->config_file_path, "config_file_path") < 0 ||
+        require(c, h->do_reloads && !h->managed, "do_reloads", h->reload_command,
+                "reload_command") < 0 ||
+        require(c, h->do_checks, "do_checks", h->check_command, "check_command") < 0 ||
+        require(c, h->do_socket, "do_socket", h->socket_files.n ? h : NULL, "socket_file_path") < 0)
+        return -1;
+    if (!h->candidate_config_file_path && h->config_file_path &&
+        asprintf(&h->candidate_config_file_path, "%s.tmp", h->config_file_path) < 0) {
+        h->candidate_config_file_path = NULL;
+        return syn_oom(c);
+    }
+    return 0;
+}
+
+static int parse_root(struct syn_pctx *c, const cJSON *root, struct syn_config *cfg)
+{
+    if (!cJSON_IsObject(root)) return syn_fail(c, "(top level)", "an object", root);
+    if (syn_check_keys(c, root, "", top_keys, top_unsupported) < 0) return -1;
+
+    /* haproxy first: a service's options are checked against it. */
+    const cJSON *haproxy = syn_get(root, "haproxy");
+    cfg->has_haproxy = haproxy && !cJSON_IsNull(haproxy);
+    if (parse_haproxy(c, cfg->has_haproxy ? haproxy : NULL, &cfg->haproxy) < 0) return -1;
+
+    const cJSON *services = syn_get(root, "services"), *it;
+    if (services && !cJSON_IsNull(services)) {
+        if (!cJSON_IsObject(services))
+            return syn_fail(c, "services", "an object of name -> service", services);
+        cJSON_ArrayForEach(it, services)
+        {
+            if (add_service(c, cfg, it->string, it, "the main config") < 0) return -1;
+        }
+    }
+    if (check_proxy_names(c, cfg) < 0) return -1;
+
+    static const char *const fo_keys[] = {"output_directory", NULL};
+    const cJSON *fo = syn_get(root, "file_output");
+    if (fo && !cJSON_IsNull(fo)) {
+        if (!cJSON_IsObject(fo)) return syn_fail(c, "file_output", "an object", fo);
+        if (syn_check_keys(c, fo, "file_output", fo_keys, NULL) < 0 ||
+            syn_get_string(c, fo, "file_output", "output_directory", &cfg->file_output_directory) <
+                0)
+            return -1;
+        if (!cfg->file_output_directory)
+            return syn_failf(c, "file_output.output_directory: missing");
+    }
+    return syn_get_string(c, root, "", "service_conf_dir", &cfg->service_conf_dir);
+}
+
+/* cJSON would silently cut a string at an escaped NUL; refuse it instead. */
+static bool has_escaped_nul(const char *json)
+{
+    for (const char *p = json; (p = strstr(p, "\\u0000")); p++) {
+        size_t slashes = 0;
+        for (const char *q = p; q > json && q[-1] == '\\'; q--)
+            slashes++;
+        if (slashes % 2 == 0) return true;
+    }
+    return false;
+}
+
+static int parse_json(struct syn_pctx *c, const char *json, const char *what, cJSON **out)
+{
+    *out = NULL;
+    if (has_escaped_nul(json))
+        return syn_failf(c, "%s: a string holds \\u0000, which is not allowed", what);
+    *out = cJSON_Parse(json);
+    if (*out) return 0;
+    const char *at = cJSON_GetErrorPtr();
+    return syn_failf(c, "%s: invalid JSON near \"%.20s\"", what, at ? at : "");
+}
+
+int syn_config_parse(const char *json, struct syn_config **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct syn_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    struct syn_pctx c = {err, errlen, &cfg->warnings};
+    cJSON *root = NULL;
+    if (parse_json(&c, json, "config", &root) < 0 || parse_root(&c, root, cfg) < 0) {
+        cJSON_Delete(root);
+        syn_config_free(cfg);
+        return -1;
+    }
+    cJSON_Delete(root);
+    *out = cfg;
+    return 0;
+}
+
+/* Whole file as a string; caller frees. */
+static char *read_file(struct syn_pctx *c, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        syn_failf(c, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1) break;
+        char *nb = cap >= SYN_CONFIG_MAX_FILE ? NULL : realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        syn_failf(c, "%s: cannot read (error, or larger than %d bytes)", path, SYN_CONFIG_MAX_FILE);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Lists the directory's regular names, sorted; warns about YAML files. */
+static int list_conf_dir(struct syn_pctx *c, const char *dir, struct syn_strlist *names)
+{
+    DIR *d = opendir(dir);
+    if (!d) return syn_failf(c, "service_conf_dir: cannot open \"%s\": %s", dir, strerror(errno));
+    struct dirent *e;
+    int r = 0;
+    while (r == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (has_suffix(e->d_name, ".json"))
+            r = syn_strlist_push(names, e->d_name) < 0 ? syn_oom(c) : 0;
+        else if (has_suffix(e->d_name, ".yaml") || has_suffix(e->d_name, ".yml"))
+            r = syn_warnf(c, "service_conf_dir: %s/%s skipped: smartdock reads only JSON", dir,
+                          e->d_name);
+    }
+    closedir(d);
+    if (names->n) qsort(names->v, names->n, sizeof *names->v, cmp_names);
+    return r;
+}
+
+static int merge_one(struct syn_pctx *c, struct syn_config *cfg, const char *dir, const char *file)
+{
+    char path[PATH_MAX], name[256];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    snprintf(name, sizeof name, "%.*s", (int)(strlen(file) - 5), file);
+    char *text = read_file(c, path);
+    if (!text) return -1;
+    cJSON *obj = NULL;
+    int r = parse_json(c, text, path, &obj);
+    free(text);
+    if (r == 0 && add_service(c, cfg, name, obj, path) < 0) {
+        /* Say which file the path-naming error came from. */
+        char inner[512];
+        snprintf(inner, sizeof inner, "%s", c->err);
+        syn_failf(c, "%s: %s", path, inner);
+        r = -1;
+    }
+    cJSON_Delete(obj);
+    return r;
+}
+
+int syn_config_load(const char *path, struct syn_config **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct syn_pctx c0 = {err, errlen, NULL};
+    char *text = read_file(&c0, path);
+    if (!text) return -1;
+    struct syn_config *cfg = NULL;
+    int r = syn_config_parse(text, &cfg, err, errlen);
+    free(text);
+    if (r < 0) return -1;
+    if (cfg->service_conf_dir) {
+        struct syn_pctx c = {err, errlen, &cfg->warnings};
+        struct syn_strlist names = {0};
+        r = list_conf_dir(&c, cfg->service_conf_dir, &names);
+        for (size_t i = 0; r == 0 && i < names.n; i++)
+            r = merge_one(&c, cfg, cfg->service_conf_dir, names.v[i]);
+        if (r == 0) r = check_proxy_names(&c, cfg);
+        syn_strlist_clear(&names);
+        if (r < 0) {
+            syn_config_free(cfg);
+            return -1;
+        }
+    }
+    *out = cfg;
+    return 0;
+}

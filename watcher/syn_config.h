@@ -1,0 +1,203 @@
+/*
+ * The watcher's configuration: Airbnb Synapse's JSON format, parsed once into
+ * plain structs the watcher reads and never consulted as JSON again (the one
+ * exception is discovery.raw, kept for the discovery modules' own options).
+ *
+ * Pure: no globals; only syn_config_load touches the file system.
+ *
+ * Errors name the JSON path and the offending value, e.g.
+ *   services.nodesrv.haproxy.port: expected an integer 1..65535, got "abc"
+ * Unknown keys and translated HAProxy < 2.1 keywords are not errors: they end
+ * up in cfg->warnings, which the caller logs once each.
+ */
+#ifndef SMARTDOCK_SYN_CONFIG_H
+#define SMARTDOCK_SYN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cJSON;
+
+/* A growable list of owned strings. */
+struct syn_strlist {
+    char **v;
+    size_t n, cap;
+};
+
+/* Both copy; 0 or -1 on allocation failure. */
+int syn_strlist_push(struct syn_strlist *l, const char *s);
+int syn_strlist_pushf(struct syn_strlist *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void syn_strlist_clear(struct syn_strlist *l);
+
+enum syn_discovery_method {
+    SYN_DISCOVERY_BASE, /* default_servers only */
+    SYN_DISCOVERY_ZOOKEEPER,
+    SYN_DISCOVERY_DOCKER,
+    SYN_DISCOVERY_ETCD,
+};
+
+enum syn_label_condition { SYN_LABEL_EQUALS, SYN_LABEL_NOT_EQUALS };
+
+struct syn_label_filter {
+    char *label;
+    char *value;
+    enum syn_label_condition condition;
+};
+
+#define SYN_DOCKER_DEFAULT_PORT 4243
+#define SYN_ETCD_DEFAULT_PORT 4003 /* Synapse's default for a "hosts" entry without a port */
+
+struct syn_docker_server {
+    char *name;   /* defaults to host, or to socket */
+    char *host;   /* NULL when only socket is given */
+    int port;     /* default SYN_DOCKER_DEFAULT_PORT */
+    char *socket; /* smartdock extension: unix socket path, or NULL */
+};
+
+struct syn_discovery {
+    char *method; /* as written */
+    enum syn_discovery_method kind;
+    struct cJSON *raw; /* owned deep copy of the discovery object */
+
+    /* zookeeper and etcd */
+    char *path; /* starts with '/' */
+    /* zookeeper: "host:port" strings, at least one */
+    struct syn_strlist hosts;
+    /* docker */
+    struct syn_docker_server *servers;
+    size_t nservers;
+    char *image_name;
+    int container_port;    /* 1..65535 */
+    double check_interval; /* seconds, default 15 */
+    /* etcd: URLs ("http://host:port"); Synapse's "hosts" are turned into these */
+    struct syn_strlist endpoints;
+
+    /* any method; Synapse's deprecated singular "label_filter" is merged in */
+    struct syn_label_filter *label_filters;
+    size_t nlabel_filters;
+};
+
+/* A default server (Synapse's default_servers entries). */
+struct syn_server {
+    char *name; /* defaults to host:port */
+    char *host;
+    int port;
+};
+
+enum syn_port_mode {
+    SYN_PORT_NONE, /* key absent: backend only, no frontend (like Synapse) */
+    SYN_PORT_NULL, /* "port": null: bind to bind_address alone (a unix socket) */
+    SYN_PORT_SET,
+};
+
+enum syn_backend_order {
+    SYN_ORDER_SORTED,     /* key absent: sorted by name, host, port */
+    SYN_ORDER_ASC,        /* the same as SORTED */
+    SYN_ORDER_DESC,       /* reverse of SORTED */
+    SYN_ORDER_NO_SHUFFLE, /* the order discovery supplied */
+    SYN_ORDER_SHUFFLE,    /* sorted, then permuted by haproxy.server_order_seed */
+};
+
+/* services.<name>.haproxy */
+struct syn_service_haproxy {
+    bool disabled;
+    enum syn_port_mode port_mode;
+    int port;             /* valid when port_mode == SYN_PORT_SET */
+    char *bind_address;   /* NULL: the top-level bind_address */
+    char *bind_options;   /* NULL when absent */
+    char *server_options; /* NULL when absent; %{host} %{port} %{name} are templated */
+    struct syn_strlist frontend, backend, listen, shared_frontend;
+    char *backend_name; /* never NULL: defaults to the service name */
+    enum syn_backend_order backend_order;
+};
+
+struct syn_service {
+    char *name;
+    struct syn_discovery discovery;
+    struct syn_service_haproxy haproxy;
+    struct syn_server *default_servers;
+    size_t ndefault_servers;
+    bool keep_default_servers;  /* default false */
+    bool use_previous_backends; /* default true */
+    int backend_port_override;  /* 0 when unset */
+};
+
+struct syn_extra_section {
+    char *header; /* "frontend stats", "listen foo", ... */
+    struct syn_strlist lines;
+};
+
+/* The top-level "haproxy" object. */
+struct syn_haproxy {
+    char *config_file_path;
+    char *reload_command;
+    char *check_command;
+    char *candidate_config_file_path; /* default config_file_path + ".tmp" */
+    bool do_writes;                   /* default true */
+    bool do_reloads;                  /* default true */
+    bool do_checks;                   /* default false */
+    bool do_socket;                   /* default true when socket_file_path is set */
+    struct syn_strlist global, defaults, shared_frontend;
+    struct syn_extra_section *extra_sections; /* in file order */
+    size_t nextra_sections;
+    char *bind_address;              /* default "localhost" */
+    double restart_interval;         /* seconds, default 2 */
+    double restart_jitter;           /* fraction of restart_interval, default 0 */
+    struct syn_strlist socket_files; /* socket_file_path: a string or a list */
+    char *state_file_path;           /* NULL when unset */
+    int state_file_ttl;              /* seconds, default 86400 */
+    unsigned server_order_seed;      /* for backend_order "shuffle"; default 0 */
+    /* smartdock extensions */
+    char *haproxy_binary; /* default "haproxy" */
+    bool managed;         /* smartdock runs haproxy itself; default false */
+};
+
+struct syn_config {
+    struct syn_service *services; /* file order, then service_conf_dir files by name */
+    size_t nservices;
+    bool has_haproxy; /* a top-level "haproxy" object was given */
+    struct syn_haproxy haproxy;
+    char *file_output_directory; /* file_output.output_directory, or NULL */
+    char *service_conf_dir;      /* as written, or NULL */
+    struct syn_strlist warnings; /* one sentence each; log them once */
+};
+
+/*
+ * Parses a Synapse config held in json. On success returns 0 and *out (free
+ * with syn_config_free). On failure returns -1, *out is NULL and err holds one
+ * sentence naming the JSON path and the value. service_conf_dir is recorded
+ * but not read: that is syn_config_load's job.
+ */
+int syn_config_parse(const char *json, struct syn_config **out, char *err, size_t errlen);
+
+/*
+ * Reads the file at path, parses it, and merges service_conf_dir: every
+ * <name>.json there is one service's config (a later file replaces a service
+ * of the same name, with a warning). A relative service_conf_dir is taken from
+ * the current directory, as Synapse does. Files are read in name order.
+ */
+int syn_config_load(const char *path, struct syn_config **out, char *err, size_t errlen);
+
+void syn_config_free(struct syn_config *cfg);
+
+/*
+ * True when s is rendered as one "listen <backend_name>" section: it has
+ * listen lines, no frontend or backend lines, and a port (or "port": null).
+ */
+bool syn_service_is_listen(const struct syn_service *s);
+
+/* Borrowed service by name, or NULL. */
+const struct syn_service *syn_config_service(const struct syn_config *cfg, const char *name);
+
+/*
+ * HAProxy 2.1 refuses contimeout/clitimeout/srvtimeout (and their
+ * "timeout contimeout" spellings). If line starts with one of them, sets *out
+ * to a new string using "timeout connect"/"timeout client"/"timeout server"
+ * with the rest of the line unchanged, *replacement to that keyword, and
+ * returns 1. Returns 0 (with *out NULL) when nothing needs translating, -1 on
+ * allocation failure.
+ */
+int syn_translate_deprecated_line(const char *line, char **out, const char **replacement);
+
+#endif

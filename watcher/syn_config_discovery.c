@@ -1,0 +1,322 @@
+/*
+ * services.<name>.discovery: the method, its common options validated, and a
+ * deep copy of the whole object for the discovery module to read its own.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "syn_config_json.h"
+
+static const char *const filter_keys[] = {"label", "value", "condition", NULL};
+
+/* Synapse watchers smartdock does not implement: a clearer error than "unknown". */
+static const char *const synapse_only_methods[] = {
+    "zookeeper_poll",
+    "zookeeper_dns",
+    "zookeeper_dns_poll",
+    "ec2tag",
+    "marathon",
+    "dns",
+    "multi",
+    "aws_ecs",
+    "file",
+    NULL,
+};
+
+static int parse_filter(struct syn_pctx *c, const cJSON *v, const char *p,
+                        struct syn_label_filter *f)
+{
+    char q[SYN_PATH_MAX];
+    if (!cJSON_IsObject(v))
+        return syn_fail(c, p, "an object {\"label\", \"value\", \"condition\"}", v);
+    if (syn_check_keys(c, v, p, filter_keys, NULL) < 0) return -1;
+    if (syn_get_string(c, v, p, "label", &f->label) < 0) return -1;
+    if (!f->label || !*f->label) {
+        syn_path(q, sizeof q, p, "label");
+        return syn_fail(c, q, "a non-empty string", syn_get(v, "label"));
+    }
+    if (syn_get_string(c, v, p, "value", &f->value) < 0) return -1;
+    if (!f->value) {
+        syn_path(q, sizeof q, p, "value");
+        return syn_fail(c, q, "a string", syn_get(v, "value"));
+    }
+    const cJSON *cond = syn_get(v, "condition");
+    syn_path(q, sizeof q, p, "condition");
+    if (cJSON_IsString(cond) && strcmp(cond->valuestring, "equals") == 0)
+        f->condition = SYN_LABEL_EQUALS;
+    else if (cJSON_IsString(cond) && strcmp(cond->valuestring, "not-equals") == 0)
+        f->condition = SYN_LABEL_NOT_EQUALS;
+    else
+        return syn_fail(c, q, "\"equals\" or \"not-equals\"", cond);
+    return 0;
+}
+
+static int push_filter(struct syn_pctx *c, struct syn_discovery *d, const cJSON *v, const char *p)
+{
+    struct syn_label_filter *nv =
+        realloc(d->label_filters, (d->nlabel_filters + 1) * sizeof *d->label_filters);
+    if (!nv) return syn_oom(c);
+    d->label_filters = nv;
+    struct syn_label_filter *f = &d->label_filters[d->nlabel_filters++];
+    memset(f, 0, sizeof *f);
+    return parse_filter(c, v, p, f);
+}
+
+/* label_filters (an array) and the deprecated singular label_filter (one object). */
+static int parse_filters(struct syn_pctx *c, const cJSON *obj, const char *path,
+                         struct syn_discovery *d)
+{
+    char p[SYN_PATH_MAX], pi[SYN_PATH_MAX];
+    const cJSON *one = syn_get(obj, "label_filter");
+    if (one && !cJSON_IsNull(one)) {
+        syn_path(p, sizeof p, path, "label_filter");
+        if (syn_warnf(c, "%s is deprecated; use label_filters, an array", p) < 0) return -1;
+        if (push_filter(c, d, one, p) < 0) return -1;
+    }
+    const cJSON *many = syn_get(obj, "label_filters");
+    if (!many || cJSON_IsNull(many)) return 0;
+    syn_path(p, sizeof p, path, "label_filters");
+    if (!cJSON_IsArray(many)) return syn_fail(c, p, "an array of label filters", many);
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, many)
+    {
+        syn_path_index(pi, sizeof pi, p, i++);
+        if (push_filter(c, d, it, pi) < 0) return -1;
+    }
+    return 0;
+}
+
+/*
+ * Splits "host:port" or "[v6]:port" into host (written to hbuf) and port.
+ * Without a port, *port is left alone when port_optional, else it fails.
+ */
+static bool split_host_port(const char *s, bool port_optional, char *hbuf, size_t hlen, int *port)
+{
+    const char *colon;
+    size_t hn;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        if (!close) return false;
+        hn = (size_t)(close - s - 1);
+        if (hn >= hlen) return false;
+        memcpy(hbuf, s + 1, hn);
+        colon = close[1] == ':' ? close + 1 : NULL;
+        if (!colon && close[1]) return false;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon && strchr(s, ':') != colon) return false; /* bare IPv6 needs brackets */
+        hn = colon ? (size_t)(colon - s) : strlen(s);
+        if (hn >= hlen) return false;
+        memcpy(hbuf, s, hn);
+    }
+    hbuf[hn] = '\0';
+    if (!backend_host_is_valid(hbuf)) return false;
+    if (!colon) return port_optional;
+    char *end;
+    long n = strtol(colon + 1, &end, 10);
+    if (colon[1] < '0' || colon[1] > '9' || *end || n < 1 || n > 65535) return false;
+    *port = (int)n;
+    return true;
+}
+
+static int parse_path(struct syn_pctx *c, const cJSON *obj, const char *path, const char *method,
+                      char **out)
+{
+    char p[SYN_PATH_MAX];
+    syn_path(p, sizeof p, path, "path");
+    if (!syn_get(obj, "path")) return syn_failf(c, "%s: missing (required for %s)", p, method);
+    if (syn_get_word(c, obj, path, "path", out) < 0) return -1;
+    if (!*out || (*out)[0] != '/')
+        return syn_fail(c, p, "a path starting with '/'", syn_get(obj, "path"));
+    return 0;
+}
+
+static int parse_zookeeper(struct syn_pctx *c, const cJSON *obj, const char *path,
+                           struct syn_discovery *d)
+{
+    static const char *const keys[] = {"method",        "path",         "hosts",
+                                       "decode",        "retry_policy", "generator_config_path",
+                                       "label_filters", "label_filter", NULL};
+    char p[SYN_PATH_MAX], host[256];
+    if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
+    syn_path(p, sizeof p, path, "hosts");
+    const cJSON *hosts = syn_get(obj, "hosts");
+    if (!cJSON_IsArray(hosts) || cJSON_GetArraySize(hosts) == 0)
+        return syn_fail(c, p, "a non-empty array of \"host:port\" strings", hosts);
+    if (syn_get_strings(c, obj, path, "hosts", &d->hosts) < 0) return -1;
+    for (size_t i = 0; i < d->hosts.n; i++) {
+        int port;
+        if (!split_host_port(d->hosts.v[i], false, host, sizeof host, &port)) {
+            char pi[SYN_PATH_MAX];
+            syn_path_index(pi, sizeof pi, p, i);
+            return syn_fail(c, pi, "\"host:port\"", cJSON_GetArrayItem(hosts, (int)i));
+        }
+    }
+    return parse_path(c, obj, path, "zookeeper", &d->path);
+}
+
+static int parse_docker_server(struct syn_pctx *c, const cJSON *v, const char *p,
+                               struct syn_docker_server *s)
+{
+    static const char *const keys[] = {"name", "host", "port", "socket", NULL};
+    char q[SYN_PATH_MAX];
+    if (!cJSON_IsObject(v)) return syn_fail(c, p, "an object {\"name\", \"host\", \"port\"}", v);
+    if (syn_check_keys(c, v, p, keys, NULL) < 0) return -1;
+    if (syn_get_string(c, v, p, "name", &s->name) < 0) return -1;
+    if (syn_get_word(c, v, p, "host", &s->host) < 0) return -1;
+    if (syn_get_int(c, v, p, "port", 1, 65535, SYN_DOCKER_DEFAULT_PORT, &s->port) < 0) return -1;
+    if (syn_get_word(c, v, p, "socket", &s->socket) < 0) return -1;
+    if (s->host && !backend_host_is_valid(s->host)) {
+        syn_path(q, sizeof q, p, "host");
+        return syn_fail(c, q, "a hostname or IP address", syn_get(v, "host"));
+    }
+    if (s->socket && s->socket[0] != '/') {
+        syn_path(q, sizeof q, p, "socket");
+        return syn_fail(c, q, "an absolute path", syn_get(v, "socket"));
+    }
+    if (!s->host && !s->socket) return syn_failf(c, "%s: needs \"host\" or \"socket\"", p);
+    if (!s->name) s->name = strdup(s->host ? s->host : s->socket);
+    return s->name ? 0 : syn_oom(c);
+}
+
+static int parse_docker(struct syn_pctx *c, const cJSON *obj, const char *path,
+                        struct syn_discovery *d)
+{
+    static const char *const keys[] = {
+        "method",         "servers",       "image_name",   "container_port",
+        "check_interval", "label_filters", "label_filter", NULL};
+    char p[SYN_PATH_MAX], pi[SYN_PATH_MAX];
+    if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
+    syn_path(p, sizeof p, path, "servers");
+    const cJSON *servers = syn_get(obj, "servers");
+    if (!cJSON_IsArray(servers) || cJSON_GetArraySize(servers) == 0)
+        return syn_fail(c, p, "a non-empty array of docker servers", servers);
+    size_t n = (size_t)cJSON_GetArraySize(servers);
+    d->servers = calloc(n, sizeof *d->servers);
+    if (!d->servers) return syn_oom(c);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, servers)
+    {
+        syn_path_index(pi, sizeof pi, p, d->nservers);
+        if (parse_docker_server(c, it, pi, &d->servers[d->nservers++]) < 0) return -1;
+    }
+
+    syn_path(p, sizeof p, path, "image_name");
+    if (syn_get_string(c, obj, path, "image_name", &d->image_name) < 0) return -1;
+    if (!d->image_name || !*d->image_name)
+        return syn_fail(c, p, "a non-empty string", syn_get(obj, "image_name"));
+    syn_path(p, sizeof p, path, "container_port");
+    if (!syn_get(obj, "container_port"))
+        return syn_failf(c, "%s: missing (required for docker)", p);
+    if (syn_get_int(c, obj, path, "container_port", 1, 65535, 0, &d->container_port) < 0) return -1;
+    return syn_get_number(c, obj, path, "check_interval", 0.001, 86400, 15, &d->check_interval);
+}
+
+static int parse_etcd(struct syn_pctx *c, const cJSON *obj, const char *path,
+                      struct syn_discovery *d)
+{
+    static const char *const keys[] = {"method",        "path",         "hosts", "endpoints",
+                                       "label_filters", "label_filter", NULL};
+    char p[SYN_PATH_MAX], pi[SYN_PATH_MAX], host[256];
+    if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
+    if (syn_get_strings(c, obj, path, "endpoints", &d->endpoints) < 0) return -1;
+    syn_path(p, sizeof p, path, "endpoints");
+    for (size_t i = 0; i < d->endpoints.n; i++) {
+        const char *u = d->endpoints.v[i];
+        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+            syn_path_index(pi, sizeof pi, p, i);
+            return syn_fail(c, pi, "an http:// or https:// URL",
+                            cJSON_GetArrayItem(syn_get(obj, "endpoints"), (int)i));
+        }
+    }
+    /* Synapse's etcd watcher took "hosts": ["host[:port]"]; turn them into URLs. */
+    struct syn_strlist hosts = {0};
+    if (syn_get_strings(c, obj, path, "hosts", &hosts) < 0) {
+        syn_strlist_clear(&hosts);
+        return -1;
+    }
+    syn_path(p, sizeof p, path, "hosts");
+    for (size_t i = 0; i < hosts.n; i++) {
+        int port = SYN_ETCD_DEFAULT_PORT;
+        bool ok = split_host_port(hosts.v[i], true, host, sizeof host, &port);
+        bool v6 = strchr(host, ':') != NULL;
+        if (!ok || syn_strlist_pushf(&d->endpoints, "http://%s%s%s:%d", v6 ? "[" : "", host,
+                                     v6 ? "]" : "", port) < 0) {
+            syn_strlist_clear(&hosts);
+            syn_path_index(pi, sizeof pi, p, i);
+            return ok ? syn_oom(c)
+                      : syn_fail(c, pi, "\"host[:port]\"",
+                                 cJSON_GetArrayItem(syn_get(obj, "hosts"), (int)i));
+        }
+    }
+    syn_strlist_clear(&hosts);
+    if (d->endpoints.n == 0)
+        return syn_failf(c, "%s: missing (etcd needs a non-empty \"endpoints\" or \"hosts\")", p);
+    return parse_path(c, obj, path, "etcd", &d->path);
+}
+
+int syn_parse_discovery(struct syn_pctx *c, const cJSON *obj, const char *path,
+                        struct syn_discovery *d)
+{
+    static const char *const base_keys[] = {"method", "label_filters", "label_filter", NULL};
+    char p[SYN_PATH_MAX];
+    memset(d, 0, sizeof *d);
+    if (!obj) return syn_failf(c, "%s: missing (every service needs a discovery method)", path);
+    if (!cJSON_IsObject(obj)) return syn_fail(c, path, "an object", obj);
+    d->raw = cJSON_Duplicate(obj, true);
+    if (!d->raw) return syn_oom(c);
+
+    syn_path(p, sizeof p, path, "method");
+    const cJSON *m = syn_get(obj, "method");
+    if (!cJSON_IsString(m)) return syn_fail(c, p, "a string", m);
+    d->method = strdup(m->valuestring);
+    if (!d->method) return syn_oom(c);
+
+    int r;
+    if (strcmp(d->method, "base") == 0) {
+        d->kind = SYN_DISCOVERY_BASE;
+        r = syn_check_keys(c, obj, path, base_keys, NULL);
+    } else if (strcmp(d->method, "zookeeper") == 0) {
+        d->kind = SYN_DISCOVERY_ZOOKEEPER;
+        r = parse_zookeeper(c, obj, path, d);
+    } else if (strcmp(d->method, "docker") == 0) {
+        d->kind = SYN_DISCOVERY_DOCKER;
+        r = parse_docker(c, obj, path, d);
+    } else if (strcmp(d->method, "etcd") == 0) {
+        d->kind = SYN_DISCOVERY_ETCD;
+        r = parse_etcd(c, obj, path, d);
+    } else {
+        const char *what = "unknown discovery method";
+        for (const char *const *s = synapse_only_methods; *s; s++)
+            if (strcmp(*s, d->method) == 0) what = "a Synapse watcher smartdock does not implement";
+        return syn_failf(c, "%s: %s \"%.64s\" (supported: base, docker, etcd, zookeeper)", p, what,
+                         d->method);
+    }
+    if (r < 0) return -1;
+    return parse_filters(c, obj, path, d);
+}
+
+void syn_discovery_clear(struct syn_discovery *d)
+{
+    free(d->method);
+    cJSON_Delete(d->raw);
+    free(d->path);
+    syn_strlist_clear(&d->hosts);
+    for (size_t i = 0; i < d->nservers; i++) {
+        free(d->servers[i].name);
+        free(d->servers[i].host);
+        free(d->servers[i].socket);
+    }
+    free(d->servers);
+    free(d->image_name);
+    syn_strlist_clear(&d->endpoints);
+    for (size_t i = 0; i < d->nlabel_filters; i++) {
+        free(d->label_filters[i].label);
+        free(d->label_filters[i].value);
+    }
+    free(d->label_filters);
+    memset(d, 0, sizeof *d);
+}
