@@ -18,15 +18,21 @@ struct haproxy_apply_opts {
     const char *config_file_path;    /* target */
     const char *candidate_path;      /* NULL: "<config_file_path>.candidate" */
     const char *haproxy_binary;      /* for validation: "<binary> -c -f <candidate>" */
-    const char *check_command;       /* NULL: the above; else run by /bin/sh -c with the candidate path in $CANDIDATE? (see .c) */
+    /* NULL: the above. Else run by /bin/sh -c with the candidate's path in
+     * $SMARTDOCK_CANDIDATE (Synapse's check_command checks config_file_path;
+     * ours must check "$SMARTDOCK_CANDIDATE", which is not in effect yet). */
+    const char *check_command;
     const char *reload_command;      /* run by /bin/sh -c; NULL: no reload */
     bool do_writes, do_checks, do_reloads;
     int restart_interval_ms;         /* least time between two reloads */
     int restart_jitter_pct;          /* 0..100: extra random delay as a share of the interval */
 };
 
-/* Called on the loop thread after each attempt: ok false when validation,
- * the write or the reload failed (the running config was kept). */
+/* Called on the loop thread after each attempt, never from inside
+ * haproxy_apply_submit: ok false when validation, the write or the reload
+ * failed (the running config was kept). A write whose reload must wait for
+ * restart_interval reports (true, false) and the reload later reports on its
+ * own. fn must not call haproxy_apply_free. */
 typedef void haproxy_applied_fn(void *arg, bool ok, bool reloaded);
 
 struct haproxy_apply *haproxy_apply_new(struct loop *l, const struct haproxy_apply_opts *opts,
@@ -41,6 +47,9 @@ void haproxy_apply_submit(struct haproxy_apply *a, const char *cfg_text, bool ne
 
 /* The loop's SIGCHLD handler calls this; returns true if pid was ours. */
 bool haproxy_apply_child_exited(struct haproxy_apply *a, pid_t pid, int status);
+
+/* How long a check or reload child may run before it is killed (30 s). */
+void haproxy_apply_set_child_timeout_ms(struct haproxy_apply *a, unsigned ms);
 
 /* Counters for tests and benchmarks. */
 unsigned haproxy_apply_reload_count(const struct haproxy_apply *a);

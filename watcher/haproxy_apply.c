@@ -1,0 +1,635 @@
+/*
+ * One attempt at a time, on the loop thread: write the newest wanted text to
+ * the candidate file and fsync it, validate it in a child process, rename it
+ * over the target and fsync the directory, then reload if a reload is owed
+ * and restart_interval allows (else a timer does it later). Submits that
+ * arrive meanwhile only replace the wanted text, so a burst ends in at most
+ * one more attempt, for the newest text.
+ *
+ * Children (check and reload) get /dev/null as stdin and one end of a
+ * socketpair as stdout+stderr; the loop watches the other end. A socketpair
+ * rather than a pipe because curl_multi_poll() reports only POLLIN/POLLOUT,
+ * and a pipe signals EOF with POLLHUP alone. A child is judged once it has
+ * exited (haproxy_apply_child_exited) and its output reached EOF, in either
+ * order; if a background process it started keeps the socket open, we stop
+ * reading after a short grace.
+ */
+#include "haproxy_apply.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHILD_TIMEOUT_MS 30000
+#define OUTPUT_GRACE_MS 2000 /* output still open after the child exited */
+#define OUTPUT_MAX 16384     /* kept per child; the rest is read and dropped */
+#define LOG_LINES_MAX 20
+
+extern char **environ;
+
+enum phase { PH_IDLE, PH_WRITE, PH_CHECK, PH_RELOAD };
+
+struct child {
+    pid_t pid; /* 0: none */
+    int fd;    /* its stdout+stderr; -1 once at EOF */
+    const char *what;
+    bool exited, killed;
+    int status;
+    uint64_t kill_timer, grace_timer;
+    size_t len;
+    char out[OUTPUT_MAX];
+};
+
+struct haproxy_apply {
+    struct loop *loop;
+    char *target, *candidate, *dir, *binary, *check_cmd, *reload_cmd;
+    char *env_candidate; /* "SMARTDOCK_CANDIDATE=<candidate>" */
+    bool do_writes, do_checks, do_reloads;
+    uint64_t interval_ms, jitter_pct, child_timeout_ms;
+    haproxy_applied_fn *fn;
+    void *arg;
+
+    char *effective;     /* last text renamed over the target (or dry-run) */
+    char *wanted;        /* newest submitted text, not yet attempted */
+    char *rejected;      /* failed validation: not retried until the text changes */
+    char *attempt;       /* text of the running attempt */
+    bool pending_reload; /* owed once the wanted text is written */
+    bool attempt_reload;
+    bool reload_owed;   /* the target changed but haproxy was not reloaded yet */
+    bool reload_failed; /* the last reload failed: retried on the next submit */
+    uint64_t reload_timer, step_timer;
+    bool reloaded_once;
+    uint64_t last_reload_ms, reload_gap_ms;
+    uint32_t rng;
+
+    enum phase phase;
+    unsigned writes, reloads;
+    struct child child;
+};
+
+static void pump(struct haproxy_apply *a);
+
+/* Ends the running attempt: starts the next one if any, then reports. */
+static void finish(struct haproxy_apply *a, bool ok, bool reloaded)
+{
+    free(a->attempt);
+    a->attempt = NULL;
+    a->phase = PH_IDLE;
+    pump(a);
+    a->fn(a->arg, ok, reloaded);
+}
+
+static const char *status_text(const struct child *c, char *buf, size_t n)
+{
+    if (c->killed)
+        snprintf(buf, n, "killed: ran too long");
+    else if (WIFEXITED(c->status))
+        snprintf(buf, n, "exit status %d", WEXITSTATUS(c->status));
+    else if (WIFSIGNALED(c->status))
+        snprintf(buf, n, "killed by signal %d", WTERMSIG(c->status));
+    else
+        snprintf(buf, n, "wait status %d", c->status);
+    return buf;
+}
+
+static bool line_tagged(const char *line, size_t n)
+{
+    return memmem(line, n, "[ALERT]", 7) || memmem(line, n, "[WARNING]", 9);
+}
+
+enum line_filter { LINES_ALL, LINES_TAGGED, LINES_TAGGED_ELSE_ALL };
+
+/* Logs the child's output, one log line per non-empty output line, at most
+ * LOG_LINES_MAX. LINES_TAGGED keeps HAProxy's [ALERT] and [WARNING] lines;
+ * LINES_TAGGED_ELSE_ALL does so unless there are none (a check_command). */
+static void log_output(const struct child *c, enum log_level level, enum line_filter f)
+{
+    if (f == LINES_TAGGED_ELSE_ALL) f = line_tagged(c->out, c->len) ? LINES_TAGGED : LINES_ALL;
+    unsigned shown = 0, more = 0;
+    const char *p = c->out, *end = c->out + c->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        size_t m = n;
+        while (m > 0 && (p[m - 1] == '\r' || p[m - 1] == ' ' || p[m - 1] == '\t'))
+            m--;
+        if (m > 0 && (f == LINES_ALL || line_tagged(p, m))) {
+            if (shown++ < LOG_LINES_MAX)
+                log_msg(level, "%s: %.*s", c->what, (int)m, p);
+            else
+                more++;
+        }
+        p += n + 1;
+    }
+    if (more) log_msg(level, "%s: ... and %u more lines", c->what, more);
+}
+
+/* ---- children ---- */
+
+static void check_done(struct haproxy_apply *a, bool ok);
+static void reload_done(struct haproxy_apply *a, bool ok);
+
+static void child_close_output(struct haproxy_apply *a)
+{
+    struct child *c = &a->child;
+    if (c->fd < 0) return;
+    loop_unwatch_fd(a->loop, c->fd);
+    close(c->fd);
+    c->fd = -1;
+}
+
+/* Reads what the child wrote so far; closes our end at EOF. */
+static void child_drain(struct haproxy_apply *a)
+{
+    struct child *c = &a->child;
+    char buf[4096];
+    while (c->fd >= 0) {
+        ssize_t n = read(c->fd, buf, sizeof buf);
+        if (n > 0) {
+            size_t room = sizeof c->out - c->len;
+            size_t k = (size_t)n < room ? (size_t)n : room;
+            memcpy(c->out + c->len, buf, k);
+            c->len += k;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        } else {
+            child_close_output(a); /* EOF, or an error that ends the output */
+        }
+    }
+}
+
+/* Judges the child once it has exited and its output is closed. */
+static void child_maybe_done(struct haproxy_apply *a)
+{
+    struct child *c = &a->child;
+    if (c->pid <= 0 || !c->exited || c->fd >= 0) return;
+    if (c->grace_timer) loop_timer_cancel(a->loop, c->grace_timer);
+    c->grace_timer = 0;
+    c->pid = 0;
+    bool ok = !c->killed && WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0;
+    if (a->phase == PH_CHECK)
+        check_done(a, ok);
+    else
+        reload_done(a, ok);
+}
+
+static void on_child_output(void *arg, short revents)
+{
+    (void)revents;
+    struct haproxy_apply *a = arg;
+    child_drain(a);
+    child_maybe_done(a);
+}
+
+static void on_child_timeout(void *arg)
+{
+    struct haproxy_apply *a = arg;
+    struct child *c = &a->child;
+    c->kill_timer = 0;
+    log_error("%s still running after %llu ms, killing it", c->what,
+              (unsigned long long)a->child_timeout_ms);
+    c->killed = true;
+    if (kill(-c->pid, SIGKILL) < 0) kill(c->pid, SIGKILL);
+}
+
+static void on_output_grace(void *arg)
+{
+    struct haproxy_apply *a = arg;
+    a->child.grace_timer = 0;
+    log_warn("%s exited but a process it started keeps its output open; stopped reading",
+             a->child.what);
+    child_close_output(a);
+    child_maybe_done(a);
+}
+
+bool haproxy_apply_child_exited(struct haproxy_apply *a, pid_t pid, int status)
+{
+    struct child *c = &a->child;
+    if (c->pid <= 0 || pid != c->pid || c->exited) return false;
+    c->exited = true;
+    c->status = status;
+    if (c->kill_timer) loop_timer_cancel(a->loop, c->kill_timer);
+    c->kill_timer = 0;
+    child_drain(a);
+    if (c->fd >= 0) c->grace_timer = loop_timer(a->loop, OUTPUT_GRACE_MS, on_output_grace, a);
+    child_maybe_done(a);
+    return true;
+}
+
+/* Starts argv with stdout+stderr captured; returns -1 (logged) if it could not. */
+static int child_spawn(struct haproxy_apply *a, const char *what, char *const argv[])
+{
+    struct child *c = &a->child;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        log_error("cannot run %s: socketpair: %s", what, strerror(errno));
+        return -1;
+    }
+    /* Built before fork: the child may only make async-signal-safe calls. */
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = malloc((n + 2) * sizeof *envp);
+    if (!envp) {
+        log_error("cannot run %s: out of memory", what);
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "SMARTDOCK_CANDIDATE=", 20) != 0) envp[k++] = environ[i];
+    envp[k++] = a->env_candidate;
+    envp[k] = NULL;
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0); /* so a timeout kills what it started too */
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0) dup2(null, 0);
+        dup2(sv[1], 1);
+        dup2(sv[1], 2);
+        close_range(3, ~0U, 0);
+        loop_child_reset_signals();
+        execvpe(argv[0], argv, envp);
+        static const char msg[] = "cannot exec ";
+        ssize_t r = write(2, msg, sizeof msg - 1);
+        r = write(2, argv[0], strlen(argv[0]));
+        r = write(2, "\n", 1);
+        (void)r;
+        _exit(127);
+    }
+    int err = errno;
+    free(envp);
+    close(sv[1]);
+    if (pid < 0) {
+        log_error("cannot run %s: fork: %s", what, strerror(err));
+        close(sv[0]);
+        return -1;
+    }
+    setpgid(pid, pid); /* whichever of parent and child runs first */
+    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    c->pid = pid;
+    c->fd = sv[0];
+    c->what = what;
+    c->exited = c->killed = false;
+    c->status = 0;
+    c->len = 0;
+    c->grace_timer = 0;
+    loop_watch_fd(a->loop, c->fd, POLLIN, on_child_output, a);
+    c->kill_timer = loop_timer(a->loop, a->child_timeout_ms, on_child_timeout, a);
+    log_debug("started %s (pid %d)", what, (int)pid);
+    return 0;
+}
+
+/* ---- reloads ---- */
+
+static uint32_t next_rand(struct haproxy_apply *a)
+{
+    uint32_t x = a->rng;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return a->rng = x;
+}
+
+static void start_reload(struct haproxy_apply *a)
+{
+    a->phase = PH_RELOAD;
+    a->reloaded_once = true;
+    a->last_reload_ms = loop_now_ms();
+    uint64_t jitter = a->interval_ms * a->jitter_pct / 100;
+    a->reload_gap_ms = a->interval_ms + (jitter ? next_rand(a) % (jitter + 1) : 0);
+    char *argv[] = {"/bin/sh", "-c", a->reload_cmd, NULL};
+    if (child_spawn(a, "reload_command", argv) < 0) {
+        a->reload_failed = true;
+        finish(a, false, false);
+    }
+}
+
+static void reload_done(struct haproxy_apply *a, bool ok)
+{
+    char why[64];
+    if (!ok) {
+        log_error("haproxy reload failed (%s); it runs the previous config until the next change",
+                  status_text(&a->child, why, sizeof why));
+        log_output(&a->child, LL_ERROR, LINES_ALL);
+        a->reload_failed = true;
+        finish(a, false, false);
+        return;
+    }
+    a->reload_owed = false;
+    a->reloads++;
+    log_info("reloaded haproxy (reload #%u)", a->reloads);
+    log_output(&a->child, LL_INFO, LINES_ALL);
+    finish(a, true, true);
+}
+
+static void on_reload_timer(void *arg)
+{
+    struct haproxy_apply *a = arg;
+    a->reload_timer = 0;
+    pump(a); /* a running attempt reloads when its write is done */
+}
+
+/* True if an owed reload may start now; arms the restart_interval timer if
+ * it must wait. */
+static bool reload_now(struct haproxy_apply *a)
+{
+    if (!a->reload_owed || a->reload_failed || a->reload_timer) return false;
+    uint64_t now = loop_now_ms();
+    if (a->reloaded_once && now < a->last_reload_ms + a->reload_gap_ms) {
+        uint64_t wait = a->last_reload_ms + a->reload_gap_ms - now;
+        log_debug("reload deferred by restart_interval: next in %llu ms", (unsigned long long)wait);
+        a->reload_timer = loop_timer(a->loop, wait, on_reload_timer, a);
+        return false;
+    }
+    return true;
+}
+
+static void on_reload_step(void *arg)
+{
+    struct haproxy_apply *a = arg;
+    a->step_timer = 0;
+    start_reload(a);
+}
+
+/* ---- writes ---- */
+
+static int write_candidate(const struct haproxy_apply *a, const char *text, size_t len)
+{
+    int fd = open(a->candidate, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) goto fail;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) goto fail_fd;
+        off += (size_t)n;
+    }
+    if (fsync(fd) < 0) goto fail_fd;
+    if (close(fd) < 0) goto fail;
+    return 0;
+fail_fd:;
+    int err = errno;
+    close(fd);
+    errno = err;
+fail:
+    log_error("cannot write haproxy config candidate %s: %s", a->candidate, strerror(errno));
+    return -1;
+}
+
+/* The candidate passed: put it in place, then reload now, later, or never. */
+static void install(struct haproxy_apply *a)
+{
+    if (rename(a->candidate, a->target) < 0) {
+        log_error("cannot rename %s to %s: %s; kept the running config", a->candidate, a->target,
+                  strerror(errno));
+        a->pending_reload |= a->attempt_reload;
+        finish(a, false, false);
+        return;
+    }
+    int dfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) < 0)
+        log_warn("cannot fsync directory %s: %s (the rename may not survive a crash)", a->dir,
+                 strerror(errno));
+    if (dfd >= 0) close(dfd);
+    a->writes++;
+    log_info("wrote %s (%zu bytes)", a->target, strlen(a->attempt));
+    free(a->effective);
+    a->effective = a->attempt;
+    a->attempt = NULL;
+    if (a->attempt_reload) {
+        if (a->do_reloads && a->reload_cmd)
+            a->reload_owed = true;
+        else
+            log_info("haproxy needs a reload to use the new config, but reloads are off");
+    }
+    if (reload_now(a)) {
+        start_reload(a);
+        return;
+    }
+    finish(a, true, false);
+}
+
+static void check_done(struct haproxy_apply *a, bool ok)
+{
+    if (!ok) {
+        char why[64];
+        log_error("haproxy config invalid, kept the running one: %s failed (%s); candidate left "
+                  "at %s, retried on the next change",
+                  a->child.what, status_text(&a->child, why, sizeof why), a->candidate);
+        log_output(&a->child, LL_ERROR, LINES_TAGGED_ELSE_ALL);
+        free(a->rejected);
+        a->rejected = a->attempt;
+        a->attempt = NULL;
+        a->pending_reload |= a->attempt_reload;
+        finish(a, false, false);
+        return;
+    }
+    log_output(&a->child, LL_WARN, LINES_TAGGED);
+    install(a);
+}
+
+static void on_write_step(void *arg)
+{
+    struct haproxy_apply *a = arg;
+    a->step_timer = 0;
+    size_t len = strlen(a->attempt);
+    if (!a->do_writes) {
+        log_info("do_writes is off: would write %s (%zu bytes)%s", a->target, len,
+                 a->attempt_reload && a->do_reloads && a->reload_cmd ? " and reload haproxy" : "");
+        free(a->effective);
+        a->effective = a->attempt;
+        a->attempt = NULL;
+        finish(a, true, false);
+        return;
+    }
+    if (write_candidate(a, a->attempt, len) < 0) {
+        a->pending_reload |= a->attempt_reload;
+        finish(a, false, false);
+        return;
+    }
+    if (!a->do_checks) {
+        install(a);
+        return;
+    }
+    a->phase = PH_CHECK;
+    if (a->check_cmd) {
+        char *argv[] = {"/bin/sh", "-c", a->check_cmd, NULL};
+        if (child_spawn(a, "check_command", argv) == 0) return;
+    } else {
+        char *argv[] = {a->binary, "-c", "-f", a->candidate, NULL};
+        if (child_spawn(a, "haproxy -c", argv) == 0) return;
+    }
+    a->pending_reload |= a->attempt_reload;
+    finish(a, false, false);
+}
+
+/* Starts the next step when nothing runs: the newest wanted text first, then
+ * an owed reload. Steps start from a timer so fn never runs inside submit. */
+static void pump(struct haproxy_apply *a)
+{
+    if (a->phase != PH_IDLE) return;
+    if (a->wanted && a->rejected && strcmp(a->wanted, a->rejected) == 0) {
+        log_debug("haproxy config is the one rejected last; waiting for the next change");
+        free(a->wanted);
+        a->wanted = NULL;
+    }
+    if (a->wanted && a->effective && strcmp(a->wanted, a->effective) == 0) {
+        free(a->wanted); /* in effect already (a newer text was rejected meanwhile) */
+        a->wanted = NULL;
+        a->pending_reload = false;
+    }
+    if (a->wanted) {
+        a->attempt = a->wanted;
+        a->wanted = NULL;
+        a->attempt_reload = a->pending_reload;
+        a->pending_reload = false;
+        a->phase = PH_WRITE;
+        a->step_timer = loop_timer(a->loop, 0, on_write_step, a);
+    } else if (reload_now(a)) {
+        a->phase = PH_RELOAD;
+        a->step_timer = loop_timer(a->loop, 0, on_reload_step, a);
+    }
+}
+
+void haproxy_apply_submit(struct haproxy_apply *a, const char *cfg_text, bool need_reload)
+{
+    if (a->rejected && strcmp(cfg_text, a->rejected) != 0) {
+        free(a->rejected);
+        a->rejected = NULL;
+    }
+    a->reload_failed = false;
+    if (a->phase == PH_IDLE && !a->wanted && !a->reload_owed && a->effective &&
+        strcmp(cfg_text, a->effective) == 0)
+        return;
+    char *copy = strdup(cfg_text);
+    if (!copy) {
+        log_error("haproxy config: out of memory, dropped a %zu-byte update", strlen(cfg_text));
+        return;
+    }
+    free(a->wanted);
+    a->wanted = copy;
+    a->pending_reload |= need_reload;
+    pump(a);
+}
+
+/* ---- life cycle ---- */
+
+static char *dup_or_null(const char *s, bool *failed)
+{
+    if (!s) return NULL;
+    char *d = strdup(s);
+    if (!d) *failed = true;
+    return d;
+}
+
+struct haproxy_apply *haproxy_apply_new(struct loop *l, const struct haproxy_apply_opts *opts,
+                                        haproxy_applied_fn *fn, void *arg)
+{
+    if (!opts->config_file_path || !*opts->config_file_path) {
+        log_error("haproxy: config_file_path is required");
+        return NULL;
+    }
+    struct haproxy_apply *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    bool failed = false;
+    a->loop = l;
+    a->fn = fn;
+    a->arg = arg;
+    a->child.fd = -1;
+    a->target = dup_or_null(opts->config_file_path, &failed);
+    if (opts->candidate_path) {
+        a->candidate = dup_or_null(opts->candidate_path, &failed);
+    } else if (asprintf(&a->candidate, "%s.candidate", opts->config_file_path) < 0) {
+        a->candidate = NULL;
+        failed = true;
+    }
+    a->binary = dup_or_null(opts->haproxy_binary ? opts->haproxy_binary : "haproxy", &failed);
+    a->check_cmd = dup_or_null(opts->check_command, &failed);
+    a->reload_cmd = dup_or_null(opts->reload_command, &failed);
+    a->dir = dup_or_null(opts->config_file_path, &failed);
+    if (a->candidate && asprintf(&a->env_candidate, "SMARTDOCK_CANDIDATE=%s", a->candidate) < 0) {
+        a->env_candidate = NULL;
+        failed = true;
+    }
+    if (failed) {
+        log_error("haproxy: out of memory");
+        haproxy_apply_free(a);
+        return NULL;
+    }
+    /* The directory to fsync after rename; the candidate should live there too. */
+    char *slash = strrchr(a->dir, '/');
+    if (!slash)
+        strcpy(a->dir, ".");
+    else
+        slash[slash == a->dir ? 1 : 0] = '\0';
+    a->do_writes = opts->do_writes;
+    a->do_checks = opts->do_checks;
+    a->do_reloads = opts->do_reloads;
+    a->interval_ms = opts->restart_interval_ms > 0 ? (uint64_t)opts->restart_interval_ms : 0;
+    int pct = opts->restart_jitter_pct;
+    a->jitter_pct = pct < 0 ? 0 : pct > 100 ? 100 : (uint64_t)pct;
+    a->child_timeout_ms = CHILD_TIMEOUT_MS;
+    a->rng = (uint32_t)(loop_now_ms() ^ ((uint64_t)getpid() << 16)) | 1;
+    return a;
+}
+
+void haproxy_apply_set_child_timeout_ms(struct haproxy_apply *a, unsigned ms)
+{
+    a->child_timeout_ms = ms;
+}
+
+void haproxy_apply_free(struct haproxy_apply *a)
+{
+    if (!a) return;
+    struct child *c = &a->child;
+    if (c->pid > 0 && !c->exited) {
+        if (kill(-c->pid, SIGKILL) < 0) kill(c->pid, SIGKILL);
+        while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
+    child_close_output(a);
+    uint64_t timers[] = {c->kill_timer, c->grace_timer, a->reload_timer, a->step_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof *timers; i++)
+        if (timers[i]) loop_timer_cancel(a->loop, timers[i]);
+    free(a->target);
+    free(a->candidate);
+    free(a->dir);
+    free(a->binary);
+    free(a->check_cmd);
+    free(a->reload_cmd);
+    free(a->env_candidate);
+    free(a->effective);
+    free(a->wanted);
+    free(a->rejected);
+    free(a->attempt);
+    free(a);
+}
+
+unsigned haproxy_apply_reload_count(const struct haproxy_apply *a)
+{
+    return a->reloads;
+}
+
+unsigned haproxy_apply_write_count(const struct haproxy_apply *a)
+{
+    return a->writes;
+}
+
+bool haproxy_apply_idle(const struct haproxy_apply *a)
+{
+    return a->phase == PH_IDLE && !a->wanted && !a->reload_timer;
+}
