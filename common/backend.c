@@ -2,6 +2,7 @@
 
 #include "base64.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <math.h>
@@ -89,17 +90,36 @@ bool backend_text_is_safe(const char *s)
     return true;
 }
 
+/* An IPv6 literal, optionally with a %zone (an interface name). */
+static bool ipv6_is_valid(const char *host)
+{
+    char addr[INET6_ADDRSTRLEN + 1];
+    struct in6_addr a;
+    const char *pct = strchr(host, '%');
+    size_t n = pct ? (size_t)(pct - host) : strlen(host);
+    if (n >= sizeof addr) return false;
+    memcpy(addr, host, n);
+    addr[n] = 0;
+    if (inet_pton(AF_INET6, addr, &a) != 1) return false;
+    if (!pct) return true;
+    if (!pct[1]) return false;
+    for (const char *p = pct + 1; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')) return false;
+    return true;
+}
+
 /* Hostnames (RFC 1123 letters, digits, '-', '.', and '_' which Docker names
- * carry), IPv4 and IPv6 literals. Nothing that could end a config token. */
+ * carry), IPv4 and IPv6 literals. Nothing that could end a config token.
+ * A colon means IPv6: "10.0.0.1:8080" is a host:port, not a host, and would
+ * make HAProxy read the wrong address or refuse the whole config. */
 bool backend_host_is_valid(const char *host)
 {
     size_t n = strlen(host);
     if (n == 0 || n > 253) return false;
-    bool colon = strchr(host, ':') != NULL;
+    if (strchr(host, ':')) return ipv6_is_valid(host);
     for (const char *p = host; *p; p++) {
         unsigned char c = (unsigned char)*p;
         if (isalnum(c) || c == '.' || c == '-' || c == '_') continue;
-        if (colon && (c == ':' || c == '%')) continue;
         return false;
     }
     return host[0] != '-' && host[0] != '.';
@@ -171,8 +191,13 @@ static int decode_labels(const cJSON *labels, struct backend *out, char *err, si
     {
         char field[160];
         snprintf(field, sizeof field, "labels.%.100s", l->string);
-        if (!backend_text_is_safe(l->string))
-            return fail(err, errlen, "labels", "keys without control characters", l);
+        if (!backend_text_is_safe(l->string)) {
+            /* name the offending key, not its (harmless) value */
+            cJSON *key = cJSON_CreateString(l->string);
+            fail(err, errlen, "labels", "keys without control characters", key);
+            cJSON_Delete(key);
+            return -1;
+        }
         if (!cJSON_IsString(l) || !backend_text_is_safe(l->valuestring))
             return fail(err, errlen, field, "a string without control characters", l);
         if (backend_set_label(out, l->string, l->valuestring) < 0) {
@@ -233,6 +258,24 @@ static int decode(const cJSON *root, struct backend *out, char *err, size_t errl
     return 0;
 }
 
+/*
+ * cJSON keeps strings NUL-terminated, so a raw NUL byte or a \u0000 escape
+ * would silently cut a value short ("127.0.0.1\u0000junk" reads as
+ * "127.0.0.1"). Both are control characters: refuse them. A \u0000 is an
+ * escape only after an odd number of backslashes ("\\u0000" is text).
+ */
+static bool has_nul(const char *json, size_t len)
+{
+    if (memchr(json, 0, len)) return true;
+    for (size_t i = 0; i + 6 <= len; i++) {
+        if (json[i] != '\\' || memcmp(json + i + 1, "u0000", 5) != 0) continue;
+        size_t k = 0;
+        while (k < i && json[i - 1 - k] == '\\') k++;
+        if (k % 2 == 0) return true;
+    }
+    return false;
+}
+
 int backend_decode_nerve(const char *json, size_t len, struct backend *out, char *err,
                          size_t errlen)
 {
@@ -247,7 +290,18 @@ int backend_decode_nerve(const char *json, size_t len, struct backend *out, char
                  len);
         return -1;
     }
-    cJSON *root = cJSON_ParseWithLength(json, len);
+    if (has_nul(json, len)) {
+        snprintf(err, errlen, "payload: expected Nerve JSON, got a NUL character (%zu bytes)", len);
+        return -1;
+    }
+    /* trailing bytes other than whitespace make it malformed, as for Synapse */
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    while (root && end < json + len && strchr(" \t\r\n", *end)) end++;
+    if (root && end != json + len) {
+        cJSON_Delete(root);
+        root = NULL;
+    }
     if (!root) {
         snprintf(err, errlen, "payload: expected Nerve JSON, got malformed JSON (%zu bytes)", len);
         return -1;
@@ -375,11 +429,15 @@ bool backend_list_equal(const struct backend_list *a, const struct backend_list 
 int backend_decode_nerve_child_name(const char *child, struct backend *out, char *err,
                                     size_t errlen)
 {
-    const char *p = child + strlen(BACKEND_ENCODED_PREFIX);
-    char *end;
-    long n = strtol(p, &end, 10);
-    if (strncmp(child, BACKEND_ENCODED_PREFIX, strlen(BACKEND_ENCODED_PREFIX)) != 0 ||
-        end == p || *end != '_' || n <= 0 || (size_t)n > strlen(end + 1)) {
+    /* out is cleared on every failure, as backend_decode_nerve promises */
+    memset(out, 0, sizeof *out);
+    out->weight = BACKEND_WEIGHT_UNSET;
+    /* check the prefix before stepping over it: child may be shorter */
+    bool prefixed = strncmp(child, BACKEND_ENCODED_PREFIX, strlen(BACKEND_ENCODED_PREFIX)) == 0;
+    const char *p = prefixed ? child + strlen(BACKEND_ENCODED_PREFIX) : child;
+    char *end = (char *)p;
+    long n = prefixed && isdigit((unsigned char)*p) ? strtol(p, &end, 10) : 0;
+    if (!prefixed || end == p || *end != '_' || n <= 0 || (size_t)n > strlen(end + 1)) {
         snprintf(err, errlen, "znode name: expected base64_<len>_<data>_<seq>, got \"%.80s\"",
                  child);
         return -1;

@@ -6,15 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#define VALUE_SHOWN_MAX 80 /* longest value quoted in an error sentence */
+/* The JSON helpers below are shared with docker_event.c (see the end of
+ * docker_model.h); the rest of this file is the container model. */
 
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Formats into err (which may be NULL); always returns -1. */
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
+int docker_json_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     if (!err || !errlen) return -1;
@@ -28,18 +24,18 @@ static int set_err(char *err, size_t errlen, const char *fmt, ...)
 static void shorten(char *buf, size_t n, const char *printed)
 {
     size_t len = strlen(printed);
-    if (len <= VALUE_SHOWN_MAX && len < n) {
+    if (len <= DOCKER_JSON_SHOWN_MAX && len < n) {
         memcpy(buf, printed, len + 1);
         return;
     }
-    snprintf(buf, n, "%.*s...", VALUE_SHOWN_MAX < (int)n - 4 ? VALUE_SHOWN_MAX : (int)n - 4,
-             printed);
+    snprintf(buf, n, "%.*s...",
+             DOCKER_JSON_SHOWN_MAX < (int)n - 4 ? DOCKER_JSON_SHOWN_MAX : (int)n - 4, printed);
 }
 
 /* A value as it appears in an error: JSON text for scalars (cJSON escapes
  * control characters, so a hostile value cannot break the log line), a
  * word for containers, which may be huge. */
-static void describe(const cJSON *v, char *buf, size_t n)
+void docker_json_describe(const cJSON *v, char *buf, size_t n)
 {
     char *printed;
     if (!v || cJSON_IsObject(v) || cJSON_IsArray(v)) {
@@ -62,7 +58,6 @@ static void quote_key(const char *key, char *buf, size_t n)
     cJSON_Delete(s);
 }
 
-enum jkind { J_STRING, J_NUMBER, J_BOOL, J_OBJECT, J_ARRAY };
 static const struct {
     int types; /* cJSON type bits that satisfy the kind */
     const char *name;
@@ -72,41 +67,43 @@ static const struct {
              {cJSON_Object, "an object"},
              {cJSON_Array, "an array"}};
 
-static bool is_kind(const cJSON *v, enum jkind k)
+static bool is_kind(const cJSON *v, enum docker_json_kind k)
 {
-    return v && (v->type & 0xff & kinds[k].types) && (k != J_STRING || v->valuestring);
+    return v && (v->type & 0xff & kinds[k].types) && (k != DOCKER_JSON_STRING || v->valuestring);
 }
 
-static int wrong_kind(const char *path, enum jkind k, const cJSON *v, char *err, size_t errlen)
+int docker_json_wrong_kind(const char *path, enum docker_json_kind k, const cJSON *v, char *err,
+                           size_t errlen)
 {
-    char shown[VALUE_SHOWN_MAX + 8];
-    describe(v, shown, sizeof shown);
-    return set_err(err, errlen, "%s: expected %s, got %s", path, kinds[k].name, shown);
+    char shown[DOCKER_JSON_SHOWN_MAX + 8];
+    docker_json_describe(v, shown, sizeof shown);
+    return docker_json_fail(err, errlen, "%s: expected %s, got %s", path, kinds[k].name, shown);
 }
 
 /*
  * *out = obj[key] when present, not null and of kind k; NULL when obj is
  * NULL or the member is absent or null. -1 (err names path) on a wrong kind.
  */
-static int member(const cJSON *obj, const char *key, enum jkind k, const char *path,
-                  const cJSON **out, char *err, size_t errlen)
+int docker_json_member(const cJSON *obj, const char *key, enum docker_json_kind k, const char *path,
+                       const cJSON **out, char *err, size_t errlen)
 {
     const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
     *out = NULL;
     if (!v || cJSON_IsNull(v)) return 0;
-    if (!is_kind(v, k)) return wrong_kind(path, k, v, err, errlen);
+    if (!is_kind(v, k)) return docker_json_wrong_kind(path, k, v, err, errlen);
     *out = v;
     return 0;
 }
 
 /* Copies obj[key] (a string) into *dst, which stays NULL when absent. */
-static int member_dup(const cJSON *obj, const char *key, const char *path, char **dst, char *err,
-                      size_t errlen)
+int docker_json_member_dup(const cJSON *obj, const char *key, const char *path, char **dst,
+                           char *err, size_t errlen)
 {
     const cJSON *v;
-    if (member(obj, key, J_STRING, path, &v, err, errlen) < 0) return -1;
+    if (docker_json_member(obj, key, DOCKER_JSON_STRING, path, &v, err, errlen) < 0) return -1;
     if (!v) return 0;
-    if (!(*dst = strdup(v->valuestring))) return set_err(err, errlen, "%s: out of memory", path);
+    if (!(*dst = strdup(v->valuestring)))
+        return docker_json_fail(err, errlen, "%s: out of memory", path);
     return 0;
 }
 
@@ -114,31 +111,32 @@ static int member_bool(const cJSON *obj, const char *key, const char *path, bool
                        size_t errlen)
 {
     const cJSON *v;
-    if (member(obj, key, J_BOOL, path, &v, err, errlen) < 0) return -1;
+    if (docker_json_member(obj, key, DOCKER_JSON_BOOL, path, &v, err, errlen) < 0) return -1;
     *dst = v && cJSON_IsTrue(v);
     return 0;
 }
 
 /* Parses exactly one JSON value filling json[0..len), whitespace around it
  * allowed. what names the document in errors. Caller deletes the result. */
-static cJSON *parse_doc(const char *json, size_t len, const char *what, char *err, size_t errlen)
+cJSON *docker_json_parse(const char *json, size_t len, const char *what, char *err, size_t errlen)
 {
     const char *end = NULL;
     cJSON *root;
     if (!json || !len) {
-        set_err(err, errlen, "%s: empty", what);
+        docker_json_fail(err, errlen, "%s: empty", what);
         return NULL;
     }
     root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (!root) {
         size_t at = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
-        set_err(err, errlen, "%s: invalid or truncated JSON at byte %zu of %zu", what, at, len);
+        docker_json_fail(err, errlen, "%s: invalid or truncated JSON at byte %zu of %zu", what, at,
+                         len);
         return NULL;
     }
     for (; end && end < json + len; end++) {
         if (!strchr(" \t\r\n", *end) || !*end) {
-            set_err(err, errlen, "%s: unexpected data after the JSON value at byte %zu", what,
-                    (size_t)(end - json));
+            docker_json_fail(err, errlen, "%s: unexpected data after the JSON value at byte %zu",
+                             what, (size_t)(end - json));
             cJSON_Delete(root);
             return NULL;
         }
@@ -163,7 +161,7 @@ static int port_from_text(const char *s)
 static int port_key(const cJSON *v, const char *section, int *port, char *proto, size_t protolen,
                     char *err, size_t errlen)
 {
-    char num[8], qk[VALUE_SHOWN_MAX + 8];
+    char num[8], qk[DOCKER_JSON_SHOWN_MAX + 8];
     const char *key = v->string ? v->string : "", *slash = strchr(key, '/');
     const char *p = slash ? slash + 1 : "tcp";
     size_t nlen = slash ? (size_t)(slash - key) : strlen(key), i;
@@ -178,31 +176,35 @@ static int port_key(const cJSON *v, const char *section, int *port, char *proto,
         }
     }
     quote_key(key, qk, sizeof qk);
-    return set_err(err, errlen, "%s: expected a key like \"8000/tcp\", got %s", section, qk);
+    return docker_json_fail(err, errlen, "%s: expected a key like \"8000/tcp\", got %s", section,
+                            qk);
 }
 
 static int decode_labels(const cJSON *config, struct docker_container *c, char *err, size_t errlen)
 {
     const cJSON *labels, *v;
-    char path[160], qk[VALUE_SHOWN_MAX + 8];
+    char path[160], qk[DOCKER_JSON_SHOWN_MAX + 8];
     int n;
-    if (member(config, "Labels", J_OBJECT, "Config.Labels", &labels, err, errlen) < 0) return -1;
+    if (docker_json_member(config, "Labels", DOCKER_JSON_OBJECT, "Config.Labels", &labels, err,
+                           errlen) < 0)
+        return -1;
     if (!labels || (n = cJSON_GetArraySize(labels)) <= 0) return 0;
     if (!(c->labels = calloc((size_t)n, sizeof *c->labels)))
-        return set_err(err, errlen, "Config.Labels: out of memory");
+        return docker_json_fail(err, errlen, "Config.Labels: out of memory");
     cJSON_ArrayForEach(v, labels)
     {
         struct label *l = &c->labels[c->nlabels];
         if (cJSON_IsNull(v)) continue;
-        if (!is_kind(v, J_STRING)) {
+        if (!is_kind(v, DOCKER_JSON_STRING)) {
             quote_key(v->string, qk, sizeof qk);
             snprintf(path, sizeof path, "Config.Labels[%s]", qk);
-            return wrong_kind(path, J_STRING, v, err, errlen);
+            return docker_json_wrong_kind(path, DOCKER_JSON_STRING, v, err, errlen);
         }
         l->key = strdup(v->string ? v->string : "");
         l->value = strdup(v->valuestring);
         c->nlabels++;
-        if (!l->key || !l->value) return set_err(err, errlen, "Config.Labels: out of memory");
+        if (!l->key || !l->value)
+            return docker_json_fail(err, errlen, "Config.Labels: out of memory");
     }
     return 0;
 }
@@ -219,11 +221,12 @@ static int decode_exposed(const cJSON *config, struct docker_container *c, char 
     char proto[16];
     size_t w = 0;
     int n, port;
-    if (member(config, "ExposedPorts", J_OBJECT, "Config.ExposedPorts", &ports, err, errlen) < 0)
+    if (docker_json_member(config, "ExposedPorts", DOCKER_JSON_OBJECT, "Config.ExposedPorts",
+                           &ports, err, errlen) < 0)
         return -1;
     if (!ports || (n = cJSON_GetArraySize(ports)) <= 0) return 0;
     if (!(c->exposed_tcp_ports = calloc((size_t)n, sizeof *c->exposed_tcp_ports)))
-        return set_err(err, errlen, "Config.ExposedPorts: out of memory");
+        return docker_json_fail(err, errlen, "Config.ExposedPorts: out of memory");
     cJSON_ArrayForEach(v, ports)
     {
         if (port_key(v, "Config.ExposedPorts", &port, proto, sizeof proto, err, errlen) < 0)
@@ -242,12 +245,15 @@ static int decode_healthcheck(const cJSON *config, struct docker_container *c, c
                               size_t errlen)
 {
     const cJSON *hc, *test, *first;
-    if (member(config, "Healthcheck", J_OBJECT, "Config.Healthcheck", &hc, err, errlen) < 0 ||
-        member(hc, "Test", J_ARRAY, "Config.Healthcheck.Test", &test, err, errlen) < 0)
+    if (docker_json_member(config, "Healthcheck", DOCKER_JSON_OBJECT, "Config.Healthcheck", &hc,
+                           err, errlen) < 0 ||
+        docker_json_member(hc, "Test", DOCKER_JSON_ARRAY, "Config.Healthcheck.Test", &test, err,
+                           errlen) < 0)
         return -1;
     if (!test || !(first = cJSON_GetArrayItem(test, 0))) return 0;
-    if (!is_kind(first, J_STRING))
-        return wrong_kind("Config.Healthcheck.Test[0]", J_STRING, first, err, errlen);
+    if (!is_kind(first, DOCKER_JSON_STRING))
+        return docker_json_wrong_kind("Config.Healthcheck.Test[0]", DOCKER_JSON_STRING, first, err,
+                                      errlen);
     c->has_healthcheck = strcmp(first->valuestring, "NONE") != 0;
     return 0;
 }
@@ -255,9 +261,11 @@ static int decode_healthcheck(const cJSON *config, struct docker_container *c, c
 static int decode_config(const cJSON *root, struct docker_container *c, char *err, size_t errlen)
 {
     const cJSON *config;
-    if (member(root, "Config", J_OBJECT, "Config", &config, err, errlen) < 0 ||
-        member_dup(config, "Image", "Config.Image", &c->image, err, errlen) < 0 ||
-        member_dup(config, "StopSignal", "Config.StopSignal", &c->stop_signal, err, errlen) < 0 ||
+    if (docker_json_member(root, "Config", DOCKER_JSON_OBJECT, "Config", &config, err, errlen) <
+            0 ||
+        docker_json_member_dup(config, "Image", "Config.Image", &c->image, err, errlen) < 0 ||
+        docker_json_member_dup(config, "StopSignal", "Config.StopSignal", &c->stop_signal, err,
+                               errlen) < 0 ||
         decode_labels(config, c, err, errlen) < 0 || decode_exposed(config, c, err, errlen) < 0 ||
         decode_healthcheck(config, c, err, errlen) < 0)
         return -1;
@@ -272,40 +280,44 @@ static int decode_config(const cJSON *root, struct docker_container *c, char *er
 static int decode_binding(const cJSON *b, const char *path, int private_port, const char *proto,
                           struct docker_port_binding *out, char *err, size_t errlen)
 {
-    char sub[256], shown[VALUE_SHOWN_MAX + 8];
+    char sub[256], shown[DOCKER_JSON_SHOWN_MAX + 8];
     const cJSON *ip, *hp;
-    if (!is_kind(b, J_OBJECT)) return wrong_kind(path, J_OBJECT, b, err, errlen);
+    if (!is_kind(b, DOCKER_JSON_OBJECT))
+        return docker_json_wrong_kind(path, DOCKER_JSON_OBJECT, b, err, errlen);
     snprintf(sub, sizeof sub, "%s.HostIp", path);
-    if (member(b, "HostIp", J_STRING, sub, &ip, err, errlen) < 0) return -1;
+    if (docker_json_member(b, "HostIp", DOCKER_JSON_STRING, sub, &ip, err, errlen) < 0) return -1;
     snprintf(sub, sizeof sub, "%s.HostPort", path);
     hp = cJSON_GetObjectItemCaseSensitive(b, "HostPort");
     /* The API sends a string; a number is accepted as long as it is a port. */
-    if (is_kind(hp, J_STRING))
+    if (is_kind(hp, DOCKER_JSON_STRING))
         out->host_port = port_from_text(hp->valuestring);
-    else if (is_kind(hp, J_NUMBER) && hp->valuedouble >= 1 && hp->valuedouble <= 65535 &&
+    else if (is_kind(hp, DOCKER_JSON_NUMBER) && hp->valuedouble >= 1 && hp->valuedouble <= 65535 &&
              floor(hp->valuedouble) == hp->valuedouble)
         out->host_port = (int)hp->valuedouble;
     else
         out->host_port = -1;
     if (out->host_port < 0) {
-        describe(hp, shown, sizeof shown);
-        return set_err(err, errlen, "%s: expected a port number, got %s", sub, shown);
+        docker_json_describe(hp, shown, sizeof shown);
+        return docker_json_fail(err, errlen, "%s: expected a port number, got %s", sub, shown);
     }
     out->private_port = private_port;
     out->proto = strdup(proto);
     out->host_ip = strdup(ip ? ip->valuestring : "");
-    if (!out->proto || !out->host_ip) return set_err(err, errlen, "%s: out of memory", path);
+    if (!out->proto || !out->host_ip)
+        return docker_json_fail(err, errlen, "%s: out of memory", path);
     return 0;
 }
 
 static int decode_ports(const cJSON *root, struct docker_container *c, char *err, size_t errlen)
 {
     const cJSON *ns, *ports, *v, *b;
-    char proto[16], qk[VALUE_SHOWN_MAX + 8], path[200], bpath[220];
+    char proto[16], qk[DOCKER_JSON_SHOWN_MAX + 8], path[200], bpath[220];
     size_t total = 0;
     int port, i;
-    if (member(root, "NetworkSettings", J_OBJECT, "NetworkSettings", &ns, err, errlen) < 0 ||
-        member(ns, "Ports", J_OBJECT, "NetworkSettings.Ports", &ports, err, errlen) < 0)
+    if (docker_json_member(root, "NetworkSettings", DOCKER_JSON_OBJECT, "NetworkSettings", &ns, err,
+                           errlen) < 0 ||
+        docker_json_member(ns, "Ports", DOCKER_JSON_OBJECT, "NetworkSettings.Ports", &ports, err,
+                           errlen) < 0)
         return -1;
     if (!ports) return 0;
     cJSON_ArrayForEach(v, ports)
@@ -313,7 +325,7 @@ static int decode_ports(const cJSON *root, struct docker_container *c, char *err
         if (cJSON_IsArray(v)) total += (size_t)cJSON_GetArraySize(v);
     }
     if (total && !(c->bindings = calloc(total, sizeof *c->bindings)))
-        return set_err(err, errlen, "NetworkSettings.Ports: out of memory");
+        return docker_json_fail(err, errlen, "NetworkSettings.Ports: out of memory");
     cJSON_ArrayForEach(v, ports)
     {
         quote_key(v->string, qk, sizeof qk);
@@ -321,7 +333,8 @@ static int decode_ports(const cJSON *root, struct docker_container *c, char *err
         if (port_key(v, "NetworkSettings.Ports", &port, proto, sizeof proto, err, errlen) < 0)
             return -1;
         if (cJSON_IsNull(v)) continue; /* exposed but not published */
-        if (!is_kind(v, J_ARRAY)) return wrong_kind(path, J_ARRAY, v, err, errlen);
+        if (!is_kind(v, DOCKER_JSON_ARRAY))
+            return docker_json_wrong_kind(path, DOCKER_JSON_ARRAY, v, err, errlen);
         i = 0;
         cJSON_ArrayForEach(b, v)
         {
@@ -339,14 +352,15 @@ static int decode_ports(const cJSON *root, struct docker_container *c, char *err
 static int decode_id(const cJSON *obj, const char *path, char **dst, char *err, size_t errlen)
 {
     const cJSON *id;
-    char shown[VALUE_SHOWN_MAX + 8];
-    if (member(obj, "Id", J_STRING, path, &id, err, errlen) < 0) return -1;
-    if (!id) return set_err(err, errlen, "%s: missing", path);
+    char shown[DOCKER_JSON_SHOWN_MAX + 8];
+    if (docker_json_member(obj, "Id", DOCKER_JSON_STRING, path, &id, err, errlen) < 0) return -1;
+    if (!id) return docker_json_fail(err, errlen, "%s: missing", path);
     if (!docker_id_is_valid(id->valuestring)) {
-        describe(id, shown, sizeof shown);
-        return set_err(err, errlen, "%s: expected a container ID, got %s", path, shown);
+        docker_json_describe(id, shown, sizeof shown);
+        return docker_json_fail(err, errlen, "%s: expected a container ID, got %s", path, shown);
     }
-    if (!(*dst = strdup(id->valuestring))) return set_err(err, errlen, "%s: out of memory", path);
+    if (!(*dst = strdup(id->valuestring)))
+        return docker_json_fail(err, errlen, "%s: out of memory", path);
     return 0;
 }
 
@@ -354,21 +368,24 @@ static int decode_container(const cJSON *root, struct docker_container *c, char 
 {
     const cJSON *hostcfg, *state, *health;
     if (decode_id(root, "Id", &c->id, err, errlen) < 0) return -1;
-    if (member_dup(root, "Name", "Name", &c->name, err, errlen) < 0) return -1;
+    if (docker_json_member_dup(root, "Name", "Name", &c->name, err, errlen) < 0) return -1;
     if (c->name && c->name[0] == '/') memmove(c->name, c->name + 1, strlen(c->name));
     if (decode_config(root, c, err, errlen) < 0) return -1;
 
-    if (member(root, "HostConfig", J_OBJECT, "HostConfig", &hostcfg, err, errlen) < 0 ||
-        member_dup(hostcfg, "NetworkMode", "HostConfig.NetworkMode", &c->network_mode, err,
-                   errlen) < 0)
+    if (docker_json_member(root, "HostConfig", DOCKER_JSON_OBJECT, "HostConfig", &hostcfg, err,
+                           errlen) < 0 ||
+        docker_json_member_dup(hostcfg, "NetworkMode", "HostConfig.NetworkMode", &c->network_mode,
+                               err, errlen) < 0)
         return -1;
     c->host_network = c->network_mode && !strcmp(c->network_mode, "host");
 
-    if (member(root, "State", J_OBJECT, "State", &state, err, errlen) < 0 ||
+    if (docker_json_member(root, "State", DOCKER_JSON_OBJECT, "State", &state, err, errlen) < 0 ||
         member_bool(state, "Running", "State.Running", &c->running, err, errlen) < 0 ||
         member_bool(state, "Paused", "State.Paused", &c->paused, err, errlen) < 0 ||
-        member(state, "Health", J_OBJECT, "State.Health", &health, err, errlen) < 0 ||
-        member_dup(health, "Status", "State.Health.Status", &c->health_status, err, errlen) < 0)
+        docker_json_member(state, "Health", DOCKER_JSON_OBJECT, "State.Health", &health, err,
+                           errlen) < 0 ||
+        docker_json_member_dup(health, "Status", "State.Health.Status", &c->health_status, err,
+                               errlen) < 0)
         return -1;
     return decode_ports(root, c, err, errlen);
 }
@@ -379,9 +396,10 @@ int docker_container_decode(const char *json, size_t len, struct docker_containe
     cJSON *root;
     int rc;
     memset(out, 0, sizeof *out);
-    if (!(root = parse_doc(json, len, "container inspect reply", err, errlen))) return -1;
+    if (!(root = docker_json_parse(json, len, "container inspect reply", err, errlen))) return -1;
     if (!cJSON_IsObject(root))
-        rc = wrong_kind("container inspect reply", J_OBJECT, root, err, errlen);
+        rc = docker_json_wrong_kind("container inspect reply", DOCKER_JSON_OBJECT, root, err,
+                                    errlen);
     else
         rc = decode_container(root, out, err, errlen);
     cJSON_Delete(root);
@@ -475,17 +493,17 @@ int docker_list_ids(const char *json, size_t len, char ***ids_out, size_t *n_out
 
     *ids_out = NULL;
     *n_out = 0;
-    if (!(root = parse_doc(json, len, "container list reply", err, errlen))) return -1;
+    if (!(root = docker_json_parse(json, len, "container list reply", err, errlen))) return -1;
     if (!cJSON_IsArray(root))
-        rc = wrong_kind("container list reply", J_ARRAY, root, err, errlen);
+        rc = docker_json_wrong_kind("container list reply", DOCKER_JSON_ARRAY, root, err, errlen);
     else if ((total = cJSON_GetArraySize(root)) > 0 && !(ids = calloc((size_t)total, sizeof *ids)))
-        rc = set_err(err, errlen, "container list reply: out of memory");
+        rc = docker_json_fail(err, errlen, "container list reply: out of memory");
     array = rc < 0 ? NULL : root;
     cJSON_ArrayForEach(item, array)
     {
         snprintf(path, sizeof path, "[%zu]", n);
-        if (!is_kind(item, J_OBJECT)) {
-            rc = wrong_kind(path, J_OBJECT, item, err, errlen);
+        if (!is_kind(item, DOCKER_JSON_OBJECT)) {
+            rc = docker_json_wrong_kind(path, DOCKER_JSON_OBJECT, item, err, errlen);
             break;
         }
         snprintf(path, sizeof path, "[%zu].Id", n);
@@ -500,172 +518,4 @@ int docker_list_ids(const char *json, size_t len, char ***ids_out, size_t *n_out
     *ids_out = ids;
     *n_out = n;
     return 0;
-}
-
-/* timeNano, or the older second-resolution "time", as nanoseconds. */
-static int decode_time(const cJSON *root, long long *out, char *err, size_t errlen)
-{
-    const cJSON *v;
-    char shown[VALUE_SHOWN_MAX + 8];
-    double limit = 9.2e18, scale = 1;
-    const char *path = "timeNano";
-    *out = 0;
-    if (member(root, path, J_NUMBER, path, &v, err, errlen) < 0) return -1;
-    if (!v) {
-        path = "time";
-        scale = 1e9;
-        if (member(root, path, J_NUMBER, path, &v, err, errlen) < 0) return -1;
-        if (!v) return 0;
-    }
-    if (!isfinite(v->valuedouble) || v->valuedouble < 0 || v->valuedouble * scale >= limit) {
-        describe(v, shown, sizeof shown);
-        return set_err(err, errlen, "%s: expected a timestamp, got %s", path, shown);
-    }
-    *out = (long long)(v->valuedouble * scale);
-    return 0;
-}
-
-static int decode_event(const cJSON *root, struct docker_event *ev, char *err, size_t errlen)
-{
-    const cJSON *actor, *attrs;
-    if (member_dup(root, "Type", "Type", &ev->type, err, errlen) < 0 ||
-        member_dup(root, "Action", "Action", &ev->action, err, errlen) < 0)
-        return -1;
-    if (ev->action && !*ev->action) {
-        free(ev->action);
-        ev->action = NULL;
-    }
-    /* Engines before API 1.22 only sent the deprecated status/id/from. */
-    if (!ev->action && member_dup(root, "status", "status", &ev->action, err, errlen) < 0)
-        return -1;
-    if (!ev->action || !*ev->action) return set_err(err, errlen, "Action: missing");
-    if (member(root, "Actor", J_OBJECT, "Actor", &actor, err, errlen) < 0 ||
-        member_dup(actor, "ID", "Actor.ID", &ev->id, err, errlen) < 0 ||
-        member(actor, "Attributes", J_OBJECT, "Actor.Attributes", &attrs, err, errlen) < 0 ||
-        member_dup(attrs, "name", "Actor.Attributes.name", &ev->name, err, errlen) < 0 ||
-        member_dup(attrs, "image", "Actor.Attributes.image", &ev->image, err, errlen) < 0)
-        return -1;
-    if (!strcmp(ev->action, "kill") &&
-        member_dup(attrs, "signal", "Actor.Attributes.signal", &ev->signal, err, errlen) < 0)
-        return -1;
-    if (!ev->id && member_dup(root, "id", "id", &ev->id, err, errlen) < 0) return -1;
-    if (!ev->image && member_dup(root, "from", "from", &ev->image, err, errlen) < 0) return -1;
-    return decode_time(root, &ev->time_nano, err, errlen);
-}
-
-int docker_event_decode(const char *line, size_t len, struct docker_event *ev, char *err,
-                        size_t errlen)
-{
-    cJSON *root;
-    int rc;
-    memset(ev, 0, sizeof *ev);
-    if (!(root = parse_doc(line, len, "event", err, errlen))) return -1;
-    if (!cJSON_IsObject(root))
-        rc = wrong_kind("event", J_OBJECT, root, err, errlen);
-    else
-        rc = decode_event(root, ev, err, errlen);
-    cJSON_Delete(root);
-    if (rc < 0) docker_event_clear(ev);
-    return rc;
-}
-
-void docker_event_clear(struct docker_event *ev)
-{
-    if (!ev) return;
-    free(ev->type);
-    free(ev->action);
-    free(ev->id);
-    free(ev->signal);
-    free(ev->name);
-    free(ev->image);
-    memset(ev, 0, sizeof *ev);
-}
-
-/* Linux numbering (x86, arm, most others): containers are Linux processes
- * whatever this host's <signal.h> would say, and a fixed table keeps the
- * function pure. */
-static const struct {
-    const char *name;
-    int number;
-} signals[] = {
-    {"HUP", 1},   {"INT", 2},   {"QUIT", 3},  {"ILL", 4},     {"TRAP", 5},    {"ABRT", 6},
-    {"IOT", 6},   {"BUS", 7},   {"FPE", 8},   {"KILL", 9},    {"USR1", 10},   {"SEGV", 11},
-    {"USR2", 12}, {"PIPE", 13}, {"ALRM", 14}, {"TERM", 15},   {"STKFLT", 16}, {"CHLD", 17},
-    {"CLD", 17},  {"CONT", 18}, {"STOP", 19}, {"TSTP", 20},   {"TTIN", 21},   {"TTOU", 22},
-    {"URG", 23},  {"XCPU", 24}, {"XFSZ", 25}, {"VTALRM", 26}, {"PROF", 27},   {"WINCH", 28},
-    {"IO", 29},   {"POLL", 29}, {"PWR", 30},  {"SYS", 31},    {"UNUSED", 31},
-};
-#define SIGRTMIN_LINUX 34
-#define SIGRTMAX_LINUX 64
-
-/* Small non-negative decimal, or -1. */
-static int small_number(const char *s)
-{
-    int v = 0;
-    if (!*s) return -1;
-    for (size_t i = 0; s[i]; i++) {
-        if (s[i] < '0' || s[i] > '9' || i >= 3) return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-int docker_signal_number(const char *s)
-{
-    int n;
-    if (!s || !*s) return -1;
-    if (s[0] >= '0' && s[0] <= '9') {
-        n = small_number(s);
-        return n >= 1 && n <= SIGRTMAX_LINUX ? n : -1;
-    }
-    if (!strncasecmp(s, "SIG", 3)) s += 3;
-    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
-        if (!strcasecmp(s, signals[i].name)) return signals[i].number;
-    if (!strncasecmp(s, "RTMIN", 5)) {
-        n = s[5] == '\0' ? 0 : s[5] == '+' ? small_number(s + 6) : -1;
-        return n >= 0 && SIGRTMIN_LINUX + n <= SIGRTMAX_LINUX ? SIGRTMIN_LINUX + n : -1;
-    }
-    if (!strncasecmp(s, "RTMAX", 5)) {
-        n = s[5] == '\0' ? 0 : s[5] == '-' ? small_number(s + 6) : -1;
-        return n >= 0 && SIGRTMAX_LINUX - n >= SIGRTMIN_LINUX ? SIGRTMAX_LINUX - n : -1;
-    }
-    return -1;
-}
-
-/* "health_status: healthy" -> "healthy"; NULL for other actions. */
-static const char *health_value(const char *action)
-{
-    static const char prefix[] = "health_status:";
-    if (strncmp(action, prefix, sizeof prefix - 1)) return NULL;
-    action += sizeof prefix - 1;
-    while (*action == ' ')
-        action++;
-    return action;
-}
-
-enum docker_effect docker_event_effect(const struct docker_event *ev, const char *stop_signal,
-                                       bool has_healthcheck)
-{
-    static const char *const leaving[] = {"die", "stop", "pause", "destroy", "oom"};
-    const char *a, *health;
-    int sig, stop;
-
-    if (!ev || !ev->action || !docker_id_is_valid(ev->id)) return DOCKER_EFFECT_NONE;
-    if (ev->type && strcmp(ev->type, "container")) return DOCKER_EFFECT_NONE;
-    a = ev->action;
-    if (!strcmp(a, "start") || !strcmp(a, "unpause"))
-        return has_healthcheck ? DOCKER_EFFECT_NONE : DOCKER_EFFECT_REGISTER;
-    if ((health = health_value(a))) {
-        if (!strcmp(health, "healthy")) return DOCKER_EFFECT_REGISTER;
-        if (!strcmp(health, "unhealthy")) return DOCKER_EFFECT_DEREGISTER;
-        return DOCKER_EFFECT_NONE;
-    }
-    if (!strcmp(a, "kill")) {
-        sig = docker_signal_number(ev->signal);
-        stop = stop_signal && *stop_signal ? docker_signal_number(stop_signal) : 15;
-        return sig > 0 && (sig == stop || sig == 9) ? DOCKER_EFFECT_DEREGISTER : DOCKER_EFFECT_NONE;
-    }
-    for (size_t i = 0; i < sizeof leaving / sizeof leaving[0]; i++)
-        if (!strcmp(a, leaving[i])) return DOCKER_EFFECT_DEREGISTER;
-    return DOCKER_EFFECT_NONE;
 }

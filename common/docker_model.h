@@ -1,7 +1,7 @@
 /*
  * The Docker Engine API (v1.41) as plain structs: decoding a container
- * inspect reply, a container list and one line of the event stream, and the
- * rules that turn an event into "register" or "deregister".
+ * inspect reply and a container list. The event stream and the rules that
+ * turn an event into "register" or "deregister" are in docker_event.h.
  *
  * Everything here is pure: no I/O, no globals. The model is faithful: label
  * values and names are kept as Docker sent them (newlines included);
@@ -19,7 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend.h" /* struct label */
+#include "backend.h"      /* struct label */
+#include "docker_event.h" /* the event stream, kept apart; included for existing users */
 
 struct docker_port_binding {
     int private_port; /* 1..65535 */
@@ -86,53 +87,38 @@ int docker_list_ids(const char *json, size_t len, char ***ids_out, size_t *n_out
                     size_t errlen);
 void docker_ids_free(char **ids, size_t n);
 
-struct docker_event {
-    char *type;   /* "container", "network"...; NULL in old-style events */
-    char *action; /* never NULL after decode: "start", "kill", "health_status: healthy" */
-    char *id;     /* Actor.ID (or old "id"); may be NULL */
-    char *signal; /* Actor.Attributes.signal for kill ("15"), else NULL */
-    char *name;   /* Actor.Attributes.name or NULL */
-    char *image;  /* Actor.Attributes.image (or old "from") or NULL */
-    /* timeNano, else time * 1e9, else 0. cJSON keeps numbers as doubles, so
-     * this is exact only to a few hundred nanoseconds. */
-    long long time_nano;
+/*
+ * Shared by the decoders in docker_model.c and docker_event.c, which report
+ * errors the same way; not for other callers. Kinds name what a JSON value
+ * must be; DOCKER_JSON_SHOWN_MAX bounds a value quoted in an error.
+ */
+#define DOCKER_JSON_SHOWN_MAX 80
+struct cJSON;
+enum docker_json_kind {
+    DOCKER_JSON_STRING,
+    DOCKER_JSON_NUMBER,
+    DOCKER_JSON_BOOL,
+    DOCKER_JSON_OBJECT,
+    DOCKER_JSON_ARRAY
 };
-
-/*
- * Decodes one line of GET /events (one JSON object; surrounding whitespace,
- * including the trailing newline, is allowed). Action falls back to the
- * deprecated "status", Actor.ID to "id", the image attribute to "from".
- * A missing Action is an error; missing Actor or Type are not.
- */
-int docker_event_decode(const char *line, size_t len, struct docker_event *ev, char *err,
-                        size_t errlen);
-void docker_event_clear(struct docker_event *ev);
-
-/*
- * Signal number for "SIGTERM", "TERM", "sigterm", "15", "SIGRTMIN+3"...
- * (Linux numbering, which is what containers use whatever the host
- * library says), or -1 if unknown. Numbers 1..64 are accepted.
- */
-int docker_signal_number(const char *s);
-
-enum docker_effect { DOCKER_EFFECT_NONE, DOCKER_EFFECT_REGISTER, DOCKER_EFFECT_DEREGISTER };
-
-/*
- * What an event means for the container's registration. stop_signal and
- * has_healthcheck come from the container's inspect (NULL/"" stop_signal
- * means SIGTERM). Only container events count (Type "container", or no Type
- * but an ID), and only with a valid ID.
- *   start, unpause           REGISTER, or NONE with a healthcheck (wait for healthy)
- *   health_status: healthy   REGISTER
- *   health_status: unhealthy DEREGISTER
- *   kill                     DEREGISTER iff the signal is the stop signal or
- *                            SIGKILL (compared by number): the container is
- *                            going away, so drain it before it dies. A SIGHUP
- *                            that reloads it changes nothing.
- *   die, stop, pause, destroy, oom  DEREGISTER
- *   anything else (exec_*, create, rename, health_status: starting...) NONE
- */
-enum docker_effect docker_event_effect(const struct docker_event *ev, const char *stop_signal,
-                                       bool has_healthcheck);
+/* Formats into err (which may be NULL); always returns -1. */
+int docker_json_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* v as shown in an error: escaped JSON text for scalars, a word for containers. */
+void docker_json_describe(const struct cJSON *v, char *buf, size_t n);
+/* "<path>: expected <kind>, got <v>" into err; returns -1. */
+int docker_json_wrong_kind(const char *path, enum docker_json_kind k, const struct cJSON *v,
+                           char *err, size_t errlen);
+/* *out = obj[key] when present, not null and of kind k; NULL when obj is NULL
+ * or the member is absent or null. -1 (err names path) on a wrong kind. */
+int docker_json_member(const struct cJSON *obj, const char *key, enum docker_json_kind k,
+                       const char *path, const struct cJSON **out, char *err, size_t errlen);
+/* Copies obj[key] (a string) into *dst, which stays NULL when absent. */
+int docker_json_member_dup(const struct cJSON *obj, const char *key, const char *path, char **dst,
+                           char *err, size_t errlen);
+/* Exactly one JSON value filling json[0..len), whitespace around it allowed;
+ * what names the document in errors. Caller deletes the result. */
+struct cJSON *docker_json_parse(const char *json, size_t len, const char *what, char *err,
+                                size_t errlen);
 
 #endif

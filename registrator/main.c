@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -79,6 +81,7 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    srand((unsigned)time(NULL) ^ (unsigned)getpid()); /* reconnect jitter differs per host */
     struct loop *loop = loop_new();
     if (!loop) return 1;
     struct shutdown sd = {loop, 0};

@@ -55,7 +55,11 @@ int file_output_write(const char *dir, const char *service, const struct backend
         close(fd);
     }
     if (rc == 0 && rename(tmp, path) != 0) rc = -1;
-    if (rc < 0) log_error("file_output: writing %s: %s", path, strerror(errno));
+    if (rc < 0) {
+        int saved = errno;
+        if (fd >= 0) unlink(tmp); /* never leave a half-written .tmp behind */
+        log_error("file_output: writing %s: %s", path, strerror(saved));
+    }
     free(text);
     return rc;
 }

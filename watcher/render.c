@@ -349,9 +349,8 @@ static void render_global(struct buf *b, const struct syn_haproxy *h, struct syn
                 putf(b, "\tstats socket %s mode 600 level admin expose-fd listeners\n",
                      h->socket_files.v[i]);
     }
-    if (h->state_file_path && line_ok(h->state_file_path) &&
-        !strlist_sets(&h->global, "server-state-file"))
-        putf(b, "\tserver-state-file %s\n", h->state_file_path);
+    /* state_file_path is Synapse's cache of backends (JSON), not HAProxy's
+     * server-state file: it never appears here. */
 }
 
 char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list *backends,

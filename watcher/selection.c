@@ -17,7 +17,7 @@ enum selection_outcome selection_apply(const struct syn_service *svc,
                                        struct backend_list *discovered,
                                        struct backend_list *current, size_t *filtered_out)
 {
-    size_t kept = 0, dropped = 0;
+    size_t kept = 0, dropped = 0, found = discovered->n;
     for (size_t i = 0; i < discovered->n; i++) {
         if (selection_labels_match(&svc->discovery, &discovered->v[i])) {
             discovered->v[kept++] = discovered->v[i];
@@ -31,7 +31,9 @@ enum selection_outcome selection_apply(const struct syn_service *svc,
     backend_list_sort_unique(discovered);
 
     enum selection_outcome outcome;
-    if (discovered->n == 0 && current->n > 0 && svc->use_previous_backends) {
+    /* Only an empty discovery keeps the old set: when label_filters leave
+     * nothing, discovery did answer, and the stale backends must go. */
+    if (found == 0 && current->n > 0 && svc->use_previous_backends) {
         outcome = SELECTION_KEPT_PREVIOUS;
     } else if (backend_list_equal(discovered, current)) {
         outcome = SELECTION_UNCHANGED;

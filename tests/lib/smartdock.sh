@@ -48,3 +48,59 @@ sd_log_has() {
 sd_container_id() {
 	sd_docker "$1" inspect -f '{{.Id}}' "$2"
 }
+
+# sd_get URL: the body of one HTTP GET (fails on a non-2xx answer).
+sd_get() {
+	curl -sS -f --max-time 5 "$1"
+}
+
+# sd_answers URL N: N GETs through URL, one body per line (failed ones as FAILED).
+sd_answers() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		curl -sS -f --max-time 5 "$1" 2>/dev/null || echo FAILED
+	done
+}
+
+# sd_all_answer URL NAME...: true when a round of requests reaches every NAME
+# and nothing else (no failure, no other backend).
+sd_all_answer() {
+	local url=$1 out n
+	shift
+	out=$(sd_answers "$url" $(($# * 6)))
+	echo "$out" >"$SD_TMP/answers.last"
+	for n in "$@"; do
+		echo "$out" | grep -qx "Hello from $n" || return 1
+	done
+	local others
+	others=$(echo "$out" | grep -vxE "$(printf 'Hello from %s|' "$@" | sed 's/|$//')" || true)
+	[ -z "$others" ]
+}
+
+# sd_watcher_config FILE SERVICES_JSON [HAPROXY_EXTRA_JSON]: a Synapse-format
+# config writing $SD_TMP/haproxy.cfg.
+sd_watcher_config() {
+	cat >"$1" <<JSON
+{
+  "services": $2,
+  "haproxy": {
+    "config_file_path": "$SD_TMP/haproxy.cfg",
+    "do_writes": true,
+    "do_reloads": true,
+    "restart_interval": 0.5,
+    "global": ["maxconn 4096"],
+    "defaults": ["mode http", "timeout connect 2s", "timeout client 30s", "timeout server 30s"]
+    ${3:+, $3}
+  }
+}
+JSON
+}
+
+# sd_zk_web_service PORT ZK_PATH: the services object for one http service.
+sd_zk_service() {
+	cat <<JSON
+{"web": {"discovery": {"method": "zookeeper", "hosts": ["$SD_ZK_ADDR"], "path": "$2"},
+         "haproxy": {"port": $1, "bind_address": "127.0.0.1",
+                     "listen": ["mode http", "option httpchk /", "http-check expect string Hello"]}}}
+JSON
+}

@@ -446,12 +446,13 @@ static void stats_socket_and_state_file(void **state)
                                  "\tstats socket /tmp/a.sock mode 600 level admin expose-fd "
                                  "listeners\n"
                                  "\tstats socket /tmp/b.sock mode 600 level admin expose-fd "
-                                 "listeners\n"
-                                 "\tserver-state-file /tmp/st\n"));
+                                 "listeners\n"));
+    /* Synapse's state_file_path is its JSON cache, never HAProxy's state file. */
+    assert_null(strstr(text, "server-state-file"));
     free(text);
     syn_config_free(cfg);
 
-    /* The operator's own stats socket and state file win. */
+    /* The operator's own stats socket wins. */
     cfg = parse("{\"haproxy\":{\"do_writes\":false,\"do_reloads\":false,\"socket_file_path\":"
                 "\"/tmp/a.sock\",\"state_file_path\":\"/tmp/st\",\"global\":["
                 "\"stats   socket /run/mine.sock level admin\",\"server-state-file /run/s\"]}}");

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Two simulated hosts (two dockerd, two registrators advertising 127.0.0.2
+# and 127.0.0.3) feed one watcher and one HAProxy through ZooKeeper.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$(dirname "$0")/../lib/smartdock.sh"
+sd_need_root
+sd_setup
+sd_zk_start
+sd_dockerd_start d1
+sd_dockerd_start d2
+sd_image d1
+sd_image d2
+
+app=$(sd_free_port)
+app2=$(sd_free_port)
+lb=$(sd_free_port)
+run() { # run DOCKERD NAME ADDRESS [PORT]
+	local port=${4:-$app}
+	sd_docker "$1" run -d --network host --name "$2" -l smartdock.service=web -l smartdock.port="$port" \
+		smartdock/hello /bin/hello "$3" "$port" "$2" >/dev/null
+}
+sd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
+sd_registrator_config "$SD_TMP/r2.json" 127.0.0.3 "$DOCKER_HOST_d2" '{}'
+sd_registrator r1 "$SD_TMP/r1.json"
+sd_registrator r2 "$SD_TMP/r2.json"
+run d1 c1 127.0.0.2
+run d2 c2 127.0.0.3
+sd_wait_for "both registered" 30 sd_zk_count_is /smartdock/services/web 2
+
+# The first haproxy.cfg comes from --once; HAProxy starts on it; then the
+# watcher follows, reloading HAProxy's master with USR2.
+sd_watcher_config "$SD_TMP/once.json" "$(sd_zk_service "$lb" /smartdock/services/web)" '"do_reloads": false'
+"$SD_BIN/smartdock-watcher" --check -c "$SD_TMP/once.json"
+"$SD_BIN/smartdock-watcher" --once -c "$SD_TMP/once.json"
+grep -q "server 127.0.0.2_${app}_" "$SD_TMP/haproxy.cfg" || sd_fail "no c1 in $(cat "$SD_TMP/haproxy.cfg")"
+sd_haproxy_start "$SD_TMP/haproxy.cfg"
+sd_watcher_config "$SD_TMP/watcher.json" "$(sd_zk_service "$lb" /smartdock/services/web)" \
+	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\""
+sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
+
+url=http://127.0.0.1:$lb/
+sd_wait_for "both hosts answer through haproxy" 30 sd_all_answer "$url" c1 c2
+
+sd_docker d1 stop c1 >/dev/null
+sd_wait_for "only c2 answers" 30 sd_all_answer "$url" c2
+
+run d1 c3 127.0.0.2
+sd_docker d1 rm c1 >/dev/null
+run d2 c4 127.0.0.3 "$app2"
+sd_wait_for "c3 and c4 registered" 30 sd_zk_count_is /smartdock/services/web 3
+sd_wait_for "all three answer" 30 sd_all_answer "$url" c2 c3 c4
+
+# ZooKeeper goes away: HAProxy keeps serving what it had.
+sd_zk_stop
+sd_wait_for "watcher noticed" 30 sd_log_has watcher "disconnected"
+sd_all_answer "$url" c2 c3 c4 || sd_fail "haproxy lost backends while ZooKeeper was down: $(cat "$SD_TMP/answers.last")"
+# A change meanwhile: c4 stops (its registrator cannot tell ZooKeeper yet).
+sd_docker d2 stop c4 >/dev/null
+sd_zk_start
+sd_wait_for "c4 gone after ZooKeeper is back" 60 sd_all_answer "$url" c2 c3
+
+# Somebody else's garbage beside good nodes: skipped, neighbours served.
+sd_zkctl create /smartdock/services/web/garbage_ 'not json {' sequential >/dev/null
+sd_zkctl create /smartdock/services/web/hostile_ '{"host":"127.0.0.9\nbind :1","port":80}' sequential >/dev/null
+sd_wait_for "garbage skipped" 30 sd_log_has watcher "skipping znode /smartdock/services/web/garbage_"
+sd_wait_for "hostile skipped" 30 sd_log_has watcher "skipping znode /smartdock/services/web/hostile_"
+sd_all_answer "$url" c2 c3 || sd_fail "good backends not served beside garbage: $(cat "$SD_TMP/answers.last")"
+haproxy -c -q -f "$SD_TMP/haproxy.cfg" || sd_fail "haproxy.cfg invalid"
+if grep -q "127.0.0.9" "$SD_TMP/haproxy.cfg"; then sd_fail "hostile znode reached haproxy.cfg"; fi
+sd_log "ok"

@@ -1,0 +1,288 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "selection.h"
+#include "syn_config.h"
+
+/* Test JSON is written with single quotes; this turns them into double ones. */
+static char *dq(const char *s)
+{
+    char *out = strdup(s);
+    assert_non_null(out);
+    for (char *p = out; *p; p++)
+        if (*p == '\'') *p = '"';
+    return out;
+}
+
+/* A config with one zookeeper service "web"; extra is spliced into the
+ * service object, filters into its discovery object. */
+static struct syn_config *config(const char *filters, const char *extra)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf,
+             "{'services':{'web':{'discovery':{'method':'zookeeper',"
+             "'hosts':['127.0.0.1:2181'],'path':'/services/web'%s%s},"
+             "'haproxy':{'port':3213}%s%s}}}",
+             filters ? ",'label_filters':" : "", filters ? filters : "", extra ? "," : "",
+             extra ? extra : "");
+    char *json = dq(buf), err[512] = "";
+    struct syn_config *cfg = NULL;
+    if (syn_config_parse(json, &cfg, err, sizeof err) != 0) fail_msg("config: %s\n%s", err, json);
+    free(json);
+    assert_non_null(cfg);
+    assert_non_null(syn_config_service(cfg, "web"));
+    return cfg;
+}
+
+static const struct syn_service *web(const struct syn_config *cfg)
+{
+    return syn_config_service(cfg, "web");
+}
+
+/* Pushes a backend decoded from single-quoted Nerve JSON. */
+static void add(struct backend_list *l, const char *sq)
+{
+    char *json = dq(sq), err[256] = "";
+    struct backend b;
+    if (backend_decode_nerve(json, strlen(json), &b, err, sizeof err) != 0)
+        fail_msg("backend: %s", err);
+    free(json);
+    assert_int_equal(backend_list_push(l, &b), 0);
+}
+
+static struct backend one(const char *sq)
+{
+    char *json = dq(sq), err[256] = "";
+    struct backend b;
+    if (backend_decode_nerve(json, strlen(json), &b, err, sizeof err) != 0)
+        fail_msg("backend: %s", err);
+    free(json);
+    return b;
+}
+
+#define AZ_EQ "[{'label':'az','value':'us-east-1a','condition':'equals'}]"
+#define AZ_NE "[{'label':'az','value':'us-east-1a','condition':'not-equals'}]"
+
+static void labels_equals_needs_presence(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(AZ_EQ, NULL);
+    const struct syn_discovery *d = &web(cfg)->discovery;
+    assert_int_equal(d->nlabel_filters, 1);
+
+    struct backend b = one("{'host':'h','port':1,'labels':{'az':'us-east-1a'}}");
+    assert_true(selection_labels_match(d, &b));
+    backend_clear(&b);
+    b = one("{'host':'h','port':1,'labels':{'az':'us-east-1b'}}");
+    assert_false(selection_labels_match(d, &b));
+    backend_clear(&b);
+    b = one("{'host':'h','port':1}");
+    assert_false(selection_labels_match(d, &b)); /* absent is not equal */
+    backend_clear(&b);
+    b = one("{'host':'h','port':1,'labels':{'az':''}}");
+    assert_false(selection_labels_match(d, &b));
+    backend_clear(&b);
+    b = one("{'host':'h','port':1,'labels':{'AZ':'us-east-1a'}}");
+    assert_false(selection_labels_match(d, &b)); /* keys are case-sensitive */
+    backend_clear(&b);
+    b = one("{'host':'h','port':1,'labels':{'az':'us-east-1a '}}");
+    assert_false(selection_labels_match(d, &b)); /* no prefix matching */
+    backend_clear(&b);
+    b = one("{'host':'h','port':1,'labels':{'az':'us-east-1'}}");
+    assert_false(selection_labels_match(d, &b));
+    backend_clear(&b);
+    syn_config_free(cfg);
+}
+
+static void labels_not_equals_passes_when_absent(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(AZ_NE, NULL);
+    const struct syn_discovery *d = &web(cfg)->discovery;
+    assert_int_equal(d->nlabel_filters, 1);
+
+    struct backend b = one("{'host':'h','port':1,'labels':{'az':'us-east-1a'}}");
+    assert_false(selection_labels_match(d, &b));
+    backend_clear(&b);
+    b = one("{'host':'h','port':1,'labels':{'az':'us-east-1b'}}");
+    assert_true(selection_labels_match(d, &b));
+    backend_clear(&b);
+    b = one("{'host':'h','port':1}");
+    assert_true(selection_labels_match(d, &b));
+    backend_clear(&b);
+    syn_config_free(cfg);
+}
+
+static void labels_all_filters_must_pass(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config("[{'label':'region','value':'us-east-1','condition':'equals'},"
+                                    "{'label':'az','value':'us-east-1c','condition':'not-equals'}]",
+                                    NULL);
+    const struct syn_discovery *d = &web(cfg)->discovery;
+    assert_int_equal(d->nlabel_filters, 2);
+    struct backend b =
+        one("{'host':'h','port':1,'labels':{'region':'us-east-1','az':'us-east-1a'}}");
+    assert_true(selection_labels_match(d, &b));
+    backend_clear(&b);
+    b = one("{'host':'h','port':1,'labels':{'region':'us-east-1','az':'us-east-1c'}}");
+    assert_false(selection_labels_match(d, &b));
+    backend_clear(&b);
+    b = one("{'host':'h','port':1,'labels':{'region':'eu-west-1','az':'us-east-1a'}}");
+    assert_false(selection_labels_match(d, &b));
+    backend_clear(&b);
+    b = one("{'host':'h','port':1,'labels':{'az':'us-east-1a'}}");
+    assert_false(selection_labels_match(d, &b));
+    backend_clear(&b);
+    syn_config_free(cfg);
+
+    /* no filters: everything passes */
+    cfg = config(NULL, NULL);
+    assert_int_equal(web(cfg)->discovery.nlabel_filters, 0);
+    b = one("{'host':'h','port':1,'labels':{'az':'x'}}");
+    assert_true(selection_labels_match(&web(cfg)->discovery, &b));
+    backend_clear(&b);
+    syn_config_free(cfg);
+
+    /* the deprecated singular label_filter counts too */
+    char *json = dq("{'services':{'web':{'discovery':{'method':'zookeeper',"
+                    "'hosts':['127.0.0.1:2181'],'path':'/services/web','label_filter':"
+                    "{'label':'az','value':'a','condition':'equals'}},'haproxy':{'port':1}}}}");
+    char err[512] = "";
+    assert_int_equal(syn_config_parse(json, &cfg, err, sizeof err), 0);
+    free(json);
+    b = one("{'host':'h','port':1,'labels':{'az':'b'}}");
+    assert_false(selection_labels_match(&web(cfg)->discovery, &b));
+    backend_clear(&b);
+    syn_config_free(cfg);
+}
+
+static void apply_updated_filtered_sorted_unique(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(AZ_EQ, NULL);
+    struct backend_list found = {0}, current = {0};
+    add(&found, "{'host':'10.0.0.3','port':80,'name':'c','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'10.0.0.9','port':80,'name':'x','labels':{'az':'us-east-1b'}}");
+    add(&found, "{'host':'10.0.0.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'10.0.0.8','port':80,'name':'y'}");
+    /* the same address again under a later name: dropped */
+    add(&found, "{'host':'10.0.0.1','port':80,'name':'b','labels':{'az':'us-east-1a'}}");
+    size_t filtered = 99;
+    assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
+    assert_int_equal(filtered, 2); /* label_filters only; duplicates are not "filtered" */
+    assert_int_equal(found.n, 0);  /* consumed */
+    assert_null(found.v);
+    assert_int_equal(current.n, 2);
+    assert_string_equal(current.v[0].name, "a");
+    assert_string_equal(current.v[0].host, "10.0.0.1");
+    assert_string_equal(current.v[1].name, "c");
+
+    /* the same set, in another order and with a duplicate: unchanged, and
+     * current is left as it was */
+    add(&found, "{'host':'10.0.0.1','port':80,'name':'zz','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'10.0.0.3','port':80,'name':'c','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'10.0.0.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
+    const struct backend *before = current.v;
+    assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UNCHANGED);
+    assert_int_equal(found.n, 0);
+    assert_ptr_equal(current.v, before);
+    assert_int_equal(current.n, 2);
+
+    /* a changed weight is an update */
+    add(&found, "{'host':'10.0.0.3','port':80,'name':'c','weight':5,'labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'10.0.0.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
+    assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
+    assert_int_equal(filtered, 0);
+    assert_int_equal(current.n, 2);
+    assert_int_equal(current.v[1].weight, 5);
+
+    /* one fewer backend is an update */
+    add(&found, "{'host':'10.0.0.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
+    assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
+    assert_int_equal(current.n, 1);
+
+    backend_list_clear(&current);
+    syn_config_free(cfg);
+}
+
+static void apply_empty_keeps_previous(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(NULL, NULL);
+    assert_true(web(cfg)->use_previous_backends); /* Synapse's default */
+    struct backend_list found = {0}, current = {0};
+    add(&current, "{'host':'10.0.0.1','port':80}");
+    size_t filtered = 99;
+    assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered),
+                     SELECTION_KEPT_PREVIOUS);
+    assert_int_equal(filtered, 0);
+    assert_int_equal(current.n, 1);
+    assert_string_equal(current.v[0].host, "10.0.0.1");
+
+    /* nothing before and nothing now: unchanged, not "kept" */
+    backend_list_clear(&current);
+    assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UNCHANGED);
+    assert_int_equal(current.n, 0);
+    syn_config_free(cfg);
+}
+
+static void apply_empty_without_use_previous_empties(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(NULL, "'use_previous_backends':false");
+    assert_false(web(cfg)->use_previous_backends);
+    struct backend_list found = {0}, current = {0};
+    add(&current, "{'host':'10.0.0.1','port':80}");
+    add(&current, "{'host':'10.0.0.2','port':80}");
+    assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UPDATED);
+    assert_int_equal(current.n, 0);
+    assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UNCHANGED);
+    assert_int_equal(current.n, 0);
+    backend_list_clear(&current);
+    syn_config_free(cfg);
+}
+
+/* Discovery found backends, but label_filters left none: that is not "discovery
+ * found none", so the old set is not kept (Synapse filters after this decision). */
+static void apply_all_filtered_out_is_an_update(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(AZ_EQ, NULL);
+    assert_true(web(cfg)->use_previous_backends);
+    struct backend_list found = {0}, current = {0};
+    add(&found, "{'host':'10.0.0.1','port':80,'labels':{'az':'us-east-1a'}}");
+    assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UPDATED);
+    assert_int_equal(current.n, 1);
+
+    /* the instance moved to another zone */
+    add(&found, "{'host':'10.0.0.2','port':80,'labels':{'az':'us-east-1b'}}");
+    size_t filtered = 0;
+    assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
+    assert_int_equal(filtered, 1);
+    assert_int_equal(current.n, 0);
+    backend_list_clear(&current);
+    syn_config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(labels_equals_needs_presence),
+        cmocka_unit_test(labels_not_equals_passes_when_absent),
+        cmocka_unit_test(labels_all_filters_must_pass),
+        cmocka_unit_test(apply_updated_filtered_sorted_unique),
+        cmocka_unit_test(apply_empty_keeps_previous),
+        cmocka_unit_test(apply_empty_without_use_previous_empties),
+        cmocka_unit_test(apply_all_filtered_out_is_an_update),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,96 @@
+/*
+ * The pure half of discovery "docker" (docker_discovery.h): whether a
+ * container is one of the service's backends, and at which address.
+ */
+#include "docker_discovery.h"
+
+#include "imageref.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SOCKET_ONLY_HOST "127.0.0.1"
+
+static bool label_is_safe(const struct label *l)
+{
+    return l->key && l->value && backend_text_is_safe(l->key) && backend_text_is_safe(l->value);
+}
+
+size_t docker_discovery_skipped_labels(const struct docker_container *c, char *buf, size_t buflen)
+{
+    size_t n = 0, used = 0;
+    if (buflen) buf[0] = '\0';
+    for (size_t i = 0; i < c->nlabels; i++) {
+        const struct label *l = &c->labels[i];
+        if (label_is_safe(l)) continue;
+        n++;
+        const char *key = l->key ? l->key : "";
+        if (n > 1 && used + 2 < buflen) {
+            memcpy(buf + used, ", ", 2);
+            used += 2;
+        }
+        for (const unsigned char *p = (const unsigned char *)key; *p && used + 1 < buflen; p++)
+            buf[used++] = *p < 0x20 || *p == 0x7f ? '?' : (char)*p;
+        if (buflen) buf[used < buflen ? used : buflen - 1] = '\0';
+    }
+    return n;
+}
+
+enum docker_discovery_verdict docker_discovery_backend(const struct syn_discovery *d,
+                                                       const struct syn_docker_server *srv,
+                                                       const struct docker_container *c,
+                                                       struct backend *out, char *why,
+                                                       size_t whylen)
+{
+    memset(out, 0, sizeof *out);
+    if (!c->image || !imageref_match(d->image_name, c->image)) {
+        snprintf(why, whylen, "image %.100s is not %.100s", c->image ? c->image : "(none)",
+                 d->image_name);
+        return DOCKER_DISCOVERY_OTHER_IMAGE;
+    }
+    if (!c->running) {
+        snprintf(why, whylen, "not running");
+        return DOCKER_DISCOVERY_NOT_READY;
+    }
+    if (c->paused) {
+        snprintf(why, whylen, "paused");
+        return DOCKER_DISCOVERY_NOT_READY;
+    }
+    if (c->has_healthcheck && (!c->health_status || strcmp(c->health_status, "healthy") != 0)) {
+        snprintf(why, whylen, "not healthy (%.40s)",
+                 c->health_status ? c->health_status : "no health status yet");
+        return DOCKER_DISCOVERY_NOT_READY;
+    }
+    const char *host = srv->host ? srv->host : SOCKET_ONLY_HOST;
+    int port = docker_container_host_port(c, d->container_port, host);
+    if (port < 0) {
+        if (c->host_network)
+            snprintf(why, whylen, "host network, and port %d is not among its exposed ports",
+                     d->container_port);
+        else
+            snprintf(why, whylen, "port %d/tcp is not published", d->container_port);
+        return DOCKER_DISCOVERY_UNUSABLE;
+    }
+
+    size_t n = strlen(srv->name) + 14;
+    char *raw = malloc(n);
+    if (raw) snprintf(raw, n, "%s_%.12s", srv->name, c->id);
+    out->name = raw ? backend_server_name_dup(raw) : NULL;
+    free(raw);
+    out->host = strdup(host);
+    out->port = port;
+    out->weight = BACKEND_WEIGHT_UNSET;
+    out->source = strdup(c->id);
+    out->container_id = strdup(c->id);
+    bool ok = out->name && out->host && out->source && out->container_id;
+    for (size_t i = 0; ok && i < c->nlabels; i++)
+        if (label_is_safe(&c->labels[i]))
+            ok = backend_set_label(out, c->labels[i].key, c->labels[i].value) == 0;
+    if (!ok) {
+        backend_clear(out);
+        snprintf(why, whylen, "out of memory");
+        return DOCKER_DISCOVERY_NOMEM;
+    }
+    return DOCKER_DISCOVERY_BACKEND;
+}
