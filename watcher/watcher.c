@@ -74,7 +74,11 @@ static void render_now(void *arg)
     for (size_t i = 0; i < w->cfg->nservices; i++) lists[i] = w->services[i].current;
     struct render_opts ropts = {.safe_http_defaults = true};
     struct syn_strlist warnings = {0};
+    uint64_t t0 = loop_now_ms();
     char *text = render_haproxy_cfg(w->cfg, lists, &ropts, &warnings);
+    if (text)
+        log_debug("rendered haproxy.cfg: %zu bytes in %llu ms", strlen(text),
+                  (unsigned long long)(loop_now_ms() - t0));
     free(lists); /* shallow: the backends stay in w->services */
     log_warnings(&warnings);
     if (!text) {
