@@ -110,7 +110,7 @@ static bool ipv6_is_valid(const char *host)
 
 /* Hostnames (RFC 1123 letters, digits, '-', '.', and '_' which Docker names
  * carry), IPv4 and IPv6 literals. Nothing that could end a config token.
- * A colon means IPv6: "10.0.0.1:8080" is a host:port, not a host, and would
+ * A colon means IPv6: "127.0.10.1:8080" is a host:port, not a host, and would
  * make HAProxy read the wrong address or refuse the whole config. */
 bool backend_host_is_valid(const char *host)
 {

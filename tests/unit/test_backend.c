@@ -85,7 +85,7 @@ static void decode_err(const char *sq, const char *want)
 }
 
 #define FULL                                                                                       \
-    "{'host':'10.0.0.5','port':31000,'name':'web-1','weight':10,"                                  \
+    "{'host':'127.0.10.5','port':31000,'name':'web-1','weight':10,"                                  \
     "'haproxy_server_options':'check inter 2s','labels':{'region':'us-east-1','az':'us-east-"      \
     "1a'},'container_id':'3f2a9c','service':'nodesrv','extra':{'x':[1,2,{'y':null}]}}"
 
@@ -94,7 +94,7 @@ static void decode_full_payload(void **state)
     (void)state;
     struct backend b;
     decode_ok(FULL, &b);
-    assert_string_equal(b.host, "10.0.0.5");
+    assert_string_equal(b.host, "127.0.10.5");
     assert_int_equal(b.port, 31000);
     assert_string_equal(b.name, "web-1");
     assert_int_equal(b.weight, 10);
@@ -445,7 +445,7 @@ static void host_validation(void **state)
 {
     (void)state;
     const char *good[] = {
-        "127.0.0.1", "10.1.2.3", "localhost",   "db-1.example.com", "my_container",
+        "127.0.0.1", "127.1.2.3", "localhost",   "db-1.example.com", "my_container",
         "::1",       "::",       "2001:db8::1", "fe80::1%eth0",     "::ffff:192.0.2.1",
         "A",         NULL};
     for (size_t i = 0; good[i]; i++)
@@ -468,7 +468,7 @@ static void host_validation(void **state)
                          "a\\b",
                          "%eth0",
                          "h%x",           /* '%' only in an IPv6 zone */
-                         "10.0.0.1:8080", /* a host:port is not a host */
+                         "127.0.10.1:8080", /* a host:port is not a host */
                          "db.example.com:80",
                          ":::",
                          "1:2:3:4:5:6:7:8:9",
@@ -608,26 +608,26 @@ static void list_sort_unique(void **state)
     backend_list_sort_unique(&l); /* empty is fine */
     assert_int_equal(l.n, 0);
 
-    push(&l, "10.0.0.3", 80, "c");
-    push(&l, "10.0.0.2", 81, "b");
-    push(&l, "10.0.0.2", 80, "b");
-    push(&l, "10.0.0.1", 80, "b");
-    push(&l, "10.0.0.9", 80, "a");
+    push(&l, "127.0.10.3", 80, "c");
+    push(&l, "127.0.10.2", 81, "b");
+    push(&l, "127.0.10.2", 80, "b");
+    push(&l, "127.0.10.1", 80, "b");
+    push(&l, "127.0.10.9", 80, "a");
     /* duplicates of an address already present, under a later-sorting name */
-    push(&l, "10.0.0.9", 80, "z");
-    push(&l, "10.0.0.2", 80, "zz");
+    push(&l, "127.0.10.9", 80, "z");
+    push(&l, "127.0.10.2", 80, "zz");
     /* ... and under an earlier-sorting name: it is the one kept */
-    push(&l, "10.0.0.3", 80, "0first");
+    push(&l, "127.0.10.3", 80, "0first");
     for (int i = 0; i < 20; i++)
-        push(&l, "10.0.0.1", 80, "b"); /* exact copies */
+        push(&l, "127.0.10.1", 80, "b"); /* exact copies */
     backend_list_sort_unique(&l);
 
     const struct {
         const char *name, *host;
         int port;
     } want[] = {
-        {"0first", "10.0.0.3", 80}, {"a", "10.0.0.9", 80}, {"b", "10.0.0.1", 80},
-        {"b", "10.0.0.2", 80},      {"b", "10.0.0.2", 81},
+        {"0first", "127.0.10.3", 80}, {"a", "127.0.10.9", 80}, {"b", "127.0.10.1", 80},
+        {"b", "127.0.10.2", 80},      {"b", "127.0.10.2", 81},
     };
     assert_int_equal(l.n, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < l.n; i++) {
@@ -669,7 +669,7 @@ static void list_equal_and_copy(void **state)
     struct backend x;
     decode_ok(FULL, &x);
     assert_int_equal(backend_list_push(&a, &x), 0);
-    decode_ok("{'host':'10.0.0.6','port':31000}", &x);
+    decode_ok("{'host':'127.0.10.6','port':31000}", &x);
     assert_int_equal(backend_list_push(&a, &x), 0);
 
     assert_int_equal(backend_list_copy(&b, &a), 0);
@@ -686,10 +686,10 @@ static void list_equal_and_copy(void **state)
     assert_false(backend_list_equal(&a, &b));
     y->port--;
     free(y->host);
-    y->host = strdup("10.0.0.50");
+    y->host = strdup("127.0.10.50");
     assert_false(backend_list_equal(&a, &b));
     free(y->host);
-    y->host = strdup("10.0.0.5");
+    y->host = strdup("127.0.10.5");
     assert_true(backend_list_equal(&a, &b));
     free(y->name);
     y->name = strdup("web-2");

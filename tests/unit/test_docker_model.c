@@ -97,7 +97,7 @@ static void bridge_container(void **state)
     assert_int_equal(32768, c.bindings[0].host_port);
     assert_string_equal("::", c.bindings[1].host_ip);
     assert_int_equal(32768, docker_container_host_port(&c, 8000, NULL));
-    assert_int_equal(32768, docker_container_host_port(&c, 8000, "10.0.0.5"));
+    assert_int_equal(32768, docker_container_host_port(&c, 8000, "127.0.10.5"));
     assert_int_equal(-1, docker_container_host_port(&c, 9000, NULL));
     assert_int_equal(-1, docker_container_host_port(&c, 0, NULL));
     assert_int_equal(-1, docker_container_host_port(&c, 70000, NULL));
@@ -122,7 +122,7 @@ static void host_network_container(void **state)
     assert_int_equal(8443, c.exposed_tcp_ports[1]);
     assert_int_equal(0, c.nbindings);
     assert_int_equal(80, docker_container_host_port(&c, 80, NULL));
-    assert_int_equal(8443, docker_container_host_port(&c, 8443, "10.0.0.5"));
+    assert_int_equal(8443, docker_container_host_port(&c, 8443, "127.0.10.5"));
     assert_int_equal(-1, docker_container_host_port(&c, 53, NULL));
     assert_int_equal(-1, docker_container_host_port(&c, 9999, NULL));
     docker_container_clear(&c);
@@ -158,7 +158,7 @@ static void multi_port_container(void **state)
     assert_int_equal(18000, docker_container_host_port(&c, 8000, NULL));
     /* 0.0.0.0 wins over an earlier 127.0.0.1... */
     assert_int_equal(19000, docker_container_host_port(&c, 9000, NULL));
-    assert_int_equal(19000, docker_container_host_port(&c, 9000, "10.0.0.5"));
+    assert_int_equal(19000, docker_container_host_port(&c, 9000, "127.0.10.5"));
     /* ...unless the earlier one is the advertised address. */
     assert_int_equal(19001, docker_container_host_port(&c, 9000, "127.0.0.1"));
     assert_int_equal(-1, docker_container_host_port(&c, 7000, NULL));

@@ -36,7 +36,7 @@ static void add(struct backend_list *l, const char *sq)
 
 static void two_backends(struct backend_list *l)
 {
-    add(l, "{'host':'10.0.0.1','port':8000,'name':'web-1','weight':10,"
+    add(l, "{'host':'127.0.10.1','port':8000,'name':'web-1','weight':10,"
            "'haproxy_server_options':'check inter 2s','labels':{'az':'us-east-1a','r':'x'},"
            "'container_id':'3f2a','service':'web'}");
     add(l, "{'host':'::1','port':'8001','name':'q\\\"uote\\\\back'}");
@@ -56,7 +56,7 @@ static void check_two(const char *text)
     assert_int_equal(cJSON_GetArraySize(arr), 2);
 
     const cJSON *a = cJSON_GetArrayItem(arr, 0);
-    assert_string_equal(cJSON_GetStringValue(field(a, "host")), "10.0.0.1");
+    assert_string_equal(cJSON_GetStringValue(field(a, "host")), "127.0.10.1");
     assert_true(cJSON_IsNumber(field(a, "port")));
     assert_int_equal(field(a, "port")->valueint, 8000);
     assert_string_equal(cJSON_GetStringValue(field(a, "name")), "web-1");

@@ -116,8 +116,8 @@ static void article_golden(void **state)
     (void)state;
     struct syn_config *cfg = load(FIXTURES_DIR "/synapse/article.json");
     struct backend_list b[1] = {{0}};
-    add(&b[0], "nodeapp-2", "172.17.0.3", 8000, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b[0], "nodeapp-1", "172.17.0.2", 8000, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b[0], "nodeapp-2", "127.0.100.3", 8000, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b[0], "nodeapp-1", "127.0.100.2", 8000, BACKEND_WEIGHT_UNSET, NULL);
     struct render_opts opts = {.safe_http_defaults = true};
     struct syn_strlist w = {0};
     char *text = render_haproxy_cfg(cfg, b, &opts, &w);
@@ -178,7 +178,7 @@ static void deterministic_under_shuffled_input(void **state)
         for (size_t k = 0; k < 6; k++) {
             size_t i = (k * 5 + round) % 6; /* a different rotation each round */
             char host[32];
-            snprintf(host, sizeof host, "10.0.0.%zu", i + 1);
+            snprintf(host, sizeof host, "127.0.10.%zu", i + 1);
             add(&b[0], names[i], host, 8000 + (int)i, BACKEND_WEIGHT_UNSET, NULL);
             add(&b[2], names[i], host, 9000, BACKEND_WEIGHT_UNSET, NULL);
         }
@@ -225,10 +225,10 @@ static void order_for(const char *order, const char *want, unsigned seed)
              order, seed);
     struct syn_config *cfg = parse(json);
     struct backend_list b = {0};
-    add(&b, "c", "10.0.0.3", 1, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b, "a", "10.0.0.1", 1, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b, "d", "10.0.0.4", 1, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b, "b", "10.0.0.2", 1, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "c", "127.0.10.3", 1, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "a", "127.0.10.1", 1, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "d", "127.0.10.4", 1, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "b", "127.0.10.2", 1, BACKEND_WEIGHT_UNSET, NULL);
     struct render_server_list l;
     assert_int_equal(render_service_servers(cfg, 0, &b, &l, NULL), 0);
     names_in(&l, got, sizeof got);
@@ -277,7 +277,7 @@ static void backend_order(void **state)
 
 #define DEFAULTS_SVC(extra)                                                                        \
     "{\"services\":{\"s\":{\"discovery\":{\"method\":\"base\"},\"default_servers\":["              \
-    "{\"name\":\"d1\",\"host\":\"10.9.9.9\",\"port\":80}]" extra "}},"                             \
+    "{\"name\":\"d1\",\"host\":\"127.9.9.9\",\"port\":80}]" extra "}},"                             \
     "\"haproxy\":{\"do_writes\":false,\"do_reloads\":false}}"
 
 static void default_servers_and_port_override(void **state)
@@ -297,14 +297,14 @@ static void default_servers_and_port_override(void **state)
     render_server_list_clear(&l);
 
     /* Discovered: only those, with the override. */
-    add(&b, "x", "10.0.0.1", 5000, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "x", "127.0.10.1", 5000, BACKEND_WEIGHT_UNSET, NULL);
     assert_int_equal(render_service_servers(cfg, 0, &b, &l, NULL), 0);
     names_in(&l, got, sizeof got);
     assert_string_equal(got, "x ");
     assert_int_equal(l.v[0].port, 1234);
     assert_false(l.v[0].is_default);
     char *line = render_server_line(&l.v[0]);
-    assert_string_equal(line, "server x 10.0.0.1:1234");
+    assert_string_equal(line, "server x 127.0.10.1:1234");
     free(line);
     render_server_list_clear(&l);
     syn_config_free(cfg);
@@ -318,7 +318,7 @@ static void default_servers_and_port_override(void **state)
     render_server_list_clear(&l);
 
     char *text = render_haproxy_cfg(cfg, &b, NULL, NULL);
-    assert_non_null(strstr(text, "\n\tserver d1 10.9.9.9:1234\n\tserver x 10.0.0.1:1234\n"));
+    assert_non_null(strstr(text, "\n\tserver d1 127.9.9.9:1234\n\tserver x 127.0.10.1:1234\n"));
     free(text);
     syn_config_free(cfg);
     backend_list_clear(&b);
@@ -332,16 +332,16 @@ static void injection_is_refused(void **state)
               "\"port\":8080,\"server_options\":\"check\"}}},\"haproxy\":{\"do_writes\":false,"
               "\"do_reloads\":false}}");
     struct backend_list b[1] = {{0}};
-    add(&b[0], "ok", "10.0.0.1", 80, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b[0], "opts", "10.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check\nlisten evil\n\tbind :1");
-    add(&b[0], "opts2", "10.0.0.3", 80, BACKEND_WEIGHT_UNSET, "check\rbackup");
-    add(&b[0], "hash", "10.0.0.4", 80, BACKEND_WEIGHT_UNSET, "check # comment out the rest");
-    add(&b[0], "evil name#1", "10.0.0.5", 80, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b[0], "host", "10.0.0.6\nlisten evil", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b[0], "ok", "127.0.10.1", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b[0], "opts", "127.0.10.2", 80, BACKEND_WEIGHT_UNSET, "check\nlisten evil\n\tbind :1");
+    add(&b[0], "opts2", "127.0.10.3", 80, BACKEND_WEIGHT_UNSET, "check\rbackup");
+    add(&b[0], "hash", "127.0.10.4", 80, BACKEND_WEIGHT_UNSET, "check # comment out the rest");
+    add(&b[0], "evil name#1", "127.0.10.5", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b[0], "host", "127.0.10.6\nlisten evil", 80, BACKEND_WEIGHT_UNSET, NULL);
     add(&b[0], "host2", "bad host", 80, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b[0], "nl\nname", "10.0.0.7", 80, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b[0], "port", "10.0.0.8", 0, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b[0], "weight", "10.0.0.9", 80, 999, NULL);
+    add(&b[0], "nl\nname", "127.0.10.7", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b[0], "port", "127.0.10.8", 0, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b[0], "weight", "127.0.10.9", 80, 999, NULL);
     struct syn_strlist w = {0};
     char *text = render_haproxy_cfg(cfg, b, NULL, &w);
     assert_non_null(text);
@@ -356,8 +356,8 @@ static void injection_is_refused(void **state)
         assert_true(strncmp(p, "global", 6) == 0 || strncmp(p, "defaults", 8) == 0 ||
                     strncmp(p, "frontend s\n", 11) == 0 || strncmp(p, "backend s\n", 10) == 0);
     }
-    assert_non_null(strstr(text, "\tserver evil_name_1 10.0.0.5:80 check\n"));
-    assert_non_null(strstr(text, "\tserver ok 10.0.0.1:80 check\n"));
+    assert_non_null(strstr(text, "\tserver evil_name_1 127.0.10.5:80 check\n"));
+    assert_non_null(strstr(text, "\tserver ok 127.0.10.1:80 check\n"));
 
     assert_true(has_warning(&w, "service s: skipped server opts: haproxy_server_options hold a "
                                 "control character or '#': \"check?listen evil??bind :1\""));
@@ -367,7 +367,7 @@ static void injection_is_refused(void **state)
                                 "control character or '#': \"check # comment out the rest\""));
     assert_true(has_warning(&w, "service s: server name \"evil name#1\" written as evil_name_1"));
     assert_true(has_warning(&w, "service s: skipped server host: host is not a hostname or IP "
-                                "address: \"10.0.0.6?listen evil\""));
+                                "address: \"127.0.10.6?listen evil\""));
     assert_true(has_warning(&w, "service s: skipped server host2: host is not a hostname or IP "
                                 "address: \"bad host\""));
     assert_true(has_warning(&w, "service s: skipped server nl?name: name holds a control "
@@ -417,19 +417,19 @@ static void unique_server_names(void **state)
     (void)state;
     struct syn_config *cfg = parse("{\"services\":{\"s\":{\"discovery\":{\"method\":\"base\"}}}}");
     struct backend_list b = {0};
-    add(&b, "web", "10.0.0.2", 80, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b, "web", "10.0.0.1", 80, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b, "web", "10.0.0.1", 80, BACKEND_WEIGHT_UNSET, NULL); /* exact duplicate: dropped */
-    add(&b, "web-2", "10.0.0.3", 80, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b, "we b", "10.0.0.4", 80, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b, "we_b", "10.0.0.5", 80, BACKEND_WEIGHT_UNSET, NULL);
-    add(&b, NULL, "10.0.0.6", 81, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "web", "127.0.10.2", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "web", "127.0.10.1", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "web", "127.0.10.1", 80, BACKEND_WEIGHT_UNSET, NULL); /* exact duplicate: dropped */
+    add(&b, "web-2", "127.0.10.3", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "we b", "127.0.10.4", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "we_b", "127.0.10.5", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, NULL, "127.0.10.6", 81, BACKEND_WEIGHT_UNSET, NULL);
     struct render_server_list l;
     char got[256];
     assert_int_equal(render_service_servers(cfg, 0, &b, &l, NULL), 0);
     names_in(&l, got, sizeof got);
-    assert_string_equal(got, "10.0.0.6:81 we_b we_b-2 web web-2 web-2-2 ");
-    assert_string_equal(l.v[3].host, "10.0.0.1");
+    assert_string_equal(got, "127.0.10.6:81 we_b we_b-2 web web-2 web-2-2 ");
+    assert_string_equal(l.v[3].host, "127.0.10.1");
     render_server_list_clear(&l);
     backend_list_clear(&b);
     syn_config_free(cfg);
@@ -469,7 +469,7 @@ static char *render_one(const char *service_haproxy, const char *defaults, bool 
     char json[1024];
     snprintf(json, sizeof json,
              "{\"services\":{\"s\":{\"discovery\":{\"method\":\"base\"},\"default_servers\":["
-             "{\"name\":\"a\",\"host\":\"10.0.0.1\",\"port\":80}],\"haproxy\":{%s}}},"
+             "{\"name\":\"a\",\"host\":\"127.0.10.1\",\"port\":80}],\"haproxy\":{%s}}},"
              "\"haproxy\":{\"do_writes\":false,\"do_reloads\":false,\"defaults\":[%s]}}",
              service_haproxy, defaults);
     struct syn_config *cfg = parse(json);
@@ -514,7 +514,7 @@ static void sections_and_routing(void **state)
                          false);
     assert_null(strstr(t, "frontend"));
     assert_non_null(strstr(t, "\nbackend s\n\tmode http\n\tbalance roundrobin\n\tserver a "
-                              "10.0.0.1:80\n"));
+                              "127.0.10.1:80\n"));
     free(t);
 
     /* Port null: bind to the address alone (a unix socket). */
@@ -522,7 +522,7 @@ static void sections_and_routing(void **state)
                    "\"mode 600\",\"frontend\":[\"mode tcp\"],\"backend_name\":\"be\"",
                    "", false);
     assert_non_null(strstr(t, "\nfrontend s\n\tbind /run/s.sock mode 600\n\tmode tcp\n"
-                              "\tdefault_backend be\n\nbackend be\n\tserver a 10.0.0.1:80\n"));
+                              "\tdefault_backend be\n\nbackend be\n\tserver a 127.0.10.1:80\n"));
     free(t);
 
     /* Templating and cookies. */
@@ -530,7 +530,7 @@ static void sections_and_routing(void **state)
                    "%{name}-x 100%%\",\"backend\":[\"cookie SRV insert\"]",
                    "", false);
     assert_non_null(
-        strstr(t, "\tserver a 10.0.0.1:80 check port 80 addr 10.0.0.1 a-x 100% cookie a\n"));
+        strstr(t, "\tserver a 127.0.10.1:80 check port 80 addr 127.0.10.1 a-x 100% cookie a\n"));
     free(t);
 }
 

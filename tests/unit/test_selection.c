@@ -170,12 +170,12 @@ static void apply_updated_filtered_sorted_unique(void **state)
     (void)state;
     struct syn_config *cfg = config(AZ_EQ, NULL);
     struct backend_list found = {0}, current = {0};
-    add(&found, "{'host':'10.0.0.3','port':80,'name':'c','labels':{'az':'us-east-1a'}}");
-    add(&found, "{'host':'10.0.0.9','port':80,'name':'x','labels':{'az':'us-east-1b'}}");
-    add(&found, "{'host':'10.0.0.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
-    add(&found, "{'host':'10.0.0.8','port':80,'name':'y'}");
+    add(&found, "{'host':'127.0.10.3','port':80,'name':'c','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'127.0.10.9','port':80,'name':'x','labels':{'az':'us-east-1b'}}");
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'127.0.10.8','port':80,'name':'y'}");
     /* the same address again under a later name: dropped */
-    add(&found, "{'host':'10.0.0.1','port':80,'name':'b','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'b','labels':{'az':'us-east-1a'}}");
     size_t filtered = 99;
     assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
     assert_int_equal(filtered, 2); /* label_filters only; duplicates are not "filtered" */
@@ -183,14 +183,14 @@ static void apply_updated_filtered_sorted_unique(void **state)
     assert_null(found.v);
     assert_int_equal(current.n, 2);
     assert_string_equal(current.v[0].name, "a");
-    assert_string_equal(current.v[0].host, "10.0.0.1");
+    assert_string_equal(current.v[0].host, "127.0.10.1");
     assert_string_equal(current.v[1].name, "c");
 
     /* the same set, in another order and with a duplicate: unchanged, and
      * current is left as it was */
-    add(&found, "{'host':'10.0.0.1','port':80,'name':'zz','labels':{'az':'us-east-1a'}}");
-    add(&found, "{'host':'10.0.0.3','port':80,'name':'c','labels':{'az':'us-east-1a'}}");
-    add(&found, "{'host':'10.0.0.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'zz','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'127.0.10.3','port':80,'name':'c','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
     const struct backend *before = current.v;
     assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UNCHANGED);
     assert_int_equal(found.n, 0);
@@ -198,15 +198,15 @@ static void apply_updated_filtered_sorted_unique(void **state)
     assert_int_equal(current.n, 2);
 
     /* a changed weight is an update */
-    add(&found, "{'host':'10.0.0.3','port':80,'name':'c','weight':5,'labels':{'az':'us-east-1a'}}");
-    add(&found, "{'host':'10.0.0.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'127.0.10.3','port':80,'name':'c','weight':5,'labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
     assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
     assert_int_equal(filtered, 0);
     assert_int_equal(current.n, 2);
     assert_int_equal(current.v[1].weight, 5);
 
     /* one fewer backend is an update */
-    add(&found, "{'host':'10.0.0.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
     assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
     assert_int_equal(current.n, 1);
 
@@ -220,13 +220,13 @@ static void apply_empty_keeps_previous(void **state)
     struct syn_config *cfg = config(NULL, NULL);
     assert_true(web(cfg)->use_previous_backends); /* Synapse's default */
     struct backend_list found = {0}, current = {0};
-    add(&current, "{'host':'10.0.0.1','port':80}");
+    add(&current, "{'host':'127.0.10.1','port':80}");
     size_t filtered = 99;
     assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered),
                      SELECTION_KEPT_PREVIOUS);
     assert_int_equal(filtered, 0);
     assert_int_equal(current.n, 1);
-    assert_string_equal(current.v[0].host, "10.0.0.1");
+    assert_string_equal(current.v[0].host, "127.0.10.1");
 
     /* nothing before and nothing now: unchanged, not "kept" */
     backend_list_clear(&current);
@@ -241,8 +241,8 @@ static void apply_empty_without_use_previous_empties(void **state)
     struct syn_config *cfg = config(NULL, "'use_previous_backends':false");
     assert_false(web(cfg)->use_previous_backends);
     struct backend_list found = {0}, current = {0};
-    add(&current, "{'host':'10.0.0.1','port':80}");
-    add(&current, "{'host':'10.0.0.2','port':80}");
+    add(&current, "{'host':'127.0.10.1','port':80}");
+    add(&current, "{'host':'127.0.10.2','port':80}");
     assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UPDATED);
     assert_int_equal(current.n, 0);
     assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UNCHANGED);
@@ -259,12 +259,12 @@ static void apply_all_filtered_out_is_an_update(void **state)
     struct syn_config *cfg = config(AZ_EQ, NULL);
     assert_true(web(cfg)->use_previous_backends);
     struct backend_list found = {0}, current = {0};
-    add(&found, "{'host':'10.0.0.1','port':80,'labels':{'az':'us-east-1a'}}");
+    add(&found, "{'host':'127.0.10.1','port':80,'labels':{'az':'us-east-1a'}}");
     assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UPDATED);
     assert_int_equal(current.n, 1);
 
     /* the instance moved to another zone */
-    add(&found, "{'host':'10.0.0.2','port':80,'labels':{'az':'us-east-1b'}}");
+    add(&found, "{'host':'127.0.10.2','port':80,'labels':{'az':'us-east-1b'}}");
     size_t filtered = 0;
     assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
     assert_int_equal(filtered, 1);

@@ -143,8 +143,8 @@ static void all_keys(void **state)
         "\"decode\":{\"method\":\"nerve\"},\"label_filters\":[{\"label\":\"az\",\"value\":\"a\","
         "\"condition\":\"not-equals\"}],\"label_filter\":{\"label\":\"c\",\"value\":\"d\","
         "\"condition\":\"equals\"}},"
-        "\"default_servers\":[{\"name\":\"d1\",\"host\":\"10.0.0.1\",\"port\":80},"
-        "{\"host\":\"10.0.0.2\",\"port\":\"81\"}],\"keep_default_servers\":true,"
+        "\"default_servers\":[{\"name\":\"d1\",\"host\":\"127.0.10.1\",\"port\":80},"
+        "{\"host\":\"127.0.10.2\",\"port\":\"81\"}],\"keep_default_servers\":true,"
         "\"use_previous_backends\":false,\"backend_port_override\":8000,"
         "\"haproxy\":{\"port\":null,\"bind_address\":\"unix@/run/web.sock\","
         "\"bind_options\":\"accept-proxy\",\"server_options\":\"check inter 2s\","
@@ -176,7 +176,7 @@ static void all_keys(void **state)
     assert_int_equal(w->discovery.label_filters[1].condition, SYN_LABEL_NOT_EQUALS);
     assert_int_equal(w->ndefault_servers, 2);
     assert_string_equal(w->default_servers[0].name, "d1");
-    assert_string_equal(w->default_servers[1].name, "10.0.0.2:81");
+    assert_string_equal(w->default_servers[1].name, "127.0.10.2:81");
     assert_int_equal(w->default_servers[1].port, 81);
     assert_true(w->keep_default_servers);
     assert_false(w->use_previous_backends);
