@@ -46,4 +46,7 @@ enum docker_discovery_verdict docker_discovery_backend(const struct syn_discover
  * ", "-separated with control characters shown as '?', go into buf. */
 size_t docker_discovery_skipped_labels(const struct docker_container *c, char *buf, size_t buflen);
 
+/* Label naming the address a host-network container listens on. */
+#define DOCKER_DISCOVERY_HOST_LABEL "smartdock.host"
+
 #endif

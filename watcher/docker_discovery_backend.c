@@ -63,6 +63,19 @@ enum docker_discovery_verdict docker_discovery_backend(const struct syn_discover
         return DOCKER_DISCOVERY_NOT_READY;
     }
     const char *host = srv->host ? srv->host : SOCKET_ONLY_HOST;
+    /* Host-network containers on one engine share its addresses: one that
+     * listens on an address of its own (127.0.0.2, ...) says so by label. */
+    const char *own = docker_container_label(c, DOCKER_DISCOVERY_HOST_LABEL);
+    if (c->host_network && own) {
+        if (!backend_host_is_valid(own)) {
+            int n = snprintf(why, whylen, "label %s: expected a hostname or IP address, got \"%.80s\"",
+                             DOCKER_DISCOVERY_HOST_LABEL, own);
+            for (int i = 0; i < n && (size_t)i < whylen && why[i]; i++)
+                if ((unsigned char)why[i] < 0x20) why[i] = '?';
+            return DOCKER_DISCOVERY_UNUSABLE;
+        }
+        host = own;
+    }
     int port = docker_container_host_port(c, d->container_port, host);
     if (port < 0) {
         if (c->host_network)

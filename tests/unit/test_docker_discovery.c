@@ -33,6 +33,24 @@ static void inspect_fixture(const char *dir, const char *name, struct docker_con
     free(buf);
 }
 
+/* Adds or replaces a label of a decoded container (the model has no setter). */
+static int docker_label_set(struct docker_container *c, const char *key, const char *value)
+{
+    for (size_t i = 0; i < c->nlabels; i++)
+        if (strcmp(c->labels[i].key, key) == 0) {
+            free(c->labels[i].value);
+            c->labels[i].value = strdup(value);
+            return 0;
+        }
+    struct label *v = realloc(c->labels, (c->nlabels + 1) * sizeof *v);
+    if (!v) return -1;
+    c->labels = v;
+    c->labels[c->nlabels].key = strdup(key);
+    c->labels[c->nlabels].value = strdup(value);
+    c->nlabels++;
+    return 0;
+}
+
 static struct syn_discovery discovery(const char *image, int port)
 {
     struct syn_discovery d;
@@ -45,7 +63,7 @@ static struct syn_discovery discovery(const char *image, int port)
 }
 
 static struct syn_docker_server tcp_server = {
-    .name = "dockerhost1", .host = "10.0.0.5", .port = 4243};
+    .name = "dockerhost1", .host = "127.0.0.5", .port = 4243};
 static struct syn_docker_server socket_server = {
     .name = "/var/run/docker.sock", .port = 4243, .socket = "/var/run/docker.sock"};
 
@@ -78,7 +96,7 @@ static void bridge_container(void **state)
 
     assert_int_equal(DOCKER_DISCOVERY_BACKEND,
                      verdict("local/nodeapp", 8000, &tcp_server, &c, &b, why, sizeof why));
-    assert_string_equal("10.0.0.5", b.host);
+    assert_string_equal("127.0.0.5", b.host);
     assert_int_equal(32768, b.port); /* the published HostPort, not 8000 */
     assert_string_equal("dockerhost1_3f2a9c1b7d4e", b.name);
     assert_int_equal(BACKEND_WEIGHT_UNSET, b.weight);
@@ -118,7 +136,7 @@ static void host_network_container(void **state)
     /* The container's port is the host's: container_port itself, on the server's host. */
     assert_int_equal(DOCKER_DISCOVERY_BACKEND,
                      verdict(image, 80, &tcp_server, &c, &b, why, sizeof why));
-    assert_string_equal("10.0.0.5", b.host);
+    assert_string_equal("127.0.0.5", b.host);
     assert_int_equal(80, b.port);
     assert_string_equal("dockerhost1_8e0d1c2b3a4f", b.name);
     backend_clear(&b);
@@ -132,6 +150,18 @@ static void host_network_container(void **state)
     assert_int_equal(DOCKER_DISCOVERY_UNUSABLE,
                      verdict(image, 8080, &tcp_server, &c, &b, why, sizeof why));
     assert_string_equal("host network, and port 8080 is not among its exposed ports", why);
+
+    /* A label names the address of its own the container listens on. */
+    assert_int_equal(0, docker_label_set(&c, "smartdock.host", "127.0.0.7"));
+    assert_int_equal(DOCKER_DISCOVERY_BACKEND,
+                     verdict(image, 80, &tcp_server, &c, &b, why, sizeof why));
+    assert_string_equal("127.0.0.7", b.host);
+    backend_clear(&b);
+    assert_int_equal(0, docker_label_set(&c, "smartdock.host", "127.0.0.7\nbind :1"));
+    assert_int_equal(DOCKER_DISCOVERY_UNUSABLE,
+                     verdict(image, 80, &tcp_server, &c, &b, why, sizeof why));
+    assert_non_null(strstr(why, "label smartdock.host: expected a hostname or IP address"));
+    assert_int_equal(0, docker_label_set(&c, "smartdock.host", "127.0.0.5"));
 
     /* An image with no EXPOSE at all serves whatever port it is told. */
     c.nexposed = 0;
@@ -257,7 +287,7 @@ static void healthcheck(void **state)
     inspect_fixture("docker_discovery", "inspect_healthy.json", &c);
     assert_int_equal(DOCKER_DISCOVERY_BACKEND,
                      verdict("python", 8080, &tcp_server, &c, &b, why, sizeof why));
-    assert_string_equal("10.0.0.5", b.host);
+    assert_string_equal("127.0.0.5", b.host);
     assert_int_equal(28080, b.port);
     assert_string_equal("dockerhost1_b7c6d5e4f3a2", b.name);
     backend_clear(&b);
