@@ -1,0 +1,126 @@
+#include "state_cache.h"
+
+#include "log.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STATE_CACHE_MAX (64u << 20)
+
+char *state_cache_render(const struct syn_config *cfg, const struct backend_list *lists,
+                         time_t now)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *services = root ? cJSON_AddObjectToObject(root, "services") : NULL;
+    if (!services) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    cJSON_AddNumberToObject(root, "version", 1);
+    cJSON_AddNumberToObject(root, "saved_at", (double)now);
+    for (size_t i = 0; i < cfg->nservices; i++) {
+        cJSON *arr = cJSON_AddArrayToObject(services, cfg->services[i].name);
+        for (size_t j = 0; arr && j < lists[i].n; j++) {
+            char *json = backend_encode_nerve(&lists[i].v[j]);
+            cJSON *item = json ? cJSON_Parse(json) : NULL;
+            free(json);
+            if (item) cJSON_AddItemToArray(arr, item);
+        }
+    }
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+int state_cache_parse(const char *text, const struct syn_config *cfg, time_t now, int ttl_s,
+                      struct backend_list *lists, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cfg->nservices; i++) backend_list_clear(&lists[i]);
+    cJSON *root = cJSON_Parse(text);
+    const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "saved_at");
+    const cJSON *services = cJSON_GetObjectItemCaseSensitive(root, "services");
+    if (!cJSON_IsObject(root) || !cJSON_IsNumber(saved) || !cJSON_IsObject(services)) {
+        snprintf(err, errlen, "not a smartdock state file");
+        cJSON_Delete(root);
+        return -1;
+    }
+    double age = (double)now - saved->valuedouble;
+    if (age > ttl_s || age < -60) {
+        snprintf(err, errlen, "saved %.0f s ago, older than state_file_ttl %d s", age, ttl_s);
+        cJSON_Delete(root);
+        return -1;
+    }
+    int loaded = 0;
+    for (size_t i = 0; i < cfg->nservices; i++) {
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(services, cfg->services[i].name);
+        const cJSON *item;
+        cJSON_ArrayForEach(item, arr)
+        {
+            char *json = cJSON_PrintUnformatted(item);
+            struct backend b;
+            char why[256];
+            if (json && backend_decode_nerve(json, strlen(json), &b, why, sizeof why) == 0 &&
+                backend_list_push(&lists[i], &b) == 0)
+                loaded++;
+            free(json);
+        }
+    }
+    cJSON_Delete(root);
+    return loaded;
+}
+
+int state_cache_save(const char *path, const struct syn_config *cfg,
+                     const struct backend_list *lists)
+{
+    char *text = state_cache_render(cfg, lists, time(NULL));
+    if (!text) return -1;
+    size_t len = strlen(text), off = 0;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? -1 : 0;
+    while (rc == 0 && off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) rc = -1;
+        else off += (size_t)w;
+    }
+    if (rc == 0 && fsync(fd) != 0) rc = -1;
+    int saved_errno = errno;
+    if (fd >= 0) close(fd);
+    if (rc == 0 && rename(tmp, path) != 0) {
+        rc = -1;
+        saved_errno = errno;
+    }
+    if (rc < 0) {
+        unlink(tmp);
+        log_error("state_file_path %s: %s", path, strerror(saved_errno));
+    }
+    free(text);
+    return rc;
+}
+
+int state_cache_load(const char *path, const struct syn_config *cfg, int ttl_s,
+                     struct backend_list *lists)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno != ENOENT) log_warn("state_file_path %s: %s", path, strerror(errno));
+        return 0;
+    }
+    char *text = malloc(STATE_CACHE_MAX + 1);
+    size_t n = text ? fread(text, 1, STATE_CACHE_MAX, f) : 0;
+    fclose(f);
+    if (!text) return -1;
+    text[n] = 0;
+    char err[256];
+    int loaded = state_cache_parse(text, cfg, time(NULL), ttl_s, lists, err, sizeof err);
+    free(text);
+    if (loaded < 0) log_warn("state_file_path %s: ignored: %s", path, err);
+    return loaded < 0 ? 0 : loaded;
+}
