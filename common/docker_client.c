@@ -240,7 +240,8 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     request_free(r);
 }
 
-static struct docker_request *start(struct docker_client *c, const char *path, bool stream)
+static struct docker_request *start(struct docker_client *c, const char *path, bool stream,
+                                     bool post)
 {
     struct docker_request *r = calloc(1, sizeof *r);
     if (!r) return NULL;
@@ -264,6 +265,11 @@ static struct docker_request *start(struct docker_client *c, const char *path, b
     curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
     if (!stream) curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, 15000L);
+    if (post) {
+        curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
+        curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, 0L);
+    }
     if (loop_add_transfer(c->loop, r->easy, on_done, r) < 0) {
         request_free(r);
         return NULL;
@@ -275,7 +281,16 @@ static struct docker_request *start(struct docker_client *c, const char *path, b
 
 int docker_client_get(struct docker_client *c, const char *path, docker_reply_fn *fn, void *arg)
 {
-    struct docker_request *r = start(c, path, false);
+    struct docker_request *r = start(c, path, false, false);
+    if (!r) return -1;
+    r->on_reply = fn;
+    r->arg = arg;
+    return 0;
+}
+
+int docker_client_post(struct docker_client *c, const char *path, docker_reply_fn *fn, void *arg)
+{
+    struct docker_request *r = start(c, path, false, true);
     if (!r) return -1;
     r->on_reply = fn;
     r->arg = arg;
@@ -286,7 +301,7 @@ struct docker_stream *docker_client_stream(struct docker_client *c, const char *
                                            docker_open_fn *on_open, docker_line_fn *on_line,
                                            docker_end_fn *on_end, void *arg)
 {
-    struct docker_request *r = start(c, path, true);
+    struct docker_request *r = start(c, path, true, false);
     if (!r) return NULL;
     r->on_line = on_line;
     r->on_end = on_end;

@@ -35,6 +35,9 @@ const char *docker_client_url(const struct docker_client *c);
 
 /* GET path ("/containers/json"). */
 int docker_client_get(struct docker_client *c, const char *path, docker_reply_fn *fn, void *arg);
+/* POST path with an empty body ("/containers/ID/kill?signal=SIGTERM"). */
+int docker_client_post(struct docker_client *c, const char *path, docker_reply_fn *fn, void *arg);
+
 /* The stream is established: the engine answered 200 and sends from now on. */
 typedef void docker_open_fn(void *arg);
 

@@ -6,6 +6,8 @@
 #include "match.h"
 #include "registry.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,15 @@ struct container_state {
     struct registration_list regs;
 };
 
+/* A container whose stop signal it ignores, withdrawn and now being drained:
+ * after drain_ms the registrator sends it SIGTERM itself. */
+struct drain {
+    struct drain *next;
+    struct registrator *r;
+    char *id;
+    uint64_t timer;
+};
+
 struct registrator {
     struct loop *loop;
     const struct reg_config *cfg;
@@ -36,6 +47,7 @@ struct registrator {
     struct registry *registry;
     struct docker_stream *events;
     struct container_state *containers;
+    struct drain *drains;
     uint64_t reconnect_timer, resync_timer, settle_timer;
     int backoff_ms;
     uint64_t resync_no;  /* number of the resync in flight or last done */
@@ -245,6 +257,76 @@ static void inspect(struct registrator *r, struct container_state *c, bool from_
     }
 }
 
+static void drain_free(struct registrator *r, struct drain *d)
+{
+    struct drain **p = &r->drains;
+    while (*p && *p != d) p = &(*p)->next;
+    if (*p) *p = d->next;
+    if (d->timer) loop_timer_cancel(r->loop, d->timer);
+    free(d->id);
+    free(d);
+}
+
+static void on_drain_kill(void *arg, long status, const char *body, size_t len, const char *error)
+{
+    char *id = arg;
+    (void)len;
+    if (error && error != DOCKER_CANCELLED)
+        log_error("drain over, but SIGTERM to container %.12s failed: %s", id, error);
+    else if (!error && status != 204)
+        log_warn("drain over, but SIGTERM to container %.12s: status %ld: %.200s", id, status,
+                 body);
+    else if (!error)
+        log_info("drain over: sent SIGTERM to container %.12s", id);
+    free(id);
+}
+
+static void drain_done(void *arg)
+{
+    struct drain *d = arg;
+    struct registrator *r = d->r;
+    char path[160];
+    d->timer = 0;
+    snprintf(path, sizeof path, "/containers/%s/kill?signal=SIGTERM", d->id);
+    char *id = strdup(d->id);
+    if (id && docker_client_post(r->docker, path, on_drain_kill, id) < 0) {
+        log_error("drain over, but SIGTERM to container %.12s could not be sent", d->id);
+        free(id);
+    }
+    drain_free(r, d);
+}
+
+/*
+ * drain_ms only makes sense for a container whose stop signal the app
+ * ignores (docker run --stop-signal SIGWINCH): docker stop then only tells
+ * us, we withdraw the instance at once, and SIGTERM follows drain_ms later
+ * while HAProxy already sends it nothing new. docker stop -t still bounds it.
+ */
+static void start_drain(struct registrator *r, struct container_state *c, const struct docker_event *ev)
+{
+    int drain_ms = 0;
+    for (size_t i = 0; i < c->regs.n; i++)
+        if (c->regs.v[i].drain_ms > drain_ms) drain_ms = c->regs.v[i].drain_ms;
+    if (drain_ms == 0 || !ev->action || strcmp(ev->action, "kill") != 0) return;
+    int sig = docker_signal_number(ev->signal ? ev->signal : "");
+    if (sig == SIGKILL || sig == SIGTERM) {
+        log_warn("container %s: drain_ms %d ignored: its stop signal is %s, which the app "
+                 "already got (use docker run --stop-signal SIGWINCH)",
+                 c->short_id, drain_ms, sig == SIGKILL ? "SIGKILL" : "SIGTERM");
+        return;
+    }
+    struct drain *d = calloc(1, sizeof *d);
+    if (!d || !(d->id = strdup(c->id))) {
+        free(d);
+        return;
+    }
+    d->r = r;
+    d->timer = loop_timer(r->loop, (uint64_t)drain_ms, drain_done, d);
+    d->next = r->drains;
+    r->drains = d;
+    log_info("draining container %s for %d ms before sending it SIGTERM", c->short_id, drain_ms);
+}
+
 static void on_event(void *arg, const char *line, size_t len)
 {
     struct registrator *r = arg;
@@ -280,6 +362,7 @@ static void on_event(void *arg, const char *line, size_t len)
          * a resync that finds it running has seen it start again. */
         c->stopping = ev.action && strcmp(ev.action, "kill") == 0;
         c->stopping_since = loop_now_ms();
+        start_drain(r, c, &ev);
         withdraw_all(r, c, why);
         if (ev.action && strcmp(ev.action, "destroy") == 0) forget(r, c);
     }
@@ -463,6 +546,7 @@ void registrator_free(struct registrator *r)
     if (r->reconnect_timer) loop_timer_cancel(r->loop, r->reconnect_timer);
     if (r->resync_timer) loop_timer_cancel(r->loop, r->resync_timer);
     if (r->settle_timer) loop_timer_cancel(r->loop, r->settle_timer);
+    while (r->drains) drain_free(r, r->drains);
     registry_free(r->registry);
     docker_client_free(r->docker); /* cancels the stream and the inspects in flight */
     while (r->containers) {
