@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +19,14 @@
 /* Decodes tests/fixtures/<dir>/<name> into c. */
 static void inspect_fixture(const char *dir, const char *name, struct docker_container *c)
 {
-    char path[512], err[256];
-    snprintf(path, sizeof path, "%s/%s/%s", FIXTURES_DIR, dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal((size_t)n, fread(buf, 1, (size_t)n, f));
-    fclose(f);
-    if (docker_container_decode(buf, (size_t)n, c, err, sizeof err) != 0)
-        fail_msg("%s: %s", path, err);
+    char relative[256], err[256];
+    size_t n;
+    snprintf(relative, sizeof relative, "%s/%s", dir, name);
+    char *buf = fixture_read(relative, &n);
+    if (docker_container_decode(buf, n, c, err, sizeof err) != 0) fail_msg("%s: %s", relative, err);
     free(buf);
 }
 
-/* Adds or replaces a label of a decoded container (the model has no setter). */
 static int docker_label_set(struct docker_container *c, const char *key, const char *value)
 {
     for (size_t i = 0; i < c->nlabels; i++)

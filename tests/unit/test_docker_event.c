@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,23 +17,9 @@
 /* Reads tests/fixtures/docker/<name>; caller frees. */
 static char *fixture(const char *name, size_t *len)
 {
-    char path[512];
-    FILE *f;
-    char *buf;
-    long n;
-    snprintf(path, sizeof path, "%s/docker/%s", FIXTURES_DIR, name);
-    f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal((size_t)n, fread(buf, 1, (size_t)n, f));
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
+    char relative[256];
+    snprintf(relative, sizeof relative, "docker/%s", name);
+    return fixture_read(relative, len);
 }
 
 /* Line i (0-based) of events.jsonl, decoded. */

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,15 +95,11 @@ static void container(struct docker_container *c, const char *patch)
 /* A fixture of tests/fixtures/docker, patched. */
 static void container_fixture(struct docker_container *c, const char *name, const char *patch)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/docker/%s", FIXTURES_DIR, name);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[64 * 1024];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
+    char relative[256];
+    snprintf(relative, sizeof relative, "docker/%s", name);
+    char *buf = fixture_read(relative, NULL);
     cJSON *base = cJSON_Parse(buf);
+    free(buf);
     assert_non_null(base);
     container_from(c, base, patch);
 }
