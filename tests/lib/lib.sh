@@ -111,12 +111,20 @@ _sd_need_setup() {
 # sd_teardown [STATUS]: stop everything started, newest first, kill whatever
 # still runs from $SD_TMP, unmount what dockerd left there and remove it.
 # Idempotent. With a non-zero STATUS, print the tail of every log first.
+# SIGINT and SIGTERM interrupt it, unless SD_TEARDOWN_DEFER_SIGNALS=1 (then
+# they are logged and teardown carries on; for scripts run by hand).
 sd_teardown() {
 	local status=${1:-0} opts=$-
 	[ "$SD_TORN_DOWN" = 1 ] && return 0
 	SD_TORN_DOWN=1
 	set +eE
-	trap - ERR INT TERM
+	trap - ERR
+	if [ "${SD_TEARDOWN_DEFER_SIGNALS:-0}" = 1 ]; then
+		# an impatient Ctrl-C must not leave half the servers running
+		trap 'sd_log "still tearing down, please wait"' INT TERM
+	else
+		trap - INT TERM
+	fi
 	if [ -z "$SD_TMP" ] || [ ! -d "$SD_TMP" ]; then
 		return 0
 	fi
@@ -419,13 +427,15 @@ sd_zk_start() {
 		-Dzookeeper.jmx.log4j.disable=true \
 		-cp "$cp" org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg"
 	export SD_ZK_PORT=$port SD_ZK_ADDR=127.0.0.1:$port
-	sd_wait_for "ZooKeeper '$name' answers ruok on $SD_ZK_ADDR" 60 _sd_zk_ruok "$port" "$name"
+	sd_wait_for "ZooKeeper '$name' serving on $SD_ZK_ADDR" 60 _sd_zk_serving "$port" "$name"
 	sd_log "ZooKeeper '$name' up on $SD_ZK_ADDR"
 }
 
-_sd_zk_ruok() {
+# ruok answers imok as soon as the port is open, before the database is
+# loaded; srvr names the mode only once the server serves requests.
+_sd_zk_serving() {
 	sd_alive "$2" || { echo "ZooKeeper process exited"; return 1; }
-	[ "$(sd_zk_4lw ruok "$1")" = imok ]
+	sd_zk_4lw srvr "$1" | grep '^Mode: standalone' >/dev/null
 }
 
 # sd_zk_4lw WORD [PORT]: print ZooKeeper's answer to a four-letter word
@@ -540,7 +550,7 @@ _sd_haproxy_listening() {
 	sd_alive haproxy || { echo "haproxy exited"; return 1; }
 	master=$(sd_pid haproxy)
 	for w in $(pgrep -P "$master" 2>/dev/null); do
-		ss -Hltnp 2>/dev/null | grep -q "pid=$w," && return 0
+		ss -Hltnp 2>/dev/null | grep "pid=$w," >/dev/null && return 0
 	done
 	return 1
 }

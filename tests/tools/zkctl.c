@@ -9,12 +9,26 @@
  *   zkctl HOSTS create PATH DATA [ephemeral] [sequential] [hold SECONDS]
  *   zkctl HOSTS mkdirs PATH
  *   zkctl HOSTS delete PATH
+ *   zkctl HOSTS stat PATH          the node's ctime, in ms since the epoch
+ *   zkctl HOSTS ctimes PATH        "<child> <ctime ms>" per line, sorted
+ *   zkctl HOSTS bulk-create FILE [ephemeral] [sequential] [hold]
+ *
+ * bulk-create (for the benchmarks) reads "PATH DATA" lines (DATA is the rest
+ * of the line, maybe empty; FILE - is stdin), sends every create at once
+ * without waiting for the replies, and when all are answered prints
+ * "created N failed F first_ms T0 last_ms T1": the wall-clock times (ms since
+ * the epoch) when the first create was sent and the last reply came back.
+ * With hold it then keeps the session (and its ephemeral nodes) until SIGTERM
+ * or SIGINT, and closes it cleanly, which deletes them at once.
  *
  * Exit status: 0 done, 1 no such node, 2 usage or connection failure.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
@@ -64,13 +78,122 @@ static int list(zhandle_t *zh, const char *path, int with_data)
     return 0;
 }
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int ctimes(zhandle_t *zh, const char *path)
+{
+    struct String_vector v;
+    int rc = zoo_get_children(zh, path, 0, &v);
+    if (rc != ZOK) return status(rc, path);
+    qsort(v.data, (size_t)v.count, sizeof *v.data, cmp);
+    for (int i = 0; i < v.count; i++) {
+        char child[1024];
+        struct Stat st;
+        snprintf(child, sizeof child, "%s/%s", strcmp(path, "/") ? path : "", v.data[i]);
+        if (zoo_exists(zh, child, 0, &st) == ZOK)
+            printf("%s %lld\n", v.data[i], (long long)st.ctime);
+    }
+    deallocate_String_vector(&v);
+    return 0;
+}
+
+/* bulk-create: replies arrive on the client's completion thread. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    long pending, failed;
+    long long last_ms;
+} bulk = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+
+static void bulk_done(int rc, const char *value, const void *data)
+{
+    (void)value;
+    long long t = now_ms();
+    pthread_mutex_lock(&bulk.mu);
+    if (rc != ZOK) {
+        if (bulk.failed++ < 5) fprintf(stderr, "zkctl: %s: %s\n", (const char *)data, zerror(rc));
+    }
+    bulk.last_ms = t;
+    if (--bulk.pending == 0) pthread_cond_signal(&bulk.cv);
+    pthread_mutex_unlock(&bulk.mu);
+}
+
+static int bulk_create(zhandle_t *zh, const char *file, int flags, int hold, sigset_t *sigs)
+{
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (!f) {
+        perror(file);
+        return 2;
+    }
+    char **lines = NULL;
+    size_t n = 0, cap = 0, len = 0;
+    char *line = NULL;
+    ssize_t got;
+    while ((got = getline(&line, &len, f)) > 0) {
+        if (line[got - 1] == '\n') line[--got] = 0;
+        if (got == 0) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            if (!(lines = realloc(lines, cap * sizeof *lines))) return 2;
+        }
+        lines[n++] = strdup(line);
+    }
+    free(line);
+    if (f != stdin) fclose(f);
+
+    long long first = now_ms();
+    pthread_mutex_lock(&bulk.mu);
+    bulk.pending = (long)n;
+    pthread_mutex_unlock(&bulk.mu);
+    for (size_t i = 0; i < n; i++) {
+        char *sp = strchr(lines[i], ' ');
+        const char *data = "";
+        if (sp) {
+            *sp = 0;
+            data = sp + 1;
+        }
+        int rc = zoo_acreate(zh, lines[i], data, (int)strlen(data), &ZOO_OPEN_ACL_UNSAFE, flags,
+                             bulk_done, lines[i]);
+        if (rc != ZOK) bulk_done(rc, NULL, lines[i]);
+    }
+    pthread_mutex_lock(&bulk.mu);
+    while (bulk.pending > 0) pthread_cond_wait(&bulk.cv, &bulk.mu);
+    long failed = bulk.failed;
+    long long last = bulk.last_ms;
+    pthread_mutex_unlock(&bulk.mu);
+    printf("created %zu failed %ld first_ms %lld last_ms %lld\n", n - (size_t)failed, failed, first,
+           last);
+    fflush(stdout);
+    for (size_t i = 0; i < n; i++) free(lines[i]);
+    free(lines);
+    if (hold) {
+        int sig;
+        sigwait(sigs, &sig);
+    }
+    return failed ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fputs("usage: zkctl HOSTS ls|dump|get|owner|create|mkdirs|delete PATH [...]\n", stderr);
+        fputs("usage: zkctl HOSTS ls|dump|get|owner|create|mkdirs|delete|stat|ctimes|bulk-create "
+              "PATH [...]\n",
+              stderr);
         return 2;
     }
     const char *cmd = argv[2], *path = argv[3];
+    /* bulk-create hold waits for these with sigwait: block them before the
+     * client's threads start, so that they inherit the mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    if (strcmp(cmd, "bulk-create") == 0) pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     zhandle_t *zh = connect_zk(argv[1]);
     int rc = 2;
     if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "dump") == 0) {
@@ -110,6 +233,20 @@ int main(int argc, char **argv)
         if (rc == 0 && hold > 0) sleep((unsigned)hold);
     } else if (strcmp(cmd, "delete") == 0) {
         rc = status(zoo_delete(zh, path, -1), path);
+    } else if (strcmp(cmd, "stat") == 0) {
+        struct Stat st;
+        rc = status(zoo_exists(zh, path, 0, &st), path);
+        if (rc == 0) printf("%lld\n", (long long)st.ctime);
+    } else if (strcmp(cmd, "ctimes") == 0) {
+        rc = ctimes(zh, path);
+    } else if (strcmp(cmd, "bulk-create") == 0) {
+        int flags = 0, hold = 0;
+        for (int i = 4; i < argc; i++) {
+            if (strcmp(argv[i], "ephemeral") == 0) flags |= ZOO_EPHEMERAL;
+            if (strcmp(argv[i], "sequential") == 0) flags |= ZOO_SEQUENCE;
+            if (strcmp(argv[i], "hold") == 0) hold = 1;
+        }
+        rc = bulk_create(zh, path, flags, hold, &sigs);
     }
     zookeeper_close(zh);
     return rc;
