@@ -18,7 +18,8 @@ struct registry *registry_new(struct loop *l, const struct reg_config *cfg,
         r->impl = zk_registry_new(l, cfg, on_lost, arg);
         break;
     case REGISTRY_ETCD:
-        r->ops = NULL;
+        r->ops = &etcd_registry_ops;
+        r->impl = etcd_registry_new(l, cfg, on_lost, arg);
         break;
     }
     if (!r->impl) {

@@ -40,5 +40,8 @@ bool registry_settled(const struct registry *r);
 void *zk_registry_new(struct loop *l, const struct reg_config *cfg, registry_lost_fn *on_lost,
                       void *arg);
 extern const struct registry_ops zk_registry_ops;
+void *etcd_registry_new(struct loop *l, const struct reg_config *cfg, registry_lost_fn *on_lost,
+                        void *arg);
+extern const struct registry_ops etcd_registry_ops;
 
 #endif

@@ -16,9 +16,7 @@ struct discovery *discovery_new(struct discovery_hub *h, const struct syn_servic
     switch (svc->discovery.kind) {
     case SYN_DISCOVERY_ZOOKEEPER: impl = &zk_discovery_impl; break;
     case SYN_DISCOVERY_DOCKER: impl = &docker_discovery_impl; break;
-    case SYN_DISCOVERY_ETCD:
-        log_error("service %s: discovery method etcd is not built in", svc->name);
-        return NULL;
+    case SYN_DISCOVERY_ETCD: impl = &etcd_discovery_impl; break;
     case SYN_DISCOVERY_BASE: return NULL;
     }
     struct discovery *d = calloc(1, sizeof *d);

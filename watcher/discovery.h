@@ -43,5 +43,6 @@ struct discovery_impl {
 };
 extern const struct discovery_impl zk_discovery_impl;
 extern const struct discovery_impl docker_discovery_impl;
+extern const struct discovery_impl etcd_discovery_impl;
 
 #endif

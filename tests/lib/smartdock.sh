@@ -104,3 +104,125 @@ sd_zk_service() {
                      "listen": ["mode http", "option httpchk /", "http-check expect string Hello"]}}}
 JSON
 }
+
+# ---------------------------------------------------------------- etcd
+# Through etcd's JSON gateway with curl (Debian's etcd-server has no
+# etcdctl). With SD_ETCD_USER and SD_ETCD_PASSWORD set, every call
+# authenticates first; SD_ETCD_CURL_TLS holds curl's TLS options (--cacert
+# ... --cert ... --key ...) for an https endpoint. Prefixes end in '/'.
+
+# sd_etcd_b64 STRING: base64 of STRING, on one line.
+sd_etcd_b64() {
+	printf '%s' "$1" | base64 -w0
+}
+
+# sd_etcd_api PATH JSON: POST JSON to $SD_ETCD_ENDPOINT/PATH and print the
+# reply; fails on a transport error or an {"error": ...} reply.
+sd_etcd_api() {
+	local out tok
+	local -a hdr=() tls
+	read -r -a tls <<<"${SD_ETCD_CURL_TLS:-}"
+	if [ -n "${SD_ETCD_USER:-}" ]; then
+		tok=$(curl -sS --max-time 5 "${tls[@]}" -X POST "$SD_ETCD_ENDPOINT/v3/auth/authenticate" \
+			-d "{\"name\":\"$SD_ETCD_USER\",\"password\":\"$SD_ETCD_PASSWORD\"}" |
+			sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+		[ -n "$tok" ] || { echo "cannot authenticate to etcd as $SD_ETCD_USER"; return 1; }
+		hdr=(-H "Authorization: $tok")
+	fi
+	out=$(curl -sS --max-time 5 "${tls[@]}" "${hdr[@]}" -X POST "$SD_ETCD_ENDPOINT$1" -d "$2") || return 1
+	printf '%s\n' "$out"
+	case $out in *'"error"'*) return 1 ;; esac
+}
+
+# sd_etcd_keys PREFIX: the keys under PREFIX, sorted, one a line.
+sd_etcd_keys() {
+	local out k
+	out=$(sd_etcd_api /v3/kv/range "{\"key\":\"$(sd_etcd_b64 "$1")\",\"range_end\":\"$(sd_etcd_b64 "${1%/}0")\",\"keys_only\":true}") || return 1
+	for k in $(grep -o '"key":"[^"]*"' <<<"$out" | cut -d'"' -f4); do
+		base64 -d <<<"$k"
+		echo
+	done | sort
+}
+
+# sd_etcd_count PREFIX: how many keys are under PREFIX.
+sd_etcd_count() {
+	local out
+	out=$(sd_etcd_keys "$1") || return 1
+	if [ -z "$out" ]; then echo 0; else wc -l <<<"$out"; fi
+}
+
+# sd_etcd_count_is PREFIX N
+sd_etcd_count_is() {
+	[ "$(sd_etcd_count "$1")" = "$2" ]
+}
+
+# sd_etcd_get KEY: the value of KEY (fails when there is none).
+sd_etcd_get() {
+	local out v
+	out=$(sd_etcd_api /v3/kv/range "{\"key\":\"$(sd_etcd_b64 "$1")\"}") || return 1
+	v=$(grep -o '"value":"[^"]*"' <<<"$out" | cut -d'"' -f4)
+	[ -n "$v" ] || return 1
+	base64 -d <<<"$v"
+}
+
+# sd_etcd_put KEY VALUE
+sd_etcd_put() {
+	sd_etcd_api /v3/kv/put "{\"key\":\"$(sd_etcd_b64 "$1")\",\"value\":\"$(sd_etcd_b64 "$2")\"}" >/dev/null
+}
+
+# sd_etcd_del KEY
+sd_etcd_del() {
+	sd_etcd_api /v3/kv/deleterange "{\"key\":\"$(sd_etcd_b64 "$1")\"}" >/dev/null
+}
+
+# sd_etcd_revision: etcd's current revision.
+sd_etcd_revision() {
+	sd_etcd_api /v3/kv/range "{\"key\":\"$(sd_etcd_b64 /)\",\"count_only\":true}" |
+		sed -n 's/.*"revision":"\([0-9]*\)".*/\1/p'
+}
+
+# sd_etcd_compact: compact etcd's history up to its current revision.
+sd_etcd_compact() {
+	local rev
+	rev=$(sd_etcd_revision)
+	[ -n "$rev" ] || sd_fail "sd_etcd_compact: no revision from etcd"
+	sd_etcd_api /v3/kv/compaction "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null
+	echo "$rev"
+}
+
+# sd_etcd_leases: the IDs of the leases etcd knows, one a line.
+sd_etcd_leases() {
+	sd_etcd_api /v3/lease/leases '{}' | grep -o '"ID":"[0-9]*"' | cut -d'"' -f4
+}
+
+# sd_etcd_enable_auth PASSWORD: user root (role root) with PASSWORD, auth on.
+sd_etcd_enable_auth() {
+	sd_etcd_api /v3/auth/user/add "{\"name\":\"root\",\"password\":\"$1\"}" >/dev/null
+	sd_etcd_api /v3/auth/role/add '{"name":"root"}' >/dev/null
+	sd_etcd_api /v3/auth/user/grant '{"user":"root","role":"root"}' >/dev/null
+	sd_etcd_api /v3/auth/enable '{}' >/dev/null
+}
+
+# sd_etcd_registrator_config FILE ADVERTISE_HOST DOCKER_HOST SERVICES_JSON [TTL_S] [EXTRA_REGISTRY_JSON]
+sd_etcd_registrator_config() {
+	cat >"$1" <<JSON
+{
+  "docker": {"host": "$3"},
+  "advertise_host": "$2",
+  "resync_interval_s": 60,
+  "registry": {"type": "etcd", "endpoints": ["$SD_ETCD_ENDPOINT"],
+               "prefix": "/smartdock/services/", "ttl_s": ${5:-10}${6:+, $6}},
+  "services": $4
+}
+JSON
+}
+
+# sd_etcd_service PORT PREFIX [EXTRA_DISCOVERY_JSON]: the watcher's services
+# object for one http service discovered in etcd.
+sd_etcd_service() {
+	cat <<JSON
+{"web": {"discovery": {"method": "etcd", "endpoints": ["$SD_ETCD_ENDPOINT"], "path": "$2"${3:+, $3}},
+         "haproxy": {"port": $1, "bind_address": "127.0.0.1",
+                     "listen": ["mode http", "option httpchk /", "http-check expect string Hello"]}}}
+JSON
+}

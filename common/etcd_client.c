@@ -1,0 +1,582 @@
+#include "etcd_client.h"
+
+#include "etcd_codec.h"
+#include "log.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ETCD_MAX_BODY (64u << 20) /* a range over thousands of instances fits */
+#define ETCD_MAX_MSG (16u << 20)
+#define ETCD_CONNECT_TIMEOUT_MS 2000L
+
+struct etcd_request {
+    struct etcd_request *next;
+    struct etcd_client *client;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *path, *body;
+    char *buf;
+    size_t len, cap;
+    bool stream, is_auth;
+    bool waiting;      /* for a token */
+    bool retried_auth; /* authenticated again once already */
+    bool cancelled, in_callback, too_big;
+    char curl_error[CURL_ERROR_SIZE]; /* libcurl's detail: the TLS alert, say */
+    size_t endpoint;                  /* index this attempt went to */
+    size_t tries;                     /* endpoints that refused the connection */
+    uint64_t deliver_timer; /* messages are handed over from the loop, never from inside curl */
+    etcd_reply_fn *on_reply;
+    etcd_msg_fn *on_msg;
+    etcd_end_fn *on_end;
+    void *arg;
+};
+
+struct etcd_client {
+    struct loop *loop;
+    char **endpoints;
+    size_t n, current;
+    char *username, *password, *ca_file, *cert_file, *key_file;
+    long timeout_ms;
+    char *token;
+    bool auth_off;    /* etcd said authentication is not enabled */
+    size_t failovers; /* since the last answer; after a full round, logged at debug level */
+    bool closing;
+    struct etcd_request *auth; /* the authenticate request in flight */
+    struct etcd_request *requests;
+};
+
+static void dispatch(struct etcd_request *r);
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+struct etcd_client *etcd_client_new(struct loop *l, const struct etcd_client_opts *o)
+{
+    struct etcd_client *c = calloc(1, sizeof *c);
+    if (!c || o->nendpoints == 0) goto fail;
+    c->loop = l;
+    c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
+    if (!(c->endpoints = calloc(o->nendpoints, sizeof *c->endpoints))) goto fail;
+    for (; c->n < o->nendpoints; c->n++) {
+        const char *e = o->endpoints[c->n];
+        size_t len = strlen(e);
+        while (len > 0 && e[len - 1] == '/')
+            len--;
+        if (!(c->endpoints[c->n] = strndup(e, len))) goto fail;
+    }
+    c->username = dup_or_null(o->username);
+    c->password = dup_or_null(o->password ? o->password : "");
+    c->ca_file = dup_or_null(o->ca_file);
+    c->cert_file = dup_or_null(o->cert_file);
+    c->key_file = dup_or_null(o->key_file);
+    if ((o->username && !c->username) || !c->password || (o->ca_file && !c->ca_file) ||
+        (o->cert_file && !c->cert_file) || (o->key_file && !c->key_file))
+        goto fail;
+    return c;
+fail:
+    etcd_client_free(c);
+    return NULL;
+}
+
+static void request_free(struct etcd_request *r)
+{
+    if (r->deliver_timer) loop_timer_cancel(r->client->loop, r->deliver_timer);
+    if (r->easy) curl_easy_cleanup(r->easy);
+    curl_slist_free_all(r->headers);
+    free(r->path);
+    free(r->body);
+    free(r->buf);
+    free(r);
+}
+
+static void unlink_request(struct etcd_request *r)
+{
+    struct etcd_request **p = &r->client->requests;
+    while (*p && *p != r)
+        p = &(*p)->next;
+    if (*p) *p = r->next;
+    if (r->client->auth == r) r->client->auth = NULL;
+}
+
+void etcd_client_free(struct etcd_client *c)
+{
+    if (!c) return;
+    c->closing = true;
+    while (c->requests) {
+        struct etcd_request *r = c->requests;
+        c->requests = r->next;
+        if (r->easy) loop_remove_transfer(c->loop, r->easy);
+        if (!r->stream && !r->cancelled) {
+            struct etcd_error e = {ETCD_CANCELLED, "cancelled"};
+            r->on_reply(r->arg, NULL, &e);
+        }
+        request_free(r);
+    }
+    for (size_t i = 0; c->endpoints && i < c->n; i++)
+        free(c->endpoints[i]);
+    free(c->endpoints);
+    free(c->username);
+    free(c->password);
+    free(c->ca_file);
+    free(c->cert_file);
+    free(c->key_file);
+    free(c->token);
+    free(c);
+}
+
+const char *etcd_client_endpoint(const struct etcd_client *c)
+{
+    return c->endpoints[c->current];
+}
+
+void etcd_client_auth_rejected(struct etcd_client *c)
+{
+    free(c->token);
+    c->token = NULL;
+    c->auth_off = false;
+}
+
+/* The endpoint `used` failed at the transport level: the next requests go
+ * to the next endpoint (once per failure, however many requests saw it).
+ * While every endpoint keeps failing, one round is logged, then quiet. */
+static void fail_over(struct etcd_client *c, size_t used, const char *why)
+{
+    if (c->n < 2 || used != c->current) return;
+    c->current = (c->current + 1) % c->n;
+    log_msg(c->failovers++ < c->n ? LL_WARN : LL_DEBUG, "etcd %s: %s; switching to %s",
+            c->endpoints[used], why, c->endpoints[c->current]);
+}
+
+static int append(struct etcd_request *r, const char *data, size_t n, size_t limit)
+{
+    if (r->len + n + 1 > limit) return -1;
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 4096;
+        while (cap < r->len + n + 1)
+            cap *= 2;
+        char *b = realloc(r->buf, cap);
+        if (!b) return -1;
+        r->buf = b;
+        r->cap = cap;
+    }
+    memcpy(r->buf + r->len, data, n);
+    r->len += n;
+    r->buf[r->len] = 0;
+    return 0;
+}
+
+/* Ends a stream from inside its delivery; the caller frees it. */
+static void stream_fail(struct etcd_request *r, int code, const char *message)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "etcd %s: %s", r->client->endpoints[r->endpoint], message);
+    r->cancelled = true;
+    struct etcd_error e = {code, msg};
+    r->on_end(r->arg, &e);
+}
+
+/* Hands every complete line to the caller as one JSON message and keeps the
+ * partial tail. An error message ends the stream. */
+static void deliver_lines(struct etcd_request *r)
+{
+    size_t start = 0;
+    r->in_callback = true;
+    for (size_t i = 0; i < r->len && !r->cancelled; i++) {
+        if (r->buf[i] != '\n') continue;
+        size_t n = i - start;
+        const char *line = r->buf + start;
+        start = i + 1;
+        while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+            n--;
+        if (!n) continue;
+        cJSON *msg = cJSON_ParseWithLength(line, n);
+        int code;
+        char text[256];
+        if (!msg) {
+            snprintf(text, sizeof text, "unparsable stream message of %zu bytes", n);
+            stream_fail(r, 0, text);
+        } else if (etcd_decode_error(msg, &code, text, sizeof text)) {
+            stream_fail(r, code, text);
+        } else {
+            r->on_msg(r->arg, msg);
+        }
+        cJSON_Delete(msg);
+    }
+    r->in_callback = false;
+    memmove(r->buf, r->buf + start, r->len - start);
+    r->len -= start;
+}
+
+static void deliver_later(void *arg)
+{
+    struct etcd_request *r = arg;
+    r->deliver_timer = 0;
+    deliver_lines(r);
+    if (r->cancelled) {
+        unlink_request(r);
+        loop_remove_transfer(r->client->loop, r->easy);
+        request_free(r);
+    }
+}
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct etcd_request *r = userp;
+    size_t n = size * nmemb;
+    if (r->cancelled) return 0;
+    long status = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    bool lines = r->stream && status == 200;
+    if (append(r, data, n, lines ? ETCD_MAX_MSG : ETCD_MAX_BODY) < 0) {
+        r->too_big = true;
+        return 0;
+    }
+    if (lines && !r->deliver_timer && memchr(data, '\n', n))
+        r->deliver_timer = loop_timer(r->client->loop, 0, deliver_later, r);
+    return n;
+}
+
+static void on_done(void *arg, CURL *easy, CURLcode rc);
+
+/* Sets up r->easy and r->headers for one attempt on endpoint ep. */
+static int prepare(struct etcd_request *r, size_t ep, long timeout_ms)
+{
+    struct etcd_client *c = r->client;
+    if (r->easy) curl_easy_cleanup(r->easy);
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
+    r->len = 0;
+    r->too_big = false;
+    r->curl_error[0] = 0;
+    r->endpoint = ep;
+    size_t n = strlen(c->endpoints[ep]) + strlen(r->path) + 1;
+    size_t tn = c->token ? strlen(c->token) + 16 : 0;
+    char *url = malloc(n), *auth = malloc(tn + 1);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    if (h) h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+    if (h && auth && c->token && !r->is_auth) {
+        snprintf(auth, tn, "Authorization: %s", c->token);
+        h = curl_slist_append(h, auth);
+    }
+    r->headers = h;
+    r->easy = url && auth && h ? curl_easy_init() : NULL;
+    if (r->easy) {
+        snprintf(url, n, "%s%s", c->endpoints[ep], r->path);
+        curl_easy_setopt(r->easy, CURLOPT_URL, url);
+    }
+    free(url);
+    free(auth);
+    if (!r->easy) return -1;
+    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
+    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->curl_error);
+    curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     timeout_ms && timeout_ms < ETCD_CONNECT_TIMEOUT_MS ? timeout_ms
+                                                                        : ETCD_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPIDLE, 10L);
+    curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPINTVL, 5L);
+    if (timeout_ms) curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    if (c->ca_file) curl_easy_setopt(r->easy, CURLOPT_CAINFO, c->ca_file);
+    if (c->cert_file) curl_easy_setopt(r->easy, CURLOPT_SSLCERT, c->cert_file);
+    if (c->key_file) curl_easy_setopt(r->easy, CURLOPT_SSLKEY, c->key_file);
+    return 0;
+}
+
+/* Starts one attempt of r on the current endpoint. */
+static int start_transfer(struct etcd_request *r)
+{
+    struct etcd_client *c = r->client;
+    if (prepare(r, c->current, r->stream ? 0 : c->timeout_ms) < 0) return -1;
+    return loop_add_transfer(c->loop, r->easy, on_done, r);
+}
+
+/* Ends r with an error: its callback runs, then it is freed. */
+static void finish_error(struct etcd_request *r, int code, const char *message)
+{
+    struct etcd_error e = {code, message};
+    unlink_request(r);
+    if (r->stream)
+        r->on_end(r->arg, &e);
+    else
+        r->on_reply(r->arg, NULL, &e);
+    request_free(r);
+}
+
+static void on_auth_reply(void *arg, const cJSON *reply, const struct etcd_error *err)
+{
+    struct etcd_client *c = arg;
+    if (err && err->code == ETCD_CANCELLED) return;
+    char text[512] = "";
+    if (err && err->code == ETCD_CODE_FAILED_PRECONDITION &&
+        strstr(err->message, "authentication is not enabled")) {
+        log_warn("etcd %s: authentication is not enabled; sending requests without a token",
+                 etcd_client_endpoint(c));
+        c->auth_off = true;
+    } else if (err) {
+        snprintf(text, sizeof text, "authenticating as \"%s\": %s", c->username, err->message);
+    } else {
+        char *token, derr[160];
+        if (etcd_decode_token(reply, &token, derr, sizeof derr) < 0) {
+            snprintf(text, sizeof text, "etcd %s: authenticate reply: %s", etcd_client_endpoint(c),
+                     derr);
+        } else {
+            free(c->token);
+            c->token = token;
+            log_info("etcd %s: authenticated as \"%s\"", etcd_client_endpoint(c), c->username);
+        }
+    }
+    /* Callbacks may add requests: take the waiting ones out first. */
+    struct etcd_request *waiting = NULL, **p = &c->requests;
+    while (*p) {
+        struct etcd_request *r = *p;
+        if (r->waiting) {
+            *p = r->next;
+            r->next = waiting;
+            waiting = r;
+        } else {
+            p = &r->next;
+        }
+    }
+    while (waiting) {
+        struct etcd_request *r = waiting;
+        waiting = r->next;
+        r->next = c->requests;
+        c->requests = r;
+        if (*text)
+            finish_error(r, 0, text);
+        else
+            dispatch(r);
+    }
+}
+
+static struct etcd_request *request_new(struct etcd_client *c, const char *path, const char *body,
+                                        bool stream)
+{
+    if (c->closing) return NULL;
+    struct etcd_request *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->client = c;
+    r->stream = stream;
+    r->path = strdup(path);
+    r->body = strdup(body);
+    if (!r->path || !r->body) {
+        request_free(r);
+        return NULL;
+    }
+    r->next = c->requests;
+    c->requests = r;
+    return r;
+}
+
+static void start_auth(struct etcd_client *c)
+{
+    char *body = etcd_req_authenticate(c->username, c->password);
+    struct etcd_request *r = body ? request_new(c, "/v3/auth/authenticate", body, false) : NULL;
+    free(body);
+    if (!r) return;
+    r->is_auth = true;
+    r->on_reply = on_auth_reply;
+    r->arg = c;
+    c->auth = r;
+    if (start_transfer(r) < 0) finish_error(r, 0, "cannot start a request");
+}
+
+/* Sends r now, or parks it until a token is there. */
+static void dispatch(struct etcd_request *r)
+{
+    struct etcd_client *c = r->client;
+    r->waiting = !r->is_auth && c->username && !c->token && !c->auth_off;
+    if (r->waiting) {
+        if (!c->auth) start_auth(c);
+        return;
+    }
+    if (start_transfer(r) < 0) finish_error(r, 0, "cannot start a request");
+}
+
+static bool not_sent(CURL *easy, CURLcode rc)
+{
+    curl_off_t connect_us = 0;
+    curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+           (rc == CURLE_OPERATION_TIMEDOUT && connect_us == 0);
+}
+
+static void on_done(void *arg, CURL *easy, CURLcode rc)
+{
+    struct etcd_request *r = arg;
+    struct etcd_client *c = r->client;
+    (void)easy;
+    if (r->cancelled) {
+        unlink_request(r);
+        request_free(r);
+        return;
+    }
+    long status = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (r->stream && status == 200) {
+        /* Messages that arrived just before the end still count. */
+        if (r->deliver_timer) loop_timer_cancel(c->loop, r->deliver_timer);
+        r->deliver_timer = 0;
+        deliver_lines(r);
+        if (r->cancelled) {
+            unlink_request(r);
+            request_free(r);
+            return;
+        }
+    }
+    const char *ep = c->endpoints[r->endpoint];
+    char text[512];
+    if (r->too_big) {
+        snprintf(text, sizeof text, "etcd %s: reply larger than %u bytes", ep,
+                 r->stream ? ETCD_MAX_MSG : ETCD_MAX_BODY);
+        finish_error(r, 0, text);
+        return;
+    }
+    if (status > 0) c->failovers = 0;
+    if (rc != CURLE_OK) {
+        char why[CURL_ERROR_SIZE];
+        snprintf(why, sizeof why, "%s", r->curl_error[0] ? r->curl_error : curl_easy_strerror(rc));
+        fail_over(c, r->endpoint, why);
+        if (not_sent(r->easy, rc) && ++r->tries < c->n && start_transfer(r) == 0) return;
+        snprintf(text, sizeof text, "etcd %s: %s", ep, why);
+        finish_error(r, 0, text);
+        return;
+    }
+    if (r->stream && status == 200) {
+        snprintf(text, sizeof text, "etcd %s: stream closed", ep);
+        finish_error(r, 0, text);
+        return;
+    }
+    cJSON *root = r->len ? cJSON_ParseWithLength(r->buf, r->len) : NULL;
+    int code;
+    char msg[256];
+    if (root && etcd_decode_error(root, &code, msg, sizeof msg)) {
+        cJSON_Delete(root);
+        bool bad_token = code == ETCD_CODE_UNAUTHENTICATED;
+        bool no_token = code == ETCD_CODE_INVALID_ARGUMENT && strstr(msg, "user name is empty");
+        if ((bad_token || no_token) && c->username && !r->is_auth && !r->retried_auth) {
+            r->retried_auth = true; /* the token expired, or etcd restarted or enabled auth */
+            etcd_client_auth_rejected(c);
+            dispatch(r);
+            return;
+        }
+        snprintf(text, sizeof text, "etcd %s: %s%s", ep, msg,
+                 no_token && !c->username
+                     ? " (etcd requires authentication: configure a username and password)"
+                     : "");
+        finish_error(r, code, text);
+        return;
+    }
+    if (status != 200 || !root) {
+        cJSON_Delete(root);
+        snprintf(text, sizeof text, "etcd %s: HTTP status %ld: %.120s", ep, status,
+                 r->buf ? r->buf : "");
+        finish_error(r, 0, text);
+        return;
+    }
+    unlink_request(r);
+    r->on_reply(r->arg, root, NULL);
+    cJSON_Delete(root);
+    request_free(r);
+}
+
+/* Starts a new request r, or parks it until a token is there; on failure
+ * frees it and returns -1 (its callback is not called). */
+static int submit(struct etcd_request *r)
+{
+    struct etcd_client *c = r->client;
+    r->waiting = c->username && !c->token && !c->auth_off;
+    if (r->waiting) {
+        if (!c->auth) start_auth(c);
+        return 0;
+    }
+    if (start_transfer(r) == 0) return 0;
+    unlink_request(r);
+    request_free(r);
+    return -1;
+}
+
+int etcd_client_post(struct etcd_client *c, const char *path, const char *body, etcd_reply_fn *fn,
+                     void *arg)
+{
+    struct etcd_request *r = request_new(c, path, body, false);
+    if (!r) return -1;
+    r->on_reply = fn;
+    r->arg = arg;
+    return submit(r);
+}
+
+struct etcd_stream *etcd_client_stream(struct etcd_client *c, const char *path, const char *body,
+                                       etcd_msg_fn *on_msg, etcd_end_fn *on_end, void *arg)
+{
+    struct etcd_request *r = request_new(c, path, body, true);
+    if (!r) return NULL;
+    r->on_msg = on_msg;
+    r->on_end = on_end;
+    r->arg = arg;
+    return submit(r) == 0 ? (struct etcd_stream *)r : NULL;
+}
+
+void etcd_stream_cancel(struct etcd_stream *s)
+{
+    struct etcd_request *r = (struct etcd_request *)s;
+    if (!r) return;
+    r->cancelled = true;
+    if (r->in_callback) return; /* deliver_later or on_done frees it */
+    unlink_request(r);
+    if (r->easy) loop_remove_transfer(r->client->loop, r->easy);
+    request_free(r);
+}
+
+int etcd_client_post_sync(struct etcd_client *c, const char *path, const char *body,
+                          long timeout_ms, char *err, size_t errlen)
+{
+    uint64_t deadline = loop_now_ms() + (uint64_t)timeout_ms;
+    snprintf(err, errlen, "etcd: no endpoint tried");
+    for (size_t i = 0; i < c->n; i++) {
+        uint64_t now = loop_now_ms();
+        if (now >= deadline) break;
+        struct etcd_request r = {.client = c, .path = (char *)path, .body = (char *)body};
+        const char *ep = c->endpoints[(c->current + i) % c->n];
+        if (prepare(&r, (c->current + i) % c->n, (long)(deadline - now)) < 0) {
+            curl_easy_cleanup(r.easy);
+            curl_slist_free_all(r.headers);
+            snprintf(err, errlen, "etcd: out of memory");
+            return -1;
+        }
+        CURLcode rc = curl_easy_perform(r.easy);
+        long status = 0;
+        curl_easy_getinfo(r.easy, CURLINFO_RESPONSE_CODE, &status);
+        bool retry = rc != CURLE_OK && not_sent(r.easy, rc);
+        cJSON *root = rc == CURLE_OK && r.len ? cJSON_ParseWithLength(r.buf, r.len) : NULL;
+        int code, result = -1;
+        char msg[256];
+        if (rc != CURLE_OK)
+            snprintf(err, errlen, "etcd %s: %s", ep,
+                     r.curl_error[0] ? r.curl_error : curl_easy_strerror(rc));
+        else if (root && etcd_decode_error(root, &code, msg, sizeof msg))
+            snprintf(err, errlen, "etcd %s: %s", ep, msg);
+        else if (status != 200)
+            snprintf(err, errlen, "etcd %s: HTTP status %ld", ep, status);
+        else
+            result = 0;
+        cJSON_Delete(root);
+        curl_easy_cleanup(r.easy);
+        curl_slist_free_all(r.headers);
+        free(r.buf);
+        if (result == 0 || !retry) return result;
+    }
+    return -1;
+}

@@ -1,0 +1,370 @@
+/*
+ * discovery "etcd": every key under a prefix, each value Nerve JSON.
+ *
+ * The prefix is read once (/v3/kv/range), then watched from the revision
+ * after that read (/v3/watch), so no change between the two is lost. A
+ * dropped stream resumes from the last revision seen; when etcd has
+ * compacted that revision away, or its revision went back (restored from a
+ * snapshot), everything is read again. While etcd is away nothing is
+ * published, so HAProxy keeps the last known backends; reconnects back off
+ * from 250 ms to 30 s, with jitter.
+ *
+ * A value that does not decode is skipped with one log line naming the key;
+ * its neighbours are published as usual.
+ *
+ * Options beyond syn_config's: "username"/"password" (etcd authentication)
+ * and "ca_file"/"cert_file"/"key_file" (TLS), read from discovery.raw.
+ */
+#include "discovery.h"
+
+#include "etcd_client.h"
+#include "etcd_codec.h"
+#include "log.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 30000
+
+struct etcd_item {
+    char *key;
+    bool ok; /* false: the value did not decode */
+    struct backend b;
+};
+
+struct etcd_discovery {
+    struct loop *loop;
+    const struct syn_service *svc;
+    size_t index;
+    discovery_update_fn *fn;
+    void *arg;
+    struct etcd_client *client;
+    char *prefix;
+    struct etcd_item *items;
+    size_t n, cap;
+    int64_t revision; /* every change up to it is in items; 0: not read yet */
+    bool reading;     /* a range is in flight */
+    struct etcd_stream *watch;
+    uint64_t retry_timer;
+    int backoff_ms;
+    unsigned seed;
+    char last_error[256];
+};
+
+static void start(struct etcd_discovery *d);
+
+static void report(struct etcd_discovery *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void report(struct etcd_discovery *d, const char *fmt, ...)
+{
+    char msg[sizeof d->last_error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (strcmp(msg, d->last_error) == 0) {
+        log_debug("%s", msg);
+        return;
+    }
+    snprintf(d->last_error, sizeof d->last_error, "%s", msg);
+    log_warn("%s", msg);
+}
+
+static void item_clear(struct etcd_item *it)
+{
+    free(it->key);
+    backend_clear(&it->b);
+}
+
+static void items_clear(struct etcd_discovery *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        item_clear(&d->items[i]);
+    d->n = 0;
+}
+
+static struct etcd_item *find(struct etcd_discovery *d, const char *key)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (strcmp(d->items[i].key, key) == 0) return &d->items[i];
+    return NULL;
+}
+
+static void remove_key(struct etcd_discovery *d, const char *key)
+{
+    struct etcd_item *it = find(d, key);
+    if (!it) return;
+    item_clear(it);
+    *it = d->items[--d->n];
+}
+
+/* Adds or replaces key; a value that does not decode is kept as not ok. */
+static void put_key(struct etcd_discovery *d, const struct etcd_kv *kv)
+{
+    struct etcd_item *it = find(d, kv->key);
+    if (!it) {
+        if (d->n == d->cap) {
+            size_t cap = d->cap ? d->cap * 2 : 16;
+            struct etcd_item *v = realloc(d->items, cap * sizeof *v);
+            if (!v) return;
+            d->items = v;
+            d->cap = cap;
+        }
+        it = &d->items[d->n];
+        memset(it, 0, sizeof *it);
+        if (!(it->key = strdup(kv->key))) return;
+        d->n++;
+    }
+    char err[256];
+    backend_clear(&it->b);
+    it->ok = backend_decode_nerve(kv->value, kv->value_len, &it->b, err, sizeof err) == 0;
+    if (it->ok) {
+        it->b.source = strdup(kv->key);
+        return;
+    }
+    char *shown = backend_text_is_safe(kv->key) ? NULL : backend_server_name_dup(kv->key);
+    log_warn("service %s: skipping key %s: %s", d->svc->name, shown ? shown : kv->key, err);
+    free(shown);
+}
+
+static void publish(struct etcd_discovery *d)
+{
+    struct backend_list list = {0};
+    for (size_t i = 0; i < d->n; i++) {
+        struct backend copy;
+        if (!d->items[i].ok) continue;
+        if (backend_copy(&copy, &d->items[i].b) < 0 || backend_list_push(&list, &copy) < 0) {
+            backend_clear(&copy);
+            backend_list_clear(&list);
+            log_error("service %s: out of memory", d->svc->name);
+            return;
+        }
+    }
+    log_debug("service %s: %zu backends under %s at revision %" PRId64, d->svc->name, list.n,
+              d->prefix, d->revision);
+    d->fn(d->arg, d->index, &list);
+    backend_list_clear(&list);
+}
+
+static void retry_now(void *arg)
+{
+    struct etcd_discovery *d = arg;
+    d->retry_timer = 0;
+    start(d);
+}
+
+static void schedule_retry(struct etcd_discovery *d)
+{
+    if (d->retry_timer) return;
+    int half = d->backoff_ms / 2;
+    uint64_t delay = (uint64_t)(half + rand_r(&d->seed) % (half + 1));
+    d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
+    d->retry_timer = loop_timer(d->loop, delay, retry_now, d);
+}
+
+static void stop_watch(struct etcd_discovery *d)
+{
+    etcd_stream_cancel(d->watch);
+    d->watch = NULL;
+}
+
+/* Forget everything read so far and read it all again, now. */
+static void resync(struct etcd_discovery *d)
+{
+    stop_watch(d);
+    d->revision = 0;
+    if (!d->retry_timer) d->retry_timer = loop_timer(d->loop, 0, retry_now, d);
+}
+
+static void on_watch_msg(void *arg, const cJSON *msg)
+{
+    struct etcd_discovery *d = arg;
+    struct etcd_watch_msg m;
+    char err[256];
+    if (etcd_decode_watch(msg, &m, err, sizeof err) < 0) {
+        report(d, "service %s: etcd watch message: %s; watching again", d->svc->name, err);
+        stop_watch(d);
+        schedule_retry(d);
+        return;
+    }
+    if (m.canceled && m.compact_revision > 0) {
+        log_warn("service %s: etcd compacted revision %" PRId64 " (up to %" PRId64
+                 ") before the watch resumed; reading everything under %s again",
+                 d->svc->name, d->revision + 1, m.compact_revision, d->prefix);
+        resync(d);
+    } else if (m.canceled) {
+        const char *why = m.cancel_reason ? m.cancel_reason : "no reason given";
+        if (strstr(why, "auth token") || strstr(why, "user name is empty"))
+            etcd_client_auth_rejected(d->client);
+        report(d, "service %s: etcd %s canceled the watch of %s: %s%s; retrying", d->svc->name,
+               etcd_client_endpoint(d->client), d->prefix, why,
+               strstr(why, "user name is empty")
+                   ? " (etcd requires authentication: set discovery username and password)"
+                   : "");
+        stop_watch(d);
+        schedule_retry(d);
+    } else if (m.created && m.header_revision > 0 && m.header_revision < d->revision) {
+        log_warn("service %s: etcd's revision went back from %" PRId64 " to %" PRId64
+                 " (restored from a snapshot?); reading everything under %s again",
+                 d->svc->name, d->revision, m.header_revision, d->prefix);
+        resync(d);
+    } else {
+        if (m.created) {
+            log_info("service %s: watching etcd %s%s from revision %" PRId64, d->svc->name,
+                     etcd_client_endpoint(d->client), d->prefix, d->revision + 1);
+            d->last_error[0] = 0;
+            d->backoff_ms = BACKOFF_MIN_MS;
+        }
+        bool changed = false;
+        for (size_t i = 0; i < m.nevents; i++) {
+            const struct etcd_event *ev = &m.events[i];
+            if (ev->kv.mod_revision && ev->kv.mod_revision <= d->revision) continue; /* seen */
+            if (ev->type == ETCD_EVENT_DELETE)
+                remove_key(d, ev->kv.key);
+            else
+                put_key(d, &ev->kv);
+            if (ev->kv.mod_revision > d->revision) d->revision = ev->kv.mod_revision;
+            changed = true;
+        }
+        if (changed) publish(d);
+    }
+    etcd_watch_msg_clear(&m);
+}
+
+static void on_watch_end(void *arg, const struct etcd_error *err)
+{
+    struct etcd_discovery *d = arg;
+    d->watch = NULL;
+    if (err->code == ETCD_CODE_UNAUTHENTICATED) etcd_client_auth_rejected(d->client);
+    report(d, "service %s: etcd watch of %s ended: %s; resuming from revision %" PRId64,
+           d->svc->name, d->prefix, err->message, d->revision + 1);
+    schedule_retry(d);
+}
+
+static void watch(struct etcd_discovery *d)
+{
+    char *body = etcd_req_watch_prefix(d->prefix, d->revision + 1);
+    d->watch = body
+                   ? etcd_client_stream(d->client, "/v3/watch", body, on_watch_msg, on_watch_end, d)
+                   : NULL;
+    free(body);
+    if (!d->watch) schedule_retry(d);
+}
+
+static void on_range(void *arg, const cJSON *reply, const struct etcd_error *err)
+{
+    struct etcd_discovery *d = arg;
+    if (err && err->code == ETCD_CANCELLED) return;
+    d->reading = false;
+    struct etcd_range range;
+    char derr[256];
+    if (err || etcd_decode_range(reply, &range, derr, sizeof derr) < 0) {
+        report(d, "service %s: reading etcd %s: %s; retrying", d->svc->name, d->prefix,
+               err ? err->message : derr);
+        schedule_retry(d);
+        return;
+    }
+    items_clear(d);
+    for (size_t i = 0; i < range.n; i++)
+        put_key(d, &range.kvs[i]);
+    d->revision = range.revision;
+    log_info("service %s: read %zu keys under %s from etcd %s at revision %" PRId64, d->svc->name,
+             range.n, d->prefix, etcd_client_endpoint(d->client), d->revision);
+    etcd_range_clear(&range);
+    publish(d);
+    watch(d);
+}
+
+/* Reads everything when nothing was read yet, else resumes the watch. */
+static void start(struct etcd_discovery *d)
+{
+    if (d->reading || d->watch) return;
+    if (d->revision > 0) {
+        watch(d);
+        return;
+    }
+    char *body = etcd_req_range_prefix(d->prefix, 0);
+    if (body && etcd_client_post(d->client, "/v3/kv/range", body, on_range, d) == 0)
+        d->reading = true;
+    else
+        schedule_retry(d);
+    free(body);
+}
+
+/* A string option of the discovery object that syn_config does not know. */
+static const char *raw_string(const struct syn_discovery *disc, const char *name, bool *bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(disc->raw, name);
+    if (!v) return NULL;
+    if (cJSON_IsString(v) && *v->valuestring && backend_text_is_safe(v->valuestring))
+        return v->valuestring;
+    *bad = true;
+    return NULL;
+}
+
+static void *etcdd_new(struct discovery_hub *h, const struct syn_service *svc, size_t index,
+                       discovery_update_fn *fn, void *arg)
+{
+    const struct syn_discovery *disc = &svc->discovery;
+    bool bad = false;
+    struct etcd_client_opts o = {
+        .endpoints = disc->endpoints.v,
+        .nendpoints = disc->endpoints.n,
+        .username = raw_string(disc, "username", &bad),
+        .password = raw_string(disc, "password", &bad),
+        .ca_file = raw_string(disc, "ca_file", &bad),
+        .cert_file = raw_string(disc, "cert_file", &bad),
+        .key_file = raw_string(disc, "key_file", &bad),
+    };
+    if (bad || !o.username != !o.password || !o.cert_file != !o.key_file) {
+        log_error("service %s: discovery: username and password, and cert_file and key_file, "
+                  "go in pairs of non-empty strings",
+                  svc->name);
+        return NULL;
+    }
+    struct etcd_discovery *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    size_t pl = strlen(disc->path);
+    bool slash = pl > 0 && disc->path[pl - 1] == '/';
+    if (asprintf(&d->prefix, "%s%s", disc->path, slash ? "" : "/") < 0) {
+        d->prefix = NULL;
+        free(d);
+        return NULL;
+    }
+    d->loop = h->loop;
+    d->svc = svc;
+    d->index = index;
+    d->fn = fn;
+    d->arg = arg;
+    d->backoff_ms = BACKOFF_MIN_MS;
+    d->seed = (unsigned)(loop_now_ms() ^ (index * 2654435761u));
+    d->client = etcd_client_new(h->loop, &o);
+    if (!d->client) {
+        free(d->prefix);
+        free(d);
+        return NULL;
+    }
+    log_info("service %s: watching etcd %s%s%s", svc->name, etcd_client_endpoint(d->client),
+             d->prefix, o.username ? " (with authentication)" : "");
+    start(d);
+    return d;
+}
+
+static void etcdd_free(void *impl)
+{
+    struct etcd_discovery *d = impl;
+    if (d->retry_timer) loop_timer_cancel(d->loop, d->retry_timer);
+    stop_watch(d);
+    etcd_client_free(d->client); /* a range in flight ends with ETCD_CANCELLED */
+    items_clear(d);
+    free(d->items);
+    free(d->prefix);
+    free(d);
+}
+
+const struct discovery_impl etcd_discovery_impl = {etcdd_new, etcdd_free};
