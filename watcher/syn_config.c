@@ -55,7 +55,8 @@ static const char *const haproxy_keys[] = {"reload_command",    "config_file_pat
                                            "restart_interval",  "restart_jitter",
                                            "state_file_path",   "state_file_ttl",
                                            "server_order_seed", "haproxy_binary",
-                                           "managed",           NULL};
+                                           "managed",           "safe_http_defaults",
+                                           "drain_timeout_ms",  NULL};
 static const char *const haproxy_unsupported[] = {"max_server_id", "use_nerve_weights", NULL};
 
 static const char *const server_keys[] = {"name", "host", "port", NULL};
@@ -414,7 +415,10 @@ static int parse_haproxy(struct syn_pctx *c, const cJSON *obj, struct syn_haprox
         syn_get_int(c, obj, path, "state_file_ttl", 1, INT_MAX, 86400, &h->state_file_ttl) < 0 ||
         syn_get_int(c, obj, path, "server_order_seed", 0, INT_MAX, 0, &seed) < 0 ||
         syn_get_string(c, obj, path, "haproxy_binary", &h->haproxy_binary) < 0 ||
-        syn_get_bool(c, obj, path, "managed", false, &h->managed) < 0)
+        syn_get_bool(c, obj, path, "managed", false, &h->managed) < 0 ||
+        syn_get_bool(c, obj, path, "safe_http_defaults", true, &h->safe_http_defaults) < 0 ||
+        syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) <
+            0)
         return -1;
     h->server_order_seed = (unsigned)seed;
     if (!h->bind_address && !(h->bind_address = strdup("localhost"))) return syn_oom(c);

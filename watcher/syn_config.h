@@ -151,6 +151,8 @@ struct syn_haproxy {
     /* smartdock extensions */
     char *haproxy_binary; /* default "haproxy" */
     bool managed;         /* smartdock runs haproxy itself; default false */
+    bool safe_http_defaults; /* redispatch/retries/retry-on for mode http; default true */
+    int drain_timeout_ms;    /* longest wait for a removed server's sessions; default 10000 */
 };
 
 struct syn_config {

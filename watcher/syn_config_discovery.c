@@ -218,10 +218,21 @@ static int parse_docker(struct syn_pctx *c, const cJSON *obj, const char *path,
 static int parse_etcd(struct syn_pctx *c, const cJSON *obj, const char *path,
                       struct syn_discovery *d)
 {
-    static const char *const keys[] = {"method",        "path",         "hosts", "endpoints",
-                                       "label_filters", "label_filter", NULL};
+    static const char *const keys[] = {"method",        "path",         "hosts",   "endpoints",
+                                       "label_filters", "label_filter", "username", "password",
+                                       "ca_file",       "cert_file",    "key_file", NULL};
+    static const char *const strings[] = {"username", "password", "ca_file", "cert_file",
+                                          "key_file", NULL};
     char p[SYN_PATH_MAX], pi[SYN_PATH_MAX], host[256];
     if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
+    /* etcd_discovery reads these from discovery.raw; their types are checked here. */
+    for (const char *const *k = strings; *k; k++) {
+        const cJSON *v = syn_get(obj, *k);
+        if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
+            syn_path(p, sizeof p, path, *k);
+            return syn_fail(c, p, "a string", v);
+        }
+    }
     if (syn_get_strings(c, obj, path, "endpoints", &d->endpoints) < 0) return -1;
     syn_path(p, sizeof p, path, "endpoints");
     for (size_t i = 0; i < d->endpoints.n; i++) {

@@ -92,6 +92,8 @@ static void check_article(const struct syn_config *cfg)
     assert_true(h->restart_jitter == 0.0);
     assert_string_equal(h->haproxy_binary, "haproxy");
     assert_false(h->managed);
+    assert_true(h->safe_http_defaults);
+    assert_int_equal(h->drain_timeout_ms, 10000);
     assert_null(h->state_file_path);
     assert_int_equal(h->socket_files.n, 0);
     assert_null(cfg->file_output_directory);
@@ -160,6 +162,7 @@ static void all_keys(void **state)
         "\"socket_file_path\":[\"/run/a.sock\",\"/run/b.sock\"],\"restart_interval\":5,"
         "\"restart_jitter\":0.25,\"state_file_path\":\"/tmp/state\",\"state_file_ttl\":60,"
         "\"server_order_seed\":42,\"haproxy_binary\":\"/usr/sbin/haproxy\",\"managed\":true,"
+        "\"safe_http_defaults\":false,\"drain_timeout_ms\":2500,"
         "\"extra_sections\":{\"listen stats\":[\"bind :9090\",\"clitimeout 5s\"]},"
         "\"shared_frontend\":[\"bind :80\"],\"bind_address\":\"0.0.0.0\"},"
         "\"file_output\":{\"output_directory\":\"/tmp/out\"},\"service_conf_dir\":\"/etc/s\"}");
@@ -218,6 +221,8 @@ static void all_keys(void **state)
     assert_int_equal(h->server_order_seed, 42);
     assert_string_equal(h->haproxy_binary, "/usr/sbin/haproxy");
     assert_true(h->managed);
+    assert_false(h->safe_http_defaults);
+    assert_int_equal(h->drain_timeout_ms, 2500);
     assert_int_equal(h->nextra_sections, 1);
     assert_string_equal(h->extra_sections[0].header, "listen stats");
     assert_string_equal(h->extra_sections[0].lines.v[1], "timeout client 5s");
@@ -452,6 +457,10 @@ static const struct bad bad_configs[] = {
     {TOPW("\"restart_interval\":\"2\""),
      "haproxy.restart_interval: expected a number 0..86400, got \"2\""},
     {TOPW("\"restart_jitter\":-1"), "haproxy.restart_jitter: expected a number 0..100, got -1"},
+    {TOPW("\"drain_timeout_ms\":-1"),
+     "haproxy.drain_timeout_ms: expected an integer 0..3600000, got -1"},
+    {TOPW("\"safe_http_defaults\":\"no\""),
+     "haproxy.safe_http_defaults: expected true or false, got \"no\""},
     {TOPW("\"state_file_ttl\":0"),
      "haproxy.state_file_ttl: expected an integer 1..2147483647, got 0"},
     {TOPW("\"server_order_seed\":-1"),
@@ -662,10 +671,31 @@ static void conf_dir_merge(void **state)
     assert_string_equal(err, w);
 }
 
+static void etcd_auth_and_tls_keys(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = parse_ok(
+        "{\"services\":{\"web\":{\"discovery\":{\"method\":\"etcd\","
+        "\"endpoints\":[\"https://127.0.0.1:2379\"],\"path\":\"/smartdock/services/web/\","
+        "\"username\":\"root\",\"password\":\"pw\",\"ca_file\":\"/ca.pem\","
+        "\"cert_file\":\"/c.pem\",\"key_file\":\"/k.pem\"},\"haproxy\":{}}}}");
+    assert_int_equal(0, cfg->warnings.n);
+    syn_config_free(cfg);
+
+    struct syn_config *bad = NULL;
+    char err[256];
+    assert_int_equal(-1, syn_config_parse("{\"services\":{\"web\":{\"discovery\":{\"method\":"
+                                          "\"etcd\",\"endpoints\":[\"http://127.0.0.1:2379\"],"
+                                          "\"path\":\"/x/\",\"username\":5},\"haproxy\":{}}}}",
+                                          &bad, err, sizeof err));
+    assert_string_equal("services.web.discovery.username: expected a string, got 5", err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(article_config),
+        cmocka_unit_test(etcd_auth_and_tls_keys),
         cmocka_unit_test(defaults_without_haproxy),
         cmocka_unit_test(all_keys),
         cmocka_unit_test(single_socket_path),
