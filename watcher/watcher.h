@@ -15,6 +15,9 @@ struct watcher;
 
 struct watcher_opts {
     bool once; /* wait for every discovery's first answer, apply once, then loop_stop() */
+    /* Path of smartdock-watcher itself: managed mode's reload_command runs
+     * "<self_exe> --master-reload <master socket>". */
+    const char *self_exe;
 };
 
 /* cfg is borrowed and must outlive the watcher. */

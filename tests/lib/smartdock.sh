@@ -226,3 +226,76 @@ sd_etcd_service() {
                      "listen": ["mode http", "option httpchk /", "http-check expect string Hello"]}}}
 JSON
 }
+
+# ---------------------------------------------------------------- HAProxy runtime API
+
+# sd_hap_cli SOCKET COMMAND: one command on an HAProxy CLI socket (stats or
+# master), the answer on stdout (smartdock-watcher --cli: no socat needed).
+sd_hap_cli() {
+	"$SD_BIN/smartdock-watcher" --cli "$1" "$2"
+}
+
+# sd_hap_worker_pid SOCKET: the pid of the HAProxy process answering on a stats socket.
+sd_hap_worker_pid() {
+	sd_hap_cli "$1" "show info" | awk -F': ' '$1 == "Pid" { print $2 }'
+}
+
+# sd_hap_servers SOCKET BACKEND: "name addr:port admin_state weight" per server
+# of BACKEND, from "show servers state".
+sd_hap_servers() {
+	sd_hap_cli "$1" "show servers state $2" | awk 'NF > 10 && $1 !~ /^#/ { print $4, $5 ":" $19, $7, $8 }'
+}
+
+# sd_hap_has_server SOCKET BACKEND PATTERN: a server of BACKEND whose line
+# (as sd_hap_servers prints it) matches PATTERN (grep -E).
+sd_hap_has_server() {
+	sd_hap_servers "$1" "$2" | grep -qE "$3"
+}
+
+# sd_watcher_reloads NAME: how many reloads the watcher NAME logged.
+sd_watcher_reloads() {
+	grep -c "reloaded haproxy (reload #" "$SD_TMP/$1.log" || true
+}
+
+# sd_load_start NAME URL: requests through URL one after another (a fresh
+# connection each, 5 s timeout) until sd_load_stop NAME; one line per request
+# in $SD_TMP/NAME.out: "ok BODY" or "FAILED <curl exit>".
+sd_load_start() {
+	local name=$1 url=$2
+	rm -f "$SD_TMP/$name.stop"
+	: >"$SD_TMP/$name.out"
+	cat >"$SD_TMP/$name.sh" <<-EOF
+		while [ ! -e "$SD_TMP/$name.stop" ]; do
+			if body=\$(curl -sS -f --max-time 5 "$url" 2>&1); then echo "ok \$body"; else echo "FAILED \$? \$body"; fi
+		done >>"$SD_TMP/$name.out"
+		touch "$SD_TMP/$name.done"
+	EOF
+	sd_bg "$name" bash "$SD_TMP/$name.sh"
+}
+
+# sd_load_count NAME [PATTERN]: requests made so far (matching PATTERN).
+sd_load_count() {
+	grep -cE "${2:-.}" "$SD_TMP/$1.out" || true
+}
+
+# sd_load_stop NAME: stop the loop (after its current request) and wait for it.
+sd_load_stop() {
+	touch "$SD_TMP/$1.stop"
+	sd_wait_for "load loop $1 stopped" 30 test -e "$SD_TMP/$1.done"
+	sd_kill "$1" TERM
+}
+
+# sd_load_failures NAME: the failed requests of a load loop (none: empty).
+sd_load_failures() {
+	grep -v '^ok ' "$SD_TMP/$1.out" || true
+}
+
+# sd_load_has_answer NAME TEXT: a request of load loop NAME got TEXT.
+sd_load_has_answer() {
+	grep -qF "$2" "$SD_TMP/$1.out"
+}
+
+# sd_load_at_least NAME N [PATTERN]: load loop NAME made N requests (matching PATTERN).
+sd_load_at_least() {
+	[ "$(sd_load_count "$1" "${3:-.}")" -ge "$2" ]
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Not one failed request while containers come and go. With requests flowing
+# through HAProxy (the watcher in managed mode, the demo's setup):
+#  - a backend that ignores SIGTERM is `docker stop -t 3`'d: the registrator
+#    deregisters it on the "kill" event, the watcher drains it through the
+#    runtime API while it still serves, and it dies 3 s later, out of rotation;
+#  - a backend is `docker kill`'ed (dies at once, before anyone can drain
+#    it): the generated retry-on/redispatch defaults resend the failed
+#    connection to another server;
+#  - a new backend joins.
+# Every request must succeed, and none of it may need a reload.
+. "$(dirname "$0")/../lib/lib.sh"
+. "$(dirname "$0")/../lib/smartdock.sh"
+sd_need_root
+sd_setup
+sd_zk_start
+sd_dockerd_start d1
+sd_image d1
+
+lb=$(sd_free_port)
+sock=$SD_TMP/haproxy.sock
+run() { # run NAME ADDRESS [--ignore-term]
+	local port
+	port=$(sd_free_port)
+	sd_docker d1 run -d --network host --name "$1" -l smartdock.service=web -l smartdock.port="$port" \
+		smartdock/hello /bin/hello "$2" "$port" "$1" ${3:-} >/dev/null
+}
+sd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
+sd_registrator r1 "$SD_TMP/r1.json"
+run stubborn 127.0.0.2 --ignore-term
+run c2 127.0.0.2
+run c3 127.0.0.2
+sd_wait_for "three registered" 30 sd_zk_count_is /smartdock/services/web 3
+
+sd_watcher_config "$SD_TMP/watcher.json" "$(sd_zk_service "$lb" /smartdock/services/web)" \
+	"\"managed\": true, \"socket_file_path\": \"$sock\""
+sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
+url=http://127.0.0.1:$lb/
+sd_wait_for "all three answer" 30 sd_all_answer "$url" stubborn c2 c3
+sd_wait_for "runtime API confirmed" 30 sd_log_has watcher "runtime: stats socket .* answers from haproxy pid"
+pid0=$(sd_hap_worker_pid "$sock")
+reloads0=$(sd_watcher_reloads watcher)
+
+sd_load_start load "$url"
+sd_wait_for "load flowing" 30 sd_load_at_least load 50 "^ok "
+
+# 1. A backend that ignores SIGTERM: docker stop waits 3 s, then SIGKILL.
+sd_docker d1 stop -t 3 stubborn >/dev/null
+sd_wait_for "stubborn deleted from haproxy" 30 sd_log_has watcher "runtime: del server web/127\.0\.0\.2_"
+n=$(sd_load_count load)
+sd_wait_for "load after the stop" 30 sd_load_at_least load $((n + 50))
+
+# 2. A crash: killed at once, deregistered after.
+sd_docker d1 kill c3 >/dev/null
+sd_wait_for "c3 deregistered" 30 sd_zk_count_is /smartdock/services/web 1
+n=$(sd_load_count load)
+sd_wait_for "load after the kill" 30 sd_load_at_least load $((n + 50))
+
+# 3. A newcomer.
+run c4 127.0.0.2
+sd_wait_for "c4 in rotation" 30 sd_load_has_answer load "Hello from c4"
+n=$(sd_load_count load)
+sd_wait_for "load after the add" 30 sd_load_at_least load $((n + 50))
+sd_load_stop load
+
+failed=$(sd_load_failures load)
+total=$(sd_load_count load)
+[ -z "$failed" ] || sd_fail "$(echo "$failed" | wc -l) of $total requests failed: $(echo "$failed" | sort | uniq -c | head)"
+sd_log "$total requests, none failed"
+grep -q "Hello from stubborn" "$SD_TMP/load.out" || sd_fail "stubborn never answered"
+[ "$(sd_hap_worker_pid "$sock")" = "$pid0" ] || sd_fail "haproxy was reloaded (worker pid changed)"
+[ "$(sd_watcher_reloads watcher)" = "$reloads0" ] || sd_fail "the watcher reloaded haproxy"
+sd_wait_for "only c2 and c4 answer" 30 sd_all_answer "$url" c2 c4
+sd_log "ok"

@@ -1,0 +1,170 @@
+/* haproxy_runtime against a real HAProxy 2.6 started in a temp dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "haproxy_runtime.h"
+#include "log.h"
+#include "loop.h"
+
+#define HAPROXY "/usr/sbin/haproxy"
+
+struct fixture {
+    char dir[64], sock[128];
+    pid_t pid;
+    struct loop *loop;
+};
+
+struct result {
+    int calls;
+    bool ok[8];
+    char answer[8][256];
+};
+
+static struct result res;
+static int expected_calls;
+static struct loop *the_loop;
+
+static void on_answer(void *arg, bool ok, const char *answer)
+{
+    (void)arg;
+    res.ok[res.calls] = ok;
+    snprintf(res.answer[res.calls], sizeof res.answer[0], "%s", answer);
+    if (++res.calls == expected_calls) loop_stop(the_loop);
+}
+
+static void on_deadline(void *arg)
+{
+    (void)arg;
+    loop_stop(the_loop);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/sd-rt-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    snprintf(f->sock, sizeof f->sock, "%s/stats.sock", f->dir);
+    char cfg[128];
+    snprintf(cfg, sizeof cfg, "%s/h.cfg", f->dir);
+    FILE *fp = fopen(cfg, "w");
+    fprintf(fp,
+            "global\n\tstats socket %s mode 600 level admin\n"
+            "defaults\n\tmode http\n\ttimeout connect 1s\n\ttimeout client 1s\n"
+            "\ttimeout server 1s\nbackend web\n\tbalance roundrobin\n"
+            "\tserver a 127.0.0.2:9\n",
+            f->sock);
+    fclose(fp);
+    f->loop = loop_new();
+    f->pid = fork();
+    if (f->pid == 0) {
+        loop_child_reset_signals();
+        execl(HAPROXY, HAPROXY, "-db", "-q", "-f", cfg, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500 && access(f->sock, F_OK) != 0; i++)
+        usleep(10000);
+    the_loop = f->loop;
+    *state = f;
+    return access(f->sock, F_OK);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    kill(f->pid, SIGTERM);
+    waitpid(f->pid, NULL, 0);
+    loop_free(f->loop);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0) return -1;
+    free(f);
+    return 0;
+}
+
+static void run(struct fixture *f, int calls)
+{
+    memset(&res, 0, sizeof res);
+    expected_calls = calls;
+    uint64_t t = loop_timer(f->loop, 10000, on_deadline, NULL);
+    loop_run(f->loop);
+    loop_timer_cancel(f->loop, t);
+    assert_int_equal(res.calls, calls);
+}
+
+static void commands_run_in_order_and_are_judged(void **state)
+{
+    struct fixture *f = *state;
+    struct haproxy_runtime *rt = haproxy_runtime_new(f->loop, f->sock, 5000);
+    haproxy_runtime_send(rt, "show info", NULL, on_answer, NULL);
+    haproxy_runtime_send(rt, "add server web/b 127.0.0.3:9 weight 5", "New server registered.",
+                         on_answer, NULL);
+    haproxy_runtime_send(rt, "enable server web/b", "", on_answer, NULL);
+    haproxy_runtime_send(rt, "del server web/b", "Server deleted.", on_answer, NULL);
+    haproxy_runtime_send(rt, "set server web/b state maint", "", on_answer, NULL);
+    haproxy_runtime_send(rt, "del server web/b", "Server deleted.", on_answer, NULL);
+    haproxy_runtime_send(rt, "set weight web/nope 3", "", on_answer, NULL);
+    run(f, 7);
+    assert_true(res.ok[0]);
+    assert_non_null(strstr(res.answer[0], "Pid: "));
+    assert_true(res.ok[1]);
+    assert_true(res.ok[2]);
+    assert_string_equal(res.answer[2], "");
+    assert_false(res.ok[3]); /* not in maintenance yet */
+    assert_string_equal(res.answer[3], "Only servers in maintenance mode can be deleted.");
+    assert_true(res.ok[4]);
+    assert_true(res.ok[5]);
+    assert_false(res.ok[6]);
+    assert_string_equal(res.answer[6], "No such server.");
+    assert_int_equal(haproxy_runtime_command_count(rt), 7);
+    assert_true(haproxy_runtime_idle(rt));
+    haproxy_runtime_free(rt);
+}
+
+static void missing_socket_and_cancel(void **state)
+{
+    struct fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/nothing.sock", f->dir);
+    struct haproxy_runtime *rt = haproxy_runtime_new(f->loop, path, 5000);
+    int other;
+    haproxy_runtime_send(rt, "show info", NULL, on_answer, &other); /* cancelled */
+    haproxy_runtime_send(rt, "show info", NULL, on_answer, NULL);
+    haproxy_runtime_cancel(rt, &other);
+    run(f, 1);
+    assert_false(res.ok[0]);
+    assert_non_null(strstr(res.answer[0], "No such file or directory"));
+    haproxy_runtime_free(rt);
+
+    /* blocking client, same socket as the loop's */
+    char *answer = NULL, err[200];
+    assert_int_equal(
+        haproxy_cli_query(f->sock, "show servers state web", 5000, &answer, err, sizeof err), 0);
+    assert_non_null(strstr(answer, " web 1 a 127.0.0.2 "));
+    free(answer);
+    assert_int_equal(haproxy_cli_query(path, "show info", 1000, &answer, err, sizeof err), -1);
+    assert_null(answer);
+}
+
+int main(void)
+{
+    log_init("test", LL_WARN);
+    if (access(HAPROXY, X_OK) != 0) {
+        printf("SKIP: no %s\n", HAPROXY);
+        return 0;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(commands_run_in_order_and_are_judged, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_socket_and_cancel, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

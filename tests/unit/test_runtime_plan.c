@@ -1,0 +1,211 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime_plan.h"
+
+/* Servers as borrowed literals: the plan only reads them. */
+#define SRV(n, h, p, w, o)                                                                         \
+    {                                                                                              \
+        (char *)(n), (char *)(h), (p), (w), (char *)(o), false                                     \
+    }
+
+static struct render_server a1[] = {SRV("a", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, NULL),
+                                    SRV("b", "127.0.0.3", 80, 10, NULL)};
+
+#define LIST(arr)                                                                                  \
+    {                                                                                              \
+        (arr), sizeof(arr) / sizeof((arr)[0])                                                      \
+    }
+
+static void identical_lists_make_an_empty_plan(void **state)
+{
+    (void)state;
+    struct render_server_list prev = LIST(a1), next = LIST(a1);
+    struct runtime_plan p;
+    assert_int_equal(runtime_plan_make(&prev, NULL, &next, &p), 0);
+    assert_false(p.needs_reload);
+    assert_int_equal(p.n, 0);
+    runtime_plan_clear(&p);
+}
+
+static void adds_come_before_weights_and_removals(void **state)
+{
+    (void)state;
+    struct render_server nv[] = {SRV("b", "127.0.0.3", 80, 20, NULL),
+                                 SRV("c", "127.0.0.4", 81, 5, "check inter 2s")};
+    struct render_server_list prev = LIST(a1), next = LIST(nv);
+    struct runtime_plan p;
+    assert_int_equal(runtime_plan_make(&prev, NULL, &next, &p), 0);
+    assert_false(p.needs_reload);
+    assert_int_equal(p.n, 3);
+    assert_int_equal(p.v[0].kind, RUNTIME_ADD);
+    assert_string_equal(p.v[0].server->name, "c");
+    assert_int_equal(p.v[0].weight, 5);
+    assert_int_equal(p.v[1].kind, RUNTIME_WEIGHT);
+    assert_string_equal(p.v[1].server->name, "b");
+    assert_int_equal(p.v[1].weight, 20);
+    assert_int_equal(p.v[2].kind, RUNTIME_REMOVE);
+    assert_string_equal(p.v[2].server->name, "a");
+    runtime_plan_clear(&p);
+}
+
+static void removing_everything_is_a_runtime_change(void **state)
+{
+    (void)state;
+    struct render_server_list prev = LIST(a1), next = {NULL, 0};
+    struct runtime_plan p;
+    assert_int_equal(runtime_plan_make(&prev, NULL, &next, &p), 0);
+    assert_false(p.needs_reload);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(p.v[0].kind, RUNTIME_REMOVE);
+    assert_int_equal(p.v[1].kind, RUNTIME_REMOVE);
+    runtime_plan_clear(&p);
+}
+
+static void changed_address_or_options_need_a_reload(void **state)
+{
+    (void)state;
+    struct render_server moved[] = {SRV("a", "127.0.0.9", 80, BACKEND_WEIGHT_UNSET, NULL),
+                                    SRV("b", "127.0.0.3", 80, 10, NULL)};
+    struct render_server opts[] = {SRV("a", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check"),
+                                   SRV("b", "127.0.0.3", 80, 10, NULL)};
+    struct render_server_list prev = LIST(a1), n1 = LIST(moved), n2 = LIST(opts);
+    struct runtime_plan p;
+    assert_int_equal(runtime_plan_make(&prev, NULL, &n1, &p), 0);
+    assert_true(p.needs_reload);
+    assert_int_equal(p.n, 0);
+    assert_non_null(strstr(p.reason, "server a changed"));
+    runtime_plan_clear(&p);
+    assert_int_equal(runtime_plan_make(&prev, NULL, &n2, &p), 0);
+    assert_true(p.needs_reload);
+    runtime_plan_clear(&p);
+}
+
+static void refused_keywords_need_a_reload(void **state)
+{
+    (void)state;
+    struct render_server nv[] = {SRV("a", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, NULL),
+                                 SRV("b", "127.0.0.3", 80, 10, NULL),
+                                 SRV("c", "127.0.0.4", 80, 1, "cookie c1")};
+    struct render_server_list prev = LIST(a1), next = LIST(nv);
+    struct runtime_plan p;
+    assert_int_equal(runtime_plan_make(&prev, NULL, &next, &p), 0);
+    assert_true(p.needs_reload);
+    assert_non_null(strstr(p.reason, "\"cookie\""));
+    runtime_plan_clear(&p);
+    assert_string_equal(runtime_options_refused("check disabled"), "disabled");
+    assert_null(runtime_options_refused("check inter 2s weight 5 maxconn 10"));
+    assert_null(runtime_options_refused(NULL));
+}
+
+static void a_draining_server_that_returns_is_revived(void **state)
+{
+    (void)state;
+    struct render_server prev_v[] = {SRV("b", "127.0.0.3", 80, 10, NULL)};
+    struct render_server drain_v[] = {SRV("a", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, NULL)};
+    struct render_server back_elsewhere[] = {SRV("a", "127.0.0.2", 81, BACKEND_WEIGHT_UNSET, NULL),
+                                             SRV("b", "127.0.0.3", 80, 10, NULL)};
+    struct render_server_list prev = LIST(prev_v), draining = LIST(drain_v), next = LIST(a1),
+                              other = LIST(back_elsewhere);
+    struct runtime_plan p;
+    assert_int_equal(runtime_plan_make(&prev, &draining, &next, &p), 0);
+    assert_false(p.needs_reload);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.v[0].kind, RUNTIME_REVIVE);
+    assert_string_equal(p.v[0].server->name, "a");
+    assert_int_equal(p.v[0].weight, 1);
+    runtime_plan_clear(&p);
+    assert_int_equal(runtime_plan_make(&prev, &draining, &other, &p), 0);
+    assert_true(p.needs_reload);
+    runtime_plan_clear(&p);
+}
+
+static void effective_weight_follows_the_last_weight_keyword(void **state)
+{
+    (void)state;
+    struct render_server s = SRV("a", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, NULL);
+    assert_int_equal(runtime_effective_weight(&s), 1);
+    s.weight = 7;
+    assert_int_equal(runtime_effective_weight(&s), 7);
+    s.options = "check weight 30 inter 1s";
+    assert_int_equal(runtime_effective_weight(&s), 30);
+    /* an operator's weight in options wins over the registry's: same in the plan */
+    struct render_server pv[] = {SRV("a", "127.0.0.2", 80, 7, "weight 30")};
+    struct render_server nv[] = {SRV("a", "127.0.0.2", 80, 9, "weight 30")};
+    struct render_server_list prev = LIST(pv), next = LIST(nv);
+    struct runtime_plan p;
+    assert_int_equal(runtime_plan_make(&prev, NULL, &next, &p), 0);
+    assert_false(p.needs_reload);
+    assert_int_equal(p.n, 0);
+    runtime_plan_clear(&p);
+}
+
+static void add_command_is_the_server_line(void **state)
+{
+    (void)state;
+    struct render_server s = SRV("127.0.0.2_18000_3f2a", "127.0.0.2", 18000, 5, "check inter 2s");
+    char *cmd = runtime_add_command("web", &s);
+    assert_string_equal(cmd, "add server web/127.0.0.2_18000_3f2a 127.0.0.2:18000 weight 5 "
+                             "check inter 2s");
+    free(cmd);
+    struct render_server v6 = SRV("x", "::1", 80, BACKEND_WEIGHT_UNSET, NULL);
+    cmd = runtime_add_command("be", &v6);
+    assert_string_equal(cmd, "add server be/x [::1]:80");
+    free(cmd);
+    assert_true(runtime_options_have_check("inter 2s check"));
+    assert_false(runtime_options_have_check("check-ssl agent-check"));
+}
+
+static void skeleton_drops_only_server_lines(void **state)
+{
+    (void)state;
+    char *s = runtime_skeleton("global\n\tmaxconn 10\nbackend web\n\tmode http\n"
+                               "\tserver a 127.0.0.2:80\n\tserver b 127.0.0.3:80 check\n"
+                               "\tserver-template x 2 127.0.0.4:80\n");
+    assert_string_equal(s, "global\n\tmaxconn 10\nbackend web\n\tmode http\n"
+                           "\tserver-template x 2 127.0.0.4:80\n");
+    free(s);
+}
+
+static void server_lines_must_be_what_add_server_makes(void **state)
+{
+    (void)state;
+    struct render_server v[] = {SRV("a", "127.0.0.2", 80, 5, "check"),
+                                SRV("b", "127.0.0.3", 81, BACKEND_WEIGHT_UNSET, NULL)};
+    struct render_server_list l[2] = {LIST(v), {NULL, 0}};
+    assert_true(runtime_server_lines_match("backend web\n\tserver b 127.0.0.3:81\n"
+                                           "\tserver a 127.0.0.2:80 weight 5 check\n",
+                                           l, 2));
+    /* render's cookie: not what "add server" can do */
+    assert_false(runtime_server_lines_match("backend web\n\tserver b 127.0.0.3:81 cookie b\n"
+                                            "\tserver a 127.0.0.2:80 weight 5 check cookie a\n",
+                                            l, 2));
+    /* a configured server line beside them */
+    assert_false(runtime_server_lines_match("backend web\n\tserver b 127.0.0.3:81\n"
+                                            "\tserver a 127.0.0.2:80 weight 5 check\n"
+                                            "\tserver x 127.0.0.9:80\n",
+                                            l, 2));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(identical_lists_make_an_empty_plan),
+        cmocka_unit_test(adds_come_before_weights_and_removals),
+        cmocka_unit_test(removing_everything_is_a_runtime_change),
+        cmocka_unit_test(changed_address_or_options_need_a_reload),
+        cmocka_unit_test(refused_keywords_need_a_reload),
+        cmocka_unit_test(a_draining_server_that_returns_is_revived),
+        cmocka_unit_test(effective_weight_follows_the_last_weight_keyword),
+        cmocka_unit_test(add_command_is_the_server_line),
+        cmocka_unit_test(skeleton_drops_only_server_lines),
+        cmocka_unit_test(server_lines_must_be_what_add_server_makes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

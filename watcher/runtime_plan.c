@@ -1,0 +1,234 @@
+#include "runtime_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Calls fn on each blank-separated word of s until it returns true. */
+static bool any_word(const char *s, bool (*fn)(const char *w, size_t n, void *arg), void *arg)
+{
+    while (s && *s) {
+        s += strspn(s, " \t");
+        size_t n = strcspn(s, " \t");
+        if (n && fn(s, n, arg)) return true;
+        s += n;
+    }
+    return false;
+}
+
+static bool word_is(const char *w, size_t n, const char *kw)
+{
+    return strlen(kw) == n && memcmp(w, kw, n) == 0;
+}
+
+static bool is_check(const char *w, size_t n, void *arg)
+{
+    (void)arg;
+    return word_is(w, n, "check");
+}
+
+bool runtime_options_have_check(const char *options)
+{
+    return any_word(options, is_check, NULL);
+}
+
+/* Keywords "add server" refuses in HAProxy 2.6 (they are missing from the
+ * list in management.txt; tried: "'cookie' option is not accepted for dynamic
+ * server"), or that need more than add + enable (disabled: must stay in
+ * maintenance; agent-check: "enable agent"; track: another server's state). */
+static const char *const refused[] = {
+    "cookie",    "redir",          "disabled",    "agent-check",    "track",
+    "resolvers", "resolve-prefer", "resolve-net", "resolve-opts",   "init-addr",
+    "namespace", "non-stick",      "no-check",    "no-agent-check", NULL};
+
+static bool find_refused(const char *w, size_t n, void *arg)
+{
+    const char **hit = arg;
+    for (size_t i = 0; refused[i]; i++)
+        if (word_is(w, n, refused[i])) {
+            *hit = refused[i];
+            return true;
+        }
+    return false;
+}
+
+const char *runtime_options_refused(const char *options)
+{
+    const char *hit = NULL;
+    any_word(options, find_refused, &hit);
+    return hit;
+}
+
+struct weight_scan {
+    bool next_is_weight;
+    int weight;
+};
+
+static bool scan_weight(const char *w, size_t n, void *arg)
+{
+    struct weight_scan *ws = arg;
+    if (ws->next_is_weight) {
+        ws->next_is_weight = false;
+        char buf[16];
+        if (n < sizeof buf) {
+            memcpy(buf, w, n);
+            buf[n] = '\0';
+            char *end;
+            long v = strtol(buf, &end, 10);
+            if (*end == '\0' && v >= 0 && v <= 256) ws->weight = (int)v;
+        }
+    } else if (word_is(w, n, "weight")) {
+        ws->next_is_weight = true;
+    }
+    return false;
+}
+
+int runtime_effective_weight(const struct render_server *s)
+{
+    struct weight_scan ws = {false, s->weight == BACKEND_WEIGHT_UNSET ? 1 : s->weight};
+    any_word(s->options, scan_weight, &ws);
+    return ws.weight;
+}
+
+char *runtime_add_command(const char *backend, const struct render_server *s)
+{
+    char *line = render_server_line(s), *out = NULL;
+    if (!line) return NULL;
+    /* "server <name> <rest>" -> "add server <backend>/<name> <rest>" */
+    const char *rest = line + strlen("server ") + strlen(s->name);
+    if (asprintf(&out, "add server %s/%s%s", backend, s->name, rest) < 0) out = NULL;
+    free(line);
+    return out;
+}
+
+static const struct render_server *find(const struct render_server_list *l, const char *name)
+{
+    for (size_t i = 0; l && i < l->n; i++)
+        if (strcmp(l->v[i].name, name) == 0) return &l->v[i];
+    return NULL;
+}
+
+static bool same_place(const struct render_server *a, const struct render_server *b)
+{
+    return strcmp(a->host, b->host) == 0 && a->port == b->port &&
+           strcmp(a->options ? a->options : "", b->options ? b->options : "") == 0;
+}
+
+/* out->reason is written already. */
+static int needs_reload(struct runtime_plan *p)
+{
+    free(p->v);
+    p->v = NULL;
+    p->n = 0;
+    p->needs_reload = true;
+    return 0;
+}
+
+int runtime_plan_make(const struct render_server_list *prev,
+                      const struct render_server_list *draining,
+                      const struct render_server_list *next, struct runtime_plan *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t cap = prev->n + next->n;
+    out->v = calloc(cap ? cap : 1, sizeof *out->v);
+    if (!out->v) return -1;
+
+    for (size_t i = 0; i < next->n; i++) { /* adds and revivals */
+        const struct render_server *s = &next->v[i];
+        if (find(prev, s->name)) continue;
+        const struct render_server *d = find(draining, s->name);
+        if (d && !same_place(d, s)) {
+            snprintf(out->reason, sizeof out->reason,
+                     "server %s comes back with another address or options while it drains",
+                     s->name);
+            return needs_reload(out);
+        }
+        const char *kw = runtime_options_refused(s->options);
+        if (!d && kw) {
+            snprintf(out->reason, sizeof out->reason,
+                     "server %s: option \"%s\" cannot be set at run time", s->name, kw);
+            return needs_reload(out);
+        }
+        out->v[out->n++] = (struct runtime_action){d ? RUNTIME_REVIVE : RUNTIME_ADD, s,
+                                                   runtime_effective_weight(s)};
+    }
+    for (size_t i = 0; i < next->n; i++) { /* kept servers */
+        const struct render_server *s = &next->v[i], *p = find(prev, s->name);
+        if (!p) continue;
+        if (!same_place(p, s)) {
+            snprintf(out->reason, sizeof out->reason, "server %s changed its address or options",
+                     s->name);
+            return needs_reload(out);
+        }
+        int w = runtime_effective_weight(s);
+        if (w != runtime_effective_weight(p))
+            out->v[out->n++] = (struct runtime_action){RUNTIME_WEIGHT, s, w};
+    }
+    for (size_t i = 0; i < prev->n; i++) /* removals */
+        if (!find(next, prev->v[i].name))
+            out->v[out->n++] = (struct runtime_action){RUNTIME_REMOVE, &prev->v[i], 0};
+    return 0;
+}
+
+void runtime_plan_clear(struct runtime_plan *p)
+{
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+char *runtime_skeleton(const char *text)
+{
+    size_t len = strlen(text), n = 0;
+    char *out = malloc(len + 1);
+    if (!out) return NULL;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t l = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        if (strncmp(p, "\tserver ", 8) != 0) {
+            memcpy(out + n, p, l);
+            n += l;
+        }
+        p += l;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool runtime_server_lines_match(const char *text, const struct render_server_list *lists,
+                                size_t nlists)
+{
+    size_t want = 0, got = 0, cap = 0;
+    for (size_t i = 0; i < nlists; i++)
+        cap += lists[i].n;
+    for (const char *p = text; (p = strstr(p, "\n\tserver ")); p++)
+        got++;
+    if (got != cap) return false;
+    char **a = calloc(cap + 1, sizeof *a), **b = calloc(cap + 1, sizeof *b);
+    bool same = a && b;
+    for (size_t i = 0; same && i < nlists; i++)
+        for (size_t j = 0; same && j < lists[i].n; j++)
+            same = (a[want++] = render_server_line(&lists[i].v[j])) != NULL;
+    got = 0;
+    for (const char *p = text; same && (p = strstr(p, "\n\tserver ")); p++) {
+        size_t l = strcspn(p + 2, "\n");
+        same = (b[got++] = strndup(p + 2, l)) != NULL;
+    }
+    if (same) {
+        qsort(a, want, sizeof *a, cmp_str);
+        qsort(b, got, sizeof *b, cmp_str);
+        for (size_t i = 0; same && i < want; i++)
+            same = strcmp(a[i], b[i]) == 0;
+    }
+    for (size_t i = 0; i < cap; i++) {
+        if (a) free(a[i]);
+        if (b) free(b[i]);
+    }
+    free(a);
+    free(b);
+    return same;
+}

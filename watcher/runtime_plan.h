@@ -1,0 +1,88 @@
+/*
+ * What HAProxy's runtime API must do to turn one backend's servers into
+ * another's without a reload, or why it cannot. Pure: no I/O, no globals.
+ *
+ * Rules (HAProxy 2.6, doc/management.txt section 9.3, checked against
+ * /usr/sbin/haproxy):
+ *   - a new name is added ("add server", which accepts only a subset of the
+ *     server keywords and ignores default-server) and then enabled;
+ *   - a name that is gone is drained, and deleted once idle (the caller does
+ *     the waiting);
+ *   - a name kept with another weight gets "set weight";
+ *   - a name kept with another address or other options cannot be changed in
+ *     place: that needs a reload;
+ *   - a name that is still draining from an earlier removal and comes back
+ *     with the same address and options is revived ("state ready").
+ */
+#ifndef SMARTDOCK_RUNTIME_PLAN_H
+#define SMARTDOCK_RUNTIME_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "render.h"
+
+enum runtime_action_kind {
+    RUNTIME_ADD,    /* add server, enable health (with "check"), enable server */
+    RUNTIME_REVIVE, /* set server state ready (it was draining), then the weight */
+    RUNTIME_WEIGHT, /* set weight */
+    RUNTIME_REMOVE, /* drain, then maint + del server once idle */
+};
+
+struct runtime_action {
+    enum runtime_action_kind kind;
+    const struct render_server *server; /* borrowed: from next, or from prev for REMOVE */
+    int weight;                         /* effective weight (REVIVE, WEIGHT) */
+};
+
+/* Adds and revivals first, then weights, then removals: capacity comes
+ * before it goes. */
+struct runtime_plan {
+    struct runtime_action *v;
+    size_t n;
+    bool needs_reload; /* then v is empty and reason says why */
+    char reason[200];
+};
+
+/*
+ * prev: the servers in rotation in HAProxy; draining: servers HAProxy still
+ * has but is removing (may be NULL); next: what render writes now. All three
+ * must outlive the plan (actions borrow their servers). Returns 0, or -1 on
+ * allocation failure.
+ */
+int runtime_plan_make(const struct render_server_list *prev,
+                      const struct render_server_list *draining,
+                      const struct render_server_list *next, struct runtime_plan *out);
+void runtime_plan_clear(struct runtime_plan *p);
+
+/* The weight HAProxy gives the server: the last "weight N" of its line, else 1. */
+int runtime_effective_weight(const struct render_server *s);
+
+/* True when options name a health check ("check"), so "enable health" is owed. */
+bool runtime_options_have_check(const char *options);
+
+/*
+ * NULL when a server with these options may be added at run time, else the
+ * offending keyword (borrowed, static): keywords "add server" refuses in 2.6
+ * (cookie, redir, ...) or that the runtime sequence does not handle
+ * (disabled, agent-check, track).
+ */
+const char *runtime_options_refused(const char *options);
+
+/* "add server <backend>/<name> <addr>[ weight N][ <options>]". Caller frees. */
+char *runtime_add_command(const char *backend, const struct render_server *s);
+
+/* text without its "\tserver " lines: what must not change for a runtime
+ * change. Caller frees; NULL on allocation failure. */
+char *runtime_skeleton(const char *text);
+
+/*
+ * True when the "\tserver " lines of text are exactly render_server_line of
+ * each server of lists (nlists of them), in any order: then "add server"
+ * with the same words makes the same server. False when render added a
+ * cookie, or a configured line holds a server.
+ */
+bool runtime_server_lines_match(const char *text, const struct render_server_list *lists,
+                                size_t nlists);
+
+#endif

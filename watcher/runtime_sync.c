@@ -1,0 +1,633 @@
+#include "runtime_sync.h"
+
+#include "haproxy_runtime.h"
+#include "log.h"
+#include "runtime_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DRAIN_POLL_MS 200
+#define DEL_RETRY_MS 100
+#define DEL_TRIES 20 /* "still has connections" (idle ones) this many times: give up */
+#define CONFIRM_POLL_MS 100
+#define CONFIRM_MS 10000
+
+enum state { RS_UNKNOWN, RS_CONFIRMING, RS_READY };
+enum drain_phase { DRAIN_WAIT, DRAIN_FINAL };
+
+struct drain {
+    struct drain *next;
+    struct runtime_sync *rs;
+    size_t svc;
+    struct render_server srv; /* owned */
+    enum drain_phase phase;
+    uint64_t started_ms, timer;
+    unsigned del_tries;
+    bool forced;
+};
+
+/* One command of a batch; its own arg so the rest can be cancelled. */
+struct bcmd {
+    struct runtime_sync *rs;
+    size_t svc;
+    char *log;  /* the command, for the log */
+    bool quiet; /* a follow-up (enable server...): logged only when it fails */
+};
+
+struct runtime_sync {
+    struct loop *loop;
+    const struct syn_config *cfg;
+    struct haproxy_runtime *rt;
+    unsigned drain_timeout_ms;
+    runtime_sync_done_fn *done;
+    void *arg;
+
+    enum state state;
+    char *skeleton;                     /* of the config HAProxy runs */
+    struct render_server_list *applied; /* per service, in rotation */
+    bool *adds_refused;                 /* per service: "add server" refused (static balance) */
+    long known_pid, pid_before;
+    uint64_t confirm_deadline, confirm_timer;
+    struct drain *drains;
+
+    /* the running batch */
+    bool busy;
+    struct bcmd **cmds;
+    size_t ncmds, pending;
+    struct render_server_list *next; /* becomes applied */
+    struct drain *to_drain;          /* start polling once the batch succeeded */
+    char *next_skeleton;
+
+    struct runtime_sync_stats stats;
+};
+
+static const char *backend_of(const struct runtime_sync *rs, size_t svc)
+{
+    return rs->cfg->services[svc].haproxy.backend_name;
+}
+
+static void lists_free(struct render_server_list *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        render_server_list_clear(&v[i]);
+    free(v);
+}
+
+static int server_copy(struct render_server *d, const struct render_server *s)
+{
+    *d = *s;
+    d->name = strdup(s->name);
+    d->host = strdup(s->host);
+    d->options = s->options ? strdup(s->options) : NULL;
+    if (d->name && d->host && (d->options || !s->options)) return 0;
+    free(d->name);
+    free(d->host);
+    free(d->options);
+    return -1;
+}
+
+static void server_free(struct render_server *s)
+{
+    free(s->name);
+    free(s->host);
+    free(s->options);
+}
+
+/* ---- drains ---- */
+
+static void drain_unlink_free(struct drain *d)
+{
+    struct runtime_sync *rs = d->rs;
+    for (struct drain **pp = &rs->drains; *pp; pp = &(*pp)->next)
+        if (*pp == d) {
+            *pp = d->next;
+            break;
+        }
+    haproxy_runtime_cancel(rs->rt, d);
+    if (d->timer) loop_timer_cancel(rs->loop, d->timer);
+    server_free(&d->srv);
+    free(d);
+}
+
+static void drain_poll(void *arg);
+static void drain_final(struct drain *d);
+
+static void on_del(void *arg, bool ok, const char *answer)
+{
+    struct drain *d = arg;
+    struct runtime_sync *rs = d->rs;
+    const char *be = backend_of(rs, d->svc);
+    rs->stats.commands++;
+    if (ok || strstr(answer, "No such server")) {
+        log_info("runtime: del server %s/%s (out of rotation for %llu ms%s)", be, d->srv.name,
+                 (unsigned long long)(loop_now_ms() - d->started_ms),
+                 d->forced ? ", its last sessions shut down" : "");
+        rs->stats.removed++;
+        drain_unlink_free(d);
+    } else if (strstr(answer, "still has connections") && ++d->del_tries < DEL_TRIES) {
+        d->timer = loop_timer(rs->loop, DEL_RETRY_MS, drain_poll, d);
+    } else {
+        log_warn("runtime: del server %s/%s failed: %s; it stays in maintenance (no traffic) "
+                 "until the next reload",
+                 be, d->srv.name, answer);
+        drain_unlink_free(d);
+    }
+}
+
+static void on_final_step(void *arg, bool ok, const char *answer)
+{
+    struct drain *d = arg;
+    d->rs->stats.commands++;
+    if (!ok && !strstr(answer, "No such server"))
+        log_warn("runtime: %s/%s: %s", backend_of(d->rs, d->svc), d->srv.name, answer);
+}
+
+static void drain_final(struct drain *d)
+{
+    struct runtime_sync *rs = d->rs;
+    char cmd[512];
+    const char *be = backend_of(rs, d->svc);
+    if (d->phase != DRAIN_FINAL) {
+        d->phase = DRAIN_FINAL;
+        snprintf(cmd, sizeof cmd, "set server %s/%s state maint", be, d->srv.name);
+        haproxy_runtime_send(rs->rt, cmd, "", on_final_step, d);
+        if (d->forced) {
+            snprintf(cmd, sizeof cmd, "shutdown sessions server %s/%s", be, d->srv.name);
+            haproxy_runtime_send(rs->rt, cmd, "", on_final_step, d);
+        }
+    }
+    snprintf(cmd, sizeof cmd, "del server %s/%s", be, d->srv.name);
+    if (haproxy_runtime_send(rs->rt, cmd, "Server deleted.", on_del, d) < 0) drain_unlink_free(d);
+}
+
+/* scur + qcur of server name in a "show stat" answer; -1 when absent. */
+static long sessions_of(const char *answer, const char *name)
+{
+    int col_sv = -1, col_scur = -1, col_qcur = -1, col = 0;
+    if (strncmp(answer, "# ", 2) != 0) return -1;
+    for (const char *p = answer + 2; *p && *p != '\n'; col++) {
+        size_t n = strcspn(p, ",\n");
+        if (n == 6 && !strncmp(p, "svname", 6)) col_sv = col;
+        if (n == 4 && !strncmp(p, "scur", 4)) col_scur = col;
+        if (n == 4 && !strncmp(p, "qcur", 4)) col_qcur = col;
+        p += n + (p[n] == ',');
+    }
+    if (col_sv < 0 || col_scur < 0 || col_qcur < 0) return -1;
+    for (const char *line = strchr(answer, '\n'); line && *++line; line = strchr(line, '\n')) {
+        long scur = -1, qcur = -1;
+        bool match = false;
+        col = 0;
+        for (const char *p = line; *p && *p != '\n'; col++) {
+            size_t n = strcspn(p, ",\n");
+            if (col == col_sv) match = strlen(name) == n && !strncmp(p, name, n);
+            if (col == col_scur) scur = strtol(p, NULL, 10);
+            if (col == col_qcur) qcur = strtol(p, NULL, 10);
+            p += n + (p[n] == ',');
+        }
+        if (match) return scur + qcur;
+    }
+    return -1;
+}
+
+static void on_stat(void *arg, bool ok, const char *answer)
+{
+    struct drain *d = arg;
+    struct runtime_sync *rs = d->rs;
+    rs->stats.commands++;
+    long n = ok ? sessions_of(answer, d->srv.name) : -1;
+    uint64_t waited = loop_now_ms() - d->started_ms;
+    if (ok && n < 0) { /* not there (any more) */
+        log_info("runtime: %s/%s is gone already", backend_of(rs, d->svc), d->srv.name);
+        drain_unlink_free(d);
+    } else if (n == 0) {
+        drain_final(d);
+    } else if (waited >= rs->drain_timeout_ms) {
+        log_warn("runtime: %s/%s still has %ld sessions after %llu ms (drain_timeout_ms); "
+                 "shutting them down",
+                 backend_of(rs, d->svc), d->srv.name, n, (unsigned long long)waited);
+        d->forced = true;
+        rs->stats.forced++;
+        drain_final(d);
+    } else {
+        d->timer = loop_timer(rs->loop, DRAIN_POLL_MS, drain_poll, d);
+    }
+}
+
+static void drain_poll(void *arg)
+{
+    struct drain *d = arg;
+    d->timer = 0;
+    if (d->phase == DRAIN_FINAL) {
+        drain_final(d); /* another "del server" */
+        return;
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "show stat %s 4 -1", backend_of(d->rs, d->svc));
+    if (haproxy_runtime_send(d->rs->rt, cmd, NULL, on_stat, d) < 0)
+        d->timer = loop_timer(d->rs->loop, DRAIN_POLL_MS, drain_poll, d);
+}
+
+static void drains_drop_all(struct runtime_sync *rs)
+{
+    while (rs->drains)
+        drain_unlink_free(rs->drains);
+}
+
+/* ---- confirmation that the socket reaches the reloaded process ---- */
+
+static void confirm_send(void *arg);
+
+static long pid_of(const char *info)
+{
+    const char *p = strstr(info, "\nPid: ");
+    if (!p && !strncmp(info, "Pid: ", 5)) p = info - 1;
+    return p ? strtol(p + 6, NULL, 10) : 0;
+}
+
+static void on_info(void *arg, bool ok, const char *answer)
+{
+    struct runtime_sync *rs = arg;
+    rs->stats.commands++;
+    long pid = ok ? pid_of(answer) : 0;
+    if (rs->state != RS_CONFIRMING) {
+        if (pid > 0 && rs->state == RS_UNKNOWN && !rs->known_pid) rs->known_pid = pid;
+        return;
+    }
+    if (pid > 0 && pid != rs->pid_before) {
+        rs->known_pid = pid;
+        rs->state = RS_READY;
+        log_info("runtime: stats socket %s answers from haproxy pid %ld; server changes go "
+                 "through the runtime API",
+                 haproxy_runtime_path(rs->rt), pid);
+        return;
+    }
+    if (loop_now_ms() >= rs->confirm_deadline) {
+        log_warn("runtime: no answer from the reloaded haproxy on %s (%s); changes go through "
+                 "reloads",
+                 haproxy_runtime_path(rs->rt), pid > 0 ? "still the old process" : answer);
+        runtime_sync_invalidate(rs);
+        return;
+    }
+    rs->confirm_timer = loop_timer(rs->loop, CONFIRM_POLL_MS, confirm_send, rs);
+}
+
+static void confirm_send(void *arg)
+{
+    struct runtime_sync *rs = arg;
+    rs->confirm_timer = 0;
+    if (haproxy_runtime_send(rs->rt, "show info", NULL, on_info, rs) < 0)
+        rs->confirm_timer = loop_timer(rs->loop, CONFIRM_POLL_MS, confirm_send, rs);
+}
+
+/* ---- batches ---- */
+
+static void batch_end(struct runtime_sync *rs, const char *why)
+{
+    for (size_t i = 0; i < rs->ncmds; i++) {
+        if (!rs->cmds[i]) continue;
+        haproxy_runtime_cancel(rs->rt, rs->cmds[i]);
+        free(rs->cmds[i]->log);
+        free(rs->cmds[i]);
+    }
+    free(rs->cmds);
+    rs->cmds = NULL;
+    rs->ncmds = rs->pending = 0;
+    rs->busy = false;
+    if (why) {
+        rs->stats.fallbacks++;
+        lists_free(rs->next, rs->cfg->nservices);
+        free(rs->next_skeleton);
+        while (rs->to_drain) {
+            struct drain *d = rs->to_drain;
+            rs->to_drain = d->next;
+            server_free(&d->srv);
+            free(d);
+        }
+        rs->next = NULL;
+        rs->next_skeleton = NULL;
+        runtime_sync_invalidate(rs);
+    } else {
+        rs->stats.batches++;
+        lists_free(rs->applied, rs->cfg->nservices);
+        rs->applied = rs->next;
+        free(rs->skeleton);
+        rs->skeleton = rs->next_skeleton;
+        rs->next = NULL;
+        rs->next_skeleton = NULL;
+        while (rs->to_drain) {
+            struct drain *d = rs->to_drain;
+            rs->to_drain = d->next;
+            d->next = rs->drains;
+            rs->drains = d;
+            d->timer = loop_timer(rs->loop, DRAIN_POLL_MS, drain_poll, d);
+        }
+    }
+    if (rs->done) rs->done(rs->arg, why == NULL, why);
+}
+
+static void on_batch_cmd(void *arg, bool ok, const char *answer)
+{
+    struct bcmd *c = arg;
+    struct runtime_sync *rs = c->rs;
+    rs->stats.commands++;
+    for (size_t i = 0; i < rs->ncmds; i++)
+        if (rs->cmds[i] == c) rs->cmds[i] = NULL;
+    if (!ok) {
+        char why[600];
+        snprintf(why, sizeof why, "\"%s\" failed: %s", c->log, answer);
+        if (strstr(answer, "dynamic load balancing")) rs->adds_refused[c->svc] = true;
+        free(c->log);
+        free(c);
+        batch_end(rs, why);
+        return;
+    }
+    if (!c->quiet) log_info("runtime: %s", c->log);
+    free(c->log);
+    free(c);
+    if (--rs->pending == 0) batch_end(rs, NULL);
+}
+
+/* Queues one batch command. */
+static int queue(struct runtime_sync *rs, size_t svc, const char *cmd, const char *expect,
+                 bool quiet)
+{
+    struct bcmd *c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    c->rs = rs;
+    c->svc = svc;
+    c->quiet = quiet;
+    if (!(c->log = strdup(cmd))) {
+        free(c);
+        return -1;
+    }
+    struct bcmd **v = realloc(rs->cmds, (rs->ncmds + 1) * sizeof *v);
+    if (!v || haproxy_runtime_send(rs->rt, cmd, expect, on_batch_cmd, c) < 0) {
+        if (v) rs->cmds = v;
+        free(c->log);
+        free(c);
+        return -1;
+    }
+    rs->cmds = v;
+    rs->cmds[rs->ncmds++] = c;
+    rs->pending++;
+    return 0;
+}
+
+static struct drain *find_drain(struct runtime_sync *rs, size_t svc, const char *name,
+                                enum drain_phase phase)
+{
+    for (struct drain *d = rs->drains; d; d = d->next)
+        if (d->svc == svc && d->phase == phase && strcmp(d->srv.name, name) == 0) return d;
+    return NULL;
+}
+
+/* The servers of svc that drain and may still come back (shallow view). */
+static int draining_view(struct runtime_sync *rs, size_t svc, struct render_server_list *out)
+{
+    size_t n = 0;
+    for (struct drain *d = rs->drains; d; d = d->next)
+        n++;
+    out->n = 0;
+    out->v = calloc(n ? n : 1, sizeof *out->v);
+    if (!out->v) return -1;
+    for (struct drain *d = rs->drains; d; d = d->next)
+        if (d->svc == svc && d->phase == DRAIN_WAIT) out->v[out->n++] = d->srv;
+    return 0;
+}
+
+/* Queues the commands of one service's plan. */
+static int queue_plan(struct runtime_sync *rs, size_t svc, const struct runtime_plan *p)
+{
+    const char *be = backend_of(rs, svc);
+    char cmd[600];
+    for (size_t i = 0; i < p->n; i++) {
+        const struct runtime_action *a = &p->v[i];
+        const char *name = a->server->name;
+        int r = 0;
+        switch (a->kind) {
+        case RUNTIME_ADD: {
+            char *add = runtime_add_command(be, a->server);
+            r = add ? queue(rs, svc, add, "New server registered.", false) : -1;
+            free(add);
+            if (r == 0 && runtime_options_have_check(a->server->options)) {
+                snprintf(cmd, sizeof cmd, "enable health %s/%s", be, name);
+                r = queue(rs, svc, cmd, "", true);
+            }
+            snprintf(cmd, sizeof cmd, "enable server %s/%s", be, name);
+            if (r == 0) r = queue(rs, svc, cmd, "", true);
+            break;
+        }
+        case RUNTIME_REVIVE: {
+            struct drain *d = find_drain(rs, svc, name, DRAIN_WAIT);
+            if (d) drain_unlink_free(d);
+            snprintf(cmd, sizeof cmd, "set server %s/%s state ready", be, name);
+            r = queue(rs, svc, cmd, "", false);
+            snprintf(cmd, sizeof cmd, "set weight %s/%s %d", be, name, a->weight);
+            if (r == 0) r = queue(rs, svc, cmd, "", true);
+            break;
+        }
+        case RUNTIME_WEIGHT:
+            snprintf(cmd, sizeof cmd, "set weight %s/%s %d", be, name, a->weight);
+            r = queue(rs, svc, cmd, "", false);
+            break;
+        case RUNTIME_REMOVE: {
+            struct drain *d = calloc(1, sizeof *d);
+            if (!d || server_copy(&d->srv, a->server) < 0) {
+                free(d);
+                return -1;
+            }
+            d->rs = rs;
+            d->svc = svc;
+            d->started_ms = loop_now_ms();
+            d->next = rs->to_drain;
+            rs->to_drain = d;
+            snprintf(cmd, sizeof cmd, "set server %s/%s state drain", be, name);
+            r = queue(rs, svc, cmd, "", false);
+            break;
+        }
+        }
+        if (r < 0) return -1;
+    }
+    return 0;
+}
+
+enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, const char *text,
+                                             struct render_server_list **lists, char *why,
+                                             size_t whylen)
+{
+    size_t ns = rs->cfg->nservices;
+    if (rs->state != RS_READY || rs->busy) {
+        snprintf(why, whylen, "the runtime API is not confirmed for the running haproxy");
+        return RUNTIME_RELOAD;
+    }
+    char *skel = runtime_skeleton(text);
+    struct runtime_plan *plans = calloc(ns ? ns : 1, sizeof *plans);
+    enum runtime_apply_result res = RUNTIME_RELOAD;
+    size_t actions = 0;
+    if (!skel || !plans) {
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    if (strcmp(skel, rs->skeleton) != 0) {
+        snprintf(why, whylen, "more than the servers changed");
+        goto out;
+    }
+    if (strstr(skel, "\n\tdefault-server")) {
+        snprintf(why, whylen,
+                 "a default-server line is configured, which runtime-added "
+                 "servers would not inherit");
+        goto out;
+    }
+    if (!runtime_server_lines_match(text, *lists, ns)) {
+        snprintf(why, whylen,
+                 "a server line is not one \"add server\" can reproduce (cookie, "
+                 "or a server in configured lines)");
+        goto out;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        struct render_server_list view;
+        if (draining_view(rs, i, &view) < 0 ||
+            runtime_plan_make(&rs->applied[i], &view, &(*lists)[i], &plans[i]) < 0) {
+            free(view.v);
+            snprintf(why, whylen, "out of memory");
+            goto out;
+        }
+        free(view.v);
+        if (plans[i].needs_reload) {
+            snprintf(why, whylen, "service %s: %s", rs->cfg->services[i].name, plans[i].reason);
+            goto out;
+        }
+        bool adds = false;
+        for (size_t j = 0; j < plans[i].n; j++)
+            adds |= plans[i].v[j].kind == RUNTIME_ADD;
+        if (adds && rs->adds_refused[i]) {
+            snprintf(why, whylen,
+                     "backend %s refused \"add server\" before (static balance "
+                     "algorithm)",
+                     backend_of(rs, i));
+            goto out;
+        }
+        actions += plans[i].n;
+    }
+    if (!actions) {
+        res = RUNTIME_NOTHING;
+        goto out;
+    }
+    rs->busy = true;
+    for (size_t i = 0; i < ns; i++)
+        if (queue_plan(rs, i, &plans[i]) < 0) {
+            runtime_sync_done_fn *done = rs->done; /* not from inside this call */
+            rs->done = NULL;
+            batch_end(rs, "out of memory");
+            rs->done = done;
+            snprintf(why, whylen, "out of memory");
+            goto out;
+        }
+    rs->next = *lists;
+    *lists = NULL;
+    rs->next_skeleton = skel;
+    skel = NULL;
+    res = RUNTIME_APPLYING;
+out:
+    for (size_t i = 0; plans && i < ns; i++)
+        runtime_plan_clear(&plans[i]);
+    free(plans);
+    free(skel);
+    return res;
+}
+
+void runtime_sync_invalidate(struct runtime_sync *rs)
+{
+    rs->state = RS_UNKNOWN;
+    drains_drop_all(rs);
+    if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
+    rs->confirm_timer = 0;
+    haproxy_runtime_cancel(rs->rt, rs);
+    lists_free(rs->applied, rs->cfg->nservices);
+    rs->applied = NULL;
+    free(rs->skeleton);
+    rs->skeleton = NULL;
+}
+
+void runtime_sync_reloaded(struct runtime_sync *rs, char *skeleton,
+                           struct render_server_list *lists)
+{
+    runtime_sync_invalidate(rs);
+    rs->skeleton = skeleton;
+    rs->applied = lists;
+    rs->pid_before = rs->known_pid;
+    rs->state = RS_CONFIRMING;
+    rs->confirm_deadline = loop_now_ms() + CONFIRM_MS;
+    confirm_send(rs);
+}
+
+bool runtime_sync_ready(const struct runtime_sync *rs)
+{
+    return rs->state == RS_READY;
+}
+
+bool runtime_sync_busy(const struct runtime_sync *rs)
+{
+    return rs->busy;
+}
+
+void runtime_sync_get_stats(const struct runtime_sync *rs, struct runtime_sync_stats *s)
+{
+    *s = rs->stats;
+}
+
+struct runtime_sync *runtime_sync_new(struct loop *l, const struct syn_config *cfg,
+                                      const struct runtime_sync_opts *o, runtime_sync_done_fn *done,
+                                      void *arg)
+{
+    struct runtime_sync *rs = calloc(1, sizeof *rs);
+    if (!rs) return NULL;
+    rs->loop = l;
+    rs->cfg = cfg;
+    rs->done = done;
+    rs->arg = arg;
+    rs->drain_timeout_ms = o->drain_timeout_ms;
+    rs->adds_refused = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *rs->adds_refused);
+    rs->rt = haproxy_runtime_new(l, o->socket_path, o->command_timeout_ms);
+    if (!rs->adds_refused || !rs->rt) {
+        runtime_sync_free(rs);
+        return NULL;
+    }
+    /* Learn the running process, to tell it from the next one after a reload. */
+    haproxy_runtime_send(rs->rt, "show info", NULL, on_info, rs);
+    return rs;
+}
+
+void runtime_sync_free(struct runtime_sync *rs)
+{
+    if (!rs) return;
+    for (size_t i = 0; i < rs->ncmds; i++) {
+        if (!rs->cmds[i]) continue;
+        free(rs->cmds[i]->log);
+        free(rs->cmds[i]);
+    }
+    free(rs->cmds);
+    while (rs->to_drain) {
+        struct drain *d = rs->to_drain;
+        rs->to_drain = d->next;
+        server_free(&d->srv);
+        free(d);
+    }
+    while (rs->drains) {
+        struct drain *d = rs->drains;
+        rs->drains = d->next;
+        if (d->timer) loop_timer_cancel(rs->loop, d->timer);
+        server_free(&d->srv);
+        free(d);
+    }
+    if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
+    haproxy_runtime_free(rs->rt);
+    lists_free(rs->applied, rs->cfg->nservices);
+    lists_free(rs->next, rs->cfg->nservices);
+    free(rs->skeleton);
+    free(rs->next_skeleton);
+    free(rs->adds_refused);
+    free(rs);
+}

@@ -1,0 +1,77 @@
+/*
+ * Keeps HAProxy's servers in step with discovery through the runtime API on
+ * the stats socket, without a reload, when only servers changed.
+ *
+ * It knows which servers HAProxy has ("applied", per service) only after a
+ * reload it was told about (runtime_sync_reloaded) and once the stats socket
+ * answers from the new process ("show info" Pid differs from the one before
+ * the reload): until then it is not ready and every change needs a reload.
+ *
+ * A change is applied as one batch: for each service, adds (add server,
+ * enable health when "check", enable server), revivals, weights, then
+ * "set server ... state drain" for removals. Every command must succeed; the
+ * first that does not ends the batch (the rest is dropped) and done reports
+ * why, so the caller reloads. A drained server is then polled ("show stat",
+ * scur and qcur) every 200 ms until it has no sessions, or drain_timeout_ms
+ * passes (its sessions are then shut down), and removed: state maint,
+ * del server.
+ */
+#ifndef SMARTDOCK_RUNTIME_SYNC_H
+#define SMARTDOCK_RUNTIME_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "loop.h"
+#include "render.h"
+#include "syn_config.h"
+
+struct runtime_sync;
+
+/* After a batch: ok, or why not (then HAProxy may hold part of it: reload). */
+typedef void runtime_sync_done_fn(void *arg, bool ok, const char *why);
+
+struct runtime_sync_opts {
+    const char *socket_path;
+    unsigned drain_timeout_ms;
+    unsigned command_timeout_ms;
+};
+
+/* cfg is borrowed (backend names, number of services). */
+struct runtime_sync *runtime_sync_new(struct loop *l, const struct syn_config *cfg,
+                                      const struct runtime_sync_opts *o, runtime_sync_done_fn *done,
+                                      void *arg);
+void runtime_sync_free(struct runtime_sync *rs);
+
+enum runtime_apply_result {
+    RUNTIME_APPLYING, /* batch started; done follows */
+    RUNTIME_NOTHING,  /* HAProxy already has these servers */
+    RUNTIME_RELOAD,   /* why says why a reload is needed */
+};
+
+/*
+ * text is the rendered config, *lists its servers per service (a calloc'ed
+ * array of cfg->nservices). On RUNTIME_APPLYING *lists is taken over (set to
+ * NULL), otherwise left to the caller.
+ */
+enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, const char *text,
+                                             struct render_server_list **lists, char *why,
+                                             size_t whylen);
+
+/* HAProxy was reloaded with a config of this skeleton and these servers
+ * (both taken over: malloc'ed string, calloc'ed array of cfg->nservices).
+ * Pending drains are forgotten; confirmation starts. */
+void runtime_sync_reloaded(struct runtime_sync *rs, char *skeleton,
+                           struct render_server_list *lists);
+/* What HAProxy has is unknown (a reload is coming, or it restarted). */
+void runtime_sync_invalidate(struct runtime_sync *rs);
+
+bool runtime_sync_ready(const struct runtime_sync *rs);
+bool runtime_sync_busy(const struct runtime_sync *rs); /* a batch runs */
+
+struct runtime_sync_stats {
+    unsigned batches, commands, removed, forced, fallbacks;
+};
+void runtime_sync_get_stats(const struct runtime_sync *rs, struct runtime_sync_stats *s);
+
+#endif
