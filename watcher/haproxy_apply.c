@@ -633,3 +633,8 @@ bool haproxy_apply_idle(const struct haproxy_apply *a)
 {
     return a->phase == PH_IDLE && !a->wanted && !a->reload_timer;
 }
+
+bool haproxy_apply_child_running(const struct haproxy_apply *a)
+{
+    return a->phase != PH_IDLE;
+}

@@ -55,5 +55,8 @@ void haproxy_apply_set_child_timeout_ms(struct haproxy_apply *a, unsigned ms);
 unsigned haproxy_apply_reload_count(const struct haproxy_apply *a);
 unsigned haproxy_apply_write_count(const struct haproxy_apply *a);
 bool haproxy_apply_idle(const struct haproxy_apply *a); /* nothing pending or running */
+/* A write, check or reload is in progress: a text submitted now would only
+ * replace the pending one, so the caller may as well render it later. */
+bool haproxy_apply_child_running(const struct haproxy_apply *a);
 
 #endif

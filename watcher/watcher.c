@@ -125,6 +125,9 @@ static void render_now(void *arg)
     w->render_timer = 0;
     if (!w->render_owed) return;
     if (w->rs && runtime_sync_busy(w->rs)) return; /* rendered again when the batch ends */
+    /* During a burst, render once per check of haproxy.cfg rather than once
+     * per change: on_applied renders the newest state when the check ends. */
+    if (w->apply && haproxy_apply_child_running(w->apply)) return;
     w->render_owed = false;
     write_file_output(w);
     if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) return;
@@ -251,6 +254,7 @@ static void on_first_answer_timeout(void *arg)
 static void on_applied(void *arg, bool ok, bool reloaded)
 {
     struct watcher *w = arg;
+    if (w->render_owed) schedule_render(w);
     if (w->rs && !ok) {
         /* HAProxy runs something else than we were told: reload next time. */
         clear_pending(w);
