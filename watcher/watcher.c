@@ -9,6 +9,7 @@
 #include "runtime_plan.h"
 #include "runtime_sync.h"
 #include "selection.h"
+#include "state_cache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct watcher {
     uint64_t render_timer, first_answer_timer;
     bool started; /* first render done or its wait is over */
     bool render_owed;
+    bool state_dirty; /* state_file_path owes a save */
     bool force_reload;  /* the runtime API failed: the next render reloads */
     char *batch_text;   /* the config a running runtime batch puts into effect */
     char *pending_skel; /* the newest config submitted for a reload: its skeleton */
@@ -119,6 +121,35 @@ static void submit_reload(struct watcher *w, const char *text, struct render_ser
     haproxy_apply_submit(w->apply, text, true);
 }
 
+static void save_state(struct watcher *w)
+{
+    const char *path = w->cfg->haproxy.state_file_path;
+    if (!path || !w->state_dirty) return;
+    struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
+    if (!lists) return;
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        lists[i] = w->services[i].current; /* shallow */
+    if (state_cache_save(path, w->cfg, lists) == 0) w->state_dirty = false;
+    free(lists);
+}
+
+/* Seeds every service with the backends saved by an earlier run, so a
+ * watcher that starts while its registry is away still has servers. */
+static void load_state(struct watcher *w)
+{
+    const char *path = w->cfg->haproxy.state_file_path;
+    if (!path) return;
+    struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
+    if (!lists) return;
+    int n = state_cache_load(path, w->cfg, w->cfg->haproxy.state_file_ttl, lists);
+    for (size_t i = 0; i < w->cfg->nservices; i++) {
+        backend_list_sort_unique(&lists[i]);
+        w->services[i].current = lists[i];
+    }
+    free(lists);
+    if (n > 0) log_info("state_file_path %s: starting from %d saved backends", path, n);
+}
+
 static void render_now(void *arg)
 {
     struct watcher *w = arg;
@@ -130,6 +161,7 @@ static void render_now(void *arg)
     if (w->apply && haproxy_apply_child_running(w->apply)) return;
     w->render_owed = false;
     write_file_output(w);
+    save_state(w);
     if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) return;
 
     struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
@@ -214,6 +246,7 @@ static void on_update(void *arg, size_t index, struct backend_list *found)
     case SELECTION_UPDATED:
         log_info("service %s: %zu backends", svc->name, s->current.n);
         s->output_dirty = true;
+        w->state_dirty = true;
         schedule_render(w);
         break;
     case SELECTION_UNCHANGED:
@@ -376,6 +409,7 @@ struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
             haproxy_apply_set_child_timeout_ms(w->apply, MASTER_RELOAD_MS + 5000);
         if (w->apply) runtime_setup(w);
     }
+    load_state(w);
     for (size_t i = 0; i < cfg->nservices; i++)
         w->services[i].discovery = discovery_new(&w->hub, &cfg->services[i], i, on_update, w);
     w->first_answer_timer = loop_timer(l, FIRST_ANSWER_WAIT_MS, on_first_answer_timeout, w);
