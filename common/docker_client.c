@@ -1,6 +1,7 @@
 #include "docker_client.h"
 
 #include "backend.h"
+#include "line_buffer.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -17,8 +18,7 @@ struct docker_request {
     struct docker_request *next;
     struct docker_client *client;
     CURL *easy;
-    char *buf;
-    size_t len, cap;
+    struct line_buffer body;
     bool stream, cancelled, in_callback, failed_size;
     uint64_t deliver_timer; /* lines are handed over from the loop, never from inside curl */
     docker_reply_fn *on_reply;
@@ -82,7 +82,7 @@ static void request_free(struct docker_request *r)
     if (r->deliver_timer) loop_timer_cancel(r->client->loop, r->deliver_timer);
     if (r->open_timer) loop_timer_cancel(r->client->loop, r->open_timer);
     if (r->easy) curl_easy_cleanup(r->easy);
-    free(r->buf);
+    line_buffer_free(&r->body);
     free(r);
 }
 
@@ -114,39 +114,19 @@ const char *docker_client_url(const struct docker_client *c)
     return c->url;
 }
 
-static int append(struct docker_request *r, const char *data, size_t n, size_t limit)
+static bool hand_line(void *arg, const char *line, size_t len)
 {
-    if (r->len + n + 1 > limit) return -1;
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 4096;
-        while (cap < r->len + n + 1) cap *= 2;
-        char *b = realloc(r->buf, cap);
-        if (!b) return -1;
-        r->buf = b;
-        r->cap = cap;
-    }
-    memcpy(r->buf + r->len, data, n);
-    r->len += n;
-    r->buf[r->len] = 0;
-    return 0;
+    struct docker_request *r = arg;
+    r->on_line(r->arg, line, len);
+    return !r->cancelled;
 }
 
 /* Hands every complete line to the caller and keeps the partial tail. */
-static size_t deliver_lines(struct docker_request *r)
+static void deliver_lines(struct docker_request *r)
 {
-    size_t start = 0;
     r->in_callback = true;
-    for (size_t i = 0; i < r->len && !r->cancelled; i++) {
-        if (r->buf[i] != '\n') continue;
-        size_t n = i - start;
-        if (n && r->buf[start + n - 1] == '\r') n--;
-        if (n) r->on_line(r->arg, r->buf + start, n);
-        start = i + 1;
-    }
+    line_buffer_take_lines(&r->body, hand_line, r);
     r->in_callback = false;
-    memmove(r->buf, r->buf + start, r->len - start);
-    r->len -= start;
-    return start;
 }
 
 /* Timer: a stream's callbacks may start requests, which curl refuses from
@@ -192,7 +172,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
     long status = 0;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     bool lines = r->stream && status == 200;
-    if (append(r, data, n, lines ? DOCKER_MAX_LINE : DOCKER_MAX_BODY) < 0) {
+    if (line_buffer_append(&r->body, data, n, lines ? DOCKER_MAX_LINE : DOCKER_MAX_BODY) < 0) {
         r->failed_size = true;
         return 0;
     }
@@ -232,10 +212,11 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     if (r->stream) {
         if (!*error && status != 200)
             snprintf(error, sizeof error, "%s: status %ld: %.120s", r->client->url, status,
-                     r->buf ? r->buf : "");
+                     r->body.data ? r->body.data : "");
         r->on_end(r->arg, *error ? error : "stream closed by the engine");
     } else {
-        r->on_reply(r->arg, status, r->buf ? r->buf : "", r->len, *error ? error : NULL);
+        r->on_reply(r->arg, status, r->body.data ? r->body.data : "", r->body.len,
+                    *error ? error : NULL);
     }
     request_free(r);
 }

@@ -1,6 +1,7 @@
 #include "etcd_client.h"
 
 #include "etcd_codec.h"
+#include "line_buffer.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -20,8 +21,7 @@ struct etcd_request {
     CURL *easy;
     struct curl_slist *headers;
     char *path, *body;
-    char *buf;
-    size_t len, cap;
+    struct line_buffer reply;
     bool stream, is_auth;
     bool waiting;      /* for a token */
     bool retried_auth; /* authenticated again once already */
@@ -92,7 +92,7 @@ static void request_free(struct etcd_request *r)
     curl_slist_free_all(r->headers);
     free(r->path);
     free(r->body);
-    free(r->buf);
+    line_buffer_free(&r->reply);
     free(r);
 }
 
@@ -154,24 +154,6 @@ static void fail_over(struct etcd_client *c, size_t used, const char *why)
             c->endpoints[used], why, c->endpoints[c->current]);
 }
 
-static int append(struct etcd_request *r, const char *data, size_t n, size_t limit)
-{
-    if (r->len + n + 1 > limit) return -1;
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 4096;
-        while (cap < r->len + n + 1)
-            cap *= 2;
-        char *b = realloc(r->buf, cap);
-        if (!b) return -1;
-        r->buf = b;
-        r->cap = cap;
-    }
-    memcpy(r->buf + r->len, data, n);
-    r->len += n;
-    r->buf[r->len] = 0;
-    return 0;
-}
-
 /* Ends a stream from inside its delivery; the caller frees it. */
 static void stream_fail(struct etcd_request *r, int code, const char *message)
 {
@@ -182,36 +164,34 @@ static void stream_fail(struct etcd_request *r, int code, const char *message)
     r->on_end(r->arg, &e);
 }
 
-/* Hands every complete line to the caller as one JSON message and keeps the
- * partial tail. An error message ends the stream. */
+/* One line of the stream: one JSON message. An error message ends the stream. */
+static bool hand_message(void *arg, const char *line, size_t n)
+{
+    struct etcd_request *r = arg;
+    while (n && line[n - 1] == ' ')
+        n--;
+    if (!n) return true;
+    cJSON *msg = cJSON_ParseWithLength(line, n);
+    int code;
+    char text[256];
+    if (!msg) {
+        snprintf(text, sizeof text, "unparsable stream message of %zu bytes", n);
+        stream_fail(r, 0, text);
+    } else if (etcd_decode_error(msg, &code, text, sizeof text)) {
+        stream_fail(r, code, text);
+    } else {
+        r->on_msg(r->arg, msg);
+    }
+    cJSON_Delete(msg);
+    return !r->cancelled;
+}
+
+/* Hands every complete line to the caller and keeps the partial tail. */
 static void deliver_lines(struct etcd_request *r)
 {
-    size_t start = 0;
     r->in_callback = true;
-    for (size_t i = 0; i < r->len && !r->cancelled; i++) {
-        if (r->buf[i] != '\n') continue;
-        size_t n = i - start;
-        const char *line = r->buf + start;
-        start = i + 1;
-        while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
-            n--;
-        if (!n) continue;
-        cJSON *msg = cJSON_ParseWithLength(line, n);
-        int code;
-        char text[256];
-        if (!msg) {
-            snprintf(text, sizeof text, "unparsable stream message of %zu bytes", n);
-            stream_fail(r, 0, text);
-        } else if (etcd_decode_error(msg, &code, text, sizeof text)) {
-            stream_fail(r, code, text);
-        } else {
-            r->on_msg(r->arg, msg);
-        }
-        cJSON_Delete(msg);
-    }
+    line_buffer_take_lines(&r->reply, hand_message, r);
     r->in_callback = false;
-    memmove(r->buf, r->buf + start, r->len - start);
-    r->len -= start;
 }
 
 static void deliver_later(void *arg)
@@ -234,7 +214,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
     long status = 0;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     bool lines = r->stream && status == 200;
-    if (append(r, data, n, lines ? ETCD_MAX_MSG : ETCD_MAX_BODY) < 0) {
+    if (line_buffer_append(&r->reply, data, n, lines ? ETCD_MAX_MSG : ETCD_MAX_BODY) < 0) {
         r->too_big = true;
         return 0;
     }
@@ -252,7 +232,7 @@ static int prepare(struct etcd_request *r, size_t ep, long timeout_ms)
     if (r->easy) curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->headers);
     r->headers = NULL;
-    r->len = 0;
+    line_buffer_reset(&r->reply);
     r->too_big = false;
     r->curl_error[0] = 0;
     r->endpoint = ep;
@@ -459,7 +439,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         finish_error(r, 0, text);
         return;
     }
-    cJSON *root = r->len ? cJSON_ParseWithLength(r->buf, r->len) : NULL;
+    cJSON *root = r->reply.len ? cJSON_ParseWithLength(r->reply.data, r->reply.len) : NULL;
     int code;
     char msg[256];
     if (root && etcd_decode_error(root, &code, msg, sizeof msg)) {
@@ -482,7 +462,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
     if (status != 200 || !root) {
         cJSON_Delete(root);
         snprintf(text, sizeof text, "etcd %s: HTTP status %ld: %.120s", ep, status,
-                 r->buf ? r->buf : "");
+                 r->reply.data ? r->reply.data : "");
         finish_error(r, 0, text);
         return;
     }
@@ -560,7 +540,7 @@ int etcd_client_post_sync(struct etcd_client *c, const char *path, const char *b
         long status = 0;
         curl_easy_getinfo(r.easy, CURLINFO_RESPONSE_CODE, &status);
         bool retry = rc != CURLE_OK && not_sent(r.easy, rc);
-        cJSON *root = rc == CURLE_OK && r.len ? cJSON_ParseWithLength(r.buf, r.len) : NULL;
+        cJSON *root = rc == CURLE_OK && r.reply.len ? cJSON_ParseWithLength(r.reply.data, r.reply.len) : NULL;
         int code, result = -1;
         char msg[256];
         if (rc != CURLE_OK)
@@ -575,7 +555,7 @@ int etcd_client_post_sync(struct etcd_client *c, const char *path, const char *b
         cJSON_Delete(root);
         curl_easy_cleanup(r.easy);
         curl_slist_free_all(r.headers);
-        free(r.buf);
+        line_buffer_free(&r.reply);
         if (result == 0 || !retry) return result;
     }
     return -1;
