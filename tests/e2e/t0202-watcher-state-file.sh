@@ -20,8 +20,15 @@ for i in 2 3; do
 	sd_zkctl create "/smartdock/services/web/b${i}_" "{\"host\":\"127.0.0.$i\",\"port\":$app,\"name\":\"b$i\"}" sequential >/dev/null
 done
 
+# A second service whose path does not exist yet.
+late=$(sd_free_port)
+services=$(sd_zk_service "$lb" /smartdock/services/web | sed '$ s/}$//')
+services+=", \"late\": {\"discovery\": {\"method\": \"zookeeper\", \"hosts\": [\"$SD_ZK_ADDR\"],
+  \"path\": \"/smartdock/services/late\"}, \"haproxy\": {\"port\": $late, \"bind_address\": \"127.0.0.1\",
+  \"listen\": [\"mode http\"]}}}"
+
 mkdir -p "$SD_TMP/out"
-sd_watcher_config "$SD_TMP/watcher.json" "$(sd_zk_service "$lb" /smartdock/services/web)" \
+sd_watcher_config "$SD_TMP/watcher.json" "$services" \
 	"\"managed\": true, \"state_file_path\": \"$SD_TMP/state.json\"}, \"file_output\": {\"output_directory\": \"$SD_TMP/out\""
 "$SD_BIN/smartdock-watcher" --check -c "$SD_TMP/watcher.json"
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
@@ -31,12 +38,18 @@ sd_wait_for "state saved" 30 grep -q "127.0.0.3" "$SD_TMP/state.json"
 grep -q '"127.0.0.2"' "$SD_TMP/out/web.json" || sd_fail "file_output: $(cat "$SD_TMP/out/web.json")"
 grep -q '"127.0.0.3"' "$SD_TMP/out/web.json" || sd_fail "file_output: $(cat "$SD_TMP/out/web.json")"
 
+# The missing path is watched until it appears.
+sd_wait_for "missing path noticed" 30 sd_log_has watcher "service late: /smartdock/services/late does not exist yet"
+sd_zkctl create /smartdock/services/late "" >/dev/null
+sd_zkctl create /smartdock/services/late/b1_ "{\"host\":\"127.0.0.2\",\"port\":$app}" sequential >/dev/null
+sd_wait_for "late service served once its path appeared" 30 sd_all_answer "http://127.0.0.1:$late/" b1
+
 # The watcher (and its HAProxy) go; so does ZooKeeper. The watcher comes
 # back alone and serves what it saved.
 sd_kill watcher TERM
 sd_zk_stop
 sd_bg watcher2 "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
-sd_wait_for "state loaded" 30 sd_log_has watcher2 "starting from 2 saved backends"
+sd_wait_for "state loaded" 30 sd_log_has watcher2 "starting from 3 saved backends"
 sd_wait_for "both answer from the saved state" 30 sd_all_answer "$url" b1 b2
 
 # ZooKeeper back, one backend gone meanwhile: the watcher follows it.
