@@ -45,7 +45,8 @@ new_master_serving() {
 }
 t0=$(date +%s%N)
 kill -KILL "$master"
-sd_wait_for "haproxy back and serving c1" 3 new_master_serving
+# The issue asks for "a second or two"; the deadline leaves room for a loaded CI machine.
+sd_wait_for "haproxy back and serving c1" 5 new_master_serving
 sd_log "haproxy back in $((($(date +%s%N) - t0) / 1000000)) ms (master $master -> $(master_pid))"
 sd_log_has watcher "managed haproxy: master pid $master was killed by signal 9" || sd_fail "death not logged"
 
