@@ -108,6 +108,11 @@ static bool ipv6_is_valid(const char *host)
     return true;
 }
 
+bool backend_options_are_safe(const char *s)
+{
+    return backend_text_is_safe(s) && !strpbrk(s, "#;\\");
+}
+
 /* Hostnames (RFC 1123 letters, digits, '-', '.', and '_' which Docker names
  * carry), IPv4 and IPv6 literals. Nothing that could end a config token.
  * A colon means IPv6: "127.0.10.1:8080" is a host:port, not a host, and would
@@ -227,10 +232,9 @@ static int decode(const cJSON *root, struct backend *out, char *err, size_t errl
 
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(root, "haproxy_server_options");
     if (opts && !cJSON_IsNull(opts)) {
-        if (!cJSON_IsString(opts) || !backend_text_is_safe(opts->valuestring) ||
-            strchr(opts->valuestring, '#'))
+        if (!cJSON_IsString(opts) || !backend_options_are_safe(opts->valuestring))
             return fail(err, errlen, "haproxy_server_options",
-                        "a string without control characters or '#'", opts);
+                        "a string without control characters, '#', ';' or '\\'", opts);
         if (*opts->valuestring) out->haproxy_server_options = strdup(opts->valuestring);
     }
 

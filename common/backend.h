@@ -65,6 +65,10 @@ char *backend_encode_nerve(const struct backend *b);
 /* Validators shared by decoders and config parsers. */
 bool backend_host_is_valid(const char *host);
 bool backend_text_is_safe(const char *s); /* no control characters at all */
+/* Server options go into haproxy.cfg and into runtime API commands on an
+ * admin socket, where ';' separates commands and '\\' escapes: besides
+ * control characters, '#', ';' and '\\' are refused. */
+bool backend_options_are_safe(const char *s);
 /* Returns a copy of s with every byte HAProxy refuses in a server name replaced by '_'. */
 char *backend_server_name_dup(const char *s);
 

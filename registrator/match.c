@@ -246,11 +246,11 @@ static int read_overrides(struct mctx *m, struct overrides *o)
             return -1;
     }
     if ((v = docker_container_label(c, "smartdock.haproxy_server_options"))) {
-        if (backend_text_is_safe(v) && !strchr(v, '#')) {
+        if (backend_options_are_safe(v)) {
             o->has_options = true;
             o->options = *v ? v : NULL;
         } else if (label_problem(m, "smartdock.haproxy_server_options", v,
-                                 "control characters or '#' in server options; ignored") < 0) {
+                                 "control characters, '#', ';' or '\\' in server options; ignored") < 0) {
             return -1;
         }
     }

@@ -481,9 +481,9 @@ static int parse_service(struct pctx *p, const cJSON *svc, struct reg_service *s
     join(path, sizeof path, base, "haproxy_server_options");
     const cJSON *opts = member(svc, "haproxy_server_options");
     if (opts) {
-        if (!cJSON_IsString(opts) || !backend_text_is_safe(opts->valuestring) ||
-            strchr(opts->valuestring, '#'))
-            return fail(p, path, "a string without control characters or '#'", opts);
+        if (!cJSON_IsString(opts) || !backend_options_are_safe(opts->valuestring))
+            return fail(p, path, "a string without control characters, '#', ';' or '\\'",
+                        opts);
         if (*opts->valuestring && !(s->haproxy_server_options = strdup(opts->valuestring)))
             return oom(p);
     }

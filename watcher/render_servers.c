@@ -84,9 +84,9 @@ static const char *refuse(const struct cand *c, const char **value)
         *value = c->name;
         return "name holds a control character:";
     }
-    if (c->options && (!backend_text_is_safe(c->options) || strchr(c->options, '#'))) {
+    if (c->options && !backend_options_are_safe(c->options)) {
         *value = c->options;
-        return "haproxy_server_options hold a control character or '#':";
+        return "haproxy_server_options hold a control character, '#', ';' or '\\':";
     }
     return NULL;
 }

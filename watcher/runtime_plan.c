@@ -94,6 +94,12 @@ char *runtime_add_command(const char *backend, const struct render_server *s)
 {
     char *line = render_server_line(s), *out = NULL;
     if (!line) return NULL;
+    /* ';' would start another command on the admin socket: never send one
+     * (the caller falls back to a reload, where haproxy -c judges the line). */
+    if (strpbrk(line, ";\\")) {
+        free(line);
+        return NULL;
+    }
     /* "server <name> <rest>" -> "add server <backend>/<name> <rest>" */
     const char *rest = line + strlen("server ") + strlen(s->name);
     if (asprintf(&out, "add server %s/%s%s", backend, s->name, rest) < 0) out = NULL;

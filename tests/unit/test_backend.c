@@ -194,7 +194,8 @@ static void decode_digit_strings(void **state)
 #define PORT_ERR "port: expected an integer 1..65535, got "
 #define WEIGHT_ERR "weight: expected an integer 0..256, got "
 #define HOST_ERR "host: expected a hostname or IP address, got "
-#define OPTS_ERR "haproxy_server_options: expected a string without control characters or '#', got "
+#define OPTS_ERR                                                                                   \
+    "haproxy_server_options: expected a string without control characters, '#', ';' or '\\', got "
 #define NAME_ERR "name: expected a string without control characters, got "
 
 static void decode_port_errors(void **state)
@@ -276,6 +277,11 @@ static void decode_options_name_label_errors(void **state)
     decode_err("{'host':'h','port':1,'haproxy_server_options':'check # comment'}",
                OPTS_ERR "\"check # comment\"");
     decode_err("{'host':'h','port':1,'haproxy_server_options':'check\\u007f'}", NULL);
+    /* ';' would start another command on HAProxy's admin socket. */
+    decode_err("{'host':'h','port':1,'haproxy_server_options':'check;shutdown frontend web'}",
+               OPTS_ERR "\"check;shutdown frontend web\"");
+    decode_err("{'host':'h','port':1,'haproxy_server_options':'check\\\\;x'}",
+               OPTS_ERR "\"check\\\\;x\"");
     decode_err("{'host':'h','port':1,'haproxy_server_options':5}", OPTS_ERR "5");
     decode_err("{'host':'h','port':1,'haproxy_server_options':['check']}", OPTS_ERR "[\"check\"]");
 

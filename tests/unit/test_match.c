@@ -485,8 +485,8 @@ static void overrides(void **state)
     assert_string_equal(r.problems[1], WHO ": label smartdock.drain_ms=-1: expected an integer "
                                            "0..600000; ignored");
     assert_string_equal(r.problems[2], WHO ": label smartdock.haproxy_server_options=check # x: "
-                                           "control characters or '#' in server options; "
-                                           "ignored");
+                                           "control characters, '#', ';' or '\\' in "
+                                           "server options; ignored");
     done(&r);
 
     assert_one(NULL, "{'Config':{'Labels':{'smartdock.weight':'ten'}}}", "nodesrv", 18000,

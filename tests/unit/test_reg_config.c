@@ -345,14 +345,17 @@ static const struct {
     {SVC(IMGPORT ",'weight':257"), "services.nodesrv.weight: expected an integer 0..256, got 257"},
     {SVC(IMGPORT ",'weight':-1"), "services.nodesrv.weight: expected an integer 0..256, got -1"},
     {SVC(IMGPORT ",'haproxy_server_options':'check # x'"),
-     "services.nodesrv.haproxy_server_options: expected a string without control characters or "
-     "'#', got \"check # x\""},
+     "services.nodesrv.haproxy_server_options: expected a string without control characters, "
+     "'#', ';' or '\\', got \"check # x\""},
     {SVC(IMGPORT ",'haproxy_server_options':'check\\ninter 1s'"),
-     "services.nodesrv.haproxy_server_options: expected a string without control characters or "
-     "'#', got \"check\\ninter 1s\""},
+     "services.nodesrv.haproxy_server_options: expected a string without control characters, "
+     "'#', ';' or '\\', got \"check\\ninter 1s\""},
+    {SVC(IMGPORT ",'haproxy_server_options':'check;shutdown frontend web'"),
+     "services.nodesrv.haproxy_server_options: expected a string without control characters, "
+     "'#', ';' or '\\', got \"check;shutdown frontend web\""},
     {SVC(IMGPORT ",'haproxy_server_options':5"),
-     "services.nodesrv.haproxy_server_options: expected a string without control characters or "
-     "'#', got 5"},
+     "services.nodesrv.haproxy_server_options: expected a string without control characters, "
+     "'#', ';' or '\\', got 5"},
     {SVC(IMGPORT ",'drain_ms':-1"),
      "services.nodesrv.drain_ms: expected an integer 0..600000, got -1"},
     {SVC(IMGPORT ",'drain_ms':600001"),

@@ -336,6 +336,7 @@ static void injection_is_refused(void **state)
     add(&b[0], "opts", "127.0.10.2", 80, BACKEND_WEIGHT_UNSET, "check\nlisten evil\n\tbind :1");
     add(&b[0], "opts2", "127.0.10.3", 80, BACKEND_WEIGHT_UNSET, "check\rbackup");
     add(&b[0], "hash", "127.0.10.4", 80, BACKEND_WEIGHT_UNSET, "check # comment out the rest");
+    add(&b[0], "semi", "127.0.10.10", 80, BACKEND_WEIGHT_UNSET, "check;shutdown frontend s");
     add(&b[0], "evil name#1", "127.0.10.5", 80, BACKEND_WEIGHT_UNSET, NULL);
     add(&b[0], "host", "127.0.10.6\nlisten evil", 80, BACKEND_WEIGHT_UNSET, NULL);
     add(&b[0], "host2", "bad host", 80, BACKEND_WEIGHT_UNSET, NULL);
@@ -360,11 +361,13 @@ static void injection_is_refused(void **state)
     assert_non_null(strstr(text, "\tserver ok 127.0.10.1:80 check\n"));
 
     assert_true(has_warning(&w, "service s: skipped server opts: haproxy_server_options hold a "
-                                "control character or '#': \"check?listen evil??bind :1\""));
+                                "control character, '#', ';' or '\\': \"check?listen evil??bind :1\""));
     assert_true(has_warning(&w, "service s: skipped server opts2: haproxy_server_options hold a "
-                                "control character or '#': \"check?backup\""));
+                                "control character, '#', ';' or '\\': \"check?backup\""));
     assert_true(has_warning(&w, "service s: skipped server hash: haproxy_server_options hold a "
-                                "control character or '#': \"check # comment out the rest\""));
+                                "control character, '#', ';' or '\\': \"check # comment out the rest\""));
+    assert_true(has_warning(&w, "service s: skipped server semi: haproxy_server_options hold a "
+                                "control character, '#', ';' or '\\': \"check;shutdown frontend s\""));
     assert_true(has_warning(&w, "service s: server name \"evil name#1\" written as evil_name_1"));
     assert_true(has_warning(&w, "service s: skipped server host: host is not a hostname or IP "
                                 "address: \"127.0.10.6?listen evil\""));
@@ -375,7 +378,7 @@ static void injection_is_refused(void **state)
     assert_true(has_warning(&w, "service s: skipped server port: port out of range: \"0\""));
     assert_true(
         has_warning(&w, "service s: skipped server weight: weight out of range 0..256: \"999\""));
-    assert_int_equal(w.n, 9);
+    assert_int_equal(w.n, 10);
     free(text);
     syn_strlist_clear(&w);
     clear_all(b, 1);

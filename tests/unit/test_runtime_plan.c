@@ -158,6 +158,11 @@ static void add_command_is_the_server_line(void **state)
     cmd = runtime_add_command("be", &v6);
     assert_string_equal(cmd, "add server be/x [::1]:80");
     free(cmd);
+    /* ';' separates commands on the admin socket: such a line is never sent. */
+    struct render_server semi = SRV("y", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check;shutdown frontend web");
+    assert_null(runtime_add_command("be", &semi));
+    struct render_server esc = SRV("z", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check\\");
+    assert_null(runtime_add_command("be", &esc));
     assert_true(runtime_options_have_check("inter 2s check"));
     assert_false(runtime_options_have_check("check-ssl agent-check"));
 }
