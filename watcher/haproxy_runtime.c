@@ -31,7 +31,7 @@ struct haproxy_runtime {
     size_t sent;
     char *answer;
     size_t len, cap;
-    uint64_t deadline_ms, timeout_timer, kick_timer;
+    uint64_t deadline_ms, timeout_timer, kick_timer, retry_timer;
     unsigned count;
 };
 
@@ -69,6 +69,9 @@ static void close_conn(struct haproxy_runtime *rt)
     }
     if (rt->timeout_timer) loop_timer_cancel(rt->loop, rt->timeout_timer);
     rt->timeout_timer = 0;
+    /* A connect retry belongs to the command being closed. */
+    if (rt->retry_timer) loop_timer_cancel(rt->loop, rt->retry_timer);
+    rt->retry_timer = 0;
 }
 
 /* Ends the running command: ok==false with why, or judged from the answer. */
@@ -195,7 +198,7 @@ static void start(struct haproxy_runtime *rt)
         close(rt->fd);
         rt->fd = -1;
         if (err == EAGAIN && loop_now_ms() < rt->deadline_ms) {
-            rt->kick_timer = loop_timer(rt->loop, CONNECT_RETRY_MS, on_retry, rt);
+            rt->retry_timer = loop_timer(rt->loop, CONNECT_RETRY_MS, on_retry, rt);
             return;
         }
         snprintf(why, sizeof why, "connect to %s: %s", rt->path, strerror(err));
@@ -210,8 +213,8 @@ static void start(struct haproxy_runtime *rt)
 static void on_retry(void *arg)
 {
     struct haproxy_runtime *rt = arg;
-    rt->kick_timer = 0;
-    start(rt);
+    rt->retry_timer = 0;
+    if (rt->cur) start(rt); /* else it timed out meanwhile */
 }
 
 static void on_kick(void *arg)

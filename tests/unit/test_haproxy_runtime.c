@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -155,6 +157,39 @@ static void missing_socket_and_cancel(void **state)
     assert_null(answer);
 }
 
+/* A socket whose backlog stays full (a hung HAProxy): connect keeps saying
+ * EAGAIN until the command times out; nothing may run after that. */
+static void full_backlog_times_out_cleanly(void **state)
+{
+    struct fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/hung.sock", f->dir);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int len = snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    assert_true(len > 0 && (size_t)len < sizeof sa.sun_path);
+    assert_int_equal(0, bind(s, (struct sockaddr *)&sa, sizeof sa));
+    assert_int_equal(0, listen(s, 0));
+    int fillers[4];
+    for (int i = 0; i < 4; i++) {
+        fillers[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        (void)connect(fillers[i], (struct sockaddr *)&sa, sizeof sa);
+    }
+    struct haproxy_runtime *rt = haproxy_runtime_new(f->loop, path, 300);
+    haproxy_runtime_send(rt, "show info", NULL, on_answer, NULL);
+    run(f, 1);
+    assert_false(res.ok[0]);
+    /* Let any stray retry timer fire: it must find nothing to do. */
+    uint64_t t = loop_timer(f->loop, 200, on_deadline, NULL);
+    loop_run(f->loop);
+    loop_timer_cancel(f->loop, t);
+    assert_int_equal(res.calls, 1);
+    haproxy_runtime_free(rt);
+    for (int i = 0; i < 4; i++) close(fillers[i]);
+    close(s);
+    unlink(path);
+}
+
 int main(void)
 {
     log_init("test", LL_WARN);
@@ -165,6 +200,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(commands_run_in_order_and_are_judged, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_socket_and_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(full_backlog_times_out_cleanly, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
