@@ -30,7 +30,9 @@ struct zk_entry {
     bool wanted;
     bool uncertain; /* a create may have succeeded unseen */
     bool payload_dirty;
+    unsigned payload_version; /* bumped by every new payload */
     bool busy;      /* a procedure is in flight */
+    bool scan_incomplete; /* a candidate's owner could not be read in this scan */
     int pending;    /* replies still awaited in the current step */
     uint64_t epoch; /* session epoch of the procedure in flight */
 };
@@ -53,6 +55,7 @@ struct zk_op {
     struct zk_entry *e;
     uint64_t epoch;
     char *path;
+    unsigned payload_version; /* of the payload the request carried */
 };
 
 static void converge(struct zk_entry *e);
@@ -83,6 +86,7 @@ static struct zk_op *op_new(struct zk_entry *e, const char *path)
     op->e = e;
     op->epoch = e->reg->epoch;
     op->path = path ? strdup(path) : NULL;
+    op->payload_version = e->payload_version;
     e->pending++;
     return op;
 }
@@ -176,11 +180,12 @@ static void on_created(void *arg, int rc, const struct zk_result *res)
 {
     struct zk_op *op = arg;
     struct zk_entry *e = op->e;
+    bool same_payload = op->payload_version == e->payload_version;
     if (op_end(op)) {
         if (rc == ZOK) {
             e->node = strdup(res->path);
             e->uncertain = false;
-            e->payload_dirty = false;
+            if (same_payload) e->payload_dirty = false; /* else converge sets it */
             log_info("registered %s znode=%s", e->what, e->node);
         } else if (is_disconnection(rc)) {
             e->uncertain = true;
@@ -244,21 +249,33 @@ static void on_candidate_stat(void *arg, int rc, const struct zk_result *res)
     struct zk_entry *e = op->e;
     char *path = op->path;
     op->path = NULL;
-    if (op_end(op) && rc == ZOK && res->has_stat) {
-        int64_t owner = res->stat.ephemeralOwner;
-        if (owner == zk_session_id(e->reg->zk) && e->wanted && !e->node) {
-            e->node = strdup(path);
-            log_info("registered %s znode=%s (adopted after reconnect)", e->what, path);
-        } else if (owner == zk_session_id(e->reg->zk)) {
-            delete_node(e, path);
-        } else {
-            log_info("removing stale znode %s of %s left by session 0x%llx", path, e->what,
-                     (unsigned long long)owner);
-            delete_node(e, path);
+    if (op_end(op)) {
+        if (rc == ZOK && res->has_stat) {
+            int64_t owner = res->stat.ephemeralOwner;
+            if (owner == zk_session_id(e->reg->zk) && e->wanted && !e->node) {
+                e->node = strdup(path);
+                log_info("registered %s znode=%s (adopted after reconnect)", e->what, path);
+            } else if (owner == zk_session_id(e->reg->zk)) {
+                delete_node(e, path);
+            } else {
+                log_info("removing stale znode %s of %s left by session 0x%llx", path, e->what,
+                         (unsigned long long)owner);
+                delete_node(e, path);
+            }
+        } else if (rc != ZNONODE) {
+            /* Unknown owner: it may be ours, so creating now could duplicate it. */
+            e->scan_incomplete = true;
+            if (!is_disconnection(rc)) schedule_retry(e->reg);
         }
     }
     free(path);
     if (e->pending > 0) return;
+    if (e->scan_incomplete) {
+        e->scan_incomplete = false;
+        e->uncertain = true; /* scanned again once connected */
+        finish(e);
+        return;
+    }
     e->uncertain = false;
     if (e->wanted && !e->node && e->epoch == e->reg->epoch) {
         create_node(e);
@@ -319,9 +336,10 @@ static void on_updated(void *arg, int rc, const struct zk_result *res)
     (void)res;
     struct zk_op *op = arg;
     struct zk_entry *e = op->e;
+    bool same_payload = op->payload_version == e->payload_version;
     if (op_end(op)) {
         if (rc == ZOK) {
-            e->payload_dirty = false;
+            if (same_payload) e->payload_dirty = false;
         } else if (rc == ZNONODE) {
             log_warn("znode %s of %s vanished; registering again", e->node, e->what);
             free(e->node);
@@ -390,7 +408,10 @@ static int zkr_put(void *impl, const struct registration *reg)
         e->next = r->entries;
         r->entries = e;
     }
-    if (e->payload && strcmp(e->payload, payload) != 0) e->payload_dirty = true;
+    if (e->payload && strcmp(e->payload, payload) != 0) {
+        e->payload_dirty = true;
+        e->payload_version++;
+    }
     free(e->payload);
     e->payload = payload;
     e->wanted = true;
