@@ -2,6 +2,7 @@
 
 #include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@ struct zk {
     uint64_t generation; /* bumped when the handle is replaced */
     bool connected, closed;
     int64_t session_id;
+    uint64_t reopen_timer; /* a new handle could not be created: try again */
+    unsigned reopen_delay_ms;
     zk_session_fn *on_session;
     zk_watch_fn *on_watch;
     void *arg;
@@ -41,7 +44,8 @@ static void msg_free(struct zk_msg *m)
 {
     free(m->path);
     free(m->data);
-    for (int i = 0; i < m->nchildren; i++) free(m->children[i]);
+    for (int i = 0; i < m->nchildren; i++)
+        free(m->children[i]);
     free(m->children);
     free(m);
 }
@@ -82,8 +86,8 @@ static void deliver(void *p)
     struct zk_msg *m = p;
     struct zk *z = m->zk;
     if (!m->is_watch) {
-        struct zk_result res = {m->path, m->data, m->datalen, m->children, m->nchildren,
-                                m->has_stat, m->stat};
+        struct zk_result res = {m->path,      m->data,     m->datalen, m->children,
+                                m->nchildren, m->has_stat, m->stat};
         m->fn(m->arg, m->rc, &res);
     } else if (!z->closed && m->generation == z->generation) {
         if (m->type == ZOO_SESSION_EVENT)
@@ -150,8 +154,7 @@ static void done_stat(int rc, const struct Stat *stat, const void *data)
     post(m);
 }
 
-static void done_data(int rc, const char *value, int len, const struct Stat *stat,
-                      const void *data)
+static void done_data(int rc, const char *value, int len, const struct Stat *stat, const void *data)
 {
     struct zk_msg *m = (struct zk_msg *)data;
     m->rc = rc;
@@ -200,9 +203,24 @@ static void open_handle(struct zk *z)
     z->connected = false;
     z->zh = zookeeper_init2(z->hosts, watcher, z->timeout_ms, NULL, ctx, 0, library_log);
     if (!z->zh) {
-        log_error("zookeeper %s: cannot create a client", z->hosts);
+        log_error("zookeeper %s: cannot create a client (%s)", z->hosts, strerror(errno));
         free(ctx);
     }
+}
+
+static void reopen_later(void *arg)
+{
+    struct zk *z = arg;
+    z->reopen_timer = 0;
+    open_handle(z);
+    if (z->zh) {
+        z->reopen_delay_ms = 0;
+        return;
+    }
+    /* A host name that does not resolve right now, say: retry with backoff. */
+    z->reopen_delay_ms = z->reopen_delay_ms ? z->reopen_delay_ms * 2 : 500;
+    if (z->reopen_delay_ms > 30000) z->reopen_delay_ms = 30000;
+    z->reopen_timer = loop_timer(z->loop, z->reopen_delay_ms, reopen_later, z);
 }
 
 static void close_handle(struct zk *z)
@@ -214,8 +232,8 @@ static void close_handle(struct zk *z)
     free(ctx);
 }
 
-struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms, zk_session_fn *on_session,
-                  zk_watch_fn *on_watch, void *arg)
+struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms,
+                  zk_session_fn *on_session, zk_watch_fn *on_watch, void *arg)
 {
     struct zk *z = calloc(1, sizeof *z);
     if (!z) return NULL;
@@ -246,6 +264,8 @@ void zk_free(struct zk *z)
 {
     if (!z) return;
     z->closed = true;
+    if (z->reopen_timer) loop_timer_cancel(z->loop, z->reopen_timer);
+    z->reopen_timer = 0;
     close_handle(z);
     /* Posted after every completion zookeeper_close() flushed, so it runs last. */
     if (loop_post(z->loop, free_later, z) < 0) free_later(z);
@@ -256,7 +276,7 @@ void zk_reopen(struct zk *z)
     close_handle(z);
     z->session_id = 0;
     z->on_session(z->arg, ZK_SESSION_EXPIRED);
-    open_handle(z);
+    if (!z->reopen_timer) reopen_later(z);
 }
 
 bool zk_is_connected(const struct zk *z)
@@ -271,7 +291,6 @@ int64_t zk_session_id(const struct zk *z)
 
 static struct zk_msg *request(struct zk *z, zk_done_fn *fn, void *arg)
 {
-    if (!z->zh) return NULL;
     struct zk_msg *m = msg_new();
     if (!m) return NULL;
     m->zk = z;
@@ -295,49 +314,54 @@ int zk_create(struct zk *z, const char *path, const char *data, int len, int fla
 {
     struct zk_msg *m = request(z, fn, arg);
     if (!m) return -1;
-    return sent(m, zoo_acreate(z->zh, path, data, len, &ZOO_OPEN_ACL_UNSAFE, flags, done_string, m));
+    return sent(m, !z->zh ? ZINVALIDSTATE
+                          : zoo_acreate(z->zh, path, data, len, &ZOO_OPEN_ACL_UNSAFE, flags,
+                                        done_string, m));
 }
 
 int zk_delete(struct zk *z, const char *path, zk_done_fn *fn, void *arg)
 {
     struct zk_msg *m = request(z, fn, arg);
     if (!m) return -1;
-    return sent(m, zoo_adelete(z->zh, path, -1, done_void, m));
+    return sent(m, !z->zh ? ZINVALIDSTATE : zoo_adelete(z->zh, path, -1, done_void, m));
 }
 
 int zk_set(struct zk *z, const char *path, const char *data, int len, zk_done_fn *fn, void *arg)
 {
     struct zk_msg *m = request(z, fn, arg);
     if (!m) return -1;
-    return sent(m, zoo_aset(z->zh, path, data, len, -1, done_stat, m));
+    return sent(m, !z->zh ? ZINVALIDSTATE : zoo_aset(z->zh, path, data, len, -1, done_stat, m));
 }
 
 int zk_exists(struct zk *z, const char *path, bool watch, zk_done_fn *fn, void *arg)
 {
     struct zk_msg *m = request(z, fn, arg);
     if (!m) return -1;
-    return sent(m, zoo_aexists(z->zh, path, watch, done_stat, m));
+    return sent(m, !z->zh ? ZINVALIDSTATE : zoo_aexists(z->zh, path, watch, done_stat, m));
 }
 
 int zk_get(struct zk *z, const char *path, bool watch, zk_done_fn *fn, void *arg)
 {
     struct zk_msg *m = request(z, fn, arg);
     if (!m) return -1;
-    return sent(m, zoo_aget(z->zh, path, watch, done_data, m));
+    return sent(m, !z->zh ? ZINVALIDSTATE : zoo_aget(z->zh, path, watch, done_data, m));
 }
 
 int zk_get_children(struct zk *z, const char *path, bool watch, zk_done_fn *fn, void *arg)
 {
     struct zk_msg *m = request(z, fn, arg);
     if (!m) return -1;
-    return sent(m, zoo_aget_children(z->zh, path, watch, done_children, m));
+    return sent(m,
+                !z->zh ? ZINVALIDSTATE : zoo_aget_children(z->zh, path, watch, done_children, m));
 }
 
 char *zk_path_join(const char *parent, const char *child)
 {
     size_t pl = strlen(parent);
-    while (pl > 0 && parent[pl - 1] == '/') pl--;
-    while (*child == '/') child++;
+    while (pl > 0 && parent[pl - 1] == '/')
+        pl--;
+    while (*child == '/')
+        child++;
     size_t n = pl + strlen(child) + 2;
     char *p = malloc(n);
     if (p) snprintf(p, n, "%.*s/%s", (int)pl, parent, child);

@@ -50,7 +50,8 @@ int64_t zk_session_id(const struct zk *z);
 /* Test hook and emergency exit: drop this session and open a new one. */
 void zk_reopen(struct zk *z);
 
-/* Asynchronous operations; fn runs on the loop thread exactly once. -1 if not sent. */
+/* Asynchronous operations; fn runs on the loop thread exactly once (with
+ * ZINVALIDSTATE while no handle exists). -1, and no call, only when out of memory. */
 int zk_create(struct zk *z, const char *path, const char *data, int len, int flags, zk_done_fn *fn,
               void *arg);
 int zk_delete(struct zk *z, const char *path, zk_done_fn *fn, void *arg);
