@@ -167,7 +167,9 @@ static void load_child(struct zk_discovery *d, struct zk_child *c)
 {
     char *path = zk_path_join(d->path, c->name);
     struct zk_op *op = path ? op_new(d, c->name) : NULL;
-    c->state = CHILD_LOADING;
+    /* A child that was good stays published with its last data until the
+     * read answers: a read lost to a disconnection must not drop it. */
+    if (c->state != CHILD_OK) c->state = CHILD_LOADING;
     if (op) zk_get(d->conn->zk, path, true, on_data, op);
     free(path);
 }
