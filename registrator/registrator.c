@@ -53,6 +53,8 @@ struct registrator {
     uint64_t resync_no;  /* number of the resync in flight or last done */
     int inspects_pending;
     bool resyncing, first_sync_done;
+    bool resync_again; /* asked for while one was in flight */
+    bool closing;
     int status;
 };
 
@@ -181,6 +183,10 @@ static void resync_release(struct registrator *r)
         r->first_sync_done = true;
         log_debug("resynchronisation %llu complete", (unsigned long long)r->resync_no);
         maybe_finish_once(r);
+        if (r->resync_again && !r->closing) {
+            r->resync_again = false;
+            resync(r);
+        }
     }
 }
 
@@ -391,6 +397,7 @@ static void on_events_end(void *arg, const char *error)
 static void on_list(void *arg, long status, const char *body, size_t len, const char *error)
 {
     struct registrator *r = arg;
+    if (error == DOCKER_CANCELLED) return;
     char **ids = NULL;
     size_t n = 0;
     char err[256];
@@ -424,7 +431,10 @@ static void on_list(void *arg, long status, const char *body, size_t len, const 
 
 static void resync(struct registrator *r)
 {
-    if (r->resyncing) return;
+    if (r->resyncing) {
+        r->resync_again = true; /* what changed meanwhile may predate its listing */
+        return;
+    }
     r->resyncing = true;
     r->resync_no++;
     log_debug("resynchronising with docker %s", docker_client_url(r->docker));
@@ -447,6 +457,7 @@ static void on_events_open(void *arg)
 static void on_version(void *arg, long status, const char *body, size_t len, const char *error)
 {
     struct registrator *r = arg;
+    if (error == DOCKER_CANCELLED) return;
     if (error || status != 200) {
         log_warn("docker %s: not reachable (%s); retrying in about %d ms",
                  docker_client_url(r->docker), error ? error : "unexpected status",
@@ -489,7 +500,7 @@ static void settle_check(void *arg)
 
 static void maybe_finish_once(struct registrator *r)
 {
-    if (!r->opts.once || !r->first_sync_done) return;
+    if (r->closing || !r->opts.once || !r->first_sync_done) return;
     if (r->registry && !registry_settled(r->registry)) {
         if (!r->settle_timer) r->settle_timer = loop_timer(r->loop, 50, settle_check, r);
         return;
@@ -546,9 +557,11 @@ void registrator_free(struct registrator *r)
     if (r->reconnect_timer) loop_timer_cancel(r->loop, r->reconnect_timer);
     if (r->resync_timer) loop_timer_cancel(r->loop, r->resync_timer);
     if (r->settle_timer) loop_timer_cancel(r->loop, r->settle_timer);
+    r->closing = true;
     while (r->drains) drain_free(r, r->drains);
+    /* The Docker client first: its cancelled replies still look at the registry. */
+    docker_client_free(r->docker);
     registry_free(r->registry);
-    docker_client_free(r->docker); /* cancels the stream and the inspects in flight */
     while (r->containers) {
         struct container_state *c = r->containers;
         r->containers = c->next;
