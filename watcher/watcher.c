@@ -40,7 +40,8 @@ struct watcher {
     uint64_t render_timer, first_answer_timer;
     bool started; /* first render done or its wait is over */
     bool render_owed;
-    bool state_dirty; /* state_file_path owes a save */
+    bool state_dirty;  /* state_file_path owes a save */
+    char *state_path;  /* state_file_path, or haproxy.cfg's path + ".state.json" */
     bool force_reload;  /* the runtime API failed: the next render reloads */
     char *batch_text;   /* the config a running runtime batch puts into effect */
     char *pending_skel; /* the newest config submitted for a reload: its skeleton */
@@ -123,7 +124,7 @@ static void submit_reload(struct watcher *w, const char *text, struct render_ser
 
 static void save_state(struct watcher *w)
 {
-    const char *path = w->cfg->haproxy.state_file_path;
+    const char *path = w->state_path;
     if (!path || !w->state_dirty) return;
     struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
     if (!lists) return;
@@ -137,7 +138,15 @@ static void save_state(struct watcher *w)
  * watcher that starts while its registry is away still has servers. */
 static void load_state(struct watcher *w)
 {
-    const char *path = w->cfg->haproxy.state_file_path;
+    /* Without a cache, a watcher restarted while its registry is away would
+     * replace a working haproxy.cfg with empty backends: keep one by default. */
+    const struct syn_haproxy *h = &w->cfg->haproxy;
+    if (h->state_file_path)
+        w->state_path = strdup(h->state_file_path);
+    else if (h->config_file_path && h->do_writes &&
+             asprintf(&w->state_path, "%s.state.json", h->config_file_path) < 0)
+        w->state_path = NULL;
+    const char *path = w->state_path;
     if (!path) return;
     struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
     if (!lists) return;
@@ -453,5 +462,6 @@ void watcher_free(struct watcher *w)
     free(w->reload_cmd);
     free(w->master_socket);
     free(w->services);
+    free(w->state_path);
     free(w);
 }
