@@ -65,7 +65,9 @@ struct haproxy_apply {
     bool pending_reload; /* owed once the wanted text is written */
     bool attempt_reload;
     bool reload_owed;   /* the target changed but haproxy was not reloaded yet */
-    bool reload_failed; /* the last reload failed: retried on the next submit */
+    bool reload_failed; /* the last reload failed: retried on a timer or the next submit */
+    uint64_t retry_timer;
+    unsigned retry_delay_ms;
     uint64_t reload_timer, step_timer;
     bool reloaded_once;
     uint64_t last_reload_ms, reload_gap_ms;
@@ -318,17 +320,36 @@ static void start_reload(struct haproxy_apply *a)
     }
 }
 
+
+static void on_retry_timer(void *arg)
+{
+    struct haproxy_apply *a = arg;
+    a->retry_timer = 0;
+    a->reload_failed = false;
+    pump(a);
+}
+
 static void reload_done(struct haproxy_apply *a, bool ok)
 {
     char why[64];
     if (!ok) {
-        log_error("haproxy reload failed (%s); it runs the previous config until the next change",
-                  status_text(&a->child, why, sizeof why));
+        /* HAProxy runs the previous config: try again on a backoff timer,
+         * never sooner than restart_interval, and at the next change. */
+        a->retry_delay_ms = a->retry_delay_ms ? a->retry_delay_ms * 2 : 1000;
+        if (a->retry_delay_ms < a->interval_ms) a->retry_delay_ms = a->interval_ms;
+        if (a->retry_delay_ms > 60000) a->retry_delay_ms = 60000;
+        log_error("haproxy reload failed (%s); HAProxy runs the previous config; retrying in %u ms",
+                  status_text(&a->child, why, sizeof why), a->retry_delay_ms);
         log_output(&a->child, LL_ERROR, LINES_ALL);
         a->reload_failed = true;
+        if (!a->retry_timer)
+            a->retry_timer = loop_timer(a->loop, a->retry_delay_ms, on_retry_timer, a);
         finish(a, false, false);
         return;
     }
+    a->retry_delay_ms = 0;
+    if (a->retry_timer) loop_timer_cancel(a->loop, a->retry_timer);
+    a->retry_timer = 0;
     a->reload_owed = false;
     a->reloads++;
     log_info("reloaded haproxy (reload #%u)", a->reloads);
@@ -602,7 +623,8 @@ void haproxy_apply_free(struct haproxy_apply *a)
         }
     }
     child_close_output(a);
-    uint64_t timers[] = {c->kill_timer, c->grace_timer, a->reload_timer, a->step_timer};
+    uint64_t timers[] = {c->kill_timer, c->grace_timer, a->reload_timer, a->step_timer,
+                         a->retry_timer};
     for (size_t i = 0; i < sizeof timers / sizeof *timers; i++)
         if (timers[i]) loop_timer_cancel(a->loop, timers[i]);
     free(a->target);

@@ -359,6 +359,29 @@ static void failing_reload_reports_and_retries_on_next_submit(void **state)
     free(cfg);
 }
 
+/* A reload that fails once (systemd busy, say) is retried on its own, with
+ * no new change to trigger it. */
+static void failed_reload_is_retried_on_a_timer(void **state)
+{
+    struct h *h = *state;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "test -e %s/failed-once || { touch %s/failed-once; exit 1; }",
+             h->dir, h->dir);
+    h->opts.reload_command = cmd;
+    start(h);
+    char *cfg = valid_cfg(1);
+    haproxy_apply_submit(h->a, cfg, true);
+    run_until(h, 1, false);
+    assert_false(h->ok);
+    assert_int_equal(haproxy_apply_reload_count(h->a), 0);
+    run_until(h, 2, true); /* the retry, after about a second */
+    assert_true(h->ok);
+    assert_true(h->reloaded);
+    assert_int_equal(haproxy_apply_reload_count(h->a), 1);
+    assert_int_equal(haproxy_apply_write_count(h->a), 1);
+    free(cfg);
+}
+
 static void check_command_sees_candidate(void **state)
 {
     struct h *h = *state;
@@ -454,6 +477,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(dry_run_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(failing_reload_reports_and_retries_on_next_submit, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(failed_reload_is_retried_on_a_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(check_command_sees_candidate, setup, teardown),
         cmocka_unit_test_setup_teardown(children_inherit_no_fds, setup, teardown),
         cmocka_unit_test_setup_teardown(large_output_is_drained, setup, teardown),
