@@ -54,7 +54,8 @@ sd_log_has watcher "managed haproxy: master pid $master was killed by signal 9" 
 r0=$(sd_watcher_reloads watcher)
 run c2
 sd_wait_for "c1 and c2 answer" 30 sd_all_answer "$url" c1 c2
-sd_wait_for "reloaded once" 30 test "$(sd_watcher_reloads watcher)" = $((r0 + 1))
+reloads_are() { [ "$(sd_watcher_reloads watcher)" = "$1" ]; } # evaluated at every poll
+sd_wait_for "reloaded once" 30 reloads_are $((r0 + 1))
 sd_wait_for "runtime API confirmed after the reload" 30 sd_log_has watcher "reloaded haproxy \(reload #$((r0 + 1))\)"
 confirmations() { grep -c 'runtime: stats socket .* answers from haproxy pid' "$SD_TMP/watcher.log" || true; }
 confirmed_at_least() { [ "$(confirmations)" -ge "$1" ]; }
