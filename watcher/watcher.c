@@ -165,9 +165,12 @@ static void render_now(void *arg)
     w->render_timer = 0;
     if (!w->render_owed) return;
     if (w->rs && runtime_sync_busy(w->rs)) return; /* rendered again when the batch ends */
-    /* During a burst, render once per check of haproxy.cfg rather than once
-     * per change: on_applied renders the newest state when the check ends. */
-    if (w->apply && haproxy_apply_child_running(w->apply)) return;
+    /* When the change can only be a reload, render once per check of
+     * haproxy.cfg rather than once per change during a burst: on_applied
+     * renders the newest state when the check ends. Runtime changes never
+     * wait for the file: it only follows HAProxy. */
+    bool runtime_possible = w->rs && !w->force_reload && runtime_sync_ready(w->rs);
+    if (!runtime_possible && w->apply && haproxy_apply_child_running(w->apply)) return;
     w->render_owed = false;
     write_file_output(w);
     save_state(w);
