@@ -81,7 +81,8 @@ one_run() {
 	local s=$1 run=$2 root=/bench/s$1r$2 i j want
 	want=$((s * BACKENDS))
 	: >"$SD_TMP/reloads"
-	rm -f "$SD_TMP/haproxy.cfg"
+	# a fresh watcher: no haproxy.cfg, and no state file from the run before
+	rm -f "$SD_TMP/haproxy.cfg" "$SD_TMP/haproxy.cfg.state.json"
 
 	# the services' paths, persistent and empty
 	{
