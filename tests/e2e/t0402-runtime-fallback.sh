@@ -15,15 +15,17 @@ sd_image d1
 
 lb=$(sd_free_port)
 sock=$SD_TMP/haproxy.sock
-run() { # run NAME
+run() { # run NAME [--ignore-term]
 	local port
 	port=$(sd_free_port)
 	sd_docker d1 run -d --network host --name "$1" -l smartdock.service=web -l smartdock.port="$port" \
-		smartdock/hello /bin/hello 127.0.0.2 "$port" "$1" >/dev/null
+		smartdock/hello /bin/hello 127.0.0.2 "$port" "$1" ${2:-} >/dev/null
 }
 sd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
 sd_registrator r1 "$SD_TMP/r1.json"
-run c1
+# c1 finishes its requests after SIGTERM (it ignores it until docker stop's
+# SIGKILL), as an application that shuts down cleanly would.
+run c1 --ignore-term
 sd_wait_for "c1 registered" 30 sd_zk_count_is /smartdock/services/web 1
 
 lb2=$(sd_free_port)
@@ -80,7 +82,7 @@ sd_wait_for "runtime API given up" 30 sd_log_has watcher "runtime: no answer fro
 # throughout.
 r1=$(sd_watcher_reloads watcher)
 sd_load_start load "$url"
-sd_docker d1 stop c1 >/dev/null
+sd_docker d1 stop -t 3 c1 >/dev/null
 sd_wait_for "reloaded instead" 30 reloads_are $((r1 + 1))
 sd_wait_for "only c2 answers" 30 sd_all_answer "$url" c2
 n=$(sd_load_count load)
