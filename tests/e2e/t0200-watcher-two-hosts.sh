@@ -67,4 +67,22 @@ sd_wait_for "hostile skipped" 30 sd_log_has watcher "skipping znode /smartdock/s
 sd_all_answer "$url" c2 c3 || sd_fail "good backends not served beside garbage: $(cat "$SD_TMP/answers.last")"
 haproxy -c -q -f "$SD_TMP/haproxy.cfg" || sd_fail "haproxy.cfg invalid"
 if grep -q "127.0.0.9" "$SD_TMP/haproxy.cfg"; then sd_fail "hostile znode reached haproxy.cfg"; fi
+
+# A burst: 100 registrations within a few milliseconds (every create sent
+# at once) make one write and one reload.
+writes0=$(grep -c "wrote $SD_TMP/haproxy.cfg" "$SD_TMP/watcher.log" || true)
+reloads0=$(grep -c "reloaded haproxy (reload #" "$SD_TMP/watcher.log" || true)
+for i in $(seq 100); do
+	echo "/smartdock/services/web/burst_ {\"host\":\"127.0.0.4\",\"port\":$((20000 + i)),\"name\":\"burst$i\"}"
+done >"$SD_TMP/burst"
+sd_bg burst "$SD_ZKCTL" "$SD_ZK_ADDR" bulk-create "$SD_TMP/burst" ephemeral sequential hold
+has_102() { [ "$(grep -c '^[[:space:]]*server ' "$SD_TMP/haproxy.cfg")" = 102 ]; }
+sd_wait_for "all 100 in haproxy.cfg" 30 has_102
+reloaded_once_more() { [ "$(grep -c "reloaded haproxy (reload #" "$SD_TMP/watcher.log")" -ge $((reloads0 + 1)) ]; }
+sd_wait_for "reloaded" 30 reloaded_once_more
+writes=$(($(grep -c "wrote $SD_TMP/haproxy.cfg" "$SD_TMP/watcher.log") - writes0))
+reloads=$(($(grep -c "reloaded haproxy (reload #" "$SD_TMP/watcher.log") - reloads0))
+sd_log "burst of 100: $writes write(s), $reloads reload(s); $(grep created "$SD_TMP/burst.log")"
+[ "$writes" = 1 ] && [ "$reloads" = 1 ] || sd_fail "a burst of 100 made $writes writes and $reloads reloads"
+sd_kill burst TERM
 sd_log "ok"
