@@ -18,8 +18,7 @@ sock=$SD_TMP/haproxy.sock
 run() { # run NAME [--ignore-term]
 	local port
 	port=$(sd_free_port)
-	sd_docker d1 run -d --network host --name "$1" -l smartdock.service=web -l smartdock.port="$port" \
-		smartdock/hello /bin/hello 127.0.0.2 "$port" "$1" ${2:-} >/dev/null
+	sd_run_web d1 "$1" 127.0.0.2 "$port" ${2:-}
 }
 sd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
 sd_registrator r1 "$SD_TMP/r1.json"

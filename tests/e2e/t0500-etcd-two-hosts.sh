@@ -18,8 +18,7 @@ app2=$(sd_free_port)
 lb=$(sd_free_port)
 run() { # run DOCKERD NAME ADDRESS [PORT]
 	local port=${4:-$app}
-	sd_docker "$1" run -d --network host --name "$2" -l smartdock.service=web -l smartdock.port="$port" \
-		smartdock/hello /bin/hello "$3" "$port" "$2" >/dev/null
+	sd_run_web "$1" "$2" "$3" "$port"
 }
 sd_etcd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
 sd_etcd_registrator_config "$SD_TMP/r2.json" 127.0.0.3 "$DOCKER_HOST_d2" '{}'

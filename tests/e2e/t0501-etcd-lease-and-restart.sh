@@ -21,8 +21,7 @@ app2=$(sd_free_port)
 lb=$(sd_free_port)
 run() { # run DOCKERD NAME ADDRESS [PORT]
 	local port=${4:-$app}
-	sd_docker "$1" run -d --network host --name "$2" -l smartdock.service=web -l smartdock.port="$port" \
-		smartdock/hello /bin/hello "$3" "$port" "$2" >/dev/null
+	sd_run_web "$1" "$2" "$3" "$port"
 }
 # in_cfg NAME...: haproxy.cfg has a server line for exactly these containers
 in_cfg() {

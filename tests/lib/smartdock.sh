@@ -299,3 +299,13 @@ sd_load_has_answer() {
 sd_load_at_least() {
 	[ "$(sd_load_count "$1" "${3:-.}")" -ge "$2" ]
 }
+
+# sd_run_web DOCKERD NAME ADDRESS PORT [HELLO_ARGS...]: a hello container on
+# the host network, serving ADDRESS:PORT as NAME, registered by label as
+# service "web".
+sd_run_web() {
+	local dockerd=$1 name=$2 address=$3 port=$4
+	shift 4
+	sd_docker "$dockerd" run -d --network host --name "$name" -l smartdock.service=web \
+		-l smartdock.port="$port" smartdock/hello /bin/hello "$address" "$port" "$name" "$@" >/dev/null
+}
