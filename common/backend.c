@@ -316,7 +316,7 @@ int backend_decode_nerve(const char *json, size_t len, struct backend *out, char
     return rc;
 }
 
-char *backend_encode_nerve(const struct backend *b)
+cJSON *backend_to_json(const struct backend *b, bool smartdock_keys)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
@@ -329,8 +329,16 @@ char *backend_encode_nerve(const struct backend *b)
     cJSON *labels = cJSON_AddObjectToObject(o, "labels");
     for (size_t i = 0; labels && i < b->nlabels; i++)
         cJSON_AddStringToObject(labels, b->labels[i].key, b->labels[i].value);
-    if (b->container_id) cJSON_AddStringToObject(o, "container_id", b->container_id);
-    if (b->service) cJSON_AddStringToObject(o, "service", b->service);
+    if (smartdock_keys && b->container_id)
+        cJSON_AddStringToObject(o, "container_id", b->container_id);
+    if (smartdock_keys && b->service) cJSON_AddStringToObject(o, "service", b->service);
+    return o;
+}
+
+char *backend_encode_nerve(const struct backend *b)
+{
+    cJSON *o = backend_to_json(b, true);
+    if (!o) return NULL;
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -59,6 +59,10 @@ int backend_decode_nerve(const char *json, size_t len, struct backend *out, char
 #define BACKEND_ENCODED_PREFIX "base64_"
 int backend_decode_nerve_child_name(const char *child, struct backend *out, char *err,
                                     size_t errlen);
+struct cJSON;
+/* b as a Nerve JSON object; with smartdock_keys also "container_id" and
+ * "service". Caller frees with cJSON_Delete; NULL on ENOMEM. */
+struct cJSON *backend_to_json(const struct backend *b, bool smartdock_keys);
 /* Encodes b as Nerve JSON plus "container_id"/"service". Caller frees. */
 char *backend_encode_nerve(const struct backend *b);
 

@@ -14,18 +14,8 @@ char *file_output_render(const struct backend_list *backends)
 {
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; arr && i < backends->n; i++) {
-        const struct backend *b = &backends->v[i];
-        cJSON *o = cJSON_CreateObject();
+        cJSON *o = backend_to_json(&backends->v[i], false);
         if (!o) break;
-        cJSON_AddStringToObject(o, "host", b->host);
-        cJSON_AddNumberToObject(o, "port", b->port);
-        cJSON_AddStringToObject(o, "name", b->name);
-        if (b->weight != BACKEND_WEIGHT_UNSET) cJSON_AddNumberToObject(o, "weight", b->weight);
-        if (b->haproxy_server_options)
-            cJSON_AddStringToObject(o, "haproxy_server_options", b->haproxy_server_options);
-        cJSON *labels = cJSON_AddObjectToObject(o, "labels");
-        for (size_t j = 0; labels && j < b->nlabels; j++)
-            cJSON_AddStringToObject(labels, b->labels[j].key, b->labels[j].value);
         cJSON_AddItemToArray(arr, o);
     }
     char *s = arr ? cJSON_Print(arr) : NULL;

@@ -26,9 +26,7 @@ char *state_cache_render(const struct syn_config *cfg, const struct backend_list
     for (size_t i = 0; i < cfg->nservices; i++) {
         cJSON *arr = cJSON_AddArrayToObject(services, cfg->services[i].name);
         for (size_t j = 0; arr && j < lists[i].n; j++) {
-            char *json = backend_encode_nerve(&lists[i].v[j]);
-            cJSON *item = json ? cJSON_Parse(json) : NULL;
-            free(json);
+            cJSON *item = backend_to_json(&lists[i].v[j], true);
             if (item) cJSON_AddItemToArray(arr, item);
         }
     }
