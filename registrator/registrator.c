@@ -6,6 +6,7 @@
 #include "match.h"
 #include "registry.h"
 
+#include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,12 +129,23 @@ static bool has_registration(const struct registration_list *l, const struct reg
 
 static void print_dry_run(struct registrator *r, const struct registration *g)
 {
-    char *json = backend_encode_nerve(&g->backend);
-    if (!json) return;
-    fprintf(r->opts.dry_run, "{\"service\":\"%s\",\"instance\":\"%s\",\"payload\":%s}\n",
-            g->service, g->instance, json);
-    fflush(r->opts.dry_run);
-    free(json);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *payload = backend_to_json(&g->backend, true);
+    char *line = NULL;
+    if (o && payload) {
+        cJSON_AddStringToObject(o, "service", g->service);
+        cJSON_AddStringToObject(o, "instance", g->instance);
+        cJSON_AddItemToObject(o, "payload", payload);
+        payload = NULL;
+        line = cJSON_PrintUnformatted(o);
+    }
+    if (line) {
+        fprintf(r->opts.dry_run, "%s\n", line);
+        fflush(r->opts.dry_run);
+    }
+    free(line);
+    cJSON_Delete(payload);
+    cJSON_Delete(o);
 }
 
 /* Replaces c's registrations by want (moved in). */
