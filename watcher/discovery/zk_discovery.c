@@ -72,7 +72,8 @@ static void child_clear(struct zk_child *c)
 
 static void discovery_destroy(struct zk_discovery *d)
 {
-    for (size_t i = 0; i < d->nchildren; i++) child_clear(&d->children[i]);
+    for (size_t i = 0; i < d->nchildren; i++)
+        child_clear(&d->children[i]);
     free(d->children);
     free(d->path);
     free(d);
@@ -102,11 +103,26 @@ static bool op_end(struct zk_op *op)
     return true;
 }
 
+static int cmp_child(const void *a, const void *b)
+{
+    return strcmp(((const struct zk_child *)a)->name, ((const struct zk_child *)b)->name);
+}
+
+/* d->children is kept sorted by name between listings: a lookup is a binary
+ * search (a linear one made a relist of 40k children take seconds). */
 static struct zk_child *find_child(struct zk_discovery *d, const char *name)
 {
-    for (size_t i = 0; i < d->nchildren; i++)
-        if (strcmp(d->children[i].name, name) == 0) return &d->children[i];
-    return NULL;
+    struct zk_child key = {.name = (char *)name};
+    return d->nchildren ? bsearch(&key, d->children, d->nchildren, sizeof key, cmp_child) : NULL;
+}
+
+/* The sequence ZooKeeper appended to a sequential node's name
+ * ("..._0000000042"), which orders creations under one parent; 0 if none. */
+static int64_t child_sequence(const char *name)
+{
+    const char *us = strrchr(name, '_');
+    if (!us || strlen(us + 1) != 10 || strspn(us + 1, "0123456789") != 10) return 0;
+    return strtoll(us + 1, NULL, 10);
 }
 
 static void publish(struct zk_discovery *d)
@@ -148,6 +164,8 @@ static void on_data(void *arg, int rc, const struct zk_result *res)
             c->state = CHILD_OK;
             free(c->b.source);
             c->b.source = strdup(name);
+            /* first registration of an address wins: creation order */
+            c->b.created = res->has_stat ? res->stat.czxid : child_sequence(name);
         } else {
             c->state = CHILD_BAD;
             log_warn("service %s: skipping znode %s/%s: %s", d->svc->name, d->path, name, err);
@@ -195,6 +213,7 @@ static void add_child(struct zk_discovery *d, const char *name)
         if (backend_decode_nerve_child_name(name, &c->b, err, sizeof err) == 0) {
             c->state = CHILD_OK;
             c->b.source = strdup(name);
+            c->b.created = child_sequence(name);
             return;
         }
         /* Not path-encoded after all: fall back to the node's data. */
@@ -222,7 +241,8 @@ static void on_children(void *arg, int rc, const struct zk_result *res)
         if (!d->path_missing)
             log_warn("service %s: %s does not exist yet; watching for it", d->svc->name, d->path);
         d->path_missing = true;
-        for (size_t i = 0; i < d->nchildren; i++) child_clear(&d->children[i]);
+        for (size_t i = 0; i < d->nchildren; i++)
+            child_clear(&d->children[i]);
         if (d->nchildren) d->dirty = true;
         d->nchildren = 0;
         struct zk_op *eop = op_new(d, NULL);
@@ -232,16 +252,24 @@ static void on_children(void *arg, int rc, const struct zk_result *res)
         d->path_missing = false;
         bool reread = d->reread;
         d->reread = false;
-        for (size_t i = 0; i < d->nchildren; i++) d->children[i].seen = false;
-        for (int i = 0; i < res->nchildren; i++) {
+        for (size_t i = 0; i < d->nchildren; i++)
+            d->children[i].seen = false;
+        /* Known children are looked up while the array is still sorted;
+         * new ones are appended after that, then the array is sorted again. */
+        bool *is_new = calloc(res->nchildren > 0 ? (size_t)res->nchildren : 1, sizeof *is_new);
+        for (int i = 0; is_new && i < res->nchildren; i++) {
             struct zk_child *c = find_child(d, res->children[i]);
             if (!c) {
-                add_child(d, res->children[i]);
+                is_new[i] = true;
             } else {
                 c->seen = true;
                 if (reread && strncmp(c->name, BACKEND_ENCODED_PREFIX, 7) != 0) load_child(d, c);
             }
         }
+        for (int i = 0; is_new && i < res->nchildren; i++)
+            if (is_new[i]) add_child(d, res->children[i]);
+        if (!is_new) log_error("service %s: out of memory listing %s", d->svc->name, d->path);
+        free(is_new);
         size_t kept = 0;
         for (size_t i = 0; i < d->nchildren; i++) {
             if (d->children[i].seen) {
@@ -252,6 +280,7 @@ static void on_children(void *arg, int rc, const struct zk_result *res)
             }
         }
         d->nchildren = kept;
+        if (d->nchildren > 1) qsort(d->children, d->nchildren, sizeof *d->children, cmp_child);
     } else {
         log_debug("service %s: listing %s: %s", d->svc->name, d->path, zerror(rc));
         d->relist = false; /* the reconnect will list again */
@@ -341,7 +370,8 @@ static void conn_release(struct zk_conn *c)
 {
     if (c->subscribers) return;
     struct zk_conn **p = &c->pool->conns;
-    while (*p && *p != c) p = &(*p)->next;
+    while (*p && *p != c)
+        p = &(*p)->next;
     if (*p) *p = c->next;
     zk_free(c->zk);
     loop_run_posts(c->pool->loop); /* flushed replies end while their discoveries exist */
@@ -354,7 +384,8 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
 {
     const struct syn_discovery *disc = &svc->discovery;
     size_t len = 1;
-    for (size_t i = 0; i < disc->hosts.n; i++) len += strlen(disc->hosts.v[i]) + 1;
+    for (size_t i = 0; i < disc->hosts.n; i++)
+        len += strlen(disc->hosts.v[i]) + 1;
     char *hosts = calloc(1, len);
     if (!hosts) return NULL;
     for (size_t i = 0; i < disc->hosts.n; i++) {
@@ -387,7 +418,8 @@ static void zkd_free(void *impl)
     struct zk_discovery *d = impl;
     struct zk_conn *conn = d->conn;
     struct zk_discovery **p = &conn->subscribers;
-    while (*p && *p != d) p = &(*p)->next;
+    while (*p && *p != d)
+        p = &(*p)->next;
     if (*p) *p = d->next;
     d->closing = true;
     d->inflight++; /* keeps d while the connection flushes its replies */
