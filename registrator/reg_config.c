@@ -482,8 +482,7 @@ static int parse_service(struct pctx *p, const cJSON *svc, struct reg_service *s
     const cJSON *opts = member(svc, "haproxy_server_options");
     if (opts) {
         if (!cJSON_IsString(opts) || !backend_options_are_safe(opts->valuestring))
-            return fail(p, path, "a string without control characters, '#', ';' or '\\'",
-                        opts);
+            return fail(p, path, "a string without control characters, '#', ';' or '\\'", opts);
         if (*opts->valuestring && !(s->haproxy_server_options = strdup(opts->valuestring)))
             return oom(p);
     }
@@ -517,7 +516,8 @@ static int parse_services(struct pctx *p, const cJSON *root, struct reg_config *
 static int parse_root(struct pctx *p, const cJSON *root, struct reg_config *cfg)
 {
     static const char *const known[] = {"docker",   "advertise_host", "resync_interval_s",
-                                        "registry", "services",       NULL};
+                                        "registry", "services",       "label_registration",
+                                        NULL};
     if (!cJSON_IsObject(root)) return fail(p, "config", "an object", root);
     if (check_keys(p, root, "", known, NO_KEYS, NULL) < 0 || parse_docker(p, root, cfg) < 0)
         return -1;
@@ -528,6 +528,20 @@ static int parse_root(struct pctx *p, const cJSON *root, struct reg_config *cfg)
     if (get_int(p, root, "", "resync_interval_s", false, 1, INT_MAX, &cfg->resync_interval_s) < 0 ||
         parse_registry(p, root, cfg) < 0)
         return -1;
+    char *lr = NULL;
+    if (get_string(p, root, "", "label_registration", false, &lr) < 0) return -1;
+    if (lr) {
+        static const char *const modes[] = {"unconfigured", "any", "off"};
+        size_t i = 0;
+        while (i < 3 && strcmp(lr, modes[i]) != 0)
+            i++;
+        int r = i < 3
+                    ? 0
+                    : fail_str(p, "label_registration", "\"any\", \"unconfigured\" or \"off\"", lr);
+        free(lr);
+        if (r < 0) return -1;
+        cfg->label_registration = (enum label_registration)i;
+    }
     return parse_services(p, root, cfg);
 }
 

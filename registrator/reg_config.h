@@ -11,6 +11,13 @@
 
 enum registry_type { REGISTRY_ZOOKEEPER, REGISTRY_ETCD };
 
+/* Which services a container may join with its smartdock.service label. */
+enum label_registration {
+    LABEL_REGISTRATION_UNCONFIGURED, /* default: only services the config does not define */
+    LABEL_REGISTRATION_ANY,          /* any service, configured ones included */
+    LABEL_REGISTRATION_OFF,          /* none: only the config registers */
+};
+
 struct reg_service {
     char *name;           /* key in "services"; safe for a znode or key path */
     char *image_name;     /* image reference, validated with imageref_parse */
@@ -23,14 +30,15 @@ struct reg_service {
 };
 
 struct reg_config {
-    char *docker_host;    /* NULL: $DOCKER_HOST, then the default socket */
-    char *advertise_host; /* required, valid host */
+    char *docker_host;     /* NULL: $DOCKER_HOST, then the default socket */
+    char *advertise_host;  /* required, valid host */
     int resync_interval_s; /* default 60 */
+    enum label_registration label_registration;
     enum registry_type registry_type;
     /* zookeeper */
     char **zk_hosts; /* "host:port" */
     size_t nzk_hosts;
-    char *zk_path;          /* default "/smartdock/services", no trailing '/' */
+    char *zk_path;             /* default "/smartdock/services", no trailing '/' */
     int zk_session_timeout_ms; /* default 10000 */
     /* etcd */
     char **etcd_endpoints; /* "http://host:port" */
