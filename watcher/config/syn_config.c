@@ -45,18 +45,31 @@ static const char *const svc_haproxy_keys[] = {"port",
 static const char *const svc_haproxy_unsupported[] = {"cookie_value_method", "use_nerve_weights",
                                                       NULL};
 
-static const char *const haproxy_keys[] = {"reload_command",    "config_file_path",
-                                           "do_writes",         "do_reloads",
-                                           "do_socket",         "do_checks",
-                                           "check_command",     "candidate_config_file_path",
-                                           "socket_file_path",  "global",
-                                           "defaults",          "extra_sections",
-                                           "bind_address",      "shared_frontend",
-                                           "restart_interval",  "restart_jitter",
-                                           "state_file_path",   "state_file_ttl",
-                                           "server_order_seed", "haproxy_binary",
-                                           "managed",           "safe_http_defaults",
-                                           "drain_timeout_ms",  NULL};
+static const char *const haproxy_keys[] = {"reload_command",
+                                           "config_file_path",
+                                           "do_writes",
+                                           "do_reloads",
+                                           "do_socket",
+                                           "do_checks",
+                                           "check_command",
+                                           "candidate_config_file_path",
+                                           "socket_file_path",
+                                           "global",
+                                           "defaults",
+                                           "extra_sections",
+                                           "bind_address",
+                                           "shared_frontend",
+                                           "restart_interval",
+                                           "restart_jitter",
+                                           "state_file_path",
+                                           "state_file_ttl",
+                                           "server_order_seed",
+                                           "haproxy_binary",
+                                           "managed",
+                                           "safe_http_defaults",
+                                           "drain_timeout_ms",
+                                           "allowed_server_options",
+                                           NULL};
 static const char *const haproxy_unsupported[] = {"max_server_id", "use_nerve_weights", NULL};
 
 static const char *const server_keys[] = {"name", "host", "port", NULL};
@@ -105,6 +118,7 @@ void syn_config_free(struct syn_config *cfg)
     syn_strlist_clear(&h->socket_files);
     free(h->state_file_path);
     free(h->haproxy_binary);
+    server_options_policy_free(h->allowed_server_options);
     free(cfg->file_output_directory);
     free(cfg->service_conf_dir);
     syn_strlist_clear(&cfg->warnings);
@@ -359,6 +373,20 @@ static int parse_extra_sections(struct syn_pctx *c, const cJSON *obj, struct syn
     return 0;
 }
 
+/* haproxy.allowed_server_options: replaces server_options' default list. */
+static int parse_allowed_options(struct syn_pctx *c, const cJSON *obj, struct syn_haproxy *h)
+{
+    struct syn_strlist words = {0};
+    if (!syn_get(obj, "allowed_server_options")) return 0;
+    if (syn_get_strings(c, obj, "haproxy", "allowed_server_options", &words) < 0) return -1;
+    char why[160];
+    h->allowed_server_options =
+        server_options_policy_new((const char *const *)words.v, words.n, why, sizeof why);
+    syn_strlist_clear(&words);
+    if (!h->allowed_server_options) return syn_failf(c, "haproxy.allowed_server_options: %s", why);
+    return 0;
+}
+
 static int parse_socket_files(struct syn_pctx *c, const cJSON *obj, struct syn_haproxy *h)
 {
     const cJSON *v = syn_get(obj, "socket_file_path");
@@ -418,7 +446,8 @@ static int parse_haproxy(struct syn_pctx *c, const cJSON *obj, struct syn_haprox
         syn_get_bool(c, obj, path, "managed", false, &h->managed) < 0 ||
         syn_get_bool(c, obj, path, "safe_http_defaults", true, &h->safe_http_defaults) < 0 ||
         syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) <
-            0)
+            0 ||
+        parse_allowed_options(c, obj, h) < 0)
         return -1;
     h->server_order_seed = (unsigned)seed;
     if (!h->bind_address && !(h->bind_address = strdup("localhost"))) return syn_oom(c);

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "server_options.h"
+
 struct cJSON;
 
 /* A growable list of owned strings. */
@@ -149,10 +151,13 @@ struct syn_haproxy {
     int state_file_ttl;              /* seconds, default 86400 */
     unsigned server_order_seed;      /* for backend_order "shuffle"; default 0 */
     /* smartdock extensions */
-    char *haproxy_binary; /* default "haproxy" */
-    bool managed;         /* smartdock runs haproxy itself; default false */
+    char *haproxy_binary;    /* default "haproxy" */
+    bool managed;            /* smartdock runs haproxy itself; default false */
     bool safe_http_defaults; /* redispatch/retries/retry-on for mode http; default true */
     int drain_timeout_ms;    /* longest wait for a removed server's sessions; default 10000 */
+    /* allowed_server_options: the keywords a registry's haproxy_server_options
+     * may use; NULL means server_options' default list. */
+    struct server_options_policy *allowed_server_options;
 };
 
 struct syn_config {
