@@ -126,8 +126,8 @@ static int parse_headers(struct conf_ctx *p, const cJSON *obj, const char *base,
     {
         conf_join(hpath, sizeof hpath, path, it->string);
         if (!header_name_ok(it->string))
-            return conf_fail_str(p, path, "header names without spaces, colons or control characters",
-                                 it->string);
+            return conf_fail_str(
+                p, path, "header names without spaces, colons or control characters", it->string);
         if (!cJSON_IsString(it) || !backend_text_is_safe(it->valuestring))
             return conf_fail(p, hpath, "a string without control characters", it);
         struct label *dst = &c->headers[c->nheaders++];
@@ -179,8 +179,7 @@ static int parse_check(struct conf_ctx *p, const cJSON *obj, const char *base, s
     if (conf_get_string(p, obj, base, "uri", true, &c->uri) < 0) return -1;
     conf_join(path, sizeof path, base, "uri");
     if (!uri_ok(c->uri))
-        return conf_fail(p, path, "a path like /health, without spaces",
-                         conf_member(obj, "uri"));
+        return conf_fail(p, path, "a path like /health, without spaces", conf_member(obj, "uri"));
     if (conf_get_string(p, obj, base, "expect", false, &c->expect) < 0 ||
         parse_headers(p, obj, base, c) < 0 ||
         conf_get_seconds_ms(p, obj, base, "open_timeout", 1, TIMEOUT_MAX_MS, &c->open_timeout_ms) <

@@ -266,3 +266,44 @@ cJSON *conf_parse_json(struct conf_ctx *p, const char *json)
     }
     return root;
 }
+
+int conf_get_labels(struct conf_ctx *p, const cJSON *obj, const char *prefix, const char *key,
+                    struct label **out, size_t *nout)
+{
+    char path[CONF_PATH_LEN], lpath[CONF_PATH_LEN];
+    const cJSON *labels = conf_member(obj, key), *l;
+    conf_join(path, sizeof path, prefix, key);
+    if (!labels) return 0;
+    if (!cJSON_IsObject(labels)) return conf_fail(p, path, "an object of strings", labels);
+    size_t n = (size_t)cJSON_GetArraySize(labels);
+    if (n && !(*out = calloc(n, sizeof **out))) return conf_oom(p);
+    cJSON_ArrayForEach(l, labels)
+    {
+        conf_join(lpath, sizeof lpath, path, l->string);
+        if (!*l->string || !backend_text_is_safe(l->string))
+            return conf_fail_str(p, path, "non-empty keys without control characters", l->string);
+        if (!cJSON_IsString(l) || !backend_text_is_safe(l->valuestring))
+            return conf_fail(p, lpath, "a string without control characters", l);
+        if (conf_has_later(l)) {
+            if (conf_warnf(p, "duplicate key %s: the last one is used", lpath) < 0) return -1;
+            continue;
+        }
+        struct label *dst = &(*out)[(*nout)++];
+        if (!(dst->key = strdup(l->string)) || !(dst->value = strdup(l->valuestring)))
+            return conf_oom(p);
+    }
+    return 0;
+}
+
+int conf_get_server_options(struct conf_ctx *p, const cJSON *obj, const char *prefix,
+                            const char *key, char **out)
+{
+    char path[CONF_PATH_LEN];
+    const cJSON *opts = conf_member(obj, key);
+    conf_join(path, sizeof path, prefix, key);
+    if (!opts) return 0;
+    if (!cJSON_IsString(opts) || !backend_options_are_safe(opts->valuestring))
+        return conf_fail(p, path, "a string without control characters, '#', ';' or '\\'", opts);
+    if (*opts->valuestring && !(*out = strdup(opts->valuestring))) return conf_oom(p);
+    return 0;
+}

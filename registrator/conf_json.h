@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "backend.h"
+
 #define CONF_PATH_LEN 512
 
 struct conf_ctx {
@@ -61,6 +63,13 @@ int conf_get_bool(struct conf_ctx *p, const cJSON *obj, const char *prefix, cons
 /* Seconds as a JSON number (float allowed), lo_ms..hi_ms once in milliseconds. */
 int conf_get_seconds_ms(struct conf_ctx *p, const cJSON *obj, const char *prefix, const char *key,
                         long lo_ms, long hi_ms, int *out_ms);
+
+/* An object of string values into labels; *out and *nout grow. */
+int conf_get_labels(struct conf_ctx *p, const cJSON *obj, const char *prefix, const char *key,
+                    struct label **out, size_t *nout);
+/* Text for a haproxy server line (backend_options_are_safe); "" leaves *out NULL. */
+int conf_get_server_options(struct conf_ctx *p, const cJSON *obj, const char *prefix,
+                            const char *key, char **out);
 
 /* Reads a whole file (at most 4 MiB, no NUL byte). Caller frees; NULL with err. */
 char *conf_read_file(const char *path, char *err, size_t errlen);

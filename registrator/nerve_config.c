@@ -166,31 +166,6 @@ static int parse_weight(struct conf_ctx *p, const cJSON *svc, const char *base, 
     return conf_fail(p, path, "an integer 0..256", w);
 }
 
-static int parse_labels(struct conf_ctx *p, const cJSON *svc, const char *base,
-                        struct nerve_service *s)
-{
-    char path[CONF_PATH_LEN], lpath[CONF_PATH_LEN];
-    const cJSON *labels = conf_member(svc, "labels"), *l;
-    conf_join(path, sizeof path, base, "labels");
-    if (!labels) return 0;
-    if (!cJSON_IsObject(labels)) return conf_fail(p, path, "an object of strings", labels);
-    size_t n = (size_t)cJSON_GetArraySize(labels);
-    if (n && !(s->labels = calloc(n, sizeof *s->labels))) return conf_oom(p);
-    cJSON_ArrayForEach(l, labels)
-    {
-        conf_join(lpath, sizeof lpath, path, l->string);
-        if (!*l->string || !backend_text_is_safe(l->string))
-            return conf_fail_str(p, path, "non-empty keys without control characters", l->string);
-        if (!cJSON_IsString(l) || !backend_text_is_safe(l->valuestring))
-            return conf_fail(p, lpath, "a string without control characters", l);
-        if (conf_has_later(l)) continue;
-        struct label *dst = &s->labels[s->nlabels++];
-        if (!(dst->key = strdup(l->string)) || !(dst->value = strdup(l->valuestring)))
-            return conf_oom(p);
-    }
-    return 0;
-}
-
 int nerve_service_parse(struct conf_ctx *p, const cJSON *svc, const char *name, const char *base,
                         struct nerve_service *s)
 {
@@ -250,21 +225,15 @@ int nerve_service_parse(struct conf_ctx *p, const cJSON *svc, const char *name, 
     if (conf_get_seconds_ms(p, svc, base, "check_interval", 1, 3600000, &s->check_interval_ms) <
             0 ||
         conf_get_bool(p, svc, base, "check_mocked", &s->check_mocked) < 0 ||
-        parse_weight(p, svc, base, &s->weight) < 0 || parse_labels(p, svc, base, s) < 0)
+        parse_weight(p, svc, base, &s->weight) < 0 ||
+        conf_get_labels(p, svc, base, "labels", &s->labels, &s->nlabels) < 0)
         return -1;
     const cJSON *checks = conf_member(svc, "checks");
     conf_join(path, sizeof path, base, "checks");
     if (checks && check_list_parse(p, checks, path, &s->checks) < 0) return -1;
 
-    conf_join(path, sizeof path, base, "haproxy_server_options");
-    const cJSON *opts = conf_member(svc, "haproxy_server_options");
-    if (opts) {
-        if (!cJSON_IsString(opts) || !backend_options_are_safe(opts->valuestring))
-            return conf_fail(p, path, "a string without control characters, '#', ';' or '\\'",
-                             opts);
-        if (!(s->haproxy_server_options = strdup(opts->valuestring))) return conf_oom(p);
-    }
-    return 0;
+    return conf_get_server_options(p, svc, base, "haproxy_server_options",
+                                   &s->haproxy_server_options);
 }
 
 static int cmp_dirent(const void *a, const void *b)

@@ -239,34 +239,6 @@ static int parse_registry(struct conf_ctx *p, const cJSON *root, struct reg_conf
                                                     : parse_etcd(p, reg, cfg);
 }
 
-static int parse_labels(struct conf_ctx *p, const cJSON *svc, const char *base,
-                        struct reg_service *s)
-{
-    char path[PATH_LEN], lpath[PATH_LEN];
-    const cJSON *labels = conf_member(svc, "labels"), *l;
-    conf_join(path, sizeof path, base, "labels");
-    if (!labels) return 0;
-    if (!cJSON_IsObject(labels)) return conf_fail(p, path, "an object of strings", labels);
-    size_t n = (size_t)cJSON_GetArraySize(labels);
-    if (n && !(s->labels = calloc(n, sizeof *s->labels))) return conf_oom(p);
-    cJSON_ArrayForEach(l, labels)
-    {
-        conf_join(lpath, sizeof lpath, path, l->string);
-        if (!*l->string || !backend_text_is_safe(l->string))
-            return conf_fail_str(p, path, "non-empty keys without control characters", l->string);
-        if (!cJSON_IsString(l) || !backend_text_is_safe(l->valuestring))
-            return conf_fail(p, lpath, "a string without control characters", l);
-        if (conf_has_later(l)) {
-            if (conf_warnf(p, "duplicate key %s: the last one is used", lpath) < 0) return -1;
-            continue;
-        }
-        struct label *dst = &s->labels[s->nlabels++];
-        if (!(dst->key = strdup(l->string)) || !(dst->value = strdup(l->valuestring)))
-            return conf_oom(p);
-    }
-    return 0;
-}
-
 static int parse_service(struct conf_ctx *p, const cJSON *svc, struct reg_service *s)
 {
     static const char *const known[] = {"image_name", "container_port",         "labels",
@@ -295,19 +267,13 @@ static int parse_service(struct conf_ctx *p, const cJSON *svc, struct reg_servic
     if (!(s->image_name = strdup(img->valuestring))) return conf_oom(p);
 
     if (conf_get_int(p, svc, base, "container_port", true, 1, 65535, &s->container_port) < 0 ||
-        parse_labels(p, svc, base, s) < 0 ||
+        conf_get_labels(p, svc, base, "labels", &s->labels, &s->nlabels) < 0 ||
         conf_get_int(p, svc, base, "weight", false, 0, 256, &s->weight) < 0)
         return -1;
 
-    conf_join(path, sizeof path, base, "haproxy_server_options");
-    const cJSON *opts = conf_member(svc, "haproxy_server_options");
-    if (opts) {
-        if (!cJSON_IsString(opts) || !backend_options_are_safe(opts->valuestring))
-            return conf_fail(p, path, "a string without control characters, '#', ';' or '\\'",
-                             opts);
-        if (*opts->valuestring && !(s->haproxy_server_options = strdup(opts->valuestring)))
-            return conf_oom(p);
-    }
+    if (conf_get_server_options(p, svc, base, "haproxy_server_options",
+                                &s->haproxy_server_options) < 0)
+        return -1;
     const cJSON *checks = conf_member(svc, "checks");
     conf_join(path, sizeof path, base, "checks");
     if (checks && check_list_parse(p, checks, path, &s->checks) < 0) return -1;
