@@ -330,9 +330,9 @@ static int parse_label_registration(struct conf_ctx *p, const cJSON *root, struc
     size_t i = 0;
     while (i < 3 && strcmp(lr, modes[i]) != 0)
         i++;
-    int r = i < 3 ? 0
-                  : conf_fail_str(p, "label_registration", "\"any\", \"unconfigured\" or \"off\"",
-                                  lr);
+    int r =
+        i < 3 ? 0
+              : conf_fail_str(p, "label_registration", "\"any\", \"unconfigured\" or \"off\"", lr);
     free(lr);
     if (r < 0) return -1;
     cfg->label_registration = (enum label_registration)i;
