@@ -24,6 +24,9 @@ struct service_state {
     struct discovery *discovery;
     struct backend_list current;
     bool answered;     /* the discovery has published at least once */
+    struct syn_strlist conflicts; /* sources of address conflicts logged, sorted */
+    size_t over_limit;            /* servers left out by the last update, logged once */
+    size_t labels_cut;
     bool output_dirty; /* file_output owes this service a write */
 };
 
@@ -237,16 +240,71 @@ static void on_runtime_done(void *arg, bool ok, const char *why)
     if (w->render_owed) schedule_render(w);
 }
 
+static int cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+#define CONFLICTS_LOGGED_MAX 10 /* per update; the rest are counted */
+
+/* Logs each registration that lost its address to an earlier one, once. */
+static void log_conflicts(const struct syn_service *svc, struct service_state *s,
+                          struct backend_list *conflicts)
+{
+    struct syn_strlist now = {0};
+    size_t shown = 0, more = 0;
+    for (size_t i = 0; i < conflicts->n; i++) {
+        const struct backend *b = &conflicts->v[i];
+        const char *src = b->source ? b->source : "?";
+        if (syn_strlist_push(&now, src) < 0) break;
+        if (s->conflicts.n &&
+            bsearch(&src, s->conflicts.v, s->conflicts.n, sizeof *s->conflicts.v, cmp_strp))
+            continue;
+        if (shown++ >= CONFLICTS_LOGGED_MAX) {
+            more++;
+            continue;
+        }
+        const struct backend *first = NULL;
+        for (size_t j = 0; j < s->current.n && !first; j++)
+            if (s->current.v[j].port == b->port && !strcmp(s->current.v[j].host, b->host))
+                first = &s->current.v[j];
+        log_warn("service %s: %s registers %s:%d (name %s) which %s registered first; the first "
+                 "registration stays as it is",
+                 svc->name, src, b->host, b->port, b->name ? b->name : "-",
+                 first && first->source ? first->source : "another registration");
+    }
+    if (more) log_warn("service %s: ... and %zu more address conflicts", svc->name, more);
+    if (now.n > 1) qsort(now.v, now.n, sizeof *now.v, cmp_strp);
+    syn_strlist_clear(&s->conflicts);
+    s->conflicts = now;
+    backend_list_clear(conflicts);
+}
+
 static void on_update(void *arg, size_t index, struct backend_list *found)
 {
     struct watcher *w = arg;
     const struct syn_service *svc = &w->cfg->services[index];
     struct service_state *s = &w->services[index];
-    size_t found_n = found->n, filtered = 0;
-    enum selection_outcome outcome = selection_apply(svc, found, &s->current, &filtered);
-    if (filtered)
-        log_debug("service %s: %zu of %zu backends left out by label_filters", svc->name, filtered,
-                  found_n);
+    size_t found_n = found->n;
+    struct selection_notes notes = {0};
+    enum selection_outcome outcome = selection_apply(
+        svc, (size_t)w->cfg->haproxy.max_servers_per_service, found, &s->current, &notes);
+    if (notes.filtered_out)
+        log_debug("service %s: %zu of %zu backends left out by label_filters", svc->name,
+                  notes.filtered_out, found_n);
+    log_conflicts(svc, s, &notes.conflicts);
+    if (notes.over_limit && !s->over_limit)
+        log_warn("service %s: more than %d servers (max_servers_per_service); the %zu created "
+                 "last are left out",
+                 svc->name, w->cfg->haproxy.max_servers_per_service, notes.over_limit);
+    else if (!notes.over_limit && s->over_limit)
+        log_info("service %s: back under max_servers_per_service; every server is served",
+                 svc->name);
+    s->over_limit = notes.over_limit;
+    if (notes.labels_cut && !s->labels_cut)
+        log_warn("service %s: %zu registrations carry more than %d labels; the rest are left out",
+                 svc->name, notes.labels_cut, BACKEND_MAX_LABELS);
+    s->labels_cut = notes.labels_cut;
     bool first = !s->answered;
     s->answered = true;
     switch (outcome) {
@@ -447,8 +505,10 @@ void watcher_free(struct watcher *w)
     for (size_t i = 0; i < w->cfg->nservices; i++)
         discovery_free(w->services[i].discovery);
     discovery_hub_release(&w->hub);
-    for (size_t i = 0; i < w->cfg->nservices; i++)
+    for (size_t i = 0; i < w->cfg->nservices; i++) {
         backend_list_clear(&w->services[i].current);
+        syn_strlist_clear(&w->services[i].conflicts);
+    }
     if (w->apply) {
         struct runtime_sync_stats st = {0};
         if (w->rs) runtime_sync_get_stats(w->rs, &st);

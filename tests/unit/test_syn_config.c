@@ -469,6 +469,8 @@ static const struct bad bad_configs[] = {
     {TOPW("\"allowed_server_options\":[\"check\",\"track\"]"),
      "haproxy.allowed_server_options: \"track\" is not a server keyword smartdock can check the "
      "arguments of"},
+    {TOPW("\"max_servers_per_service\":0"),
+     "haproxy.max_servers_per_service: expected an integer 1..1000000, got 0"},
     {TOPW("\"allowed_server_options\":\"check\""),
      "haproxy.allowed_server_options: expected an array of strings, got \"check\""},
     {TOPW("\"drain_timeout_ms\":-1"),

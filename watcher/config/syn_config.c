@@ -57,7 +57,7 @@ static const char *const haproxy_keys[] = {"reload_command",    "config_file_pat
                                            "server_order_seed", "haproxy_binary",
                                            "managed",           "safe_http_defaults",
                                            "drain_timeout_ms",  "allowed_server_options",
-                                           NULL};
+                                           "max_servers_per_service", NULL};
 static const char *const haproxy_unsupported[] = {"max_server_id", "use_nerve_weights", NULL};
 
 static const char *const server_keys[] = {"name", "host", "port", NULL};
@@ -435,7 +435,9 @@ static int parse_haproxy(struct syn_pctx *c, const cJSON *obj, struct syn_haprox
         syn_get_bool(c, obj, path, "safe_http_defaults", true, &h->safe_http_defaults) < 0 ||
         syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) <
             0 ||
-        parse_allowed_options(c, obj, h) < 0)
+        parse_allowed_options(c, obj, h) < 0 ||
+        syn_get_int(c, obj, path, "max_servers_per_service", 1, 1000000, 10000,
+                    &h->max_servers_per_service) < 0)
         return -1;
     h->server_order_seed = (unsigned)seed;
     if (!h->bind_address && !(h->bind_address = strdup("localhost"))) return syn_oom(c);

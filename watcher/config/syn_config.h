@@ -158,6 +158,9 @@ struct syn_haproxy {
     /* allowed_server_options: the keywords a registry's haproxy_server_options
      * may use; NULL means server_options' default list. */
     struct server_options_policy *allowed_server_options;
+    /* max_servers_per_service: discovered servers beyond it are left out
+     * (the last created first); default 10000 */
+    int max_servers_per_service;
 };
 
 struct syn_config {
