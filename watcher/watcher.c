@@ -25,6 +25,7 @@ struct service_state {
     struct backend_list current;
     bool answered;     /* the discovery has published at least once */
     struct syn_strlist conflicts; /* sources of address conflicts logged, sorted */
+    struct syn_strlist refused;   /* source + options of refused registrations logged, sorted */
     size_t over_limit;            /* servers left out by the last update, logged once */
     size_t labels_cut;
     bool output_dirty; /* file_output owes this service a write */
@@ -280,6 +281,40 @@ static void log_conflicts(const struct syn_service *svc, struct service_state *s
     backend_list_clear(conflicts);
 }
 
+/* Logs each registration the options allow-list refused, once per value. */
+static void log_refused(const struct syn_service *svc, struct service_state *s,
+                        struct selection_notes *notes)
+{
+    struct syn_strlist now = {0};
+    size_t shown = 0, more = 0;
+    for (size_t i = 0; i < notes->refused.n; i++) {
+        const struct backend *b = &notes->refused.v[i];
+        char *key = NULL;
+        if (asprintf(&key, "%s\n%s", b->source ? b->source : "?",
+                     b->haproxy_server_options ? b->haproxy_server_options : "") < 0)
+            break;
+        bool seen = s->refused.n && bsearch(&key, s->refused.v, s->refused.n,
+                                            sizeof *s->refused.v, cmp_strp);
+        int pushed = syn_strlist_push(&now, key);
+        free(key);
+        if (pushed < 0) break;
+        if (seen) continue;
+        if (shown++ >= CONFLICTS_LOGGED_MAX) {
+            more++;
+            continue;
+        }
+        log_warn("service %s: left out %s:%d from %s: haproxy_server_options %s",
+                 svc->name, b->host, b->port, b->source ? b->source : "?",
+                 i < notes->refused_why.n ? notes->refused_why.v[i] : "refused");
+    }
+    if (more) log_warn("service %s: ... and %zu more refused server options", svc->name, more);
+    if (now.n > 1) qsort(now.v, now.n, sizeof *now.v, cmp_strp);
+    syn_strlist_clear(&s->refused);
+    s->refused = now;
+    backend_list_clear(&notes->refused);
+    syn_strlist_clear(&notes->refused_why);
+}
+
 static void on_update(void *arg, size_t index, struct backend_list *found)
 {
     struct watcher *w = arg;
@@ -287,11 +322,13 @@ static void on_update(void *arg, size_t index, struct backend_list *found)
     struct service_state *s = &w->services[index];
     size_t found_n = found->n;
     struct selection_notes notes = {0};
-    enum selection_outcome outcome = selection_apply(
-        svc, (size_t)w->cfg->haproxy.max_servers_per_service, found, &s->current, &notes);
+    enum selection_outcome outcome =
+        selection_apply(svc, w->cfg->haproxy.allowed_server_options,
+                        (size_t)w->cfg->haproxy.max_servers_per_service, found, &s->current, &notes);
     if (notes.filtered_out)
         log_debug("service %s: %zu of %zu backends left out by label_filters", svc->name,
                   notes.filtered_out, found_n);
+    log_refused(svc, s, &notes);
     log_conflicts(svc, s, &notes.conflicts);
     if (notes.over_limit && !s->over_limit)
         log_warn("service %s: more than %d servers (max_servers_per_service); the %zu created "
@@ -508,6 +545,7 @@ void watcher_free(struct watcher *w)
     for (size_t i = 0; i < w->cfg->nservices; i++) {
         backend_list_clear(&w->services[i].current);
         syn_strlist_clear(&w->services[i].conflicts);
+        syn_strlist_clear(&w->services[i].refused);
     }
     if (w->apply) {
         struct runtime_sync_stats st = {0};

@@ -177,7 +177,8 @@ static void apply_updated_filtered_sorted_unique(void **state)
     /* the same address again under a later name: dropped */
     add(&found, "{'host':'127.0.10.1','port':80,'name':'b','labels':{'az':'us-east-1a'}}");
     struct selection_notes notes = {.filtered_out = 99};
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, &notes), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
     assert_int_equal(notes.filtered_out, 2); /* label_filters only; duplicates are not "filtered" */
     assert_int_equal(found.n, 0);            /* consumed */
     assert_null(found.v);
@@ -192,7 +193,8 @@ static void apply_updated_filtered_sorted_unique(void **state)
     add(&found, "{'host':'127.0.10.3','port':80,'name':'c','labels':{'az':'us-east-1a'}}");
     add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
     const struct backend *before = current.v;
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, NULL), SELECTION_UNCHANGED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UNCHANGED);
     assert_int_equal(found.n, 0);
     assert_ptr_equal(current.v, before);
     assert_int_equal(current.n, 2);
@@ -201,14 +203,16 @@ static void apply_updated_filtered_sorted_unique(void **state)
     add(&found,
         "{'host':'127.0.10.3','port':80,'name':'c','weight':5,'labels':{'az':'us-east-1a'}}");
     add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, &notes), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
     assert_int_equal(notes.filtered_out, 0);
     assert_int_equal(current.n, 2);
     assert_int_equal(current.v[1].weight, 5);
 
     /* one fewer backend is an update */
     add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, &notes), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
     assert_int_equal(current.n, 1);
 
     backend_list_clear(&current);
@@ -224,7 +228,7 @@ static void apply_empty_keeps_previous(void **state)
     struct backend_list found = {0}, current = {0};
     add(&current, "{'host':'127.0.10.1','port':80}");
     struct selection_notes notes = {.filtered_out = 99};
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, &notes),
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
                      SELECTION_KEPT_PREVIOUS);
     assert_int_equal(notes.filtered_out, 0);
     assert_int_equal(current.n, 1);
@@ -232,7 +236,8 @@ static void apply_empty_keeps_previous(void **state)
 
     /* nothing before and nothing now: unchanged, not "kept" */
     backend_list_clear(&current);
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, NULL), SELECTION_UNCHANGED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UNCHANGED);
     assert_int_equal(current.n, 0);
     syn_config_free(cfg);
 }
@@ -245,9 +250,11 @@ static void apply_empty_without_use_previous_empties(void **state)
     struct backend_list found = {0}, current = {0};
     add(&current, "{'host':'127.0.10.1','port':80}");
     add(&current, "{'host':'127.0.10.2','port':80}");
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, NULL), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UPDATED);
     assert_int_equal(current.n, 0);
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, NULL), SELECTION_UNCHANGED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UNCHANGED);
     assert_int_equal(current.n, 0);
     backend_list_clear(&current);
     syn_config_free(cfg);
@@ -262,13 +269,15 @@ static void apply_all_filtered_out_is_an_update(void **state)
     assert_true(web(cfg)->use_previous_backends);
     struct backend_list found = {0}, current = {0};
     add(&found, "{'host':'127.0.10.1','port':80,'labels':{'az':'us-east-1a'}}");
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, NULL), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UPDATED);
     assert_int_equal(current.n, 1);
 
     /* the instance moved to another zone */
     add(&found, "{'host':'127.0.10.2','port':80,'labels':{'az':'us-east-1b'}}");
     struct selection_notes notes = {0};
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, &notes), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
     assert_int_equal(notes.filtered_out, 1);
     assert_int_equal(current.n, 0);
     backend_list_clear(&current);
@@ -289,7 +298,8 @@ static void apply_first_created_wins(void **state)
                 "'haproxy_server_options':'backup'}");
     found.v[1].created = 200;
     struct selection_notes notes = {0};
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, &notes), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
     assert_int_equal(current.n, 1);
     assert_string_equal(current.v[0].name, "real");
     assert_int_equal(current.v[0].weight, 10);
@@ -304,7 +314,7 @@ static void apply_first_created_wins(void **state)
     found.v[0].created = 200;
     add(&found, "{'host':'127.0.10.1','port':80,'name':'real','weight':10}");
     found.v[1].created = 100;
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, &notes),
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
                      SELECTION_UNCHANGED);
     assert_int_equal(current.v[0].weight, 10);
     backend_list_clear(&notes.conflicts);
@@ -327,7 +337,8 @@ static void apply_server_bound(void **state)
         found.v[found.n - 1].created = 1000 + i;
     }
     struct selection_notes notes = {0};
-    assert_int_equal(selection_apply(web(cfg), 10000, &found, &current, &notes), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
     assert_int_equal(current.n, 10000);
     assert_int_equal(notes.over_limit, 3);
     for (size_t i = 0; i < current.n; i++) {
@@ -336,6 +347,50 @@ static void apply_server_bound(void **state)
     }
     backend_list_clear(&current);
     backend_list_clear(&notes.conflicts);
+    syn_config_free(cfg);
+}
+
+/* Issue 11: options from a registry pass the allow-list; a refused one holds
+ * no address. */
+static void apply_refuses_options(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(NULL, NULL);
+    struct backend_list found = {0}, current = {0};
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'evil','haproxy_server_options':'check "
+                "addr 127.0.0.9'}");
+    found.v[0].created = 1;
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'real','haproxy_server_options':'check'}");
+    found.v[1].created = 2;
+    add(&found, "{'host':'127.0.10.2','port':80,'haproxy_server_options':'check inter 2x'}");
+    struct selection_notes notes = {0};
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
+    assert_int_equal(current.n, 1);
+    assert_string_equal(current.v[0].name, "real");
+    assert_int_equal(notes.refused.n, 2);
+    assert_int_equal(notes.refused_why.n, 2);
+    assert_string_equal(notes.refused.v[0].name, "evil");
+    assert_non_null(strstr(notes.refused_why.v[0], "\"addr\""));
+    assert_non_null(strstr(notes.refused_why.v[1], "\"2x\""));
+    assert_int_equal(notes.conflicts.n, 0);
+    backend_list_clear(&notes.refused);
+    syn_strlist_clear(&notes.refused_why);
+
+    /* a policy of the config replaces the default list */
+    const char *kw[] = {"addr"};
+    char err[128];
+    struct server_options_policy *p = server_options_policy_new(kw, 0, err, sizeof err);
+    assert_non_null(p);
+    add(&found, "{'host':'127.0.10.1','port':80,'haproxy_server_options':'check'}");
+    assert_int_equal(selection_apply(web(cfg), p, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
+    assert_int_equal(current.n, 0);
+    assert_int_equal(notes.refused.n, 1);
+    server_options_policy_free(p);
+    backend_list_clear(&notes.refused);
+    syn_strlist_clear(&notes.refused_why);
+    backend_list_clear(&current);
     syn_config_free(cfg);
 }
 
@@ -349,7 +404,7 @@ static void apply_counts_cut_labels(void **state)
     found.v[0].over_limits = BACKEND_OVER_LABELS;
     add(&found, "{'host':'127.0.10.2','port':80}");
     struct selection_notes notes = {0};
-    selection_apply(web(cfg), 10000, &found, &current, &notes);
+    selection_apply(web(cfg), NULL, 10000, &found, &current, &notes);
     assert_int_equal(notes.labels_cut, 1);
     backend_list_clear(&current);
     syn_config_free(cfg);
@@ -368,6 +423,7 @@ int main(void)
         cmocka_unit_test(apply_first_created_wins),
         cmocka_unit_test(apply_server_bound),
         cmocka_unit_test(apply_counts_cut_labels),
+        cmocka_unit_test(apply_refuses_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

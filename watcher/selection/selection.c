@@ -38,8 +38,9 @@ static size_t keep_first_created(struct backend_list *l, size_t max)
     return over;
 }
 
-enum selection_outcome selection_apply(const struct syn_service *svc, size_t max_servers,
-                                       struct backend_list *discovered,
+enum selection_outcome selection_apply(const struct syn_service *svc,
+                                       const struct server_options_policy *policy,
+                                       size_t max_servers, struct backend_list *discovered,
                                        struct backend_list *current, struct selection_notes *notes)
 {
     struct selection_notes ignored = {0};
@@ -47,11 +48,19 @@ enum selection_outcome selection_apply(const struct syn_service *svc, size_t max
     notes->filtered_out = notes->over_limit = notes->labels_cut = 0;
     size_t kept = 0, dropped = 0, found = discovered->n;
     for (size_t i = 0; i < discovered->n; i++) {
-        if (selection_labels_match(&svc->discovery, &discovered->v[i])) {
-            discovered->v[kept++] = discovered->v[i];
-        } else {
-            backend_clear(&discovered->v[i]);
+        struct backend *b = &discovered->v[i];
+        char why[256];
+        if (!selection_labels_match(&svc->discovery, b)) {
+            backend_clear(b);
             dropped++;
+        } else if (server_options_check(policy, b->haproxy_server_options, why, sizeof why, NULL) <
+                   0) {
+            /* refused before duplicates are removed: it holds no address */
+            if (notes == &ignored || syn_strlist_push(&notes->refused_why, why) < 0 ||
+                backend_list_push(&notes->refused, b) < 0)
+                backend_clear(b);
+        } else {
+            discovered->v[kept++] = *b;
         }
     }
     discovered->n = kept;
