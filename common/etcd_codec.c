@@ -170,7 +170,11 @@ static int get_int64(const cJSON *o, const char *name, const char *path, int64_t
     const cJSON *v = member(o, name);
     *out = 0;
     if (!v || cJSON_IsNull(v)) return 0;
-    if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble) {
+    /* range first: converting a double beyond int64 is undefined behaviour
+     * (found by tests/fuzz/fuzz_etcd_range) */
+    if (cJSON_IsNumber(v) && v->valuedouble >= -9223372036854775808.0 &&
+        v->valuedouble < 9223372036854775808.0 &&
+        v->valuedouble == (double)(int64_t)v->valuedouble) {
         *out = (int64_t)v->valuedouble;
         return 0;
     }

@@ -245,6 +245,27 @@ static void test_decode_range(void **state)
     cJSON_Delete(o);
 }
 
+/* Found by fuzz_etcd_range and fuzz_etcd_watch: a number beyond int64 was
+ * converted before it was checked (undefined behaviour). Now an error. */
+static void test_huge_numbers_refused(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    struct etcd_range r;
+    cJSON *o = parse("{\"header\":{},\"kvs\":[{\"key\":\"L3\",\"mod_revision\":"
+                     "4333333333333333333333333333333333333333333333333333333}]}");
+    assert_int_equal(etcd_decode_range(o, &r, err, sizeof err), -1);
+    assert_non_null(strstr(err, "kvs[0].mod_revision"));
+    cJSON_Delete(o);
+    int64_t id = 0, ttl = 0;
+    o = parse("{\"ID\":81111111111111111111111111111111111111111111111111111111}");
+    assert_int_equal(etcd_decode_lease_grant(o, &id, &ttl, err, sizeof err), -1);
+    cJSON_Delete(o);
+    o = parse("{\"ID\":-9223372036854775808e10}");
+    assert_int_equal(etcd_decode_lease_grant(o, &id, &ttl, err, sizeof err), -1);
+    cJSON_Delete(o);
+}
+
 static void assert_range_error(const char *json, const char *want)
 {
     char err[256] = "";
@@ -450,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_prefix_end),
         cmocka_unit_test(test_range_request),
         cmocka_unit_test(test_range_page_request),
+        cmocka_unit_test(test_huge_numbers_refused),
         cmocka_unit_test(test_put_delete_requests),
         cmocka_unit_test(test_lease_watch_auth_requests),
         cmocka_unit_test(test_decode_range),
