@@ -3,8 +3,10 @@
 #include "discovery.h"
 #include "file_output.h"
 #include "haproxy_apply.h"
+#include "haproxy_blame.h"
 #include "haproxy_managed.h"
 #include "log.h"
+#include "quarantine.h"
 #include "render.h"
 #include "runtime_plan.h"
 #include "runtime_sync.h"
@@ -23,10 +25,11 @@
 struct service_state {
     struct discovery *discovery;
     struct backend_list current;
-    bool answered;     /* the discovery has published at least once */
-    struct syn_strlist conflicts; /* sources of address conflicts logged, sorted */
-    struct syn_strlist refused;   /* source + options of refused registrations logged, sorted */
-    size_t over_limit;            /* servers left out by the last update, logged once */
+    bool answered;                  /* the discovery has published at least once */
+    struct syn_strlist conflicts;   /* sources of address conflicts logged, sorted */
+    struct syn_strlist refused;     /* source + options of refused registrations logged, sorted */
+    struct syn_strlist quarantined; /* quarantine_key of registrations HAProxy refused, sorted */
+    size_t over_limit;              /* servers left out by the last update, logged once */
     size_t labels_cut;
     bool output_dirty; /* file_output owes this service a write */
 };
@@ -44,8 +47,8 @@ struct watcher {
     uint64_t render_timer, first_answer_timer;
     bool started; /* first render done or its wait is over */
     bool render_owed;
-    bool state_dirty;  /* state_file_path owes a save */
-    char *state_path;  /* state_file_path, or haproxy.cfg's path + ".state.json" */
+    bool state_dirty;   /* state_file_path owes a save */
+    char *state_path;   /* state_file_path, or haproxy.cfg's path + ".state.json" */
     bool force_reload;  /* the runtime API failed: the next render reloads */
     char *batch_text;   /* the config a running runtime batch puts into effect */
     char *pending_skel; /* the newest config submitted for a reload: its skeleton */
@@ -82,6 +85,57 @@ static void write_file_output(struct watcher *w)
     }
 }
 
+static int cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_quarantined(const struct service_state *s, const struct backend *b)
+{
+    if (!s->quarantined.n) return false;
+    char *key = quarantine_key(b);
+    bool found = key && bsearch(&key, s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v,
+                                cmp_strp);
+    free(key);
+    return found;
+}
+
+/*
+ * The backends of service i that go into haproxy.cfg: current without the
+ * quarantined ones. Shallow: *scratch (freed by the caller with free(), not
+ * backend_list_clear) holds the array when something was left out.
+ */
+static struct backend_list served(const struct watcher *w, size_t i, struct backend **scratch)
+{
+    const struct service_state *s = &w->services[i];
+    *scratch = NULL;
+    if (!s->quarantined.n || !s->current.n) return s->current;
+    struct backend *v = malloc(s->current.n * sizeof *v);
+    if (!v) return s->current;
+    size_t n = 0;
+    for (size_t j = 0; j < s->current.n; j++)
+        if (!is_quarantined(s, &s->current.v[j])) v[n++] = s->current.v[j];
+    *scratch = v;
+    return (struct backend_list){v, n, s->current.n};
+}
+
+/* Forgets quarantined registrations that are gone or changed. */
+static void prune_quarantine(struct service_state *s)
+{
+    if (!s->quarantined.n) return;
+    struct syn_strlist keep = {0};
+    for (size_t j = 0; j < s->current.n; j++) {
+        char *key = quarantine_key(&s->current.v[j]);
+        if (key &&
+            bsearch(&key, s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v, cmp_strp))
+            syn_strlist_push(&keep, key);
+        free(key);
+    }
+    if (keep.n > 1) qsort(keep.v, keep.n, sizeof *keep.v, cmp_strp);
+    syn_strlist_clear(&s->quarantined);
+    s->quarantined = keep;
+}
+
 static void lists_free(const struct watcher *w, struct render_server_list *lists)
 {
     for (size_t i = 0; lists && i < w->cfg->nservices; i++)
@@ -95,7 +149,11 @@ static struct render_server_list *server_lists(const struct watcher *w)
     struct render_server_list *l = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *l);
     for (size_t i = 0; l && i < w->cfg->nservices; i++) {
         if (w->cfg->services[i].haproxy.disabled) continue;
-        if (render_service_servers(w->cfg, i, &w->services[i].current, &l[i], NULL) < 0) {
+        struct backend *scratch;
+        struct backend_list in = served(w, i, &scratch);
+        int rc = render_service_servers(w->cfg, i, &in, &l[i], NULL);
+        free(scratch);
+        if (rc < 0) {
             lists_free(w, l);
             return NULL;
         }
@@ -181,9 +239,14 @@ static void render_now(void *arg)
     if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) return;
 
     struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
-    if (!lists) return;
+    struct backend **scratch = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *scratch);
+    if (!lists || !scratch) {
+        free(lists);
+        free(scratch);
+        return;
+    }
     for (size_t i = 0; i < w->cfg->nservices; i++)
-        lists[i] = w->services[i].current;
+        lists[i] = served(w, i, &scratch[i]);
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
     struct syn_strlist warnings = {0};
     uint64_t t0 = loop_now_ms();
@@ -192,6 +255,9 @@ static void render_now(void *arg)
         log_debug("rendered haproxy.cfg: %zu bytes in %llu ms", strlen(text),
                   (unsigned long long)(loop_now_ms() - t0));
     free(lists); /* shallow: the backends stay in w->services */
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        free(scratch[i]);
+    free(scratch);
     log_warnings(&warnings);
     if (!text) {
         log_error("rendering haproxy.cfg: out of memory");
@@ -241,11 +307,6 @@ static void on_runtime_done(void *arg, bool ok, const char *why)
     if (w->render_owed) schedule_render(w);
 }
 
-static int cmp_strp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 #define CONFLICTS_LOGGED_MAX 10 /* per update; the rest are counted */
 
 /* Logs each registration that lost its address to an earlier one, once. */
@@ -293,8 +354,8 @@ static void log_refused(const struct syn_service *svc, struct service_state *s,
         if (asprintf(&key, "%s\n%s", b->source ? b->source : "?",
                      b->haproxy_server_options ? b->haproxy_server_options : "") < 0)
             break;
-        bool seen = s->refused.n && bsearch(&key, s->refused.v, s->refused.n,
-                                            sizeof *s->refused.v, cmp_strp);
+        bool seen = s->refused.n &&
+                    bsearch(&key, s->refused.v, s->refused.n, sizeof *s->refused.v, cmp_strp);
         int pushed = syn_strlist_push(&now, key);
         free(key);
         if (pushed < 0) break;
@@ -303,8 +364,8 @@ static void log_refused(const struct syn_service *svc, struct service_state *s,
             more++;
             continue;
         }
-        log_warn("service %s: left out %s:%d from %s: haproxy_server_options %s",
-                 svc->name, b->host, b->port, b->source ? b->source : "?",
+        log_warn("service %s: left out %s:%d from %s: haproxy_server_options %s", svc->name,
+                 b->host, b->port, b->source ? b->source : "?",
                  i < notes->refused_why.n ? notes->refused_why.v[i] : "refused");
     }
     if (more) log_warn("service %s: ... and %zu more refused server options", svc->name, more);
@@ -322,13 +383,14 @@ static void on_update(void *arg, size_t index, struct backend_list *found)
     struct service_state *s = &w->services[index];
     size_t found_n = found->n;
     struct selection_notes notes = {0};
-    enum selection_outcome outcome =
-        selection_apply(svc, w->cfg->haproxy.allowed_server_options,
-                        (size_t)w->cfg->haproxy.max_servers_per_service, found, &s->current, &notes);
+    enum selection_outcome outcome = selection_apply(
+        svc, w->cfg->haproxy.allowed_server_options,
+        (size_t)w->cfg->haproxy.max_servers_per_service, found, &s->current, &notes);
     if (notes.filtered_out)
         log_debug("service %s: %zu of %zu backends left out by label_filters", svc->name,
                   notes.filtered_out, found_n);
     log_refused(svc, s, &notes);
+    prune_quarantine(s);
     log_conflicts(svc, s, &notes.conflicts);
     if (notes.over_limit && !s->over_limit)
         log_warn("service %s: more than %d servers (max_servers_per_service); the %zu created "
@@ -391,9 +453,64 @@ static void on_first_answer_timeout(void *arg)
     render_now(w);
 }
 
+/*
+ * A candidate failed validation: leave out the registrations whose server
+ * lines HAProxy refused, log each once with HAProxy's words, and render
+ * again. One failed check finds them all (HAProxy reports every bad line),
+ * so the cost is one more `haproxy -c`, not one per server. When no
+ * registration of ours is to blame, the config is, and the old one stays.
+ */
+static void quarantine_rejected(struct watcher *w)
+{
+    const char *text = haproxy_apply_rejected_text(w->apply);
+    const char *output = haproxy_apply_rejected_output(w->apply);
+    if (!text || !output) return;
+    struct blamed_list blamed;
+    bool other = false;
+    if (haproxy_blame(text, output, &blamed, &other) < 0) return;
+    struct backend_list *current =
+        calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *current);
+    struct quarantine_hit *hits = NULL;
+    size_t n = 0, unmatched = 0, added = 0;
+    for (size_t i = 0; current && i < w->cfg->nservices; i++)
+        current[i] = w->services[i].current; /* shallow */
+    if (current && quarantine_match(w->cfg, current, &blamed, &hits, &n, &unmatched) == 0) {
+        for (size_t k = 0; k < n; k++) {
+            struct service_state *s = &w->services[hits[k].svc];
+            const struct backend *b = &s->current.v[hits[k].backend];
+            char *key = quarantine_key(b);
+            if (!key || is_quarantined(s, b) || syn_strlist_push(&s->quarantined, key) < 0) {
+                free(key);
+                continue;
+            }
+            free(key);
+            qsort(s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v, cmp_strp);
+            added++;
+            log_warn("service %s: HAProxy refuses the server line of %s (%s:%d, "
+                     "haproxy_server_options \"%s\"): %s; left out until it changes",
+                     w->cfg->services[hits[k].svc].name, b->source ? b->source : "?", b->host,
+                     b->port, b->haproxy_server_options, hits[k].message);
+        }
+    }
+    if (added) {
+        log_info("quarantined %zu registration%s; applying everything else", added,
+                 added == 1 ? "" : "s");
+        w->render_owed = true;
+    } else if (n == 0) {
+        log_error("haproxy config refused for a reason of the config itself%s; the running "
+                  "config stays until the next change",
+                  unmatched ? " (or of a server without options of its own)" : "");
+    }
+    (void)other;
+    free(hits);
+    free(current);
+    blamed_list_clear(&blamed);
+}
+
 static void on_applied(void *arg, bool ok, bool reloaded)
 {
     struct watcher *w = arg;
+    if (!ok && w->apply) quarantine_rejected(w);
     if (w->render_owed) schedule_render(w);
     if (w->rs && !ok) {
         /* HAProxy runs something else than we were told: reload next time. */
@@ -546,6 +663,7 @@ void watcher_free(struct watcher *w)
         backend_list_clear(&w->services[i].current);
         syn_strlist_clear(&w->services[i].conflicts);
         syn_strlist_clear(&w->services[i].refused);
+        syn_strlist_clear(&w->services[i].quarantined);
     }
     if (w->apply) {
         struct runtime_sync_stats st = {0};
