@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "strlist.h"
 
 enum registry_type { REGISTRY_ZOOKEEPER, REGISTRY_ETCD };
 
@@ -23,14 +24,14 @@ struct reg_service {
 };
 
 struct reg_config {
-    char *docker_host;    /* NULL: $DOCKER_HOST, then the default socket */
-    char *advertise_host; /* required, valid host */
+    char *docker_host;     /* NULL: $DOCKER_HOST, then the default socket */
+    char *advertise_host;  /* required, valid host */
     int resync_interval_s; /* default 60 */
     enum registry_type registry_type;
     /* zookeeper */
     char **zk_hosts; /* "host:port" */
     size_t nzk_hosts;
-    char *zk_path;          /* default "/smartdock/services", no trailing '/' */
+    char *zk_path;             /* default "/smartdock/services", no trailing '/' */
     int zk_session_timeout_ms; /* default 10000 */
     /* etcd */
     char **etcd_endpoints; /* "http://host:port" */
@@ -46,14 +47,13 @@ struct reg_config {
 
 /* Parses and validates. On error returns -1 with err like
  * `services.nodesrv.container_port: expected an integer 1..65535, got "abc"`.
- * Unknown keys are not errors: each is appended to *warnings (NULL-terminated
- * array the caller frees with reg_config_free_warnings), may be NULL. */
-int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
+ * Unknown keys are not errors: each is appended to warnings (may be NULL);
+ * the caller clears the list, whatever the outcome. */
+int reg_config_parse(const char *json, struct reg_config **out, struct strlist *warnings, char *err,
                      size_t errlen);
-int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
+int reg_config_load(const char *path, struct reg_config **out, struct strlist *warnings, char *err,
                     size_t errlen);
 void reg_config_free(struct reg_config *c);
-void reg_config_free_warnings(char **warnings);
 
 /* A name usable as one path component in ZooKeeper and etcd: [A-Za-z0-9._-]+, not "." or "..". */
 bool reg_name_is_safe(const char *name);
