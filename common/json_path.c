@@ -202,6 +202,7 @@ int json_get(struct json_ctx *c, const cJSON *obj, const char *prefix, const cha
 {
     char p[JSON_PATH_MAX];
     const cJSON *v = json_member(obj, key);
+    *out = NULL;
     if (!v) return 0;
     if (!json_is(v, k)) {
         json_path_key(p, sizeof p, prefix, key);

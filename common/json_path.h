@@ -100,7 +100,8 @@ int json_check_keys(struct json_ctx *c, const struct cJSON *obj, const char *pat
 
 /* ---- typed getters (see the conventions above) ---- */
 
-/* *out = the member when it is of kind k. */
+/* *out = the member when it is of kind k; NULL when absent or null (the
+ * one getter that does not leave *out alone). */
 int json_get(struct json_ctx *c, const struct cJSON *obj, const char *prefix, const char *key,
              enum json_kind k, const struct cJSON **out);
 /* Any string, copied; replaces (frees) a previous *out. */

@@ -1,6 +1,7 @@
 #include "registrator.h"
 
 #include "docker_client.h"
+#include "docker_event.h"
 #include "docker_model.h"
 #include "log.h"
 #include "match.h"

@@ -30,16 +30,6 @@ static const char BASE_CONFIG[] =
     "'services':{'nodesrv':{'image_name':'local/nodeapp','container_port':8000,'weight':5,"
     "'haproxy_server_options':'check inter 1s','drain_ms':2000}}}";
 
-/* Test JSON is written with single quotes; this turns them into double ones. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'') *p = '"';
-    return out;
-}
-
 static cJSON *parse_sq(const char *sq)
 {
     char *json = dq(sq);
