@@ -50,30 +50,14 @@ int main(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'c':
-            path = optarg;
-            break;
-        case 'o':
-            once = true;
-            break;
-        case 'n':
-            dry_run = true;
-            break;
-        case 'k':
-            check = true;
-            break;
-        case 'v':
-            verbose = true;
-            break;
-        case 'V':
-            puts("smartdock-registrator " SMARTDOCK_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        case 'c': path = optarg; break;
+        case 'o': once = true; break;
+        case 'n': dry_run = true; break;
+        case 'k': check = true; break;
+        case 'v': verbose = true; break;
+        case 'V': puts("smartdock-registrator " SMARTDOCK_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
     }
     if (!path || optind != argc) {
@@ -83,16 +67,14 @@ int main(int argc, char **argv)
     log_init("registrator", verbose ? LL_DEBUG : LL_INFO);
 
     struct reg_config *cfg = NULL;
-    struct strlist warnings = {0};
+    char **warnings = NULL;
     char err[512];
-    int loaded = reg_config_load(path, &cfg, &warnings, err, sizeof err);
-    for (size_t i = 0; i < warnings.n; i++)
-        log_warn("%s: %s", path, warnings.v[i]);
-    strlist_clear(&warnings);
-    if (loaded < 0) {
+    if (reg_config_load(path, &cfg, &warnings, err, sizeof err) < 0) {
         log_error("%s: %s", path, err);
         return 2;
     }
+    for (char **w = warnings; w && *w; w++) log_warn("%s: %s", path, *w);
+    reg_config_free_warnings(warnings);
     if (check) {
         printf("%s: valid\n", path);
         reg_config_free(cfg);

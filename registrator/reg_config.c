@@ -6,19 +6,15 @@
 #include "reg_config.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <limits.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_json.h"
 #include "imageref.h"
-#include "json_path.h"
 
-#define PATH_LEN JSON_PATH_MAX
-#define CONFIG_MAX_BYTES (4 * 1024 * 1024)
+#define PATH_LEN CONF_PATH_LEN
 
 bool reg_name_is_safe(const char *name)
 {
@@ -30,47 +26,6 @@ bool reg_name_is_safe(const char *name)
             return false;
     }
     return true;
-}
-
-/* ---- getters: common/json_path plus "required" ------------------------- */
-
-/* Warns about duplicate keys and keys outside known; keys in other_type are
- * meaningful for the other registry type and say so. */
-static int check_keys(struct json_ctx *p, const cJSON *obj, const char *path,
-                      const char *const *known, const char *const *other_type,
-                      const char *type_name)
-{
-    char why[64];
-    snprintf(why, sizeof why, "not used with %s, ignored", type_name ? type_name : "this type");
-    return json_check_keys(p, obj, path, known, other_type, why);
-}
-
-static int require(struct json_ctx *p, const cJSON *obj, const char *prefix, const char *key)
-{
-    char path[PATH_LEN];
-    if (json_member(obj, key)) return 0;
-    json_path_key(path, sizeof path, prefix, key);
-    return json_failf(p, obj, "%s: required", path);
-}
-
-/* Replaces *out (a default may be there) when the key is present. */
-static int get_string(struct json_ctx *p, const cJSON *obj, const char *prefix, const char *key,
-                      bool required, char **out)
-{
-    const cJSON *v = NULL;
-    if ((required && require(p, obj, prefix, key) < 0) ||
-        json_get(p, obj, prefix, key, JSON_STRING, &v) < 0)
-        return -1;
-    return json_get_string_if(p, obj, prefix, key, backend_text_is_safe,
-                              "a string without control characters", out);
-}
-
-/* Leaves *out alone when the key is absent. */
-static int get_int(struct json_ctx *p, const cJSON *obj, const char *prefix, const char *key,
-                   bool required, long lo, long hi, int *out)
-{
-    if (required && require(p, obj, prefix, key) < 0) return -1;
-    return json_get_int(p, obj, prefix, key, JSON_INT_NUMBER, lo, hi, out);
 }
 
 /* ---- value syntax ------------------------------------------------------ */
@@ -151,38 +106,38 @@ static bool components_ok(const char *s, size_t n)
 
 /* ---- sections ---------------------------------------------------------- */
 
-static int parse_docker(struct json_ctx *p, const cJSON *root, struct reg_config *cfg)
+static int parse_docker(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
 {
     static const char *const known[] = {"host", NULL};
-    const cJSON *d = json_member(root, "docker");
+    const cJSON *d = conf_member(root, "docker");
     if (!d) return 0;
-    if (!cJSON_IsObject(d)) return json_fail(p, "docker", "an object", d);
-    if (check_keys(p, d, "docker", known, NULL, NULL) < 0) return -1;
-    if (get_string(p, d, "docker", "host", false, &cfg->docker_host) < 0) return -1;
+    if (!cJSON_IsObject(d)) return conf_fail(p, "docker", "an object", d);
+    if (conf_check_keys(p, d, "docker", known, CONF_NO_KEYS, NULL) < 0) return -1;
+    if (conf_get_string(p, d, "docker", "host", false, &cfg->docker_host) < 0) return -1;
     if (cfg->docker_host && !docker_host_ok(cfg->docker_host))
-        return json_fail(p, "docker.host", "\"unix:///path\" or \"tcp://host:port\"",
-                         json_member(d, "host"));
+        return conf_fail(p, "docker.host", "\"unix:///path\" or \"tcp://host:port\"",
+                         conf_member(d, "host"));
     return 0;
 }
 
 /* A non-empty array of strings, each accepted by ok(). */
-static int get_list(struct json_ctx *p, const cJSON *reg, const char *key, bool (*ok)(const char *),
+static int get_list(struct conf_ctx *p, const cJSON *reg, const char *key, bool (*ok)(const char *),
                     const char *want, const char *list_want, char ***out, size_t *n)
 {
     char path[PATH_LEN];
-    const cJSON *a = json_member(reg, key), *it;
-    json_path_key(path, sizeof path, "registry", key);
-    if (!a) return json_failf(p, NULL, "%s: required", path);
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0) return json_fail(p, path, list_want, a);
+    const cJSON *a = conf_member(reg, key), *it;
+    conf_join(path, sizeof path, "registry", key);
+    if (!a) return conf_failf(p, "%s: required", path);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0) return conf_fail(p, path, list_want, a);
     *out = calloc((size_t)cJSON_GetArraySize(a), sizeof **out);
-    if (!*out) return json_oom(p);
+    if (!*out) return conf_oom(p);
     cJSON_ArrayForEach(it, a)
     {
         char ipath[PATH_LEN + 24];
         snprintf(ipath, sizeof ipath, "%s[%zu]", path, *n);
         if (!cJSON_IsString(it) || !backend_text_is_safe(it->valuestring) || !ok(it->valuestring))
-            return json_fail(p, ipath, want, it);
-        if (!((*out)[(*n)++] = strdup(it->valuestring))) return json_oom(p);
+            return conf_fail(p, ipath, want, it);
+        if (!((*out)[(*n)++] = strdup(it->valuestring))) return conf_oom(p);
     }
     return 0;
 }
@@ -192,36 +147,36 @@ static bool zk_host_ok(const char *s)
     return authority_ok(s, strlen(s), true);
 }
 
-static int parse_zookeeper(struct json_ctx *p, const cJSON *reg, struct reg_config *cfg)
+static int parse_zookeeper(struct conf_ctx *p, const cJSON *reg, struct reg_config *cfg)
 {
     static const char *const known[] = {"type", "hosts", "path", "session_timeout_ms", NULL};
     static const char *const etcd_keys[] = {"endpoints", "prefix",   "ttl_s",
                                             "username",  "password", "ca_file",
                                             "cert_file", "key_file", NULL};
-    if (check_keys(p, reg, "registry", known, etcd_keys, "zookeeper") < 0) return -1;
+    if (conf_check_keys(p, reg, "registry", known, etcd_keys, "zookeeper") < 0) return -1;
     if (get_list(p, reg, "hosts", zk_host_ok, "\"host:port\"",
                  "a non-empty array of \"host:port\" strings", &cfg->zk_hosts, &cfg->nzk_hosts) < 0)
         return -1;
-    if (get_string(p, reg, "registry", "path", false, &cfg->zk_path) < 0) return -1;
+    if (conf_get_string(p, reg, "registry", "path", false, &cfg->zk_path) < 0) return -1;
     char *zp = cfg->zk_path;
     size_t n = strlen(zp);
     if (n > 1 && zp[n - 1] == '/') zp[--n] = '\0';
     if (zp[0] != '/' || !components_ok(zp, n))
-        return json_fail(
+        return conf_fail(
             p, "registry.path",
             "an absolute path of [A-Za-z0-9._-] components like \"/smartdock/services\"",
-            json_member(reg, "path"));
-    return get_int(p, reg, "registry", "session_timeout_ms", false, 1000, 600000,
-                   &cfg->zk_session_timeout_ms);
+            conf_member(reg, "path"));
+    return conf_get_int(p, reg, "registry", "session_timeout_ms", false, 1000, 600000,
+                        &cfg->zk_session_timeout_ms);
 }
 
-static int parse_etcd(struct json_ctx *p, const cJSON *reg, struct reg_config *cfg)
+static int parse_etcd(struct conf_ctx *p, const cJSON *reg, struct reg_config *cfg)
 {
     static const char *const known[] = {"type",     "endpoints", "prefix",  "ttl_s",
                                         "username", "password",  "ca_file", "cert_file",
                                         "key_file", NULL};
     static const char *const zk_keys[] = {"hosts", "path", "session_timeout_ms", NULL};
-    if (check_keys(p, reg, "registry", known, zk_keys, "etcd") < 0) return -1;
+    if (conf_check_keys(p, reg, "registry", known, zk_keys, "etcd") < 0) return -1;
     if (get_list(p, reg, "endpoints", url_ok, "an http:// or https:// URL",
                  "a non-empty array of http:// or https:// URLs", &cfg->etcd_endpoints,
                  &cfg->netcd_endpoints) < 0)
@@ -233,166 +188,200 @@ static int parse_etcd(struct json_ctx *p, const cJSON *reg, struct reg_config *c
         while (n > 0 && e[n - 1] == '/')
             e[--n] = '\0';
     }
-    if (get_string(p, reg, "registry", "prefix", false, &cfg->etcd_prefix) < 0) return -1;
+    if (conf_get_string(p, reg, "registry", "prefix", false, &cfg->etcd_prefix) < 0) return -1;
     size_t n = strlen(cfg->etcd_prefix);
     if (cfg->etcd_prefix[0] != '/' ||
         (n > 1 && !components_ok(cfg->etcd_prefix, cfg->etcd_prefix[n - 1] == '/' ? n - 1 : n)))
-        return json_fail(p, "registry.prefix",
+        return conf_fail(p, "registry.prefix",
                          "a key prefix of [A-Za-z0-9._-] components like \"/smartdock/services/\"",
-                         json_member(reg, "prefix"));
+                         conf_member(reg, "prefix"));
     char *slashed = NULL;
     if (cfg->etcd_prefix[n - 1] != '/') {
-        if (asprintf(&slashed, "%s/", cfg->etcd_prefix) < 0) return json_oom(p);
+        if (asprintf(&slashed, "%s/", cfg->etcd_prefix) < 0) return conf_oom(p);
         free(cfg->etcd_prefix);
         cfg->etcd_prefix = slashed;
     }
-    if (get_int(p, reg, "registry", "ttl_s", false, 2, 3600, &cfg->etcd_ttl_s) < 0 ||
-        get_string(p, reg, "registry", "username", false, &cfg->etcd_username) < 0 ||
-        get_string(p, reg, "registry", "password", false, &cfg->etcd_password) < 0 ||
-        get_string(p, reg, "registry", "ca_file", false, &cfg->etcd_ca_file) < 0 ||
-        get_string(p, reg, "registry", "cert_file", false, &cfg->etcd_cert_file) < 0 ||
-        get_string(p, reg, "registry", "key_file", false, &cfg->etcd_key_file) < 0)
+    if (conf_get_int(p, reg, "registry", "ttl_s", false, 2, 3600, &cfg->etcd_ttl_s) < 0 ||
+        conf_get_string(p, reg, "registry", "username", false, &cfg->etcd_username) < 0 ||
+        conf_get_string(p, reg, "registry", "password", false, &cfg->etcd_password) < 0 ||
+        conf_get_string(p, reg, "registry", "ca_file", false, &cfg->etcd_ca_file) < 0 ||
+        conf_get_string(p, reg, "registry", "cert_file", false, &cfg->etcd_cert_file) < 0 ||
+        conf_get_string(p, reg, "registry", "key_file", false, &cfg->etcd_key_file) < 0)
         return -1;
     if (cfg->etcd_password && !cfg->etcd_username)
-        return json_failf(p, NULL, "registry.username: required with registry.password");
+        return conf_failf(p, "registry.username: required with registry.password");
     if (cfg->etcd_username && !cfg->etcd_password)
-        return json_failf(p, NULL, "registry.password: required with registry.username");
+        return conf_failf(p, "registry.password: required with registry.username");
     if (cfg->etcd_cert_file && !cfg->etcd_key_file)
-        return json_failf(p, NULL, "registry.key_file: required with registry.cert_file");
+        return conf_failf(p, "registry.key_file: required with registry.cert_file");
     if (cfg->etcd_key_file && !cfg->etcd_cert_file)
-        return json_failf(p, NULL, "registry.cert_file: required with registry.key_file");
+        return conf_failf(p, "registry.cert_file: required with registry.key_file");
     return 0;
 }
 
-static int parse_registry(struct json_ctx *p, const cJSON *root, struct reg_config *cfg)
+static int parse_registry(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
 {
-    const cJSON *reg = json_member(root, "registry");
-    if (!reg) return json_failf(p, NULL, "registry: required");
-    if (!cJSON_IsObject(reg)) return json_fail(p, "registry", "an object", reg);
-    const cJSON *type = json_member(reg, "type");
+    const cJSON *reg = conf_member(root, "registry");
+    if (!reg) return conf_failf(p, "registry: required");
+    if (!cJSON_IsObject(reg)) return conf_fail(p, "registry", "an object", reg);
+    const cJSON *type = conf_member(reg, "type");
     if (!type) {
-        if (!json_member(reg, "hosts")) return json_failf(p, NULL, "registry.type: required");
+        if (!conf_member(reg, "hosts")) return conf_failf(p, "registry.type: required");
         cfg->registry_type = REGISTRY_ZOOKEEPER;
     } else if (cJSON_IsString(type) && !strcmp(type->valuestring, "zookeeper")) {
         cfg->registry_type = REGISTRY_ZOOKEEPER;
     } else if (cJSON_IsString(type) && !strcmp(type->valuestring, "etcd")) {
         cfg->registry_type = REGISTRY_ETCD;
     } else {
-        return json_fail(p, "registry.type", "\"zookeeper\" or \"etcd\"", type);
+        return conf_fail(p, "registry.type", "\"zookeeper\" or \"etcd\"", type);
     }
     return cfg->registry_type == REGISTRY_ZOOKEEPER ? parse_zookeeper(p, reg, cfg)
                                                     : parse_etcd(p, reg, cfg);
 }
 
-static int parse_labels(struct json_ctx *p, const cJSON *svc, const char *base,
-                        struct reg_service *s)
-{
-    char path[PATH_LEN], lpath[PATH_LEN];
-    const cJSON *labels = json_member(svc, "labels"), *l;
-    json_path_key(path, sizeof path, base, "labels");
-    if (!labels) return 0;
-    if (!cJSON_IsObject(labels)) return json_fail(p, path, "an object of strings", labels);
-    size_t n = (size_t)cJSON_GetArraySize(labels);
-    if (n && !(s->labels = calloc(n, sizeof *s->labels))) return json_oom(p);
-    cJSON_ArrayForEach(l, labels)
-    {
-        json_path_key(lpath, sizeof lpath, path, l->string);
-        if (!*l->string || !backend_text_is_safe(l->string))
-            return json_fail_text(p, path, "non-empty keys without control characters", l->string);
-        if (!cJSON_IsString(l) || !backend_text_is_safe(l->valuestring))
-            return json_fail(p, lpath, "a string without control characters", l);
-        if (json_lookup(labels, l->string) != l) {
-            if (json_warnf(p, NULL, "duplicate key %s: the last one is used", lpath) < 0) return -1;
-            continue;
-        }
-        struct label *dst = &s->labels[s->nlabels++];
-        if (!(dst->key = strdup(l->string)) || !(dst->value = strdup(l->valuestring)))
-            return json_oom(p);
-    }
-    return 0;
-}
-
-static int parse_service(struct json_ctx *p, const cJSON *svc, struct reg_service *s)
+static int parse_service(struct conf_ctx *p, const cJSON *svc, struct reg_service *s)
 {
     static const char *const known[] = {"image_name", "container_port",         "labels",
                                         "weight",     "haproxy_server_options", "drain_ms",
-                                        NULL};
+                                        "checks",     "check_interval",         NULL};
     char base[PATH_LEN], path[PATH_LEN];
-    json_path_key(base, sizeof base, "services", svc->string);
+    conf_join(base, sizeof base, "services", svc->string);
     s->weight = BACKEND_WEIGHT_UNSET;
-    if (!(s->name = strdup(svc->string))) return json_oom(p);
-    if (!cJSON_IsObject(svc)) return json_fail(p, base, "an object", svc);
-    if (check_keys(p, svc, base, known, NULL, NULL) < 0) return -1;
+    s->check_interval_ms = CHECK_INTERVAL_DEFAULT_MS;
+    if (!(s->name = strdup(svc->string))) return conf_oom(p);
+    if (!cJSON_IsObject(svc)) return conf_fail(p, base, "an object", svc);
+    if (conf_check_keys(p, svc, base, known, CONF_NO_KEYS, NULL) < 0) return -1;
 
-    json_path_key(path, sizeof path, base, "image_name");
-    const cJSON *img = json_member(svc, "image_name");
-    if (!img) return json_failf(p, NULL, "%s: required", path);
-    if (!cJSON_IsString(img)) return json_fail(p, path, "an image reference", img);
+    conf_join(path, sizeof path, base, "image_name");
+    const cJSON *img = conf_member(svc, "image_name");
+    if (!img) return conf_failf(p, "%s: required", path);
+    if (!cJSON_IsString(img)) return conf_fail(p, path, "an image reference", img);
     struct imageref ref;
     char why[256];
     if (imageref_parse(img->valuestring, &ref, why, sizeof why) < 0) {
         char got[160];
-        json_describe(img, got, sizeof got);
-        return json_failf(p, NULL, "%s: expected an image reference, got %s (%s)", path, got, why);
+        conf_describe(img, got, sizeof got);
+        return conf_failf(p, "%s: expected an image reference, got %s (%s)", path, got, why);
     }
     imageref_clear(&ref);
-    if (!(s->image_name = strdup(img->valuestring))) return json_oom(p);
+    if (!(s->image_name = strdup(img->valuestring))) return conf_oom(p);
 
-    if (get_int(p, svc, base, "container_port", true, 1, 65535, &s->container_port) < 0 ||
-        parse_labels(p, svc, base, s) < 0 ||
-        get_int(p, svc, base, "weight", false, 0, 256, &s->weight) < 0)
+    if (conf_get_int(p, svc, base, "container_port", true, 1, 65535, &s->container_port) < 0 ||
+        conf_get_labels(p, svc, base, "labels", &s->labels, &s->nlabels) < 0 ||
+        conf_get_int(p, svc, base, "weight", false, 0, 256, &s->weight) < 0)
         return -1;
 
-    json_path_key(path, sizeof path, base, "haproxy_server_options");
-    const cJSON *opts = json_member(svc, "haproxy_server_options");
-    if (opts) {
-        if (!cJSON_IsString(opts) || !backend_options_are_safe(opts->valuestring))
-            return json_fail(p, path, "a string without control characters, '#', ';' or '\\'",
-                             opts);
-        if (*opts->valuestring && !(s->haproxy_server_options = strdup(opts->valuestring)))
-            return json_oom(p);
-    }
-    return get_int(p, svc, base, "drain_ms", false, 0, 600000, &s->drain_ms);
+    if (conf_get_server_options(p, svc, base, "haproxy_server_options",
+                                &s->haproxy_server_options) < 0)
+        return -1;
+    const cJSON *checks = conf_member(svc, "checks");
+    conf_join(path, sizeof path, base, "checks");
+    if (checks && check_list_parse(p, checks, path, &s->checks) < 0) return -1;
+    if (conf_get_seconds_ms(p, svc, base, "check_interval", 1, 3600000, &s->check_interval_ms) < 0)
+        return -1;
+    return conf_get_int(p, svc, base, "drain_ms", false, 0, 600000, &s->drain_ms);
 }
 
-static int parse_services(struct json_ctx *p, const cJSON *root, struct reg_config *cfg)
+static int parse_services(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
 {
-    const cJSON *svcs = json_member(root, "services"), *it;
+    const cJSON *svcs = conf_member(root, "services"), *it;
     if (!svcs) return 0;
-    if (!cJSON_IsObject(svcs)) return json_fail(p, "services", "an object", svcs);
+    if (!cJSON_IsObject(svcs)) return conf_fail(p, "services", "an object", svcs);
     size_t n = (size_t)cJSON_GetArraySize(svcs);
     if (n == 0) return 0;
-    if (!(cfg->services = calloc(n, sizeof *cfg->services))) return json_oom(p);
+    if (!(cfg->services = calloc(n, sizeof *cfg->services)) ||
+        !(cfg->nerve_services = calloc(n, sizeof *cfg->nerve_services)))
+        return conf_oom(p);
     cJSON_ArrayForEach(it, svcs)
     {
-        if (json_lookup(svcs, it->string) != it) {
-            char k[PATH_LEN];
-            json_path_key(k, sizeof k, "services", it->string);
-            if (json_warnf(p, NULL, "duplicate key %s: the last one is used", k) < 0) return -1;
+        char k[PATH_LEN];
+        conf_join(k, sizeof k, "services", it->string);
+        if (conf_has_later(it)) {
+            if (conf_warnf(p, "duplicate key %s: the last one is used", k) < 0) return -1;
             continue;
         }
         if (!reg_name_is_safe(it->string))
-            return json_fail_text(
+            return conf_fail_str(
                 p, "services", "service names of [A-Za-z0-9._-] (not \".\" or \"..\")", it->string);
+        if (cfg->instance_id && nerve_service_shape(it)) {
+            if (nerve_service_parse(p, it, it->string, k,
+                                    &cfg->nerve_services[cfg->nnerve_services++]) < 0)
+                return -1;
+            continue;
+        }
+        if (!cfg->follows_docker)
+            return conf_failf(p,
+                              "%s: a Nerve service needs \"host\", \"port\" and "
+                              "\"reporter_type\"; a container service needs \"registry\" "
+                              "and \"advertise_host\" at the top",
+                              k);
         if (parse_service(p, it, &cfg->services[cfg->nservices++]) < 0) return -1;
     }
     return 0;
 }
 
-static int parse_root(struct json_ctx *p, const cJSON *root, struct reg_config *cfg)
+/* Nerve's top level: instance_id, heartbeat_path, service_conf_dir, ... */
+static int parse_nerve_top(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
+{
+    if (conf_get_string(p, root, "", "instance_id", true, &cfg->instance_id) < 0) return -1;
+    if (!*cfg->instance_id || strchr(cfg->instance_id, '/'))
+        return conf_fail(p, "instance_id", "a non-empty name without '/'",
+                         conf_member(root, "instance_id"));
+    if (conf_get_string(p, root, "", "heartbeat_path", false, &cfg->heartbeat_path) < 0 ||
+        conf_get_positive(p, root, "", "max_repeated_report_failures", INT_MAX,
+                          &cfg->max_repeated_report_failures) < 0)
+        return -1;
+    static const char *const ignored[] = {"statsd", "rate_limiting", NULL};
+    for (const char *const *k = ignored; *k; k++)
+        if (conf_member(root, *k) &&
+            conf_warnf(p,
+                       "%s: accepted and ignored (smartdock has no statsd output and reports "
+                       "every transition)",
+                       *k) < 0)
+            return -1;
+    return 0;
+}
+
+static int parse_root(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
 {
     static const char *const known[] = {"docker",   "advertise_host", "resync_interval_s",
                                         "registry", "services",       NULL};
-    if (!cJSON_IsObject(root)) return json_fail(p, "config", "an object", root);
-    if (check_keys(p, root, "", known, NULL, NULL) < 0 || parse_docker(p, root, cfg) < 0) return -1;
-    if (get_string(p, root, "", "advertise_host", true, &cfg->advertise_host) < 0) return -1;
-    if (!backend_host_is_valid(cfg->advertise_host))
-        return json_fail(p, "advertise_host", "a hostname or IP address",
-                         json_member(root, "advertise_host"));
-    if (get_int(p, root, "", "resync_interval_s", false, 1, INT_MAX, &cfg->resync_interval_s) < 0 ||
-        parse_registry(p, root, cfg) < 0)
+    static const char *const known_nerve[] = {"docker",
+                                              "advertise_host",
+                                              "resync_interval_s",
+                                              "registry",
+                                              "services",
+                                              "instance_id",
+                                              "heartbeat_path",
+                                              "service_conf_dir",
+                                              "statsd",
+                                              "rate_limiting",
+                                              "max_repeated_report_failures",
+                                              NULL};
+    if (!cJSON_IsObject(root)) return conf_fail(p, "config", "an object", root);
+    bool nerve = conf_member(root, "instance_id") != NULL;
+    cfg->follows_docker = !nerve || conf_member(root, "registry");
+    if (conf_check_keys(p, root, "", nerve ? known_nerve : known, CONF_NO_KEYS, NULL) < 0 ||
+        (nerve && parse_nerve_top(p, root, cfg) < 0))
         return -1;
-    return parse_services(p, root, cfg);
+    if (cfg->follows_docker) {
+        if (parse_docker(p, root, cfg) < 0 ||
+            conf_get_string(p, root, "", "advertise_host", true, &cfg->advertise_host) < 0)
+            return -1;
+        if (!backend_host_is_valid(cfg->advertise_host))
+            return conf_fail(p, "advertise_host", "a hostname or IP address",
+                             conf_member(root, "advertise_host"));
+        if (conf_get_int(p, root, "", "resync_interval_s", false, 1, INT_MAX,
+                         &cfg->resync_interval_s) < 0 ||
+            parse_registry(p, root, cfg) < 0)
+            return -1;
+    }
+    if (parse_services(p, root, cfg) < 0) return -1;
+    char *dir = NULL;
+    if (nerve && conf_get_string(p, root, "", "service_conf_dir", false, &dir) < 0) return -1;
+    int rc = dir ? nerve_conf_dir_parse(p, dir, &cfg->nerve_services, &cfg->nnerve_services) : 0;
+    free(dir);
+    return rc;
 }
 
 /* ---- entry points ------------------------------------------------------ */
@@ -414,52 +403,39 @@ static struct reg_config *config_new(void)
     return cfg;
 }
 
-int reg_config_parse(const char *json, struct reg_config **out, struct strlist *warnings, char *err,
+int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
                      size_t errlen)
 {
-    struct json_ctx p = {.err = err, .errlen = errlen, .warnings = warnings};
+    struct conf_ctx p = {.err = err, .errlen = errlen};
     *out = NULL;
-    cJSON *root = json_parse(&p, json, strlen(json), NULL);
+    if (warnings) *warnings = NULL;
+    cJSON *root = conf_parse_json(&p, json);
     if (!root) return -1;
     struct reg_config *cfg = config_new();
-    int rc = cfg ? parse_root(&p, root, cfg) : json_oom(&p);
+    int rc = cfg ? parse_root(&p, root, cfg) : conf_oom(&p);
     cJSON_Delete(root);
+    /* An empty warnings array is still an array, so callers can always iterate. */
+    if (rc == 0 && warnings) rc = conf_warn_reserve(&p);
     if (rc < 0) {
         reg_config_free(cfg);
+        reg_config_free_warnings(p.warn);
         return -1;
     }
     *out = cfg;
+    if (warnings)
+        *warnings = p.warn;
+    else
+        reg_config_free_warnings(p.warn);
     return 0;
 }
 
-int reg_config_load(const char *path, struct reg_config **out, struct strlist *warnings, char *err,
+int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
                     size_t errlen)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *buf = malloc(CONFIG_MAX_BYTES + 1);
-    if (!buf) {
-        fclose(f);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    size_t n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
-    int rerr = ferror(f) ? errno : 0;
-    fclose(f);
-    const char *why = rerr                   ? strerror(rerr)
-                      : n > CONFIG_MAX_BYTES ? "larger than 4 MiB"
-                      : memchr(buf, '\0', n) ? "contains a NUL byte"
-                                             : NULL;
-    if (why) {
-        free(buf);
-        snprintf(err, errlen, rerr ? "cannot read %s: %s" : "%s: %s", path, why);
-        return -1;
-    }
-    buf[n] = '\0';
+    if (warnings) *warnings = NULL;
+    char *buf = conf_read_file(path, err, errlen);
+    if (!buf) return -1;
     char inner[1024];
     int rc = reg_config_parse(buf, out, warnings, inner, sizeof inner);
     free(buf);
@@ -495,7 +471,21 @@ void reg_config_free(struct reg_config *c)
         }
         free(s->labels);
         free(s->haproxy_server_options);
+        check_list_clear(&s->checks);
     }
     free(c->services);
+    free(c->instance_id);
+    free(c->heartbeat_path);
+    for (size_t i = 0; i < c->nnerve_services; i++)
+        nerve_service_clear(&c->nerve_services[i]);
+    free(c->nerve_services);
     free(c);
+}
+
+void reg_config_free_warnings(char **warnings)
+{
+    if (!warnings) return;
+    for (char **w = warnings; *w; w++)
+        free(*w);
+    free(warnings);
 }

@@ -8,7 +8,8 @@
 #include <stddef.h>
 
 #include "backend.h"
-#include "strlist.h"
+#include "check_config.h"
+#include "nerve_config.h"
 
 enum registry_type { REGISTRY_ZOOKEEPER, REGISTRY_ETCD };
 
@@ -21,6 +22,8 @@ struct reg_service {
     int weight;                   /* BACKEND_WEIGHT_UNSET or 0..256 */
     char *haproxy_server_options; /* NULL or safe text */
     int drain_ms;                 /* >= 0, default 0 */
+    struct check_list checks;     /* Nerve's check keys; empty: registered while running */
+    int check_interval_ms;        /* default 500 */
 };
 
 struct reg_config {
@@ -43,17 +46,28 @@ struct reg_config {
 
     struct reg_service *services;
     size_t nservices;
+
+    /* Docker is followed unless the file is a Nerve config without a
+     * "registry" section (then only its Nerve services run). */
+    bool follows_docker;
+    /* Nerve's config (recognised by "instance_id" at the top) */
+    char *instance_id;
+    char *heartbeat_path; /* touched every second while the loop runs; NULL: none */
+    int max_repeated_report_failures;
+    struct nerve_service *nerve_services;
+    size_t nnerve_services;
 };
 
 /* Parses and validates. On error returns -1 with err like
  * `services.nodesrv.container_port: expected an integer 1..65535, got "abc"`.
- * Unknown keys are not errors: each is appended to warnings (may be NULL);
- * the caller clears the list, whatever the outcome. */
-int reg_config_parse(const char *json, struct reg_config **out, struct strlist *warnings, char *err,
+ * Unknown keys are not errors: each is appended to *warnings (NULL-terminated
+ * array the caller frees with reg_config_free_warnings), may be NULL. */
+int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
                      size_t errlen);
-int reg_config_load(const char *path, struct reg_config **out, struct strlist *warnings, char *err,
+int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
                     size_t errlen);
 void reg_config_free(struct reg_config *c);
+void reg_config_free_warnings(char **warnings);
 
 /* A name usable as one path component in ZooKeeper and etcd: [A-Za-z0-9._-]+, not "." or "..". */
 bool reg_name_is_safe(const char *name);

@@ -12,7 +12,7 @@
 
 #include "reg_config.h"
 
-static struct reg_config *parse_ok(const char *sq, struct strlist *warnings)
+static struct reg_config *parse_ok(const char *sq, char ***warnings)
 {
     char err[512] = "", *json = dq(sq);
     struct reg_config *cfg = NULL;
@@ -34,9 +34,10 @@ static struct reg_config *parse_ok(const char *sq, struct strlist *warnings)
 static void defaults(void **state)
 {
     (void)state;
-    struct strlist w = {0};
+    char **w = NULL;
     struct reg_config *cfg = parse_ok("{" BASE "}", &w);
-    assert_int_equal(w.n, 0);
+    assert_non_null(w);
+    assert_null(w[0]);
     assert_null(cfg->docker_host);
     assert_string_equal(cfg->advertise_host, "127.0.0.2");
     assert_int_equal(cfg->resync_interval_s, 60);
@@ -47,7 +48,7 @@ static void defaults(void **state)
     assert_int_equal(cfg->zk_session_timeout_ms, 10000);
     assert_int_equal(cfg->nservices, 0);
     reg_config_free(cfg);
-    strlist_clear(&w);
+    reg_config_free_warnings(w);
 
     cfg = parse_ok("{" ADV "," ETCD("") ",'services':{}}", NULL);
     assert_int_equal(cfg->registry_type, REGISTRY_ETCD);
@@ -72,12 +73,11 @@ static void defaults(void **state)
 static void load_zookeeper_fixture(void **state)
 {
     (void)state;
-    char err[512] = "";
-    struct strlist w = {0};
+    char err[512] = "", **w = NULL;
     struct reg_config *cfg = NULL;
     int rc = reg_config_load(FIXTURES_DIR "/registrator/zookeeper.json", &cfg, &w, err, sizeof err);
     assert_int_equal(rc, 0);
-    assert_int_equal(w.n, 0);
+    assert_null(w[0]);
     assert_string_equal(cfg->docker_host, "unix:///var/run/docker.sock");
     assert_int_equal(cfg->resync_interval_s, 30);
     assert_int_equal(cfg->nzk_hosts, 3);
@@ -99,7 +99,7 @@ static void load_zookeeper_fixture(void **state)
     assert_string_equal(cfg->services[1].name, "metrics");
     assert_string_equal(cfg->services[1].image_name, "reg.example:5000/ops/metrics:1.2");
     reg_config_free(cfg);
-    strlist_clear(&w);
+    reg_config_free_warnings(w);
 }
 
 static void load_etcd_fixture(void **state)
@@ -134,10 +134,10 @@ static void load_errors(void **state)
     (void)state;
     char err[512] = "";
     struct reg_config *cfg = (struct reg_config *)1;
-    struct strlist w = {0};
+    char **w = (char **)1;
     assert_int_equal(reg_config_load("/nonexistent/smartdock.json", &cfg, &w, err, sizeof err), -1);
     assert_null(cfg);
-    strlist_clear(&w);
+    assert_null(w);
     assert_string_equal(err, "cannot read /nonexistent/smartdock.json: No such file or directory");
 
     assert_int_equal(
@@ -170,7 +170,7 @@ static void malformed_json(void **state)
 static void warnings(void **state)
 {
     (void)state;
-    struct strlist w = {0};
+    char **w = NULL;
     struct reg_config *cfg =
         parse_ok("{" ADV ",'color':'blue','docker':{'host':'unix:///run/d.sock','tls':true},"
                  "'registry':{'hosts':['zk:2181'],'ttl_s':5,'x':1},"
@@ -180,38 +180,39 @@ static void warnings(void **state)
     const char *want[] = {
         "unknown key color",
         "unknown key docker.tls",
-        "registry.ttl_s: not used with zookeeper, ignored",
+        "unknown key registry.ttl_s (not used with zookeeper)",
         "unknown key registry.x",
         "unknown key services.nodesrv.foo",
         "duplicate key services.nodesrv.weight: the last one is used",
         "duplicate key services.nodesrv.labels.env: the last one is used",
     };
     size_t n = 0;
-    n = w.n;
+    while (w[n])
+        n++;
     assert_int_equal(n, sizeof want / sizeof want[0]);
     for (size_t i = 0; i < n; i++)
-        assert_string_equal(w.v[i], want[i]);
+        assert_string_equal(w[i], want[i]);
     assert_int_equal(cfg->services[0].weight, 2);
     assert_int_equal(cfg->services[0].nlabels, 1);
     assert_string_equal(cfg->services[0].labels[0].value, "b");
     reg_config_free(cfg);
-    strlist_clear(&w);
+    reg_config_free_warnings(w);
 
     cfg = parse_ok("{" ADV "," ETCD(",'path':'/x'") "}", &w);
-    assert_string_equal(w.v[0], "registry.path: not used with etcd, ignored");
-    assert_int_equal(w.n, 1);
+    assert_string_equal(w[0], "unknown key registry.path (not used with etcd)");
+    assert_null(w[1]);
     reg_config_free(cfg);
-    strlist_clear(&w);
+    reg_config_free_warnings(w);
 
     /* A duplicated service keeps the last definition. */
     cfg = parse_ok("{" BASE ",'services':{'a':{" IMG ",'container_port':1},'a':{" IMG
                    ",'container_port':2}}}",
                    &w);
-    assert_string_equal(w.v[0], "duplicate key services.a: the last one is used");
+    assert_string_equal(w[0], "duplicate key services.a: the last one is used");
     assert_int_equal(cfg->nservices, 1);
     assert_int_equal(cfg->services[0].container_port, 2);
     reg_config_free(cfg);
-    strlist_clear(&w);
+    reg_config_free_warnings(w);
 }
 
 static void type_inferred(void **state)
@@ -359,11 +360,11 @@ static void errors(void **state)
     for (size_t i = 0; i < sizeof error_cases / sizeof error_cases[0]; i++) {
         char err[512] = "", *json = dq(error_cases[i].json);
         struct reg_config *cfg = (struct reg_config *)1;
-        struct strlist w = {0};
+        char **w = (char **)1;
         int rc = reg_config_parse(json, &cfg, &w, err, sizeof err);
         if (rc != -1) fail_msg("case %zu (%s): accepted", i, json);
         assert_null(cfg);
-        strlist_clear(&w);
+        assert_null(w);
         if (strcmp(err, error_cases[i].err) != 0) {
             fail_msg("case %zu (%s):\n  want %s\n  got  %s", i, json, error_cases[i].err, err);
         }
