@@ -22,7 +22,8 @@
 struct pctx {
     char *err;
     size_t errlen;
-    char **warn; /* NULL-terminated once anything is pushed */
+    bool partial; /* registry and advertise_host may come from the command line */
+    char **warn;  /* NULL-terminated once anything is pushed */
     size_t nwarn, capwarn;
 };
 
@@ -403,6 +404,7 @@ static int parse_etcd(struct pctx *p, const cJSON *reg, struct reg_config *cfg)
 static int parse_registry(struct pctx *p, const cJSON *root, struct reg_config *cfg)
 {
     const cJSON *reg = member(root, "registry");
+    if (!reg && p->partial) return 0;
     if (!reg) return failf(p, "registry: required");
     if (!cJSON_IsObject(reg)) return fail(p, "registry", "an object", reg);
     const cJSON *type = member(reg, "type");
@@ -482,8 +484,7 @@ static int parse_service(struct pctx *p, const cJSON *svc, struct reg_service *s
     const cJSON *opts = member(svc, "haproxy_server_options");
     if (opts) {
         if (!cJSON_IsString(opts) || !backend_options_are_safe(opts->valuestring))
-            return fail(p, path, "a string without control characters, '#', ';' or '\\'",
-                        opts);
+            return fail(p, path, "a string without control characters, '#', ';' or '\\'", opts);
         if (*opts->valuestring && !(s->haproxy_server_options = strdup(opts->valuestring)))
             return oom(p);
     }
@@ -514,15 +515,39 @@ static int parse_services(struct pctx *p, const cJSON *root, struct reg_config *
     return 0;
 }
 
+static int get_bool(struct pctx *p, const cJSON *obj, const char *key, bool *out)
+{
+    const cJSON *v = member(obj, key);
+    if (!v) return 0;
+    if (!cJSON_IsBool(v)) return fail(p, key, "true or false", v);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+/* The keys that mirror gliderlabs/registrator's flags. */
+static int parse_registrator_keys(struct pctx *p, const cJSON *root, struct reg_config *cfg)
+{
+    if (get_bool(p, root, "explicit", &cfg->explicit_only) < 0 ||
+        get_bool(p, root, "internal", &cfg->internal) < 0 ||
+        get_string(p, root, "", "use_ip_from_label", false, &cfg->ip_from_label) < 0 ||
+        get_string(p, root, "", "tags", false, &cfg->force_tags) < 0)
+        return -1;
+    if (cfg->ip_from_label && !*cfg->ip_from_label)
+        return fail(p, "use_ip_from_label", "a label name", member(root, "use_ip_from_label"));
+    return 0;
+}
+
 static int parse_root(struct pctx *p, const cJSON *root, struct reg_config *cfg)
 {
-    static const char *const known[] = {"docker",   "advertise_host", "resync_interval_s",
-                                        "registry", "services",       NULL};
+    static const char *const known[] = {
+        "docker",   "advertise_host", "resync_interval_s", "registry", "services", "explicit",
+        "internal", "tags",           "use_ip_from_label", NULL};
     if (!cJSON_IsObject(root)) return fail(p, "config", "an object", root);
-    if (check_keys(p, root, "", known, NO_KEYS, NULL) < 0 || parse_docker(p, root, cfg) < 0)
+    if (check_keys(p, root, "", known, NO_KEYS, NULL) < 0 || parse_docker(p, root, cfg) < 0 ||
+        parse_registrator_keys(p, root, cfg) < 0)
         return -1;
-    if (get_string(p, root, "", "advertise_host", true, &cfg->advertise_host) < 0) return -1;
-    if (!backend_host_is_valid(cfg->advertise_host))
+    if (get_string(p, root, "", "advertise_host", !p->partial, &cfg->advertise_host) < 0) return -1;
+    if (cfg->advertise_host && !backend_host_is_valid(cfg->advertise_host))
         return fail(p, "advertise_host", "a hostname or IP address",
                     member(root, "advertise_host"));
     if (get_int(p, root, "", "resync_interval_s", false, 1, INT_MAX, &cfg->resync_interval_s) < 0 ||
@@ -543,6 +568,10 @@ static struct reg_config *config_new(void)
     cfg->zk_session_timeout_ms = 10000;
     cfg->etcd_prefix = strdup("/smartdock/services/");
     cfg->etcd_ttl_s = 10;
+    cfg->explicit_only = true;
+    cfg->deregister = DEREGISTER_ALWAYS;
+    cfg->retry_attempts = -1;
+    cfg->retry_interval_ms = 2000;
     if (!cfg->zk_path || !cfg->etcd_prefix) {
         reg_config_free(cfg);
         return NULL;
@@ -563,10 +592,10 @@ static void position(const char *json, const char *at, int *line, int *col)
     *col = (int)(at - bol) + 1;
 }
 
-int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
-                     size_t errlen)
+static int parse(const char *json, bool partial, struct reg_config **out, char ***warnings,
+                 char *err, size_t errlen)
 {
-    struct pctx p = {.err = err, .errlen = errlen};
+    struct pctx p = {.err = err, .errlen = errlen, .partial = partial};
     *out = NULL;
     if (warnings) *warnings = NULL;
     const char *end = NULL;
@@ -594,8 +623,14 @@ int reg_config_parse(const char *json, struct reg_config **out, char ***warnings
     return 0;
 }
 
-int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
-                    size_t errlen)
+int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
+                     size_t errlen)
+{
+    return parse(json, false, out, warnings, err, errlen);
+}
+
+static int load(const char *path, bool partial, struct reg_config **out, char ***warnings,
+                char *err, size_t errlen)
 {
     *out = NULL;
     if (warnings) *warnings = NULL;
@@ -624,10 +659,72 @@ int reg_config_load(const char *path, struct reg_config **out, char ***warnings,
     }
     buf[n] = '\0';
     char inner[1024];
-    int rc = reg_config_parse(buf, out, warnings, inner, sizeof inner);
+    int rc = parse(buf, partial, out, warnings, inner, sizeof inner);
     free(buf);
     if (rc < 0) snprintf(err, errlen, "%s: %s", path, inner);
     return rc;
+}
+
+int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
+                    size_t errlen)
+{
+    return load(path, false, out, warnings, err, errlen);
+}
+
+int reg_config_load_partial(const char *path, struct reg_config **out, char ***warnings, char *err,
+                            size_t errlen)
+{
+    return load(path, true, out, warnings, err, errlen);
+}
+
+struct reg_config *reg_config_new(void)
+{
+    struct reg_config *cfg = config_new();
+    if (cfg) cfg->explicit_only = false;
+    return cfg;
+}
+
+int reg_config_complete(const struct reg_config *c, char *err, size_t errlen)
+{
+    if (!c->advertise_host) {
+        snprintf(err, errlen, "advertise_host: required (the config key or -ip)");
+        return -1;
+    }
+    if (c->registry_type == REGISTRY_ZOOKEEPER ? !c->nzk_hosts : !c->netcd_endpoints) {
+        snprintf(err, errlen, "registry: required (the config section or a registry URI)");
+        return -1;
+    }
+    return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_list(char **a, size_t na, char **b, size_t nb)
+{
+    if (na != nb) return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i])) return false;
+    return true;
+}
+
+bool reg_config_same_connections(const struct reg_config *a, const struct reg_config *b)
+{
+    return same_str(a->docker_host, b->docker_host) && a->registry_type == b->registry_type &&
+           same_list(a->zk_hosts, a->nzk_hosts, b->zk_hosts, b->nzk_hosts) &&
+           same_str(a->zk_path, b->zk_path) &&
+           a->zk_session_timeout_ms == b->zk_session_timeout_ms &&
+           same_list(a->etcd_endpoints, a->netcd_endpoints, b->etcd_endpoints,
+                     b->netcd_endpoints) &&
+           same_str(a->etcd_prefix, b->etcd_prefix) && a->etcd_ttl_s == b->etcd_ttl_s &&
+           a->etcd_keepalive_s == b->etcd_keepalive_s &&
+           same_str(a->etcd_username, b->etcd_username) &&
+           same_str(a->etcd_password, b->etcd_password) &&
+           same_str(a->etcd_ca_file, b->etcd_ca_file) &&
+           same_str(a->etcd_cert_file, b->etcd_cert_file) &&
+           same_str(a->etcd_key_file, b->etcd_key_file);
 }
 
 void reg_config_free(struct reg_config *c)
@@ -660,6 +757,8 @@ void reg_config_free(struct reg_config *c)
         free(s->haproxy_server_options);
     }
     free(c->services);
+    free(c->ip_from_label);
+    free(c->force_tags);
     free(c);
 }
 
