@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "check_config.h"
+#include "nerve_config.h"
 
 enum registry_type { REGISTRY_ZOOKEEPER, REGISTRY_ETCD };
 
@@ -24,6 +26,8 @@ struct reg_service {
     int weight;                   /* BACKEND_WEIGHT_UNSET or 0..256 */
     char *haproxy_server_options; /* NULL or safe text */
     int drain_ms;                 /* >= 0, default 0 */
+    struct check_list checks;     /* Nerve's check keys; empty: registered while running */
+    int check_interval_ms;        /* default 500 */
 };
 
 struct reg_config {
@@ -46,6 +50,16 @@ struct reg_config {
 
     struct reg_service *services;
     size_t nservices;
+
+    /* Docker is followed unless the file is a Nerve config without a
+     * "registry" section (then only its Nerve services run). */
+    bool follows_docker;
+    /* Nerve's config (recognised by "instance_id" at the top) */
+    char *instance_id;
+    char *heartbeat_path; /* touched every second while the loop runs; NULL: none */
+    int max_repeated_report_failures;
+    struct nerve_service *nerve_services;
+    size_t nnerve_services;
 
     /* gliderlabs/registrator's behaviour (its flags, or these file keys). */
     bool explicit_only;   /* "explicit": no zero-config registration; file default true */
@@ -77,9 +91,8 @@ int reg_config_load_partial(const char *path, struct reg_config **out, char ***w
                             size_t errlen);
 /* -1 with err when something required is still missing. */
 int reg_config_complete(const struct reg_config *c, char *err, size_t errlen);
-/* Whether two configs register the same things the same way, ignoring the
- * services and the registrator behaviour that SIGHUP may change: equal
- * docker host and registry (where and how it is reached). */
+/* Whether both reach the same Docker engine and registry the same way
+ * (what a SIGHUP cannot change without a restart). */
 bool reg_config_same_connections(const struct reg_config *a, const struct reg_config *b);
 void reg_config_free_warnings(char **warnings);
 
