@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "backend.h"
+#include "conf_json.h"
 #include "registry_uri.h"
 
 enum {
@@ -35,16 +36,7 @@ enum {
     OPT_RETRY_INTERVAL,
 };
 
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
+#define failf conf_errorf
 
 /* Go's flag package: a boolean flag alone is true, or -flag=VALUE with
  * 1/0/t/f/true/false in any case. */

@@ -30,17 +30,6 @@ bool reg_name_is_safe(const char *name)
 
 /* ---- value syntax ------------------------------------------------------ */
 
-static bool port_ok(const char *s, size_t n)
-{
-    long port = 0;
-    if (n == 0 || n > 5) return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        port = port * 10 + (s[i] - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
-
 /* "host[:port]" or "[v6][:port]" of exactly n bytes. */
 static bool authority_ok(const char *s, size_t n, bool need_port)
 {
@@ -65,7 +54,7 @@ static bool authority_ok(const char *s, size_t n, bool need_port)
     memcpy(host, h, hostlen);
     host[hostlen] = '\0';
     if (!backend_host_is_valid(host)) return false;
-    return port ? port_ok(port, (size_t)(end - port)) : !need_port;
+    return port ? conf_port_text_ok(port, (size_t)(end - port)) : !need_port;
 }
 
 static bool docker_host_ok(const char *s)

@@ -11,28 +11,9 @@
 #include <string.h>
 
 #include "backend.h"
+#include "conf_json.h"
 
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int failf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static bool port_ok(const char *s, size_t n)
-{
-    long port = 0;
-    if (n == 0 || n > 5) return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        port = port * 10 + (s[i] - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
+#define failf conf_errorf
 
 /* One "host[:port]" or "[v6][:port]" of n bytes, into out as host:port
  * (scheme_prefix prepended, default_port filled in). */
@@ -73,7 +54,7 @@ static int authority(const char *uri, const char *s, size_t n, const char *schem
     if (!backend_host_is_valid(host))
         return failf(err, errlen, "registry URI \"%s\": host \"%s\": not a hostname or IP address",
                      uri, host);
-    if (port && !port_ok(port, (size_t)(end - port)))
+    if (port && !conf_port_text_ok(port, (size_t)(end - port)))
         return failf(err, errlen,
                      "registry URI \"%s\": port \"%.*s\" of \"%.*s\": expected 1..65535", uri,
                      (int)(end - port), port, (int)n, s);
