@@ -48,7 +48,8 @@ static int decode_labels(const cJSON *config, struct docker_container *c, struct
     const cJSON *labels, *v;
     char path[160];
     int n;
-    if (json_get(jc, config, "Config", "Labels", JSON_OBJECT, &labels) < 0) return -1;
+    if (json_get(jc, config, "Config", "Labels", JSON_OBJECT, &labels) < 0)
+        return -1;
     if (!labels || (n = cJSON_GetArraySize(labels)) <= 0) return 0;
     if (!(c->labels = calloc((size_t)n, sizeof *c->labels)))
         return json_failf(jc, NULL, "Config.Labels: out of memory");
@@ -63,7 +64,8 @@ static int decode_labels(const cJSON *config, struct docker_container *c, struct
         l->key = strdup(v->string ? v->string : "");
         l->value = strdup(v->valuestring);
         c->nlabels++;
-        if (!l->key || !l->value) return json_failf(jc, NULL, "Config.Labels: out of memory");
+        if (!l->key || !l->value)
+            return json_failf(jc, NULL, "Config.Labels: out of memory");
     }
     return 0;
 }
@@ -74,26 +76,65 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts v[0..*n) and drops repeats. */
+static void sort_unique(int *v, size_t *n)
+{
+    size_t w = 0;
+    if (!v) return;
+    qsort(v, *n, sizeof *v, cmp_int);
+    for (size_t r = 0; r < *n; r++)
+        if (w == 0 || v[w - 1] != v[r]) v[w++] = v[r];
+    *n = w;
+}
+
 static int decode_exposed(const cJSON *config, struct docker_container *c, struct json_ctx *jc)
 {
     const cJSON *ports, *v;
     char proto[16];
-    size_t w = 0;
     int n, port;
-    if (json_get(jc, config, "Config", "ExposedPorts", JSON_OBJECT, &ports) < 0) return -1;
+    if (json_get(jc, config, "Config", "ExposedPorts", JSON_OBJECT, &ports) < 0)
+        return -1;
     if (!ports || (n = cJSON_GetArraySize(ports)) <= 0) return 0;
-    if (!(c->exposed_tcp_ports = calloc((size_t)n, sizeof *c->exposed_tcp_ports)))
+    if (!(c->exposed_tcp_ports = calloc((size_t)n, sizeof *c->exposed_tcp_ports)) ||
+        !(c->exposed_udp_ports = calloc((size_t)n, sizeof *c->exposed_udp_ports)))
         return json_failf(jc, NULL, "Config.ExposedPorts: out of memory");
     cJSON_ArrayForEach(v, ports)
     {
-        if (port_key(v, "Config.ExposedPorts", &port, proto, sizeof proto, jc) < 0) return -1;
-        if (!strcmp(proto, "tcp")) c->exposed_tcp_ports[c->nexposed++] = port;
+        if (port_key(v, "Config.ExposedPorts", &port, proto, sizeof proto, jc) < 0)
+            return -1;
+        if (!strcmp(proto, "tcp"))
+            c->exposed_tcp_ports[c->nexposed++] = port;
+        else if (!strcmp(proto, "udp"))
+            c->exposed_udp_ports[c->nexposed_udp++] = port;
     }
-    qsort(c->exposed_tcp_ports, c->nexposed, sizeof *c->exposed_tcp_ports, cmp_int);
-    for (size_t r = 0; r < c->nexposed; r++)
-        if (w == 0 || c->exposed_tcp_ports[w - 1] != c->exposed_tcp_ports[r])
-            c->exposed_tcp_ports[w++] = c->exposed_tcp_ports[r];
-    c->nexposed = w;
+    sort_unique(c->exposed_tcp_ports, &c->nexposed);
+    sort_unique(c->exposed_udp_ports, &c->nexposed_udp);
+    return 0;
+}
+
+/* Config.Env: ["KEY=value", ...]. */
+static int decode_env(const cJSON *config, struct docker_container *c, struct json_ctx *jc)
+{
+    const cJSON *env, *v;
+    char path[64];
+    int n, i = 0;
+    if (json_get(jc, config, "Config", "Env", JSON_ARRAY, &env) < 0)
+        return -1;
+    if (!env || (n = cJSON_GetArraySize(env)) <= 0) return 0;
+    if (!(c->env = calloc((size_t)n, sizeof *c->env)))
+        return json_failf(jc, NULL, "Config.Env: out of memory");
+    cJSON_ArrayForEach(v, env)
+    {
+        snprintf(path, sizeof path, "Config.Env[%d]", i++);
+        if (!json_is(v, JSON_STRING))
+            return json_fail(jc, path, json_kind_name(JSON_STRING), v);
+        const char *eq = strchr(v->valuestring, '=');
+        if (!eq || eq == v->valuestring) continue;
+        struct label *l = &c->env[c->nenv++];
+        l->key = strndup(v->valuestring, (size_t)(eq - v->valuestring));
+        l->value = strdup(eq + 1);
+        if (!l->key || !l->value) return json_failf(jc, NULL, "%s: out of memory", path);
+    }
     return 0;
 }
 
@@ -113,11 +154,12 @@ static int decode_healthcheck(const cJSON *config, struct docker_container *c, s
 static int decode_config(const cJSON *root, struct docker_container *c, struct json_ctx *jc)
 {
     const cJSON *config;
-    if (json_get(jc, root, NULL, "Config", JSON_OBJECT, &config) < 0 ||
+    if (json_get(jc, root, NULL, "Config", JSON_OBJECT, &config) <
+            0 ||
         json_get_string(jc, config, "Config", "Image", &c->image) < 0 ||
         json_get_string(jc, config, "Config", "StopSignal", &c->stop_signal) < 0 ||
         decode_labels(config, c, jc) < 0 || decode_exposed(config, c, jc) < 0 ||
-        decode_healthcheck(config, c, jc) < 0)
+        decode_env(config, c, jc) < 0 || decode_healthcheck(config, c, jc) < 0)
         return -1;
     if (c->stop_signal && !*c->stop_signal) {
         free(c->stop_signal);
@@ -132,7 +174,8 @@ static int decode_binding(const cJSON *b, const char *path, int private_port, co
 {
     char sub[256], shown[JSON_SHOWN_MAX + 8];
     const cJSON *ip, *hp;
-    if (!json_is(b, JSON_OBJECT)) return json_fail(jc, path, json_kind_name(JSON_OBJECT), b);
+    if (!json_is(b, JSON_OBJECT))
+        return json_fail(jc, path, json_kind_name(JSON_OBJECT), b);
     if (json_get(jc, b, path, "HostIp", JSON_STRING, &ip) < 0) return -1;
     snprintf(sub, sizeof sub, "%s.HostPort", path);
     hp = cJSON_GetObjectItemCaseSensitive(b, "HostPort");
@@ -151,7 +194,8 @@ static int decode_binding(const cJSON *b, const char *path, int private_port, co
     out->private_port = private_port;
     out->proto = strdup(proto);
     out->host_ip = strdup(ip ? ip->valuestring : "");
-    if (!out->proto || !out->host_ip) return json_failf(jc, NULL, "%s: out of memory", path);
+    if (!out->proto || !out->host_ip)
+        return json_failf(jc, NULL, "%s: out of memory", path);
     return 0;
 }
 
@@ -174,16 +218,57 @@ static int decode_ports(const cJSON *root, struct docker_container *c, struct js
     cJSON_ArrayForEach(v, ports)
     {
         json_path_quoted(path, sizeof path, "NetworkSettings.Ports", v->string);
-        if (port_key(v, "NetworkSettings.Ports", &port, proto, sizeof proto, jc) < 0) return -1;
+        if (port_key(v, "NetworkSettings.Ports", &port, proto, sizeof proto, jc) < 0)
+            return -1;
         if (cJSON_IsNull(v)) continue; /* exposed but not published */
-        if (!json_is(v, JSON_ARRAY)) return json_fail(jc, path, json_kind_name(JSON_ARRAY), v);
+        if (!json_is(v, JSON_ARRAY))
+            return json_fail(jc, path, json_kind_name(JSON_ARRAY), v);
         i = 0;
         cJSON_ArrayForEach(b, v)
         {
             snprintf(bpath, sizeof bpath, "%s[%d]", path, i++);
-            if (decode_binding(b, bpath, port, proto, &c->bindings[c->nbindings++], jc) < 0)
+            if (decode_binding(b, bpath, port, proto, &c->bindings[c->nbindings++], jc) <
+                0)
                 return -1;
         }
+    }
+    return 0;
+}
+
+/* An empty string counts as absent. */
+static void drop_empty(char **s)
+{
+    if (*s && !**s) {
+        free(*s);
+        *s = NULL;
+    }
+}
+
+/* NetworkSettings.IPAddress and NetworkSettings.Networks[*].IPAddress. */
+static int decode_networks(const cJSON *root, struct docker_container *c, struct json_ctx *jc)
+{
+    const cJSON *ns, *nets, *v;
+    char path[200];
+    int n;
+    if (json_get(jc, root, NULL, "NetworkSettings", JSON_OBJECT, &ns) < 0 ||
+        json_get_string(jc, ns, "NetworkSettings", "IPAddress", &c->ip_address) < 0 ||
+        json_get(jc, ns, "NetworkSettings", "Networks", JSON_OBJECT, &nets) < 0)
+        return -1;
+    drop_empty(&c->ip_address);
+    if (!nets || (n = cJSON_GetArraySize(nets)) <= 0) return 0;
+    if (!(c->networks = calloc((size_t)n, sizeof *c->networks)))
+        return json_failf(jc, NULL, "NetworkSettings.Networks: out of memory");
+    cJSON_ArrayForEach(v, nets)
+    {
+        if (cJSON_IsNull(v)) continue;
+        json_path_quoted(path, sizeof path, "NetworkSettings.Networks", v->string);
+        if (!json_is(v, JSON_OBJECT))
+            return json_fail(jc, path, json_kind_name(JSON_OBJECT), v);
+        struct docker_network *net = &c->networks[c->nnetworks++];
+        if (!(net->name = strdup(v->string ? v->string : "")))
+            return json_failf(jc, NULL, "%s: out of memory", path);
+        if (json_get_string(jc, v, path, "IPAddress", &net->ip_address) < 0) return -1;
+        drop_empty(&net->ip_address);
     }
     return 0;
 }
@@ -201,7 +286,8 @@ static int decode_id(const cJSON *obj, const char *prefix, char **dst, struct js
         json_describe(id, shown, sizeof shown);
         return json_failf(jc, NULL, "%s: expected a container ID, got %s", path, shown);
     }
-    if (!(*dst = strdup(id->valuestring))) return json_failf(jc, NULL, "%s: out of memory", path);
+    if (!(*dst = strdup(id->valuestring)))
+        return json_failf(jc, NULL, "%s: out of memory", path);
     return 0;
 }
 
@@ -224,6 +310,7 @@ static int decode_container(const cJSON *root, struct docker_container *c, struc
         json_get(jc, state, "State", "Health", JSON_OBJECT, &health) < 0 ||
         json_get_string(jc, health, "State.Health", "Status", &c->health_status) < 0)
         return -1;
+    if (decode_networks(root, c, jc) < 0) return -1;
     return decode_ports(root, c, jc);
 }
 
@@ -257,6 +344,18 @@ void docker_container_clear(struct docker_container *c)
     free(c->labels);
     free(c->network_mode);
     free(c->exposed_tcp_ports);
+    free(c->exposed_udp_ports);
+    for (size_t i = 0; i < c->nenv; i++) {
+        free(c->env[i].key);
+        free(c->env[i].value);
+    }
+    free(c->env);
+    free(c->ip_address);
+    for (size_t i = 0; i < c->nnetworks; i++) {
+        free(c->networks[i].name);
+        free(c->networks[i].ip_address);
+    }
+    free(c->networks);
     for (size_t i = 0; i < c->nbindings; i++) {
         free(c->bindings[i].proto);
         free(c->bindings[i].host_ip);
@@ -275,26 +374,54 @@ const char *docker_container_label(const struct docker_container *c, const char 
     return NULL;
 }
 
-int docker_container_host_port(const struct docker_container *c, int private_port,
-                               const char *advertise_host)
+int docker_container_published_port(const struct docker_container *c, int private_port,
+                                    const char *proto, const char *advertise_host)
 {
     const struct docker_port_binding *first = NULL;
-    if (!c || private_port < 1 || private_port > 65535) return -1;
+    if (!c || !proto || private_port < 1 || private_port > 65535) return -1;
     if (c->host_network) {
-        if (c->nexposed == 0) return private_port;
-        for (size_t i = 0; i < c->nexposed; i++)
-            if (c->exposed_tcp_ports[i] == private_port) return private_port;
+        bool udp = !strcmp(proto, "udp");
+        const int *ports = udp ? c->exposed_udp_ports : c->exposed_tcp_ports;
+        size_t n = udp ? c->nexposed_udp : c->nexposed;
+        if (n == 0) return private_port;
+        for (size_t i = 0; i < n; i++)
+            if (ports[i] == private_port) return private_port;
         return -1;
     }
     for (size_t i = 0; i < c->nbindings; i++) {
         const struct docker_port_binding *b = &c->bindings[i];
-        if (b->private_port != private_port || strcmp(b->proto, "tcp")) continue;
+        if (b->private_port != private_port || strcmp(b->proto, proto)) continue;
         if (!*b->host_ip || !strcmp(b->host_ip, "0.0.0.0") || !strcmp(b->host_ip, "::") ||
             (advertise_host && !strcmp(b->host_ip, advertise_host)))
             return b->host_port;
         if (!first) first = b;
     }
     return first ? first->host_port : -1;
+}
+
+int docker_container_host_port(const struct docker_container *c, int private_port,
+                               const char *advertise_host)
+{
+    return docker_container_published_port(c, private_port, "tcp", advertise_host);
+}
+
+const char *docker_container_internal_ip(const struct docker_container *c, const char *network)
+{
+    if (!c || c->host_network) return NULL;
+    for (size_t i = 0; i < c->nnetworks; i++) {
+        const struct docker_network *n = &c->networks[i];
+        if (network ? !strcmp(n->name, network) : n->ip_address != NULL) return n->ip_address;
+    }
+    return network ? NULL : c->ip_address;
+}
+
+const char *docker_container_env(const struct docker_container *c, const char *key)
+{
+    const char *found = NULL;
+    if (!c || !key) return NULL;
+    for (size_t i = 0; i < c->nenv; i++)
+        if (!strcmp(c->env[i].key, key)) found = c->env[i].value;
+    return found;
 }
 
 bool docker_id_is_valid(const char *id)
