@@ -26,9 +26,9 @@ struct service_state {
     struct discovery *discovery;
     struct backend_list current;
     bool answered;                  /* the discovery has published at least once */
-    struct syn_strlist conflicts;   /* sources of address conflicts logged, sorted */
-    struct syn_strlist refused;     /* source + options of refused registrations logged, sorted */
-    struct syn_strlist quarantined; /* quarantine_key of registrations HAProxy refused, sorted */
+    struct strlist conflicts;   /* sources of address conflicts logged, sorted */
+    struct strlist refused;     /* source + options of refused registrations logged, sorted */
+    struct strlist quarantined; /* quarantine_key of registrations HAProxy refused, sorted */
     size_t over_limit;              /* servers left out by the last update, logged once */
     size_t labels_cut;
     bool output_dirty; /* file_output owes this service a write */
@@ -66,11 +66,11 @@ static void schedule_render(struct watcher *w)
     w->render_timer = loop_timer(w->loop, COALESCE_MS, render_now, w);
 }
 
-static void log_warnings(struct syn_strlist *warnings)
+static void log_warnings(struct strlist *warnings)
 {
     for (size_t i = 0; i < warnings->n; i++)
         log_warn("%s", warnings->v[i]);
-    syn_strlist_clear(warnings);
+    strlist_clear(warnings);
 }
 
 static void write_file_output(struct watcher *w)
@@ -123,16 +123,16 @@ static struct backend_list served(const struct watcher *w, size_t i, struct back
 static void prune_quarantine(struct service_state *s)
 {
     if (!s->quarantined.n) return;
-    struct syn_strlist keep = {0};
+    struct strlist keep = {0};
     for (size_t j = 0; j < s->current.n; j++) {
         char *key = quarantine_key(&s->current.v[j]);
         if (key &&
             bsearch(&key, s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v, cmp_strp))
-            syn_strlist_push(&keep, key);
+            strlist_push(&keep, key);
         free(key);
     }
     if (keep.n > 1) qsort(keep.v, keep.n, sizeof *keep.v, cmp_strp);
-    syn_strlist_clear(&s->quarantined);
+    strlist_clear(&s->quarantined);
     s->quarantined = keep;
 }
 
@@ -248,7 +248,7 @@ static void render_now(void *arg)
     for (size_t i = 0; i < w->cfg->nservices; i++)
         lists[i] = served(w, i, &scratch[i]);
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
-    struct syn_strlist warnings = {0};
+    struct strlist warnings = {0};
     uint64_t t0 = loop_now_ms();
     char *text = render_haproxy_cfg(w->cfg, lists, &ropts, &warnings);
     if (text)
@@ -313,12 +313,12 @@ static void on_runtime_done(void *arg, bool ok, const char *why)
 static void log_conflicts(const struct syn_service *svc, struct service_state *s,
                           struct backend_list *conflicts)
 {
-    struct syn_strlist now = {0};
+    struct strlist now = {0};
     size_t shown = 0, more = 0;
     for (size_t i = 0; i < conflicts->n; i++) {
         const struct backend *b = &conflicts->v[i];
         const char *src = b->source ? b->source : "?";
-        if (syn_strlist_push(&now, src) < 0) break;
+        if (strlist_push(&now, src) < 0) break;
         if (s->conflicts.n &&
             bsearch(&src, s->conflicts.v, s->conflicts.n, sizeof *s->conflicts.v, cmp_strp))
             continue;
@@ -337,7 +337,7 @@ static void log_conflicts(const struct syn_service *svc, struct service_state *s
     }
     if (more) log_warn("service %s: ... and %zu more address conflicts", svc->name, more);
     if (now.n > 1) qsort(now.v, now.n, sizeof *now.v, cmp_strp);
-    syn_strlist_clear(&s->conflicts);
+    strlist_clear(&s->conflicts);
     s->conflicts = now;
     backend_list_clear(conflicts);
 }
@@ -346,7 +346,7 @@ static void log_conflicts(const struct syn_service *svc, struct service_state *s
 static void log_refused(const struct syn_service *svc, struct service_state *s,
                         struct selection_notes *notes)
 {
-    struct syn_strlist now = {0};
+    struct strlist now = {0};
     size_t shown = 0, more = 0;
     for (size_t i = 0; i < notes->refused.n; i++) {
         const struct backend *b = &notes->refused.v[i];
@@ -356,7 +356,7 @@ static void log_refused(const struct syn_service *svc, struct service_state *s,
             break;
         bool seen = s->refused.n &&
                     bsearch(&key, s->refused.v, s->refused.n, sizeof *s->refused.v, cmp_strp);
-        int pushed = syn_strlist_push(&now, key);
+        int pushed = strlist_push(&now, key);
         free(key);
         if (pushed < 0) break;
         if (seen) continue;
@@ -370,10 +370,10 @@ static void log_refused(const struct syn_service *svc, struct service_state *s,
     }
     if (more) log_warn("service %s: ... and %zu more refused server options", svc->name, more);
     if (now.n > 1) qsort(now.v, now.n, sizeof *now.v, cmp_strp);
-    syn_strlist_clear(&s->refused);
+    strlist_clear(&s->refused);
     s->refused = now;
     backend_list_clear(&notes->refused);
-    syn_strlist_clear(&notes->refused_why);
+    strlist_clear(&notes->refused_why);
 }
 
 static void on_update(void *arg, size_t index, struct backend_list *found)
@@ -479,7 +479,7 @@ static void quarantine_rejected(struct watcher *w)
             struct service_state *s = &w->services[hits[k].svc];
             const struct backend *b = &s->current.v[hits[k].backend];
             char *key = quarantine_key(b);
-            if (!key || is_quarantined(s, b) || syn_strlist_push(&s->quarantined, key) < 0) {
+            if (!key || is_quarantined(s, b) || strlist_push(&s->quarantined, key) < 0) {
                 free(key);
                 continue;
             }
@@ -661,9 +661,9 @@ void watcher_free(struct watcher *w)
     discovery_hub_release(&w->hub);
     for (size_t i = 0; i < w->cfg->nservices; i++) {
         backend_list_clear(&w->services[i].current);
-        syn_strlist_clear(&w->services[i].conflicts);
-        syn_strlist_clear(&w->services[i].refused);
-        syn_strlist_clear(&w->services[i].quarantined);
+        strlist_clear(&w->services[i].conflicts);
+        strlist_clear(&w->services[i].refused);
+        strlist_clear(&w->services[i].quarantined);
     }
     if (w->apply) {
         struct runtime_sync_stats st = {0};

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)docker_container_host_port(&c, 80, NULL);
         (void)docker_container_label(&c, "smartdock.service");
         struct registration_list regs = {0};
-        char **problems = NULL;
+        struct strlist problems = {0};
         if (match_container(config(), &c, &regs, &problems) == 0) {
             for (size_t i = 0; i < regs.n; i++) {
                 const struct backend *b = &regs.v[i].backend;
@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         registration_list_clear(&regs);
-        match_free_problems(problems);
+        strlist_clear(&problems);
         docker_container_clear(&c);
     }
     free(json);

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +13,6 @@
 #include "backend.h"
 #include "selection.h"
 #include "syn_config.h"
-
-/* Test JSON is written with single quotes; this turns them into double ones. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'') *p = '"';
-    return out;
-}
 
 /* A config with one zookeeper service "web"; extra is spliced into the
  * service object, filters into its discovery object. */
@@ -375,7 +367,7 @@ static void apply_refuses_options(void **state)
     assert_non_null(strstr(notes.refused_why.v[1], "\"2x\""));
     assert_int_equal(notes.conflicts.n, 0);
     backend_list_clear(&notes.refused);
-    syn_strlist_clear(&notes.refused_why);
+    strlist_clear(&notes.refused_why);
 
     /* a policy of the config replaces the default list */
     const char *kw[] = {"addr"};
@@ -389,7 +381,7 @@ static void apply_refuses_options(void **state)
     assert_int_equal(notes.refused.n, 1);
     server_options_policy_free(p);
     backend_list_clear(&notes.refused);
-    syn_strlist_clear(&notes.refused_why);
+    strlist_clear(&notes.refused_why);
     backend_list_clear(&current);
     syn_config_free(cfg);
 }

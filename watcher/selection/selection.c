@@ -56,7 +56,7 @@ enum selection_outcome selection_apply(const struct syn_service *svc,
         } else if (server_options_check(policy, b->haproxy_server_options, why, sizeof why, NULL) <
                    0) {
             /* refused before duplicates are removed: it holds no address */
-            if (notes == &ignored || syn_strlist_push(&notes->refused_why, why) < 0 ||
+            if (notes == &ignored || strlist_push(&notes->refused_why, why) < 0 ||
                 backend_list_push(&notes->refused, b) < 0)
                 backend_clear(b);
         } else {

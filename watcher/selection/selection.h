@@ -29,7 +29,7 @@ struct selection_notes {
      * moved here from discovered, and why (refused_why.v[i] for refused.v[i]).
      * The caller clears both. */
     struct backend_list refused;
-    struct syn_strlist refused_why;
+    struct strlist refused_why;
     size_t over_limit; /* beyond max_servers: the last created are left out */
     size_t labels_cut; /* backends whose labels decode left out (BACKEND_OVER_LABELS) */
 };
