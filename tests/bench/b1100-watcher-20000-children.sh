@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Watcher benchmark (issue 11): one service with 20,000 children in
 # ZooKeeper, then one more child. How long from the last of the 20,000
-# znodes written until haproxy.cfg names every server, and from the one
+# znodes written until haproxy.cfg names every server (max_servers_per_service
+# is raised above N for this), and from the one
 # more znode until it is applied (haproxy.cfg names it and HAProxy has it,
 # through the runtime API when it is on); the watcher's CPU for that one
 # change and its memory.
@@ -47,8 +48,9 @@ svc="{\"web\": {\"discovery\": {\"method\": \"zookeeper\", \"hosts\": [\"$SD_ZK_
 sd_watcher_config "$SD_TMP/once.json" "$svc" "\"do_reloads\": false, \"socket_file_path\": \"$sock\""
 "$SD_BIN/smartdock-watcher" --once -c "$SD_TMP/once.json"
 sd_haproxy_start "$cfg"
+# above the default bound of 10,000 servers per service, so all are served
 sd_watcher_config "$SD_TMP/watcher.json" "$svc" \
-	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\", \"socket_file_path\": \"$sock\""
+	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\", \"socket_file_path\": \"$sock\", \"max_servers_per_service\": $((N + 1000))"
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 sd_wait_for "runtime API confirmed" 60 sd_log_has watcher "runtime: stats socket .* answers from haproxy pid"
 
