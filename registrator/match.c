@@ -148,8 +148,7 @@ static bool label_is_true(const char *v)
 static bool eligible(const struct docker_container *c)
 {
     if (label_is_true(docker_container_label(c, "smartdock.ignore"))) return false;
-    if (!c->running || c->paused) return false;
-    return !c->has_healthcheck || (c->health_status && !strcmp(c->health_status, "healthy"));
+    return docker_container_ready(c, NULL, 0);
 }
 
 static bool service_matches(const struct reg_service *s, const struct docker_container *c)
@@ -249,8 +248,9 @@ static int read_overrides(struct mctx *m, struct overrides *o)
         if (backend_options_are_safe(v)) {
             o->has_options = true;
             o->options = *v ? v : NULL;
-        } else if (label_problem(m, "smartdock.haproxy_server_options", v,
-                                 "control characters, '#', ';' or '\\' in server options; ignored") < 0) {
+        } else if (label_problem(
+                       m, "smartdock.haproxy_server_options", v,
+                       "control characters, '#', ';' or '\\' in server options; ignored") < 0) {
             return -1;
         }
     }
