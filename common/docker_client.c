@@ -47,8 +47,7 @@ const char *docker_default_url(const char *configured)
     return "unix:///var/run/docker.sock";
 }
 
-struct docker_client *docker_client_new(struct loop *l, const char *url, char *err,
-                                        size_t errlen)
+struct docker_client *docker_client_new(struct loop *l, const char *url, char *err, size_t errlen)
 {
     struct docker_client *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -61,7 +60,7 @@ struct docker_client *docker_client_new(struct loop *l, const char *url, char *e
         if (!*c->unix_socket) goto bad;
     } else if ((rest = strncmp(url, "tcp://", 6) == 0    ? url + 6
                        : strncmp(url, "http://", 7) == 0 ? url + 7
-                                                          : NULL)) {
+                                                         : NULL)) {
         if (!*rest || strchr(rest, '/') || strchr(rest, ' ')) goto bad;
         size_t n = strlen(rest) + 8;
         c->base = malloc(n);
@@ -71,8 +70,7 @@ struct docker_client *docker_client_new(struct loop *l, const char *url, char *e
     }
     return c;
 bad:
-    snprintf(err, errlen, "docker.host: expected unix:///path or tcp://host:port, got \"%s\"",
-             url);
+    snprintf(err, errlen, "docker.host: expected unix:///path or tcp://host:port, got \"%s\"", url);
     docker_client_free(c);
     return NULL;
 }
@@ -89,7 +87,8 @@ static void request_free(struct docker_request *r)
 static void unlink_request(struct docker_request *r)
 {
     struct docker_request **p = &r->client->requests;
-    while (*p && *p != r) p = &(*p)->next;
+    while (*p && *p != r)
+        p = &(*p)->next;
     if (*p) *p = r->next;
 }
 
@@ -222,7 +221,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
 }
 
 static struct docker_request *start(struct docker_client *c, const char *path, bool stream,
-                                     bool post)
+                                    bool post)
 {
     struct docker_request *r = calloc(1, sizeof *r);
     if (!r) return NULL;

@@ -23,8 +23,7 @@ typedef void docker_end_fn(void *arg, const char *error);
 
 /* url: "unix:///path", "tcp://host:port", "http://host:port" or "/path".
  * NULL on a malformed url, with err naming it. */
-struct docker_client *docker_client_new(struct loop *l, const char *url, char *err,
-                                        size_t errlen);
+struct docker_client *docker_client_new(struct loop *l, const char *url, char *err, size_t errlen);
 /* The error a GET's callback gets when the client is freed under it. */
 extern const char DOCKER_CANCELLED[];
 
