@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -81,7 +80,6 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    srand((unsigned)time(NULL) ^ (unsigned)getpid()); /* reconnect jitter differs per host */
     struct loop *loop = loop_new();
     if (!loop) return 1;
     struct shutdown sd = {loop, 0};
