@@ -24,6 +24,7 @@ struct followed {
     uint64_t stopping_since;
     char *stop_signal; /* from the last inspect */
     bool has_healthcheck;
+    void *data; /* the consumer's */
 };
 
 struct docker_follow {
@@ -111,6 +112,12 @@ void docker_follow_free(struct docker_follow *f)
 bool docker_follow_resyncing(const struct docker_follow *f)
 {
     return f->resyncing;
+}
+
+void docker_follow_each(struct docker_follow *f, void (*fn)(void *arg, void *data), void *arg)
+{
+    for (struct followed *c = f->containers; c; c = c->next)
+        if (c->data) fn(arg, c->data);
 }
 
 size_t docker_follow_count(const struct docker_follow *f)
@@ -258,10 +265,8 @@ void docker_follow_list_reply(struct docker_follow *f, long status, const char *
         for (size_t i = 0; i < n && !running; i++)
             running = strcmp(ids[i], c->id) == 0;
         if (!running && c->touched < f->resync_no) {
-            char *id = strdup(c->id);
+            f->rp->gone(f->arg, c->id, "not running at resynchronisation", NULL, true, &c->data);
             forget(f, c);
-            if (id) f->rp->gone(f->arg, id, "not running at resynchronisation", NULL, true);
-            free(id);
         }
     }
     f->inspects_pending++; /* held while the inspects below start */
@@ -295,8 +300,8 @@ static void handle_inspect(struct docker_follow *f, const struct docker_follow_i
     }
     if (!c || c->gen != q->gen) return; /* an event came after it was asked: stale */
     if (status == 404) {
+        f->rp->gone(f->arg, q->id, "container is gone", NULL, true, &c->data);
         forget(f, c);
-        f->rp->gone(f->arg, q->id, "container is gone", NULL, true);
         return;
     }
     if (status != 200 || docker_container_decode(body, len, &dc, err, sizeof err) < 0) {
@@ -309,7 +314,7 @@ static void handle_inspect(struct docker_follow *f, const struct docker_follow_i
     c->has_healthcheck = dc.has_healthcheck;
     if (!still_stopping(f, c, q, &dc)) {
         c->stopping = false;
-        f->rp->container(f->arg, &dc);
+        f->rp->container(f->arg, &dc, &c->data);
     }
     docker_container_clear(&dc);
 }
@@ -357,8 +362,8 @@ void docker_follow_event_line(struct docker_follow *f, const char *line, size_t 
         c->stopping = strcmp(ev.action, "kill") == 0;
         c->stopping_since = f->rq->now_ms(f->arg);
         bool final = strcmp(ev.action, "destroy") == 0;
+        f->rp->gone(f->arg, ev.id, why, &ev, final, &c->data);
         if (final) forget(f, c);
-        f->rp->gone(f->arg, ev.id, why, &ev, final);
     }
     docker_event_clear(&ev);
 }

@@ -44,15 +44,18 @@ struct docker_follow_inspect {
     bool from_resync;
 };
 
-/* What the follower tells its consumer. Every pointer is borrowed for the call. */
+/* What the follower tells its consumer. Every pointer is borrowed for the
+ * call but data: *data is the consumer's own record of the container, kept
+ * by the follower (NULL until the consumer sets it). */
 struct docker_follow_reports {
-    /* Container id is now c (a fresh inspect, running or not, ready or not). */
-    void (*container)(void *arg, const struct docker_container *c);
+    /* Container c->id is now c (a fresh inspect, running or not, ready or not). */
+    void (*container)(void *arg, const struct docker_container *c, void **data);
     /* Container id must not serve now: why says so; ev is the event that
      * said it (a kill carries its signal), or NULL. final: the follower
-     * forgot it too (destroyed, or gone from the engine). */
+     * forgets it after this call (destroyed, or gone from the engine), so
+     * the consumer frees *data. */
     void (*gone)(void *arg, const char *id, const char *why, const struct docker_event *ev,
-                 bool final);
+                 bool final, void **data);
     /* A full list and its inspects ended with no resync pending. */
     void (*in_sync)(void *arg);
     /* The engine could not be followed (unreachable, stream ended, list
@@ -81,8 +84,11 @@ struct docker_follow_config {
 struct docker_follow *docker_follow_new(const struct docker_follow_config *cfg,
                                         const struct docker_follow_requests *rq,
                                         const struct docker_follow_reports *rp, void *arg);
-/* Makes no request and no report. */
+/* Makes no request and no report. The consumer's data still held is its
+ * own to free first (docker_follow_each). */
 void docker_follow_free(struct docker_follow *f);
+/* fn(arg, data) for every container whose data is not NULL. */
+void docker_follow_each(struct docker_follow *f, void (*fn)(void *arg, void *data), void *arg);
 
 /* (Re)connects: asks for /version. */
 void docker_follow_start(struct docker_follow *f);

@@ -195,6 +195,11 @@ void docker_watch_resync(struct docker_watch *w)
     docker_follow_resync(w->follow);
 }
 
+void docker_watch_each(struct docker_watch *w, void (*fn)(void *arg, void *data), void *arg)
+{
+    docker_follow_each(w->follow, fn, arg);
+}
+
 bool docker_watch_resyncing(const struct docker_watch *w)
 {
     return docker_follow_resyncing(w->follow);

@@ -37,6 +37,8 @@ struct docker_watch *docker_watch_new(struct loop *l, const struct docker_watch_
 void docker_watch_free(struct docker_watch *w);
 /* A resync asked for: runs after the one in flight, if any. */
 void docker_watch_resync(struct docker_watch *w);
+/* fn(arg, data) for the consumer's data of every container (docker_follow_each). */
+void docker_watch_each(struct docker_watch *w, void (*fn)(void *arg, void *data), void *arg);
 /* A resync is in flight: in_sync (or lost) follows. */
 bool docker_watch_resyncing(const struct docker_watch *w);
 /* The engine address, borrowed. */

@@ -16,10 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What we registered for one container. */
+/* What we registered for one container: its docker_watch data. */
 struct container_state {
-    struct container_state *next;
-    char *id;
     char short_id[13];
     char *problems; /* last problems logged, so each is logged once */
     struct registration_list regs;
@@ -40,7 +38,6 @@ struct registrator {
     struct registrator_opts opts;
     struct docker_watch *docker;
     struct registry *registry;
-    struct container_state *containers;
     struct drain *drains;
     uint64_t settle_timer;
     bool first_sync_done;
@@ -48,44 +45,23 @@ struct registrator {
     int status;
 };
 
-static struct container_state *find(struct registrator *r, const char *id)
+static struct container_state *container_new(const char *id)
 {
-    for (struct container_state *c = r->containers; c; c = c->next)
-        if (strcmp(c->id, id) == 0) return c;
-    return NULL;
-}
-
-static struct container_state *get(struct registrator *r, const char *id)
-{
-    struct container_state *c = find(r, id);
-    if (c) return c;
-    c = calloc(1, sizeof *c);
-    if (!c || !(c->id = strdup(id))) {
-        free(c);
+    struct container_state *c = calloc(1, sizeof *c);
+    if (c)
+        snprintf(c->short_id, sizeof c->short_id, "%.12s", id);
+    else
         log_error("container %.12s: out of memory", id);
-        return NULL;
-    }
-    snprintf(c->short_id, sizeof c->short_id, "%.12s", id);
-    c->next = r->containers;
-    r->containers = c;
     return c;
 }
 
-static void container_free(struct container_state *c)
+static void container_free(void *arg, void *data)
 {
+    struct container_state *c = data;
+    (void)arg;
     registration_list_clear(&c->regs);
-    free(c->id);
     free(c->problems);
     free(c);
-}
-
-static void forget(struct registrator *r, struct container_state *c)
-{
-    struct container_state **p = &r->containers;
-    while (*p && *p != c)
-        p = &(*p)->next;
-    if (*p) *p = c->next;
-    container_free(c);
 }
 
 static void withdraw_all(struct registrator *r, struct container_state *c, const char *why)
@@ -211,7 +187,7 @@ static void drain_done(void *arg)
  * us, we withdraw the instance at once, and SIGTERM follows drain_ms later
  * while HAProxy already sends it nothing new. docker stop -t still bounds it.
  */
-static void start_drain(struct registrator *r, struct container_state *c,
+static void start_drain(struct registrator *r, const char *id, const struct container_state *c,
                         const struct docker_event *ev)
 {
     int drain_ms = 0;
@@ -226,7 +202,7 @@ static void start_drain(struct registrator *r, struct container_state *c,
         return;
     }
     struct drain *d = calloc(1, sizeof *d);
-    if (!d || !(d->id = strdup(c->id))) {
+    if (!d || !(d->id = strdup(id))) {
         free(d);
         return;
     }
@@ -238,10 +214,10 @@ static void start_drain(struct registrator *r, struct container_state *c,
 }
 
 /* Container dc is now what it is: register what it matches, withdraw the rest. */
-static void on_container(void *arg, const struct docker_container *dc)
+static void on_container(void *arg, const struct docker_container *dc, void **data)
 {
     struct registrator *r = arg;
-    struct container_state *c = get(r, dc->id);
+    struct container_state *c = *data ? *data : (*data = container_new(dc->id));
     struct registration_list want = {0};
     char **problems = NULL;
     if (c && match_container(r->cfg, dc, &want, &problems) == 0) {
@@ -253,14 +229,17 @@ static void on_container(void *arg, const struct docker_container *dc)
 }
 
 static void on_gone(void *arg, const char *id, const char *why, const struct docker_event *ev,
-                    bool final)
+                    bool final, void **data)
 {
     struct registrator *r = arg;
-    struct container_state *c = find(r, id);
+    struct container_state *c = *data;
     if (!c) return;
-    if (ev) start_drain(r, c, ev);
+    if (ev) start_drain(r, id, c, ev);
     withdraw_all(r, c, why);
-    if (final) forget(r, c);
+    if (final) {
+        container_free(NULL, c);
+        *data = NULL;
+    }
 }
 
 static void maybe_finish_once(struct registrator *r);
@@ -358,12 +337,8 @@ void registrator_free(struct registrator *r)
     r->closing = true;
     while (r->drains)
         drain_free(r, r->drains);
+    docker_watch_each(r->docker, container_free, NULL);
     docker_watch_free(r->docker); /* reports nothing more */
     registry_free(r->registry);
-    while (r->containers) {
-        struct container_state *c = r->containers;
-        r->containers = c->next;
-        container_free(c);
-    }
     free(r);
 }

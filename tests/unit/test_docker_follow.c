@@ -117,14 +117,21 @@ static void rq_note(void *arg, enum log_level level, const char *msg)
     (void)msg;
 }
 
-static void rp_container(void *arg, const struct docker_container *c)
+/* Each container's data counts its reports, so the slot is seen to stick. */
+static void rp_container(void *arg, const struct docker_container *c, void **data)
 {
+    if (!*data) *data = calloc(1, sizeof(int));
+    ++*(int *)*data;
     say(arg, "container %.4s %s", c->id, c->running ? "running" : "not running");
 }
 
 static void rp_gone(void *arg, const char *id, const char *why, const struct docker_event *ev,
-                    bool final)
+                    bool final, void **data)
 {
+    if (final) {
+        free(*data);
+        *data = NULL;
+    }
     say(arg, "gone %.4s (%s)%s%s", id, why, ev ? " by event" : "", final ? " final" : "");
 }
 
@@ -136,6 +143,23 @@ static void rp_in_sync(void *arg)
 static void rp_lost(void *arg, const char *why)
 {
     say(arg, "lost (%s)", why);
+}
+
+static void free_data(void *arg, void *data)
+{
+    (void)arg;
+    free(data);
+}
+
+static void sum_data(void *arg, void *data)
+{
+    *(int *)arg += *(int *)data;
+}
+
+static void finish(struct docker_follow *f)
+{
+    docker_follow_each(f, free_data, NULL);
+    docker_follow_free(f);
 }
 
 static const struct docker_follow_requests requests = {rq_version, rq_events, rq_list, rq_inspect,
@@ -262,6 +286,10 @@ static void container_restarts(void **state)
     event(f, "events.jsonl", EV_NETWORK);
     expect(&r, "");
 
+    int nreports = 0;
+    docker_follow_each(f, sum_data, &nreports);
+    assert_int_equal(3, nreports); /* one record, kept across the restarts */
+
     /* docker kill, docker rm: the follower forgets it. */
     event(f, "restart.jsonl", RS_KILL_KILL);
     event(f, "restart.jsonl", RS_KILLED_DIE);
@@ -269,7 +297,7 @@ static void container_restarts(void **state)
     expect(&r, "gone 3f2a (kill signal 9) by event\ngone 3f2a (die) by event\n"
                "gone 3f2a (destroy) by event final\n");
     assert_int_equal(0, docker_follow_count(f));
-    docker_follow_free(f);
+    finish(f);
 }
 
 /* After its stop signal a container may run on while it shuts down: a
@@ -292,7 +320,7 @@ static void still_stopping(void **state)
     reply_list(f, LIST_BRIDGE);
     reply_inspect(f, &r, ID_BRIDGE, "inspect_bridge.json");
     expect(&r, "GET list\nGET inspect 3f2a (resync)\ncontainer 3f2a running\nin sync\n");
-    docker_follow_free(f);
+    finish(f);
 }
 
 /* The list is taken while a restart policy restarts the container: the
@@ -325,7 +353,7 @@ static void list_racing_a_restart(void **state)
     reply_list(f, LIST_NONE);
     expect(&r, "GET list\ngone 3f2a (not running at resynchronisation) final\nin sync\n");
     assert_int_equal(0, docker_follow_count(f));
-    docker_follow_free(f);
+    finish(f);
 }
 
 /* The events stream ends while a resync is in flight: after the reconnect
@@ -353,7 +381,7 @@ static void reconnect_during_a_resync(void **state)
     reply_inspect(f, &r, ID_BRIDGE, "inspect_bridge.json");
     expect(&r, "gone b7c6 (not running at resynchronisation) final\nGET inspect 3f2a (resync)\n"
                "container 3f2a running\nin sync\n");
-    docker_follow_free(f);
+    finish(f);
 }
 
 /* Inspects that fail leave what is known alone and still end the resync. */
@@ -383,7 +411,7 @@ static void an_inspect_that_fails(void **state)
     r.fail_requests = true;
     reply_list(f, LIST_BOTH);
     expect(&r, "GET list\nGET inspect 3f2a (resync)\nGET inspect b7c6 (resync)\nin sync\n");
-    docker_follow_free(f);
+    finish(f);
 }
 
 /*
@@ -418,7 +446,7 @@ static void lost_resync(void **state)
     docker_follow_tick(f);
     docker_follow_list_reply(f, 0, NULL, 0, "Operation timed out");
     expect(&r, "GET list\nlost (Operation timed out)\n");
-    docker_follow_free(f);
+    finish(f);
 }
 
 static void unreachable_then_once(void **state)
@@ -437,7 +465,7 @@ static void unreachable_then_once(void **state)
     r.fail_requests = true;
     docker_follow_start(f);
     expect(&r, "GET version\nretry\nlost (request not started)\n");
-    docker_follow_free(f);
+    finish(f);
 
     /* --once: no stream, no retry. */
     f = new_follow(&r, true);
@@ -449,12 +477,12 @@ static void unreachable_then_once(void **state)
                "in sync\n");
     docker_follow_resync(f); /* nothing to follow */
     expect(&r, "");
-    docker_follow_free(f);
+    finish(f);
     f = new_follow(&r, true);
     docker_follow_start(f);
     docker_follow_version_reply(f, 0, NULL, 0, "No such file or directory");
     expect(&r, "GET version\nlost (No such file or directory)\n");
-    docker_follow_free(f);
+    finish(f);
 }
 
 /* A healthcheck decides: start waits for healthy; unhealthy withdraws. */
@@ -476,7 +504,7 @@ static void healthcheck_gating(void **state)
     event(f, "events.jsonl", 5); /* health_status: unhealthy */
     event(f, "events.jsonl", 6); /* exec_start of the check */
     expect(&r, "container b7c6 running\ngone b7c6 (health_status: unhealthy) by event\n");
-    docker_follow_free(f);
+    finish(f);
 }
 
 int main(void)

@@ -25,10 +25,8 @@
 
 struct docker_discovery;
 
-/* What we serve of one container of one engine. */
+/* What we serve of one container of one engine: its docker_watch data. */
 struct container {
-    struct container *next;
-    char *id;
     char short_id[13];
     bool present; /* b is one of the service's backends */
     struct backend b;
@@ -41,7 +39,6 @@ struct engine {
     const struct syn_docker_server *srv;
     char *url;
     struct docker_watch *watch;
-    struct container *containers;
     bool settled; /* first sync completed or failed: publishing no longer waits */
 };
 
@@ -59,9 +56,6 @@ struct docker_discovery {
 static void elog(const struct engine *e, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void elog(const struct engine *e, enum log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* One line: "service <name>: docker <server> (<url>): <message>". */
 static void elog(const struct engine *e, enum log_level level, const char *fmt, ...)
 {
@@ -74,44 +68,21 @@ static void elog(const struct engine *e, enum log_level level, const char *fmt, 
     log_msg(level, "service %s: docker %s (%s): %s", e->d->svc->name, e->srv->name, e->url, msg);
 }
 
-static struct container *find(struct engine *e, const char *id)
+static struct container *container_new(struct engine *e, const char *id)
 {
-    for (struct container *c = e->containers; c; c = c->next)
-        if (strcmp(c->id, id) == 0) return c;
-    return NULL;
-}
-
-static struct container *get(struct engine *e, const char *id)
-{
-    struct container *c = find(e, id);
-    if (c) return c;
-    c = calloc(1, sizeof *c);
-    if (!c || !(c->id = strdup(id))) {
-        free(c);
-        elog(e, LL_ERROR, "container %.12s: out of memory", id);
-        return NULL;
-    }
-    snprintf(c->short_id, sizeof c->short_id, "%.12s", id);
-    c->next = e->containers;
-    e->containers = c;
+    struct container *c = calloc(1, sizeof *c);
+    if (!c) elog(e, LL_ERROR, "container %.12s: out of memory", id);
+    if (c) snprintf(c->short_id, sizeof c->short_id, "%.12s", id);
     return c;
 }
 
-static void container_free(struct container *c)
+static void container_free(void *arg, void *data)
 {
+    struct container *c = data;
+    (void)arg;
     backend_clear(&c->b);
-    free(c->id);
     free(c->warned);
     free(c);
-}
-
-static void forget(struct engine *e, struct container *c)
-{
-    struct container **p = &e->containers;
-    while (*p && *p != c)
-        p = &(*p)->next;
-    if (*p) *p = c->next;
-    container_free(c);
 }
 
 static bool backend_same(struct backend *a, struct backend *b)
@@ -154,6 +125,23 @@ static void container_unset(struct engine *e, struct container *c, const char *w
     e->d->dirty = true;
 }
 
+struct union_of {
+    struct backend_list list;
+    bool ok;
+};
+
+static void add_backend(void *arg, void *data)
+{
+    struct union_of *u = arg;
+    const struct container *c = data;
+    struct backend copy;
+    if (!c->present || !u->ok) return;
+    if (backend_copy(&copy, &c->b) < 0 || backend_list_push(&u->list, &copy) < 0) {
+        backend_clear(&copy);
+        u->ok = false;
+    }
+}
+
 /* Publishes the union of every engine's backends if it changed, once every
  * engine has answered or failed its first sync. */
 static void publish(struct docker_discovery *d)
@@ -161,18 +149,15 @@ static void publish(struct docker_discovery *d)
     if (!d->dirty) return;
     for (size_t i = 0; i < d->nengines; i++)
         if (!d->engines[i].settled) return;
-    struct backend_list list = {0};
+    struct union_of u = {.ok = true};
     for (size_t i = 0; i < d->nengines; i++)
-        for (struct container *c = d->engines[i].containers; c; c = c->next) {
-            struct backend copy;
-            if (!c->present) continue;
-            if (backend_copy(&copy, &c->b) < 0 || backend_list_push(&list, &copy) < 0) {
-                backend_clear(&copy);
-                backend_list_clear(&list);
-                log_error("service %s: out of memory", d->svc->name);
-                return;
-            }
-        }
+        if (d->engines[i].watch) docker_watch_each(d->engines[i].watch, add_backend, &u);
+    if (!u.ok) {
+        backend_list_clear(&u.list);
+        log_error("service %s: out of memory", d->svc->name);
+        return;
+    }
+    struct backend_list list = u.list;
     d->dirty = false;
     log_debug("service %s: %zu backends from %zu docker engines", d->svc->name, list.n,
               d->nengines);
@@ -225,12 +210,9 @@ static void evaluate(struct engine *e, struct container *c, const struct docker_
     }
 }
 
-static size_t count_present(const struct engine *e)
+static void count_present(void *arg, void *data)
 {
-    size_t n = 0;
-    for (const struct container *c = e->containers; c; c = c->next)
-        n += c->present;
-    return n;
+    *(size_t *)arg += ((const struct container *)data)->present;
 }
 
 /* Publishes now unless a resync is in flight (in_sync or lost follows). */
@@ -239,24 +221,28 @@ static void changed(struct engine *e)
     if (!docker_watch_resyncing(e->watch)) publish(e->d);
 }
 
-static void on_container(void *arg, const struct docker_container *dc)
+static void on_container(void *arg, const struct docker_container *dc, void **data)
 {
     struct engine *e = arg;
-    struct container *c = get(e, dc->id);
+    struct container *c = *data ? *data : (*data = container_new(e, dc->id));
     if (!c) return;
     evaluate(e, c, dc);
     changed(e);
 }
 
 static void on_gone(void *arg, const char *id, const char *why, const struct docker_event *ev,
-                    bool final)
+                    bool final, void **data)
 {
     struct engine *e = arg;
-    struct container *c = find(e, id);
+    struct container *c = *data;
+    (void)id;
     (void)ev;
     if (!c) return;
     container_unset(e, c, why);
-    if (final) forget(e, c);
+    if (final) {
+        container_free(NULL, c);
+        *data = NULL;
+    }
     changed(e);
 }
 
@@ -268,7 +254,8 @@ static void on_in_sync(void *arg)
 static void on_engine_lost(void *arg, const char *why)
 {
     struct engine *e = arg;
-    size_t n = count_present(e);
+    size_t n = 0;
+    docker_watch_each(e->watch, count_present, &n);
     (void)why; /* the watch logged it */
     if (n) elog(e, LL_INFO, "keeping its %zu backends until it is back", n);
     settle(e); /* failing before its first sync ends that sync */
@@ -349,12 +336,8 @@ static void ddisc_free(void *impl)
     struct docker_discovery *d = impl;
     for (size_t i = 0; i < d->nengines; i++) {
         struct engine *e = &d->engines[i];
+        if (e->watch) docker_watch_each(e->watch, container_free, NULL);
         docker_watch_free(e->watch); /* reports nothing more */
-        while (e->containers) {
-            struct container *c = e->containers;
-            e->containers = c->next;
-            container_free(c);
-        }
         free(e->url);
     }
     free(d->engines);
