@@ -219,13 +219,13 @@ static void on_container(void *arg, const struct docker_container *dc, void **da
     struct registrator *r = arg;
     struct container_state *c = *data ? *data : (*data = container_new(dc->id));
     struct registration_list want = {0};
-    char **problems = NULL;
+    struct strlist problems = {0};
     if (c && match_container(r->cfg, dc, &want, &problems) == 0) {
-        log_problems(c, problems);
+        log_problems(c, problems.v);
         apply(r, c, &want);
     }
     registration_list_clear(&want);
-    match_free_problems(problems);
+    strlist_clear(&problems);
 }
 
 static void on_gone(void *arg, const char *id, const char *why, const struct docker_event *ev,
