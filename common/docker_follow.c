@@ -31,7 +31,7 @@ struct docker_follow {
     struct docker_follow_config cfg;
     const struct docker_follow_requests *rq;
     const struct docker_follow_reports *rp;
-    void *arg;
+    void *rq_arg, *arg; /* arg: the reports' */
     struct followed *containers;
     struct backoff backoff;
     bool streaming;     /* the events stream is open */
@@ -51,7 +51,7 @@ static void note(struct docker_follow *f, enum log_level level, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    f->rq->note(f->arg, level, msg);
+    f->rq->note(f->rq_arg, level, msg);
 }
 
 static struct followed *find(struct docker_follow *f, const char *id)
@@ -88,13 +88,14 @@ static void forget(struct docker_follow *f, struct followed *c)
 }
 
 struct docker_follow *docker_follow_new(const struct docker_follow_config *cfg,
-                                        const struct docker_follow_requests *rq,
+                                        const struct docker_follow_requests *rq, void *rq_arg,
                                         const struct docker_follow_reports *rp, void *arg)
 {
     struct docker_follow *f = calloc(1, sizeof *f);
     if (!f) return NULL;
     f->cfg = *cfg;
     f->rq = rq;
+    f->rq_arg = rq_arg;
     f->rp = rp;
     f->arg = arg;
     backoff_init(&f->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, BACKOFF_JITTER_PERCENT, cfg->seed);
@@ -136,14 +137,14 @@ static void lost(struct docker_follow *f, enum log_level level, const char *what
     } else {
         unsigned delay = backoff_next(&f->backoff);
         note(f, level, "%s (%s); retrying in about %u ms", what, why, delay);
-        f->rq->retry_in(f->arg, delay);
+        f->rq->retry_in(f->rq_arg, delay);
     }
     f->rp->lost(f->arg, why);
 }
 
 void docker_follow_start(struct docker_follow *f)
 {
-    if (f->rq->version(f->arg) < 0)
+    if (f->rq->version(f->rq_arg) < 0)
         lost(f, LL_ERROR, "cannot ask for the engine version", "request not started");
 }
 
@@ -172,7 +173,7 @@ void docker_follow_version_reply(struct docker_follow *f, long status, const cha
     }
     /* Events first, and the listing once the engine has subscribed us, so
      * nothing can happen unseen in between. */
-    if (f->rq->open_events(f->arg) < 0)
+    if (f->rq->open_events(f->rq_arg) < 0)
         lost(f, LL_ERROR, "cannot open the events stream", "request not started");
 }
 
@@ -203,7 +204,7 @@ static void resync_start(struct docker_follow *f)
     f->resync_again = false;
     f->resync_no++;
     note(f, LL_DEBUG, "resynchronising");
-    if (f->rq->list(f->arg) < 0) list_failed(f, "request not started");
+    if (f->rq->list(f->rq_arg) < 0) list_failed(f, "request not started");
 }
 
 void docker_follow_resync(struct docker_follow *f)
@@ -238,7 +239,7 @@ static void inspect(struct docker_follow *f, struct followed *c, bool from_resyn
 {
     struct docker_follow_inspect q = {.id = c->id, .gen = c->gen, .from_resync = from_resync};
     if (from_resync) f->inspects_pending++;
-    if (f->rq->inspect(f->arg, &q) < 0) {
+    if (f->rq->inspect(f->rq_arg, &q) < 0) {
         note(f, LL_ERROR, "inspecting container %.12s: cannot start the request", c->id);
         if (from_resync) resync_release(f);
     }
@@ -285,7 +286,7 @@ static bool still_stopping(struct docker_follow *f, const struct followed *c,
 {
     uint64_t grace = f->cfg.resync_ms > STOP_GRACE_MIN_MS ? f->cfg.resync_ms : STOP_GRACE_MIN_MS;
     return c->stopping && q->from_resync && dc->running && !dc->paused &&
-           f->rq->now_ms(f->arg) - c->stopping_since < grace;
+           f->rq->now_ms(f->rq_arg) - c->stopping_since < grace;
 }
 
 static void handle_inspect(struct docker_follow *f, const struct docker_follow_inspect *q,
@@ -360,7 +361,7 @@ void docker_follow_event_line(struct docker_follow *f, const char *line, size_t 
         /* Only a kill leaves a process that may still run; after die or stop
          * a resync that finds it running has seen it start again. */
         c->stopping = strcmp(ev.action, "kill") == 0;
-        c->stopping_since = f->rq->now_ms(f->arg);
+        c->stopping_since = f->rq->now_ms(f->rq_arg);
         bool final = strcmp(ev.action, "destroy") == 0;
         f->rp->gone(f->arg, ev.id, why, &ev, final, &c->data);
         if (final) forget(f, c);

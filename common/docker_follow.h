@@ -81,9 +81,10 @@ struct docker_follow_config {
     uint64_t seed;      /* backoff jitter */
 };
 
+/* Requests get rq_arg (the driver), reports rp_arg (the consumer). */
 struct docker_follow *docker_follow_new(const struct docker_follow_config *cfg,
-                                        const struct docker_follow_requests *rq,
-                                        const struct docker_follow_reports *rp, void *arg);
+                                        const struct docker_follow_requests *rq, void *rq_arg,
+                                        const struct docker_follow_reports *rp, void *rp_arg);
 /* Makes no request and no report. The consumer's data still held is its
  * own to free first (docker_follow_each). */
 void docker_follow_free(struct docker_follow *f);

@@ -167,7 +167,7 @@ struct docker_watch *docker_watch_new(struct loop *l, const struct docker_watch_
                  cfg->log_prefix ? cfg->log_prefix : docker_client_url(w->client));
     struct docker_follow_config fc = {
         .resync_ms = w->resync_ms, .once = cfg->once, .seed = backoff_seed(w)};
-    w->follow = docker_follow_new(&fc, &requests, rp, arg);
+    w->follow = docker_follow_new(&fc, &requests, w, rp, arg);
     /* Connect from the loop, so nothing is reported before we return. */
     if (w->prefix && w->follow) w->reconnect_timer = loop_timer(l, 0, reconnect, w);
     if (!w->reconnect_timer) {

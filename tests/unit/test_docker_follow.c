@@ -171,7 +171,7 @@ static struct docker_follow *new_follow(struct rec *r, bool once)
     memset(r, 0, sizeof *r);
     r->now = 1000000;
     struct docker_follow_config cfg = {.resync_ms = RESYNC_MS, .once = once, .seed = 1};
-    struct docker_follow *f = docker_follow_new(&cfg, &requests, &reports, r);
+    struct docker_follow *f = docker_follow_new(&cfg, &requests, r, &reports, r);
     assert_non_null(f);
     return f;
 }
