@@ -1,7 +1,6 @@
 /*
  * The watcher's configuration: Airbnb Synapse's JSON format, parsed once into
- * plain structs the watcher reads and never consulted as JSON again (the one
- * exception is discovery.raw, kept for the discovery modules' own options).
+ * plain structs the watcher reads and never consulted as JSON again.
  *
  * Pure: no globals; only syn_config_load touches the file system.
  *
@@ -15,8 +14,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-
-struct cJSON;
 
 /* A growable list of owned strings. */
 struct syn_strlist {
@@ -58,7 +55,6 @@ struct syn_docker_server {
 struct syn_discovery {
     char *method; /* as written */
     enum syn_discovery_method kind;
-    struct cJSON *raw; /* owned deep copy of the discovery object */
 
     /* zookeeper and etcd */
     char *path; /* starts with '/' */
@@ -72,6 +68,9 @@ struct syn_discovery {
     double check_interval; /* seconds, default 15 */
     /* etcd: URLs ("http://host:port"); Synapse's "hosts" are turned into these */
     struct syn_strlist endpoints;
+    /* etcd: non-empty or NULL; username/password and cert_file/key_file in pairs */
+    char *etcd_username, *etcd_password;
+    char *etcd_ca_file, *etcd_cert_file, *etcd_key_file;
 
     /* any method; Synapse's deprecated singular "label_filter" is merged in */
     struct syn_label_filter *label_filters;
@@ -149,8 +148,8 @@ struct syn_haproxy {
     int state_file_ttl;              /* seconds, default 86400 */
     unsigned server_order_seed;      /* for backend_order "shuffle"; default 0 */
     /* smartdock extensions */
-    char *haproxy_binary; /* default "haproxy" */
-    bool managed;         /* smartdock runs haproxy itself; default false */
+    char *haproxy_binary;    /* default "haproxy" */
+    bool managed;            /* smartdock runs haproxy itself; default false */
     bool safe_http_defaults; /* redispatch/retries/retry-on for mode http; default true */
     int drain_timeout_ms;    /* longest wait for a removed server's sessions; default 10000 */
 };

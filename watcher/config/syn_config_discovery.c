@@ -215,24 +215,53 @@ static int parse_docker(struct syn_pctx *c, const cJSON *obj, const char *path,
     return syn_get_number(c, obj, path, "check_interval", 0.001, 86400, 15, &d->check_interval);
 }
 
+/* A string option that, when given, must not be empty. */
+static int get_nonempty(struct syn_pctx *c, const cJSON *obj, const char *path, const char *key,
+                        char **out)
+{
+    char p[SYN_PATH_MAX];
+    if (syn_get_string(c, obj, path, key, out) < 0) return -1;
+    if (!*out || **out) return 0;
+    free(*out);
+    *out = NULL;
+    syn_path(p, sizeof p, path, key);
+    return syn_fail(c, p, "a non-empty string", syn_get(obj, key));
+}
+
+/* Both keys of a pair, or neither: the error names the one that is missing. */
+static int require_pair(struct syn_pctx *c, const char *path, const char *ka, const char *a,
+                        const char *kb, const char *b)
+{
+    char p[SYN_PATH_MAX];
+    if (!a == !b) return 0;
+    syn_path(p, sizeof p, path, a ? kb : ka);
+    return syn_failf(c, "%s: missing (%s and %s go together)", p, ka, kb);
+}
+
+/* etcd authentication and TLS: username/password, ca_file, cert_file/key_file. */
+static int parse_etcd_credentials(struct syn_pctx *c, const cJSON *obj, const char *path,
+                                  struct syn_discovery *d)
+{
+    if (get_nonempty(c, obj, path, "username", &d->etcd_username) < 0 ||
+        get_nonempty(c, obj, path, "password", &d->etcd_password) < 0 ||
+        get_nonempty(c, obj, path, "ca_file", &d->etcd_ca_file) < 0 ||
+        get_nonempty(c, obj, path, "cert_file", &d->etcd_cert_file) < 0 ||
+        get_nonempty(c, obj, path, "key_file", &d->etcd_key_file) < 0)
+        return -1;
+    if (require_pair(c, path, "username", d->etcd_username, "password", d->etcd_password) < 0)
+        return -1;
+    return require_pair(c, path, "cert_file", d->etcd_cert_file, "key_file", d->etcd_key_file);
+}
+
 static int parse_etcd(struct syn_pctx *c, const cJSON *obj, const char *path,
                       struct syn_discovery *d)
 {
-    static const char *const keys[] = {"method",        "path",         "hosts",   "endpoints",
+    static const char *const keys[] = {"method",        "path",         "hosts",    "endpoints",
                                        "label_filters", "label_filter", "username", "password",
                                        "ca_file",       "cert_file",    "key_file", NULL};
-    static const char *const strings[] = {"username", "password", "ca_file", "cert_file",
-                                          "key_file", NULL};
     char p[SYN_PATH_MAX], pi[SYN_PATH_MAX], host[256];
     if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
-    /* etcd_discovery reads these from discovery.raw; their types are checked here. */
-    for (const char *const *k = strings; *k; k++) {
-        const cJSON *v = syn_get(obj, *k);
-        if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
-            syn_path(p, sizeof p, path, *k);
-            return syn_fail(c, p, "a string", v);
-        }
-    }
+    if (parse_etcd_credentials(c, obj, path, d) < 0) return -1;
     if (syn_get_strings(c, obj, path, "endpoints", &d->endpoints) < 0) return -1;
     syn_path(p, sizeof p, path, "endpoints");
     for (size_t i = 0; i < d->endpoints.n; i++) {
@@ -277,8 +306,6 @@ int syn_parse_discovery(struct syn_pctx *c, const cJSON *obj, const char *path,
     memset(d, 0, sizeof *d);
     if (!obj) return syn_failf(c, "%s: missing (every service needs a discovery method)", path);
     if (!cJSON_IsObject(obj)) return syn_fail(c, path, "an object", obj);
-    d->raw = cJSON_Duplicate(obj, true);
-    if (!d->raw) return syn_oom(c);
 
     syn_path(p, sizeof p, path, "method");
     const cJSON *m = syn_get(obj, "method");
@@ -313,7 +340,11 @@ int syn_parse_discovery(struct syn_pctx *c, const cJSON *obj, const char *path,
 void syn_discovery_clear(struct syn_discovery *d)
 {
     free(d->method);
-    cJSON_Delete(d->raw);
+    free(d->etcd_username);
+    free(d->etcd_password);
+    free(d->etcd_ca_file);
+    free(d->etcd_cert_file);
+    free(d->etcd_key_file);
     free(d->path);
     syn_strlist_clear(&d->hosts);
     for (size_t i = 0; i < d->nservers; i++) {

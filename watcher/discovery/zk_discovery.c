@@ -6,7 +6,7 @@
  * are published as usual. While ZooKeeper is away nothing is published, so
  * HAProxy keeps the last known backends.
  */
-#include "discovery.h"
+#include "zk_discovery.h"
 
 #include "log.h"
 #include "zk.h"
