@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render.h"
+#include "render_servers.h"
 
 /* A candidate before validation; every pointer is borrowed. */
 struct cand {
