@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "syn_config.h"
+#include "syn_config_json.h"
 
 /* A valid service to wrap variations in. */
 #define DOCKER_DISC                                                                                \

@@ -15,67 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* A growable list of owned strings. */
-struct syn_strlist {
-    char **v;
-    size_t n, cap;
-};
-
-/* Both copy; 0 or -1 on allocation failure. */
-int syn_strlist_push(struct syn_strlist *l, const char *s);
-int syn_strlist_pushf(struct syn_strlist *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void syn_strlist_clear(struct syn_strlist *l);
-
-enum syn_discovery_method {
-    SYN_DISCOVERY_BASE, /* default_servers only */
-    SYN_DISCOVERY_ZOOKEEPER,
-    SYN_DISCOVERY_DOCKER,
-    SYN_DISCOVERY_ETCD,
-};
-
-enum syn_label_condition { SYN_LABEL_EQUALS, SYN_LABEL_NOT_EQUALS };
-
-struct syn_label_filter {
-    char *label;
-    char *value;
-    enum syn_label_condition condition;
-};
-
-#define SYN_DOCKER_DEFAULT_PORT 4243
-#define SYN_ETCD_DEFAULT_PORT 4003 /* Synapse's default for a "hosts" entry without a port */
-
-struct syn_docker_server {
-    char *name;   /* defaults to host, or to socket */
-    char *host;   /* NULL when only socket is given */
-    int port;     /* default SYN_DOCKER_DEFAULT_PORT */
-    char *socket; /* smartdock extension: unix socket path, or NULL */
-};
-
-struct syn_discovery {
-    char *method; /* as written */
-    enum syn_discovery_method kind;
-
-    /* zookeeper and etcd */
-    char *path; /* starts with '/' */
-    /* zookeeper: "host:port" strings, at least one */
-    struct syn_strlist hosts;
-    /* docker */
-    struct syn_docker_server *servers;
-    size_t nservers;
-    char *image_name;
-    int container_port;    /* 1..65535 */
-    double check_interval; /* seconds, default 15 */
-    /* etcd: URLs ("http://host:port"); Synapse's "hosts" are turned into these */
-    struct syn_strlist endpoints;
-    /* etcd: non-empty or NULL; username/password and cert_file/key_file in pairs */
-    char *etcd_username, *etcd_password;
-    char *etcd_ca_file, *etcd_cert_file, *etcd_key_file;
-
-    /* any method; Synapse's deprecated singular "label_filter" is merged in */
-    struct syn_label_filter *label_filters;
-    size_t nlabel_filters;
-};
+#include "syn_config_discovery.h"
+#include "syn_strlist.h"
 
 /* A default server (Synapse's default_servers entries). */
 struct syn_server {
@@ -190,15 +131,5 @@ bool syn_service_is_listen(const struct syn_service *s);
 
 /* Borrowed service by name, or NULL. */
 const struct syn_service *syn_config_service(const struct syn_config *cfg, const char *name);
-
-/*
- * HAProxy 2.1 refuses contimeout/clitimeout/srvtimeout (and their
- * "timeout contimeout" spellings). If line starts with one of them, sets *out
- * to a new string using "timeout connect"/"timeout client"/"timeout server"
- * with the rest of the line unchanged, *replacement to that keyword, and
- * returns 1. Returns 0 (with *out NULL) when nothing needs translating, -1 on
- * allocation failure.
- */
-int syn_translate_deprecated_line(const char *line, char **out, const char **replacement);
 
 #endif

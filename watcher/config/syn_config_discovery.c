@@ -1,7 +1,9 @@
 /*
- * services.<name>.discovery: the method, its common options validated, and a
- * deep copy of the whole object for the discovery module to read its own.
+ * services.<name>.discovery: the method and every option of it, validated
+ * and parsed into plain fields.
  */
+#include "syn_config_discovery.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

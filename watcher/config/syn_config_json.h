@@ -1,6 +1,7 @@
 /*
  * Internal to syn_config*.c: typed getters over cJSON that name the JSON path
- * in every error, and the unknown-key bookkeeping. Not for other modules.
+ * in every error, and the unknown-key bookkeeping. Not for other modules;
+ * only syn_translate_deprecated_line is used outside (by its unit test).
  */
 #ifndef SMARTDOCK_SYN_CONFIG_JSON_H
 #define SMARTDOCK_SYN_CONFIG_JSON_H
@@ -10,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "syn_config.h"
+#include "syn_strlist.h"
 
 #define SYN_PATH_MAX 512
 
@@ -77,9 +78,14 @@ int syn_get_lines(struct syn_pctx *c, const cJSON *obj, const char *path, const 
 int syn_get_strings(struct syn_pctx *c, const cJSON *obj, const char *path, const char *key,
                     struct syn_strlist *out);
 
-/* Discovery, in syn_config_discovery.c. */
-int syn_parse_discovery(struct syn_pctx *c, const cJSON *obj, const char *path,
-                        struct syn_discovery *out);
-void syn_discovery_clear(struct syn_discovery *d);
+/*
+ * HAProxy 2.1 refuses contimeout/clitimeout/srvtimeout (and their
+ * "timeout contimeout" spellings). If line starts with one of them, sets *out
+ * to a new string using "timeout connect"/"timeout client"/"timeout server"
+ * with the rest of the line unchanged, *replacement to that keyword, and
+ * returns 1. Returns 0 (with *out NULL) when nothing needs translating, -1 on
+ * allocation failure.
+ */
+int syn_translate_deprecated_line(const char *line, char **out, const char **replacement);
 
 #endif
