@@ -15,8 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "strlist.h"
 #include "syn_config_discovery.h"
-#include "syn_strlist.h"
 
 /* A default server (Synapse's default_servers entries). */
 struct syn_server {
@@ -47,7 +47,7 @@ struct syn_service_haproxy {
     char *bind_address;   /* NULL: the top-level bind_address */
     char *bind_options;   /* NULL when absent */
     char *server_options; /* NULL when absent; %{host} %{port} %{name} are templated */
-    struct syn_strlist frontend, backend, listen, shared_frontend;
+    struct strlist frontend, backend, listen, shared_frontend;
     char *backend_name; /* never NULL: defaults to the service name */
     enum syn_backend_order backend_order;
 };
@@ -65,7 +65,7 @@ struct syn_service {
 
 struct syn_extra_section {
     char *header; /* "frontend stats", "listen foo", ... */
-    struct syn_strlist lines;
+    struct strlist lines;
 };
 
 /* The top-level "haproxy" object. */
@@ -78,16 +78,16 @@ struct syn_haproxy {
     bool do_reloads;                  /* default true */
     bool do_checks;                   /* default false */
     bool do_socket;                   /* default true when socket_file_path is set */
-    struct syn_strlist global, defaults, shared_frontend;
+    struct strlist global, defaults, shared_frontend;
     struct syn_extra_section *extra_sections; /* in file order */
     size_t nextra_sections;
-    char *bind_address;              /* default "localhost" */
-    double restart_interval;         /* seconds, default 2 */
-    double restart_jitter;           /* fraction of restart_interval, default 0 */
-    struct syn_strlist socket_files; /* socket_file_path: a string or a list */
-    char *state_file_path;           /* NULL when unset */
-    int state_file_ttl;              /* seconds, default 86400 */
-    unsigned server_order_seed;      /* for backend_order "shuffle"; default 0 */
+    char *bind_address;          /* default "localhost" */
+    double restart_interval;     /* seconds, default 2 */
+    double restart_jitter;       /* fraction of restart_interval, default 0 */
+    struct strlist socket_files; /* socket_file_path: a string or a list */
+    char *state_file_path;       /* NULL when unset */
+    int state_file_ttl;          /* seconds, default 86400 */
+    unsigned server_order_seed;  /* for backend_order "shuffle"; default 0 */
     /* smartdock extensions */
     char *haproxy_binary;    /* default "haproxy" */
     bool managed;            /* smartdock runs haproxy itself; default false */
@@ -102,7 +102,7 @@ struct syn_config {
     struct syn_haproxy haproxy;
     char *file_output_directory; /* file_output.output_directory, or NULL */
     char *service_conf_dir;      /* as written, or NULL */
-    struct syn_strlist warnings; /* one sentence each; log them once */
+    struct strlist warnings;     /* one sentence each; log them once */
 };
 
 /*

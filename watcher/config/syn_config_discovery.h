@@ -1,7 +1,7 @@
 /*
  * services.<name>.discovery of a Synapse config: the method and its options,
- * parsed into plain fields (syn_config_discovery.c), checked with errors that
- * name the JSON path. Part of syn_config; the parser itself is internal.
+ * parsed into plain fields by syn_config_discovery.c with errors that name
+ * the JSON path. Part of syn_config (syn_config.h includes it).
  */
 #ifndef SMARTDOCK_SYN_CONFIG_DISCOVERY_H
 #define SMARTDOCK_SYN_CONFIG_DISCOVERY_H
@@ -9,10 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "syn_strlist.h"
+#include "strlist.h"
 
 struct cJSON;
-struct syn_pctx;
+struct json_ctx;
 
 enum syn_discovery_method {
     SYN_DISCOVERY_BASE, /* default_servers only */
@@ -46,7 +46,7 @@ struct syn_discovery {
     /* zookeeper and etcd */
     char *path; /* starts with '/' */
     /* zookeeper: "host:port" strings, at least one */
-    struct syn_strlist hosts;
+    struct strlist hosts;
     /* docker */
     struct syn_docker_server *servers;
     size_t nservers;
@@ -54,7 +54,7 @@ struct syn_discovery {
     int container_port;    /* 1..65535 */
     double check_interval; /* seconds, default 15 */
     /* etcd: URLs ("http://host:port"); Synapse's "hosts" are turned into these */
-    struct syn_strlist endpoints;
+    struct strlist endpoints;
     /* etcd: non-empty or NULL; username/password and cert_file/key_file in pairs */
     char *etcd_username, *etcd_password;
     char *etcd_ca_file, *etcd_cert_file, *etcd_key_file;
@@ -66,7 +66,7 @@ struct syn_discovery {
 
 /* For syn_config.c: parses the discovery object at path into out; -1 after
  * writing the error into c. */
-int syn_parse_discovery(struct syn_pctx *c, const struct cJSON *obj, const char *path,
+int syn_parse_discovery(struct json_ctx *c, const struct cJSON *obj, const char *path,
                         struct syn_discovery *out);
 void syn_discovery_clear(struct syn_discovery *d);
 

@@ -58,9 +58,9 @@ static void putf(struct buf *b, const char *fmt, ...)
     free(s);
 }
 
-static void warnf(struct buf *b, struct syn_strlist *w, const char *fmt, ...)
+static void warnf(struct buf *b, struct strlist *w, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void warnf(struct buf *b, struct syn_strlist *w, const char *fmt, ...)
+static void warnf(struct buf *b, struct strlist *w, const char *fmt, ...)
 {
     va_list ap;
     char *s = NULL;
@@ -68,7 +68,7 @@ static void warnf(struct buf *b, struct syn_strlist *w, const char *fmt, ...)
     va_start(ap, fmt);
     int r = vasprintf(&s, fmt, ap);
     va_end(ap);
-    if (r < 0 || syn_strlist_push(w, s) < 0) b->oom = true;
+    if (r < 0 || strlist_push(w, s) < 0) b->oom = true;
     free(s);
 }
 
@@ -80,7 +80,7 @@ static bool line_ok(const char *s)
     return true;
 }
 
-static void put_line(struct buf *b, struct syn_strlist *w, const char *where, const char *line)
+static void put_line(struct buf *b, struct strlist *w, const char *where, const char *line)
 {
     if (line_ok(line))
         putf(b, "\t%s\n", line);
@@ -88,8 +88,7 @@ static void put_line(struct buf *b, struct syn_strlist *w, const char *where, co
         warnf(b, w, "%s: dropped a configured line holding a control character", where);
 }
 
-static void put_lines(struct buf *b, struct syn_strlist *w, const char *where,
-                      const struct lines *l)
+static void put_lines(struct buf *b, struct strlist *w, const char *where, const struct lines *l)
 {
     for (size_t i = 0; i < l->n; i++)
         put_line(b, w, where, l->v[i]);
@@ -125,7 +124,7 @@ static bool any_sets(const struct lines *l, const char *kw)
     return false;
 }
 
-static bool strlist_sets(const struct syn_strlist *l, const char *kw)
+static bool strlist_sets(const struct strlist *l, const char *kw)
 {
     struct lines v = {(const char **)l->v, l->n};
     return any_sets(&v, kw);
@@ -219,8 +218,8 @@ static bool in_kw_list(const char *line, const char *const *kws)
 }
 
 /* Section lines, then the listen lines that belong (skip those in not_here). */
-static int gather(struct lines *out, const struct syn_strlist *own,
-                  const struct syn_strlist *listen, const char *const *not_here)
+static int gather(struct lines *out, const struct strlist *own, const struct strlist *listen,
+                  const char *const *not_here)
 {
     out->n = 0;
     out->v = calloc(own->n + listen->n + 1, sizeof *out->v);
@@ -318,14 +317,14 @@ static void block_unref(struct render_block *k)
 
 static struct render_block *render_service(const struct syn_config *cfg, size_t i,
                                            const struct backend_list *found,
-                                           const struct render_opts *opts, struct syn_strlist *w)
+                                           const struct render_opts *opts, struct strlist *w)
 {
     const struct syn_service *s = &cfg->services[i];
     const struct syn_service_haproxy *h = &s->haproxy;
     struct render_block *k = calloc(1, sizeof *k);
     struct buf bb = {0}, *b = &bb;
     struct lines front = {0}, back = {0};
-    static const struct syn_strlist none;
+    static const struct strlist none;
     char where[300];
     if (!k) return NULL;
     k->refs = 1;
@@ -374,15 +373,15 @@ out:
     return k;
 }
 
-static void put_section(struct buf *b, struct syn_strlist *w, const char *header,
-                        const struct syn_strlist *l, const char *where)
+static void put_section(struct buf *b, struct strlist *w, const char *header,
+                        const struct strlist *l, const char *where)
 {
     struct lines v = {(const char **)l->v, l->n};
     putf(b, "\n%s\n", header);
     put_lines(b, w, where, &v);
 }
 
-static void render_global(struct buf *b, const struct syn_haproxy *h, struct syn_strlist *w)
+static void render_global(struct buf *b, const struct syn_haproxy *h, struct strlist *w)
 {
     put_section(b, w, "global", &h->global, "haproxy.global");
     if (!strlist_sets(&h->global, "stats socket")) {
@@ -406,7 +405,7 @@ void render_model_free(struct render_model *m)
     free(m);
 }
 
-static char *render_preamble(const struct syn_config *cfg, struct syn_strlist *warnings)
+static char *render_preamble(const struct syn_config *cfg, struct strlist *warnings)
 {
     struct buf b = {0};
     const struct syn_haproxy *h = &cfg->haproxy;
@@ -426,7 +425,7 @@ static char *render_preamble(const struct syn_config *cfg, struct syn_strlist *w
     return b.s;
 }
 
-static char *render_tail(const struct syn_config *cfg, struct syn_strlist *warnings)
+static char *render_tail(const struct syn_config *cfg, struct strlist *warnings)
 {
     struct buf b = {0};
     const struct syn_haproxy *h = &cfg->haproxy;
@@ -452,7 +451,7 @@ struct render_model *render_model_new(const struct syn_config *cfg,
                                       const struct backend_list *backends,
                                       const struct render_opts *opts,
                                       const struct render_model *prev, const bool *changed,
-                                      struct syn_strlist *warnings)
+                                      struct strlist *warnings)
 {
     struct render_model *m = calloc(1, sizeof *m);
     if (!m) return NULL;
@@ -558,7 +557,7 @@ const char *render_model_runtime_refusal(const struct render_model *m)
 }
 
 char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list *backends,
-                         const struct render_opts *opts, struct syn_strlist *warnings)
+                         const struct render_opts *opts, struct strlist *warnings)
 {
     struct render_model *m = render_model_new(cfg, backends, opts, NULL, NULL, warnings);
     char *text = m ? render_model_text(m) : NULL;

@@ -55,7 +55,7 @@ struct render_model *render_model_new(const struct syn_config *cfg,
                                       const struct backend_list *backends,
                                       const struct render_opts *opts,
                                       const struct render_model *prev, const bool *changed,
-                                      struct syn_strlist *warnings);
+                                      struct strlist *warnings);
 void render_model_free(struct render_model *m);
 
 /* haproxy.cfg. Caller frees; NULL on allocation failure. */
@@ -87,6 +87,6 @@ const char *render_model_runtime_refusal(const struct render_model *m);
 /* render_model_new + render_model_text: the whole haproxy.cfg. Caller frees;
  * NULL on allocation failure. */
 char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list *backends,
-                         const struct render_opts *opts, struct syn_strlist *warnings);
+                         const struct render_opts *opts, struct strlist *warnings);
 
 #endif

@@ -52,7 +52,7 @@ struct render_server_list {
  */
 int render_service_servers(const struct syn_config *cfg, size_t svc,
                            const struct backend_list *discovered, struct render_server_list *out,
-                           struct syn_strlist *warnings);
+                           struct strlist *warnings);
 void render_server_list_clear(struct render_server_list *l);
 
 /* "host:port", or "[v6]:port" for an IPv6 host. Caller frees; NULL on ENOMEM. */
