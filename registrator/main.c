@@ -1,6 +1,7 @@
 /* smartdock-registrator: Docker containers -> ephemeral registry entries. */
 #include "log.h"
 #include "loop.h"
+#include "nerve_services.h"
 #include "reg_config.h"
 #include "registrator.h"
 
@@ -50,14 +51,30 @@ int main(int argc, char **argv)
     int ch;
     while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'c': path = optarg; break;
-        case 'o': once = true; break;
-        case 'n': dry_run = true; break;
-        case 'k': check = true; break;
-        case 'v': verbose = true; break;
-        case 'V': puts("smartdock-registrator " SMARTDOCK_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            path = optarg;
+            break;
+        case 'o':
+            once = true;
+            break;
+        case 'n':
+            dry_run = true;
+            break;
+        case 'k':
+            check = true;
+            break;
+        case 'v':
+            verbose = true;
+            break;
+        case 'V':
+            puts("smartdock-registrator " SMARTDOCK_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!path || optind != argc) {
@@ -73,7 +90,8 @@ int main(int argc, char **argv)
         log_error("%s: %s", path, err);
         return 2;
     }
-    for (char **w = warnings; w && *w; w++) log_warn("%s: %s", path, *w);
+    for (char **w = warnings; w && *w; w++)
+        log_warn("%s: %s", path, *w);
     reg_config_free_warnings(warnings);
     if (check) {
         printf("%s: valid\n", path);
@@ -87,18 +105,24 @@ int main(int argc, char **argv)
     struct shutdown sd = {loop, 0};
     loop_on_signal(loop, on_signal, &sd);
     struct registrator_opts opts = {.once = once, .dry_run = dry_run ? stdout : NULL};
-    struct registrator *r = registrator_new(loop, cfg, &opts);
-    if (!r) {
-        loop_free(loop);
-        reg_config_free(cfg);
-        return 1;
-    }
-    loop_run(loop);
-    int status = once ? registrator_status(r) : 0;
+    /* Nerve's services and the Docker follower share the loop. */
+    struct nerve_services *ns = NULL;
+    struct registrator *r = NULL;
+    if (cfg->nnerve_services && !(ns = nerve_services_new(loop, cfg, opts.dry_run))) goto fail;
+    if (cfg->follows_docker && !(r = registrator_new(loop, cfg, &opts))) goto fail;
+    if (r || !once) loop_run(loop);
+    int status = once && r ? registrator_status(r) : 0;
     if (sd.signo) log_info("signal %d: withdrawing every registration and exiting", sd.signo);
     registrator_free(r);
+    nerve_services_free(ns);
     loop_run_posts(loop);
     loop_free(loop);
     reg_config_free(cfg);
     return status;
+fail:
+    nerve_services_free(ns);
+    loop_run_posts(loop);
+    loop_free(loop);
+    reg_config_free(cfg);
+    return 1;
 }

@@ -35,6 +35,9 @@ struct zk_entry {
     bool scan_incomplete; /* a candidate's owner could not be read in this scan */
     int pending;    /* replies still awaited in the current step */
     uint64_t epoch; /* session epoch of the procedure in flight */
+    int create_flags;   /* ZOO_EPHEMERAL | ZOO_SEQUENCE unless a Nerve node_type says */
+    int ttl_s;          /* touch a persistent node this often (Nerve's ttl_seconds) */
+    uint64_t touched_ms;
 };
 
 struct zk_registry {
@@ -46,6 +49,7 @@ struct zk_registry {
     size_t nknown_dirs;
     uint64_t epoch; /* bumped when the session expires */
     uint64_t retry_timer;
+    uint64_t touch_timer;
     registry_lost_fn *on_lost;
     void *arg;
 };
@@ -184,6 +188,7 @@ static void on_created(void *arg, int rc, const struct zk_result *res)
     if (op_end(op)) {
         if (rc == ZOK) {
             e->node = strdup(res->path);
+            e->touched_ms = loop_now_ms();
             e->uncertain = false;
             if (same_payload) e->payload_dirty = false; /* else converge sets it */
             log_info("registered %s znode=%s", e->what, e->node);
@@ -208,8 +213,8 @@ static void create_node(struct zk_entry *e)
     free(prefix);
     struct zk_op *op = path ? op_new(e, NULL) : NULL;
     if (op)
-        zk_create(e->reg->zk, path, e->payload, (int)strlen(e->payload),
-                  ZOO_EPHEMERAL | ZOO_SEQUENCE, on_created, op);
+        zk_create(e->reg->zk, path, e->payload, (int)strlen(e->payload), e->create_flags,
+                  on_created, op);
     free(path);
 }
 
@@ -377,6 +382,33 @@ static void converge(struct zk_entry *e)
     }
 }
 
+static int node_flags(enum nerve_node_type t)
+{
+    switch (t) {
+    case NERVE_NODE_EPHEMERAL: return ZOO_EPHEMERAL;
+    case NERVE_NODE_PERSISTENT: return 0;
+    case NERVE_NODE_PERSISTENT_SEQUENTIAL: return ZOO_SEQUENCE;
+    case NERVE_NODE_EPHEMERAL_SEQUENTIAL: break;
+    }
+    return ZOO_EPHEMERAL | ZOO_SEQUENCE;
+}
+
+/* Nerve's ttl_seconds: rewrite the data of a persistent node so its mtime
+ * shows it is alive; whoever reaps stale nodes looks at that. */
+static void touch_due(void *arg)
+{
+    struct zk_registry *r = arg;
+    r->touch_timer = loop_timer(r->loop, 1000, touch_due, r);
+    uint64_t now = loop_now_ms();
+    for (struct zk_entry *e = r->entries; e; e = e->next)
+        if (e->ttl_s && e->node && e->wanted && !e->busy &&
+            now - e->touched_ms >= (uint64_t)e->ttl_s * 1000) {
+            e->touched_ms = now;
+            e->payload_dirty = true;
+            converge(e);
+        }
+}
+
 static struct zk_entry *find(struct zk_registry *r, const char *service, const char *instance)
 {
     for (struct zk_entry *e = r->entries; e; e = e->next)
@@ -387,7 +419,7 @@ static struct zk_entry *find(struct zk_registry *r, const char *service, const c
 static int zkr_put(void *impl, const struct registration *reg)
 {
     struct zk_registry *r = impl;
-    char *payload = backend_encode_nerve(&reg->backend);
+    char *payload = reg->payload ? strdup(reg->payload) : backend_encode_nerve(&reg->backend);
     if (!payload) return -1;
     struct zk_entry *e = find(r, reg->service, reg->instance);
     if (!e) {
@@ -399,7 +431,10 @@ static int zkr_put(void *impl, const struct registration *reg)
         e->reg = r;
         e->service = strdup(reg->service);
         e->instance = strdup(reg->instance);
-        e->dir = zk_path_join(r->root, reg->service);
+        e->dir = reg->dir ? strdup(reg->dir) : zk_path_join(r->root, reg->service);
+        e->create_flags = node_flags(reg->node_type);
+        e->ttl_s = e->create_flags & ZOO_EPHEMERAL ? 0 : reg->ttl_s;
+        if (e->ttl_s && !r->touch_timer) r->touch_timer = loop_timer(r->loop, 1000, touch_due, r);
         char what[512];
         snprintf(what, sizeof what, "%s %s:%d container=%.12s", reg->service,
                  reg->backend.host, reg->backend.port,
@@ -490,6 +525,13 @@ static void zkr_free(void *impl)
 {
     struct zk_registry *r = impl;
     if (r->retry_timer) loop_timer_cancel(r->loop, r->retry_timer);
+    if (r->touch_timer) loop_timer_cancel(r->loop, r->touch_timer);
+    /* Closing the session removes ephemeral nodes; persistent ones (a Nerve
+     * node_type) are deleted first, as Nerve reports down when it stops.
+     * The session sends requests in order, so they go before the close. */
+    for (struct zk_entry *e = r->entries; e; e = e->next)
+        if (e->node && !(e->create_flags & ZOO_EPHEMERAL))
+            zk_delete(r->zk, e->node, ignore_reply, NULL);
     zk_free(r->zk);
     r->epoch++;
     /* Mark everything unwanted-and-gone first, so the flushed replies that
