@@ -115,7 +115,7 @@ static bool request(struct zk_registrations *r, enum zk_registrations_request_ki
         r->requests = v;
         r->requests_cap = cap;
     }
-    struct zk_registrations_request rq = {kind, NULL, NULL, NULL, -1};
+    struct zk_registrations_request rq = {kind, NULL, NULL, NULL, -1, 0};
     rq.path = path ? strdup(path) : NULL;
     rq.data = data ? strdup(data) : NULL;
     if (data) rq.datalen = (int)strlen(data);
