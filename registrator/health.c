@@ -163,6 +163,11 @@ bool health_is_up(const struct health *h)
     return h->reported && h->up;
 }
 
+bool health_reported(const struct health *h)
+{
+    return h->reported;
+}
+
 unsigned long health_checks_run(const struct health *h)
 {
     return h->runs;

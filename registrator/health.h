@@ -35,6 +35,8 @@ struct health *health_new(struct loop *l, const struct check_list *checks, const
 void health_free(struct health *h);
 /* The last reported state (false before the first round ends). */
 bool health_is_up(const struct health *h);
+/* The first round has ended (and was reported). */
+bool health_reported(const struct health *h);
 /* Transitions so far and checks run; for tests and the benchmark. */
 unsigned long health_checks_run(const struct health *h);
 
