@@ -1,6 +1,7 @@
 /* smartdock-registrator: Docker containers -> ephemeral registry entries. */
 #include "log.h"
 #include "loop.h"
+#include "nerve_services.h"
 #include "reg_cli.h"
 #include "reg_config.h"
 #include "registrator.h"
@@ -97,7 +98,7 @@ static struct reg_config *load_config(const struct reg_cli *cli)
     for (char **w = warnings; w && *w; w++)
         log_warn("%s", *w);
     reg_config_free_warnings(warnings);
-    if (!cfg->advertise_host && advertise_from_hostname(cfg) < 0) {
+    if (cfg->follows_docker && !cfg->advertise_host && advertise_from_hostname(cfg) < 0) {
         log_error("advertise_host: required (the config key or -ip); the hostname does not "
                   "resolve");
         reg_config_free(cfg);
@@ -148,18 +149,24 @@ int main(int argc, char **argv)
     struct shutdown sd = {loop, 0};
     loop_on_signal(loop, on_signal, &sd);
     struct registrator_opts opts = {.once = cli.once, .dry_run = cli.dry_run ? stdout : NULL};
-    struct registrator *r = registrator_new(loop, cfg, &opts);
-    if (!r) {
-        loop_free(loop);
-        reg_config_free(cfg);
-        return 1;
-    }
-    loop_run(loop);
-    int status = cli.once ? registrator_status(r) : 0;
+    /* Nerve's services and the Docker follower share the loop. */
+    struct nerve_services *ns = NULL;
+    struct registrator *r = NULL;
+    if (cfg->nnerve_services && !(ns = nerve_services_new(loop, cfg, opts.dry_run))) goto fail;
+    if (cfg->follows_docker && !(r = registrator_new(loop, cfg, &opts))) goto fail;
+    if (r || !cli.once) loop_run(loop);
+    int status = cli.once && r ? registrator_status(r) : 0;
     if (sd.signo) log_info("signal %d: withdrawing every registration and exiting", sd.signo);
     registrator_free(r);
+    nerve_services_free(ns);
     loop_run_posts(loop);
     loop_free(loop);
     reg_config_free(cfg);
     return status;
+fail:
+    nerve_services_free(ns);
+    loop_run_posts(loop);
+    loop_free(loop);
+    reg_config_free(cfg);
+    return 1;
 }
