@@ -1,11 +1,16 @@
 #include "zk.h"
 
+#include "backoff.h"
 #include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define REOPEN_BACKOFF_MIN_MS 500
+#define REOPEN_BACKOFF_MAX_MS 30000
+#define REOPEN_BACKOFF_JITTER_PERCENT 25
 
 struct zk {
     struct loop *loop;
@@ -16,7 +21,7 @@ struct zk {
     bool connected, closed;
     int64_t session_id;
     uint64_t reopen_timer; /* a new handle could not be created: try again */
-    unsigned reopen_delay_ms;
+    struct backoff reopen_backoff;
     zk_session_fn *on_session;
     zk_watch_fn *on_watch;
     void *arg;
@@ -214,13 +219,11 @@ static void reopen_later(void *arg)
     z->reopen_timer = 0;
     open_handle(z);
     if (z->zh) {
-        z->reopen_delay_ms = 0;
+        backoff_reset(&z->reopen_backoff);
         return;
     }
     /* A host name that does not resolve right now, say: retry with backoff. */
-    z->reopen_delay_ms = z->reopen_delay_ms ? z->reopen_delay_ms * 2 : 500;
-    if (z->reopen_delay_ms > 30000) z->reopen_delay_ms = 30000;
-    z->reopen_timer = loop_timer(z->loop, z->reopen_delay_ms, reopen_later, z);
+    z->reopen_timer = loop_timer(z->loop, backoff_next(&z->reopen_backoff), reopen_later, z);
 }
 
 static void close_handle(struct zk *z)
@@ -243,6 +246,8 @@ struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms,
     z->on_session = on_session;
     z->on_watch = on_watch;
     z->arg = arg;
+    backoff_init(&z->reopen_backoff, REOPEN_BACKOFF_MIN_MS, REOPEN_BACKOFF_MAX_MS,
+                 REOPEN_BACKOFF_JITTER_PERCENT, backoff_seed(z));
     zoo_set_debug_level(ZOO_LOG_LEVEL_WARN); /* its INFO is a dozen lines per connect */
     open_handle(z);
     if (!z->zh) {

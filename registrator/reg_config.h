@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "check_config.h"
+#include "nerve_config.h"
 
 enum registry_type { REGISTRY_ZOOKEEPER, REGISTRY_ETCD };
 
@@ -20,17 +22,19 @@ struct reg_service {
     int weight;                   /* BACKEND_WEIGHT_UNSET or 0..256 */
     char *haproxy_server_options; /* NULL or safe text */
     int drain_ms;                 /* >= 0, default 0 */
+    struct check_list checks;     /* Nerve's check keys; empty: registered while running */
+    int check_interval_ms;        /* default 500 */
 };
 
 struct reg_config {
-    char *docker_host;    /* NULL: $DOCKER_HOST, then the default socket */
-    char *advertise_host; /* required, valid host */
+    char *docker_host;     /* NULL: $DOCKER_HOST, then the default socket */
+    char *advertise_host;  /* required, valid host */
     int resync_interval_s; /* default 60 */
     enum registry_type registry_type;
     /* zookeeper */
     char **zk_hosts; /* "host:port" */
     size_t nzk_hosts;
-    char *zk_path;          /* default "/smartdock/services", no trailing '/' */
+    char *zk_path;             /* default "/smartdock/services", no trailing '/' */
     int zk_session_timeout_ms; /* default 10000 */
     /* etcd */
     char **etcd_endpoints; /* "http://host:port" */
@@ -42,6 +46,16 @@ struct reg_config {
 
     struct reg_service *services;
     size_t nservices;
+
+    /* Docker is followed unless the file is a Nerve config without a
+     * "registry" section (then only its Nerve services run). */
+    bool follows_docker;
+    /* Nerve's config (recognised by "instance_id" at the top) */
+    char *instance_id;
+    char *heartbeat_path; /* touched every second while the loop runs; NULL: none */
+    int max_repeated_report_failures;
+    struct nerve_service *nerve_services;
+    size_t nnerve_services;
 };
 
 /* Parses and validates. On error returns -1 with err like
