@@ -1,6 +1,7 @@
 /* smartdock-registrator: Docker containers -> ephemeral registry entries. */
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "reg_config.h"
 #include "registrator.h"
 
@@ -28,6 +29,11 @@ struct shutdown {
     struct loop *loop;
     int signo;
 };
+
+static void on_ready(void *arg)
+{
+    notify_ready(arg, "first sync done: Docker listed, registry written");
+}
 
 static void on_signal(void *arg, int signo)
 {
@@ -73,6 +79,7 @@ int main(int argc, char **argv)
         log_error("%s: %s", path, err);
         return 2;
     }
+    log_set_format(cfg->daemon.log_format);
     for (char **w = warnings; w && *w; w++) log_warn("%s: %s", path, *w);
     reg_config_free_warnings(warnings);
     if (check) {
@@ -86,9 +93,14 @@ int main(int argc, char **argv)
     if (!loop) return 1;
     struct shutdown sd = {loop, 0};
     loop_on_signal(loop, on_signal, &sd);
-    struct registrator_opts opts = {.once = once, .dry_run = dry_run ? stdout : NULL};
+    struct notify *notify = once ? NULL : notify_new(loop);
+    struct registrator_opts opts = {.once = once,
+                                    .dry_run = dry_run ? stdout : NULL,
+                                    .on_ready = on_ready,
+                                    .ready_arg = notify};
     struct registrator *r = registrator_new(loop, cfg, &opts);
     if (!r) {
+        notify_free(notify);
         loop_free(loop);
         reg_config_free(cfg);
         return 1;
@@ -96,8 +108,10 @@ int main(int argc, char **argv)
     loop_run(loop);
     int status = once ? registrator_status(r) : 0;
     if (sd.signo) log_info("signal %d: withdrawing every registration and exiting", sd.signo);
+    notify_stopping(notify);
     registrator_free(r);
     loop_run_posts(loop);
+    notify_free(notify);
     loop_free(loop);
     reg_config_free(cfg);
     return status;

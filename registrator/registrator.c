@@ -54,6 +54,7 @@ struct registrator {
     uint64_t resync_no;  /* number of the resync in flight or last done */
     int inspects_pending;
     bool resyncing, first_sync_done;
+    bool ready_reported; /* opts.on_ready was called */
     bool resync_again; /* asked for while one was in flight */
     bool closing;
     int status;
@@ -510,14 +511,22 @@ static void settle_check(void *arg)
     maybe_finish_once(r);
 }
 
+/* After the first full sync (Docker listed, every registration in the
+ * registry): --once stops, a daemon reports ready (once). */
 static void maybe_finish_once(struct registrator *r)
 {
-    if (r->closing || !r->opts.once || !r->first_sync_done) return;
+    if (r->closing || !r->first_sync_done) return;
+    if (!r->opts.once && (r->ready_reported || !r->opts.on_ready)) return;
     if (r->registry && !registry_settled(r->registry)) {
         if (!r->settle_timer) r->settle_timer = loop_timer(r->loop, 50, settle_check, r);
         return;
     }
-    loop_stop(r->loop);
+    if (r->opts.once) {
+        loop_stop(r->loop);
+        return;
+    }
+    r->ready_reported = true;
+    r->opts.on_ready(r->opts.ready_arg);
 }
 
 static void on_registry_lost(void *arg)

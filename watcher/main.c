@@ -3,6 +3,7 @@
 #include "haproxy_runtime.h"
 #include "log.h"
 #include "loop.h"
+#include "notify.h"
 #include "syn_config.h"
 #include "watcher.h"
 
@@ -52,6 +53,11 @@ static void on_signal(void *arg, int signo)
     } else if (signo == SIGHUP) {
         log_info("SIGHUP ignored: restart the watcher to read a changed config");
     }
+}
+
+static void on_ready(void *arg)
+{
+    notify_ready(arg, "haproxy configured");
 }
 
 /* --cli: one command, its answer on stdout; 1 if no answer. */
@@ -127,6 +133,7 @@ int main(int argc, char **argv)
         log_error("%s: %s", path, err);
         return 2;
     }
+    log_set_format(cfg->daemon.log_format);
     for (size_t i = 0; i < cfg->warnings.n; i++)
         log_warn("%s: %s", path, cfg->warnings.v[i]);
     if (check) {
@@ -142,9 +149,14 @@ int main(int argc, char **argv)
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     self[n > 0 ? n : 0] = '\0';
-    struct watcher_opts opts = {.once = once, .self_exe = n > 0 ? self : NULL};
+    struct notify *notify = once ? NULL : notify_new(loop);
+    struct watcher_opts opts = {.once = once,
+                                .self_exe = n > 0 ? self : NULL,
+                                .on_ready = on_ready,
+                                .ready_arg = notify};
     c.watcher = watcher_new(loop, cfg, &opts);
     if (!c.watcher) {
+        notify_free(notify);
         loop_free(loop);
         syn_config_free(cfg);
         return 1;
@@ -155,8 +167,10 @@ int main(int argc, char **argv)
         log_info("signal %d: exiting; %s", c.signo,
                  cfg->haproxy.managed ? "the managed haproxy is soft-stopped"
                                       : "haproxy keeps running");
+    notify_stopping(notify);
     watcher_free(c.watcher);
     loop_run_posts(loop);
+    notify_free(notify);
     loop_free(loop);
     syn_config_free(cfg);
     return status;

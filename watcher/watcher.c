@@ -38,7 +38,8 @@ struct watcher {
     struct haproxy_managed *managed;  /* NULL unless haproxy.managed */
     char *reload_cmd, *master_socket; /* managed mode's own */
     uint64_t render_timer, first_answer_timer;
-    bool started; /* first render done or its wait is over */
+    bool started;        /* first render done or its wait is over */
+    bool ready_reported; /* opts.on_ready was called */
     bool render_owed;
     bool state_dirty;  /* state_file_path owes a save */
     char *state_path;  /* state_file_path, or haproxy.cfg's path + ".state.json" */
@@ -159,6 +160,15 @@ static void load_state(struct watcher *w)
     if (n > 0) log_info("state_file_path %s: starting from %d saved backends", path, n);
 }
 
+/* The first time HAProxy is configured (or, without HAProxy, the outputs
+ * written): the daemon is ready. */
+static void report_ready(struct watcher *w)
+{
+    if (w->ready_reported || !w->opts.on_ready) return;
+    w->ready_reported = true;
+    w->opts.on_ready(w->opts.ready_arg);
+}
+
 static void render_now(void *arg)
 {
     struct watcher *w = arg;
@@ -174,7 +184,10 @@ static void render_now(void *arg)
     w->render_owed = false;
     write_file_output(w);
     save_state(w);
-    if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) return;
+    if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) {
+        report_ready(w); /* nothing to configure: the outputs are written */
+        return;
+    }
 
     struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
     if (!lists) return;
@@ -310,6 +323,7 @@ static void on_applied(void *arg, bool ok, bool reloaded)
         w->pending_lists = NULL;
     }
     if (w->managed && ok) haproxy_managed_ensure_running(w->managed);
+    if (ok && haproxy_apply_idle(w->apply)) report_ready(w);
     if (!w->opts.once) return;
     if (!haproxy_apply_idle(w->apply)) return;
     w->status = ok ? 0 : 1;

@@ -18,6 +18,10 @@ struct watcher_opts {
     /* Path of smartdock-watcher itself: managed mode's reload_command runs
      * "<self_exe> --master-reload <master socket>". */
     const char *self_exe;
+    /* Called once, on the loop thread, when HAProxy is first configured
+     * (haproxy.cfg valid and in effect). */
+    void (*on_ready)(void *arg);
+    void *ready_arg;
 };
 
 /* cfg is borrowed and must outlive the watcher. */

@@ -15,8 +15,9 @@
 
 #define SYN_CONFIG_MAX_FILE (16 * 1024 * 1024)
 
-static const char *const top_keys[] = {"services", "haproxy", "file_output", "service_conf_dir",
-                                       NULL};
+static const char *const top_keys[] = {"services",         "haproxy",    "file_output",
+                                       "service_conf_dir", "log_format", "metrics",
+                                       "control_socket",   NULL};
 static const char *const top_unsupported[] = {"statsd", NULL};
 
 static const char *const service_keys[] = {"discovery",
@@ -85,6 +86,7 @@ static void service_clear(struct syn_service *s)
 void syn_config_free(struct syn_config *cfg)
 {
     if (!cfg) return;
+    daemon_config_clear(&cfg->daemon);
     for (size_t i = 0; i < cfg->nservices; i++)
         service_clear(&cfg->services[i]);
     free(cfg->services);
@@ -417,8 +419,7 @@ static int parse_haproxy(struct syn_pctx *c, const cJSON *obj, struct syn_haprox
         syn_get_string(c, obj, path, "haproxy_binary", &h->haproxy_binary) < 0 ||
         syn_get_bool(c, obj, path, "managed", false, &h->managed) < 0 ||
         syn_get_bool(c, obj, path, "safe_http_defaults", true, &h->safe_http_defaults) < 0 ||
-        syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) <
-            0)
+        syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) < 0)
         return -1;
     h->server_order_seed = (unsigned)seed;
     if (!h->bind_address && !(h->bind_address = strdup("localhost"))) return syn_oom(c);
@@ -442,6 +443,9 @@ static int parse_root(struct syn_pctx *c, const cJSON *root, struct syn_config *
 {
     if (!cJSON_IsObject(root)) return syn_fail(c, "(top level)", "an object", root);
     if (syn_check_keys(c, root, "", top_keys, top_unsupported) < 0) return -1;
+    char derr[300];
+    if (daemon_config_parse(root, &cfg->daemon, derr, sizeof derr) < 0)
+        return syn_failf(c, "%s", derr);
 
     /* haproxy first: a service's options are checked against it. */
     const cJSON *haproxy = syn_get(root, "haproxy");
