@@ -215,29 +215,66 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sorts v[0..*n) and drops repeats. */
+static void sort_unique(int *v, size_t *n)
+{
+    size_t w = 0;
+    if (!v) return;
+    qsort(v, *n, sizeof *v, cmp_int);
+    for (size_t r = 0; r < *n; r++)
+        if (w == 0 || v[w - 1] != v[r]) v[w++] = v[r];
+    *n = w;
+}
+
 static int decode_exposed(const cJSON *config, struct docker_container *c, char *err, size_t errlen)
 {
     const cJSON *ports, *v;
     char proto[16];
-    size_t w = 0;
     int n, port;
     if (docker_json_member(config, "ExposedPorts", DOCKER_JSON_OBJECT, "Config.ExposedPorts",
                            &ports, err, errlen) < 0)
         return -1;
     if (!ports || (n = cJSON_GetArraySize(ports)) <= 0) return 0;
-    if (!(c->exposed_tcp_ports = calloc((size_t)n, sizeof *c->exposed_tcp_ports)))
+    if (!(c->exposed_tcp_ports = calloc((size_t)n, sizeof *c->exposed_tcp_ports)) ||
+        !(c->exposed_udp_ports = calloc((size_t)n, sizeof *c->exposed_udp_ports)))
         return docker_json_fail(err, errlen, "Config.ExposedPorts: out of memory");
     cJSON_ArrayForEach(v, ports)
     {
         if (port_key(v, "Config.ExposedPorts", &port, proto, sizeof proto, err, errlen) < 0)
             return -1;
-        if (!strcmp(proto, "tcp")) c->exposed_tcp_ports[c->nexposed++] = port;
+        if (!strcmp(proto, "tcp"))
+            c->exposed_tcp_ports[c->nexposed++] = port;
+        else if (!strcmp(proto, "udp"))
+            c->exposed_udp_ports[c->nexposed_udp++] = port;
     }
-    qsort(c->exposed_tcp_ports, c->nexposed, sizeof *c->exposed_tcp_ports, cmp_int);
-    for (size_t r = 0; r < c->nexposed; r++)
-        if (w == 0 || c->exposed_tcp_ports[w - 1] != c->exposed_tcp_ports[r])
-            c->exposed_tcp_ports[w++] = c->exposed_tcp_ports[r];
-    c->nexposed = w;
+    sort_unique(c->exposed_tcp_ports, &c->nexposed);
+    sort_unique(c->exposed_udp_ports, &c->nexposed_udp);
+    return 0;
+}
+
+/* Config.Env: ["KEY=value", ...]. */
+static int decode_env(const cJSON *config, struct docker_container *c, char *err, size_t errlen)
+{
+    const cJSON *env, *v;
+    char path[64];
+    int n, i = 0;
+    if (docker_json_member(config, "Env", DOCKER_JSON_ARRAY, "Config.Env", &env, err, errlen) < 0)
+        return -1;
+    if (!env || (n = cJSON_GetArraySize(env)) <= 0) return 0;
+    if (!(c->env = calloc((size_t)n, sizeof *c->env)))
+        return docker_json_fail(err, errlen, "Config.Env: out of memory");
+    cJSON_ArrayForEach(v, env)
+    {
+        snprintf(path, sizeof path, "Config.Env[%d]", i++);
+        if (!is_kind(v, DOCKER_JSON_STRING))
+            return docker_json_wrong_kind(path, DOCKER_JSON_STRING, v, err, errlen);
+        const char *eq = strchr(v->valuestring, '=');
+        if (!eq || eq == v->valuestring) continue;
+        struct label *l = &c->env[c->nenv++];
+        l->key = strndup(v->valuestring, (size_t)(eq - v->valuestring));
+        l->value = strdup(eq + 1);
+        if (!l->key || !l->value) return docker_json_fail(err, errlen, "%s: out of memory", path);
+    }
     return 0;
 }
 
@@ -267,7 +304,7 @@ static int decode_config(const cJSON *root, struct docker_container *c, char *er
         docker_json_member_dup(config, "StopSignal", "Config.StopSignal", &c->stop_signal, err,
                                errlen) < 0 ||
         decode_labels(config, c, err, errlen) < 0 || decode_exposed(config, c, err, errlen) < 0 ||
-        decode_healthcheck(config, c, err, errlen) < 0)
+        decode_env(config, c, err, errlen) < 0 || decode_healthcheck(config, c, err, errlen) < 0)
         return -1;
     if (c->stop_signal && !*c->stop_signal) {
         free(c->stop_signal);
@@ -347,6 +384,50 @@ static int decode_ports(const cJSON *root, struct docker_container *c, char *err
     return 0;
 }
 
+/* An empty string counts as absent. */
+static void drop_empty(char **s)
+{
+    if (*s && !**s) {
+        free(*s);
+        *s = NULL;
+    }
+}
+
+/* NetworkSettings.IPAddress and NetworkSettings.Networks[*].IPAddress. */
+static int decode_networks(const cJSON *root, struct docker_container *c, char *err, size_t errlen)
+{
+    const cJSON *ns, *nets, *v;
+    char qk[DOCKER_JSON_SHOWN_MAX + 8], path[200];
+    int n;
+    if (docker_json_member(root, "NetworkSettings", DOCKER_JSON_OBJECT, "NetworkSettings", &ns, err,
+                           errlen) < 0 ||
+        docker_json_member_dup(ns, "IPAddress", "NetworkSettings.IPAddress", &c->ip_address, err,
+                               errlen) < 0 ||
+        docker_json_member(ns, "Networks", DOCKER_JSON_OBJECT, "NetworkSettings.Networks", &nets,
+                           err, errlen) < 0)
+        return -1;
+    drop_empty(&c->ip_address);
+    if (!nets || (n = cJSON_GetArraySize(nets)) <= 0) return 0;
+    if (!(c->networks = calloc((size_t)n, sizeof *c->networks)))
+        return docker_json_fail(err, errlen, "NetworkSettings.Networks: out of memory");
+    cJSON_ArrayForEach(v, nets)
+    {
+        if (cJSON_IsNull(v)) continue;
+        quote_key(v->string, qk, sizeof qk);
+        snprintf(path, sizeof path, "NetworkSettings.Networks[%s]", qk);
+        if (!is_kind(v, DOCKER_JSON_OBJECT))
+            return docker_json_wrong_kind(path, DOCKER_JSON_OBJECT, v, err, errlen);
+        struct docker_network *net = &c->networks[c->nnetworks++];
+        if (!(net->name = strdup(v->string ? v->string : "")))
+            return docker_json_fail(err, errlen, "%s: out of memory", path);
+        strncat(path, ".IPAddress", sizeof path - strlen(path) - 1);
+        if (docker_json_member_dup(v, "IPAddress", path, &net->ip_address, err, errlen) < 0)
+            return -1;
+        drop_empty(&net->ip_address);
+    }
+    return 0;
+}
+
 /* Copies obj.Id (path names it in errors) into *dst: required, and it must
  * pass docker_id_is_valid since callers put it into URLs and log lines. */
 static int decode_id(const cJSON *obj, const char *path, char **dst, char *err, size_t errlen)
@@ -387,6 +468,7 @@ static int decode_container(const cJSON *root, struct docker_container *c, char 
         docker_json_member_dup(health, "Status", "State.Health.Status", &c->health_status, err,
                                errlen) < 0)
         return -1;
+    if (decode_networks(root, c, err, errlen) < 0) return -1;
     return decode_ports(root, c, err, errlen);
 }
 
@@ -420,6 +502,18 @@ void docker_container_clear(struct docker_container *c)
     free(c->labels);
     free(c->network_mode);
     free(c->exposed_tcp_ports);
+    free(c->exposed_udp_ports);
+    for (size_t i = 0; i < c->nenv; i++) {
+        free(c->env[i].key);
+        free(c->env[i].value);
+    }
+    free(c->env);
+    free(c->ip_address);
+    for (size_t i = 0; i < c->nnetworks; i++) {
+        free(c->networks[i].name);
+        free(c->networks[i].ip_address);
+    }
+    free(c->networks);
     for (size_t i = 0; i < c->nbindings; i++) {
         free(c->bindings[i].proto);
         free(c->bindings[i].host_ip);
@@ -438,26 +532,54 @@ const char *docker_container_label(const struct docker_container *c, const char 
     return NULL;
 }
 
-int docker_container_host_port(const struct docker_container *c, int private_port,
-                               const char *advertise_host)
+int docker_container_published_port(const struct docker_container *c, int private_port,
+                                    const char *proto, const char *advertise_host)
 {
     const struct docker_port_binding *first = NULL;
-    if (!c || private_port < 1 || private_port > 65535) return -1;
+    if (!c || !proto || private_port < 1 || private_port > 65535) return -1;
     if (c->host_network) {
-        if (c->nexposed == 0) return private_port;
-        for (size_t i = 0; i < c->nexposed; i++)
-            if (c->exposed_tcp_ports[i] == private_port) return private_port;
+        bool udp = !strcmp(proto, "udp");
+        const int *ports = udp ? c->exposed_udp_ports : c->exposed_tcp_ports;
+        size_t n = udp ? c->nexposed_udp : c->nexposed;
+        if (n == 0) return private_port;
+        for (size_t i = 0; i < n; i++)
+            if (ports[i] == private_port) return private_port;
         return -1;
     }
     for (size_t i = 0; i < c->nbindings; i++) {
         const struct docker_port_binding *b = &c->bindings[i];
-        if (b->private_port != private_port || strcmp(b->proto, "tcp")) continue;
+        if (b->private_port != private_port || strcmp(b->proto, proto)) continue;
         if (!*b->host_ip || !strcmp(b->host_ip, "0.0.0.0") || !strcmp(b->host_ip, "::") ||
             (advertise_host && !strcmp(b->host_ip, advertise_host)))
             return b->host_port;
         if (!first) first = b;
     }
     return first ? first->host_port : -1;
+}
+
+int docker_container_host_port(const struct docker_container *c, int private_port,
+                               const char *advertise_host)
+{
+    return docker_container_published_port(c, private_port, "tcp", advertise_host);
+}
+
+const char *docker_container_internal_ip(const struct docker_container *c, const char *network)
+{
+    if (!c || c->host_network) return NULL;
+    for (size_t i = 0; i < c->nnetworks; i++) {
+        const struct docker_network *n = &c->networks[i];
+        if (network ? !strcmp(n->name, network) : n->ip_address != NULL) return n->ip_address;
+    }
+    return network ? NULL : c->ip_address;
+}
+
+const char *docker_container_env(const struct docker_container *c, const char *key)
+{
+    const char *found = NULL;
+    if (!c || !key) return NULL;
+    for (size_t i = 0; i < c->nenv; i++)
+        if (!strcmp(c->env[i].key, key)) found = c->env[i].value;
+    return found;
 }
 
 bool docker_id_is_valid(const char *id)

@@ -29,6 +29,12 @@ struct docker_port_binding {
     int host_port;    /* 1..65535 */
 };
 
+/* One entry of NetworkSettings.Networks, in reply order. */
+struct docker_network {
+    char *name;       /* the member name ("bridge", "backend-net") */
+    char *ip_address; /* IPAddress; NULL when absent or empty */
+};
+
 struct docker_container {
     char *id;             /* never NULL after decode; passes docker_id_is_valid */
     char *name;           /* without the leading '/'; NULL if absent */
@@ -39,10 +45,19 @@ struct docker_container {
     bool host_network;      /* network_mode is "host" */
     int *exposed_tcp_ports; /* Config.ExposedPorts, tcp only, sorted, unique */
     size_t nexposed;
+    int *exposed_udp_ports; /* Config.ExposedPorts, udp only, sorted, unique */
+    size_t nexposed_udp;
+    /* Config.Env split at the first '=', in reply order; entries without
+     * '=' are left out. Values are untrusted, like labels. */
+    struct label *env;
+    size_t nenv;
     /* NetworkSettings.Ports: one entry per binding, in reply order; ports
      * whose value is null (exposed, not published) contribute none. */
     struct docker_port_binding *bindings;
     size_t nbindings;
+    char *ip_address;                /* NetworkSettings.IPAddress; NULL if absent or empty */
+    struct docker_network *networks; /* NetworkSettings.Networks */
+    size_t nnetworks;
     char *stop_signal;    /* Config.StopSignal; NULL if absent or empty */
     bool running;         /* State.Running */
     bool paused;          /* State.Paused */
@@ -73,6 +88,23 @@ const char *docker_container_label(const struct docker_container *c, const char 
  */
 int docker_container_host_port(const struct docker_container *c, int private_port,
                                const char *advertise_host);
+
+/* As docker_container_host_port, for proto "tcp" or "udp". */
+int docker_container_published_port(const struct docker_container *c, int private_port,
+                                    const char *proto, const char *advertise_host);
+
+/*
+ * The container's own address, for registering it with its exposed port
+ * (registrator's -internal). Borrowed, or NULL when there is none:
+ *   - host network: NULL (the container has the host's addresses);
+ *   - network given: that network's IPAddress, NULL if it is not attached;
+ *   - otherwise the IPAddress of the first network in the reply that has
+ *     one, else NetworkSettings.IPAddress.
+ */
+const char *docker_container_internal_ip(const struct docker_container *c, const char *network);
+
+/* Borrowed value of the last Config.Env entry named key, or NULL. */
+const char *docker_container_env(const struct docker_container *c, const char *key);
 
 /* A container ID safe to put in a URL path or a log line: 1..128 bytes of
  * [A-Za-z0-9_.-] (Docker's are 64 lowercase hex digits). */

@@ -37,6 +37,15 @@ int conf_failf(struct conf_ctx *p, const char *fmt, ...)
     return -1;
 }
 
+int conf_errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 int conf_fail(struct conf_ctx *p, const char *path, const char *want, const cJSON *v)
 {
     char got[160];
@@ -306,4 +315,15 @@ int conf_get_server_options(struct conf_ctx *p, const cJSON *obj, const char *pr
         return conf_fail(p, path, "a string without control characters, '#', ';' or '\\'", opts);
     if (*opts->valuestring && !(*out = strdup(opts->valuestring))) return conf_oom(p);
     return 0;
+}
+
+bool conf_port_text_ok(const char *s, size_t n)
+{
+    long port = 0;
+    if (n == 0 || n > 5) return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        port = port * 10 + (s[i] - '0');
+    }
+    return port >= 1 && port <= 65535;
 }

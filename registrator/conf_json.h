@@ -25,9 +25,16 @@ struct conf_ctx {
 
 extern const char *const CONF_NO_KEYS[];
 
+/* n bytes of decimal digits making a port 1..65535. */
+bool conf_port_text_ok(const char *s, size_t n);
+
 /* A bounded rendering of a JSON value for messages. */
 void conf_describe(const cJSON *v, char *buf, size_t len);
 int conf_failf(struct conf_ctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for parsers without a context (command line, URIs): err gets the
+ * sentence; returns -1. */
+int conf_errorf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* "<path>: expected <want>, got <v as JSON>" */
 int conf_fail(struct conf_ctx *p, const char *path, const char *want, const cJSON *v);
 /* conf_fail() for a value that is not a JSON value of its own: an object key. */

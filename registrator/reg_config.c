@@ -30,17 +30,6 @@ bool reg_name_is_safe(const char *name)
 
 /* ---- value syntax ------------------------------------------------------ */
 
-static bool port_ok(const char *s, size_t n)
-{
-    long port = 0;
-    if (n == 0 || n > 5) return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        port = port * 10 + (s[i] - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
-
 /* "host[:port]" or "[v6][:port]" of exactly n bytes. */
 static bool authority_ok(const char *s, size_t n, bool need_port)
 {
@@ -65,7 +54,7 @@ static bool authority_ok(const char *s, size_t n, bool need_port)
     memcpy(host, h, hostlen);
     host[hostlen] = '\0';
     if (!backend_host_is_valid(host)) return false;
-    return port ? port_ok(port, (size_t)(end - port)) : !need_port;
+    return port ? conf_port_text_ok(port, (size_t)(end - port)) : !need_port;
 }
 
 static bool docker_host_ok(const char *s)
@@ -219,9 +208,11 @@ static int parse_etcd(struct conf_ctx *p, const cJSON *reg, struct reg_config *c
     return 0;
 }
 
-static int parse_registry(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
+static int parse_registry(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg,
+                          bool partial)
 {
     const cJSON *reg = conf_member(root, "registry");
+    if (!reg && partial) return 0;
     if (!reg) return conf_failf(p, "registry: required");
     if (!cJSON_IsObject(reg)) return conf_fail(p, "registry", "an object", reg);
     const cJSON *type = conf_member(reg, "type");
@@ -342,26 +333,33 @@ static int parse_nerve_top(struct conf_ctx *p, const cJSON *root, struct reg_con
     return 0;
 }
 
-static int parse_root(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
+/* The keys that mirror gliderlabs/registrator's flags. */
+static int parse_registrator_keys(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
 {
-    static const char *const known[] = {"docker",   "advertise_host", "resync_interval_s",
-                                        "registry", "services",       "log_format",
-                                        "metrics",  "control_socket", NULL};
-    static const char *const known_nerve[] = {"docker",
-                                              "advertise_host",
-                                              "resync_interval_s",
-                                              "registry",
-                                              "services",
-                                              "instance_id",
-                                              "heartbeat_path",
-                                              "service_conf_dir",
-                                              "statsd",
-                                              "rate_limiting",
-                                              "max_repeated_report_failures",
-                                              "log_format",
-                                              "metrics",
-                                              "control_socket",
-                                              NULL};
+    if (conf_get_bool(p, root, "", "explicit", &cfg->explicit_only) < 0 ||
+        conf_get_bool(p, root, "", "internal", &cfg->internal) < 0 ||
+        conf_get_string(p, root, "", "use_ip_from_label", false, &cfg->ip_from_label) < 0 ||
+        conf_get_string(p, root, "", "tags", false, &cfg->force_tags) < 0)
+        return -1;
+    if (cfg->ip_from_label && !*cfg->ip_from_label)
+        return conf_fail(p, "use_ip_from_label", "a label name",
+                         conf_member(root, "use_ip_from_label"));
+    return 0;
+}
+
+static int parse_root(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg, bool partial)
+{
+    static const char *const known[] = {
+        "docker",   "advertise_host", "resync_interval_s", "registry", "services", "explicit",
+        "internal", "tags",           "use_ip_from_label", "log_format", "metrics", "control_socket", NULL};
+    static const char *const known_nerve[] = {
+        "docker",      "advertise_host", "resync_interval_s",
+        "registry",    "services",       "explicit",
+        "internal",    "tags",           "use_ip_from_label",
+        "instance_id", "heartbeat_path", "service_conf_dir",
+        "statsd",      "rate_limiting",  "max_repeated_report_failures",
+        "log_format",  "metrics",        "control_socket",
+        NULL};
     if (!cJSON_IsObject(root)) return conf_fail(p, "config", "an object", root);
     bool nerve = conf_member(root, "instance_id") != NULL;
     cfg->follows_docker = !nerve || conf_member(root, "registry");
@@ -372,15 +370,15 @@ static int parse_root(struct conf_ctx *p, const cJSON *root, struct reg_config *
     if (daemon_config_parse(root, &cfg->daemon, derr, sizeof derr) < 0)
         return conf_failf(p, "%s", derr);
     if (cfg->follows_docker) {
-        if (parse_docker(p, root, cfg) < 0 ||
-            conf_get_string(p, root, "", "advertise_host", true, &cfg->advertise_host) < 0)
+        if (parse_docker(p, root, cfg) < 0 || parse_registrator_keys(p, root, cfg) < 0 ||
+            conf_get_string(p, root, "", "advertise_host", !partial, &cfg->advertise_host) < 0)
             return -1;
-        if (!backend_host_is_valid(cfg->advertise_host))
+        if (cfg->advertise_host && !backend_host_is_valid(cfg->advertise_host))
             return conf_fail(p, "advertise_host", "a hostname or IP address",
                              conf_member(root, "advertise_host"));
         if (conf_get_int(p, root, "", "resync_interval_s", false, 1, INT_MAX,
                          &cfg->resync_interval_s) < 0 ||
-            parse_registry(p, root, cfg) < 0)
+            parse_registry(p, root, cfg, partial) < 0)
             return -1;
     }
     if (parse_services(p, root, cfg) < 0) return -1;
@@ -403,6 +401,10 @@ static struct reg_config *config_new(void)
     cfg->zk_session_timeout_ms = 10000;
     cfg->etcd_prefix = strdup("/smartdock/services/");
     cfg->etcd_ttl_s = 10;
+    cfg->explicit_only = true;
+    cfg->deregister = DEREGISTER_ALWAYS;
+    cfg->retry_attempts = -1;
+    cfg->retry_interval_ms = 2000;
     if (!cfg->zk_path || !cfg->etcd_prefix) {
         reg_config_free(cfg);
         return NULL;
@@ -410,8 +412,8 @@ static struct reg_config *config_new(void)
     return cfg;
 }
 
-int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
-                     size_t errlen)
+static int parse(const char *json, bool partial, struct reg_config **out, char ***warnings,
+                 char *err, size_t errlen)
 {
     struct conf_ctx p = {.err = err, .errlen = errlen};
     *out = NULL;
@@ -419,7 +421,7 @@ int reg_config_parse(const char *json, struct reg_config **out, char ***warnings
     cJSON *root = conf_parse_json(&p, json);
     if (!root) return -1;
     struct reg_config *cfg = config_new();
-    int rc = cfg ? parse_root(&p, root, cfg) : conf_oom(&p);
+    int rc = cfg ? parse_root(&p, root, cfg, partial) : conf_oom(&p);
     cJSON_Delete(root);
     /* An empty warnings array is still an array, so callers can always iterate. */
     if (rc == 0 && warnings) rc = conf_warn_reserve(&p);
@@ -436,18 +438,90 @@ int reg_config_parse(const char *json, struct reg_config **out, char ***warnings
     return 0;
 }
 
-int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
-                    size_t errlen)
+int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
+                     size_t errlen)
+{
+    return parse(json, false, out, warnings, err, errlen);
+}
+
+static int load(const char *path, bool partial, struct reg_config **out, char ***warnings,
+                char *err, size_t errlen)
 {
     *out = NULL;
     if (warnings) *warnings = NULL;
     char *buf = conf_read_file(path, err, errlen);
     if (!buf) return -1;
     char inner[1024];
-    int rc = reg_config_parse(buf, out, warnings, inner, sizeof inner);
+    int rc = parse(buf, partial, out, warnings, inner, sizeof inner);
     free(buf);
     if (rc < 0) snprintf(err, errlen, "%s: %s", path, inner);
     return rc;
+}
+
+int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
+                    size_t errlen)
+{
+    return load(path, false, out, warnings, err, errlen);
+}
+
+int reg_config_load_partial(const char *path, struct reg_config **out, char ***warnings, char *err,
+                            size_t errlen)
+{
+    return load(path, true, out, warnings, err, errlen);
+}
+
+struct reg_config *reg_config_new(void)
+{
+    struct reg_config *cfg = config_new();
+    if (cfg) {
+        cfg->explicit_only = false;
+        cfg->follows_docker = true;
+    }
+    return cfg;
+}
+
+int reg_config_complete(const struct reg_config *c, char *err, size_t errlen)
+{
+    if (!c->follows_docker) return 0;
+    if (!c->advertise_host) {
+        snprintf(err, errlen, "advertise_host: required (the config key or -ip)");
+        return -1;
+    }
+    if (c->registry_type == REGISTRY_ZOOKEEPER ? !c->nzk_hosts : !c->netcd_endpoints) {
+        snprintf(err, errlen, "registry: required (the config section or a registry URI)");
+        return -1;
+    }
+    return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_list(char **a, size_t na, char **b, size_t nb)
+{
+    if (na != nb) return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i])) return false;
+    return true;
+}
+
+bool reg_config_same_connections(const struct reg_config *a, const struct reg_config *b)
+{
+    return same_str(a->docker_host, b->docker_host) && a->registry_type == b->registry_type &&
+           same_list(a->zk_hosts, a->nzk_hosts, b->zk_hosts, b->nzk_hosts) &&
+           same_str(a->zk_path, b->zk_path) &&
+           a->zk_session_timeout_ms == b->zk_session_timeout_ms &&
+           same_list(a->etcd_endpoints, a->netcd_endpoints, b->etcd_endpoints,
+                     b->netcd_endpoints) &&
+           same_str(a->etcd_prefix, b->etcd_prefix) && a->etcd_ttl_s == b->etcd_ttl_s &&
+           a->etcd_keepalive_s == b->etcd_keepalive_s &&
+           same_str(a->etcd_username, b->etcd_username) &&
+           same_str(a->etcd_password, b->etcd_password) &&
+           same_str(a->etcd_ca_file, b->etcd_ca_file) &&
+           same_str(a->etcd_cert_file, b->etcd_cert_file) &&
+           same_str(a->etcd_key_file, b->etcd_key_file) && a->follows_docker == b->follows_docker;
 }
 
 void reg_config_free(struct reg_config *c)
@@ -469,6 +543,8 @@ void reg_config_free(struct reg_config *c)
     free(c->etcd_ca_file);
     free(c->etcd_cert_file);
     free(c->etcd_key_file);
+    free(c->ip_from_label);
+    free(c->force_tags);
     for (size_t i = 0; i < c->nservices; i++) {
         struct reg_service *s = &c->services[i];
         free(s->name);

@@ -125,6 +125,66 @@ static void host_network_container(void **state)
     docker_container_clear(&c);
 }
 
+/* A container attached to two user-defined networks (recorded reply, with
+ * loopback addresses in place of the private ones). */
+static void networks_env_and_udp(void **state)
+{
+    struct docker_container c;
+    (void)state;
+    decode_fixture("inspect_networks.json", &c);
+    assert_false(c.host_network);
+    assert_null(c.ip_address); /* "" counts as absent */
+    assert_int_equal(3, c.nnetworks);
+    assert_string_equal("backend", c.networks[0].name);
+    assert_string_equal("127.0.201.7", c.networks[0].ip_address);
+    assert_null(c.networks[2].ip_address);
+    /* -internal: the network asked for, else the first with an address. */
+    assert_string_equal("127.0.202.9", docker_container_internal_ip(&c, "frontend"));
+    assert_string_equal("127.0.201.7", docker_container_internal_ip(&c, "backend"));
+    assert_string_equal("127.0.201.7", docker_container_internal_ip(&c, NULL));
+    assert_null(docker_container_internal_ip(&c, "pending"));
+    assert_null(docker_container_internal_ip(&c, "nope"));
+    /* Env split at the first '='. */
+    assert_int_equal(7, c.nenv);
+    assert_string_equal("SERVICE_443_NAME", c.env[1].key);
+    assert_string_equal("https", docker_container_env(&c, "SERVICE_443_NAME"));
+    assert_null(docker_container_env(&c, "SERVICE_NAME"));
+    /* udp is kept apart from tcp. */
+    assert_int_equal(2, c.nexposed);
+    assert_int_equal(1, c.nexposed_udp);
+    assert_int_equal(53, c.exposed_udp_ports[0]);
+    assert_int_equal(-1, docker_container_published_port(&c, 53, "udp", NULL));
+    assert_int_equal(4443, docker_container_published_port(&c, 443, "tcp", NULL));
+    docker_container_clear(&c);
+
+    /* Only the classic bridge address; and the host network has none. */
+    decode_ok("{\"Id\":\"abc\",\"Config\":{\"Env\":[\"A=b=c\",\"NOEQ\",\"=x\",\"E=\"]},"
+              "\"NetworkSettings\":{\"IPAddress\":\"127.0.100.4\",\"Networks\":{}}}",
+              &c);
+    assert_string_equal("127.0.100.4", docker_container_internal_ip(&c, NULL));
+    assert_null(docker_container_internal_ip(&c, "bridge"));
+    assert_int_equal(2, c.nenv);
+    assert_string_equal("b=c", docker_container_env(&c, "A"));
+    assert_string_equal("", docker_container_env(&c, "E"));
+    docker_container_clear(&c);
+    decode_fixture("inspect_host.json", &c);
+    assert_null(docker_container_internal_ip(&c, NULL));
+    assert_int_equal(53, docker_container_published_port(&c, 53, "udp", NULL));
+    assert_int_equal(-1, docker_container_published_port(&c, 54, "udp", NULL));
+    docker_container_clear(&c);
+
+    /* Wrong kinds are errors naming the path. */
+    char err[256];
+    const char *bad_env = "{\"Id\":\"abc\",\"Config\":{\"Env\":[\"A=b\",7]}}";
+    assert_int_equal(-1, docker_container_decode(bad_env, strlen(bad_env), &c, err, sizeof err));
+    assert_string_equal("Config.Env[1]: expected a string, got 7", err);
+    const char *bad_net =
+        "{\"Id\":\"abc\",\"NetworkSettings\":{\"Networks\":{\"n1\":{\"IPAddress\":5}}}}";
+    assert_int_equal(-1, docker_container_decode(bad_net, strlen(bad_net), &c, err, sizeof err));
+    assert_string_equal("NetworkSettings.Networks[\"n1\"].IPAddress: expected a string, got 5",
+                        err);
+}
+
 static void multi_port_container(void **state)
 {
     struct docker_container c;
@@ -389,6 +449,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bridge_container),
         cmocka_unit_test(host_network_container),
+        cmocka_unit_test(networks_env_and_udp),
         cmocka_unit_test(multi_port_container),
         cmocka_unit_test(healthcheck_container),
         cmocka_unit_test(minimal_and_null_sections),
