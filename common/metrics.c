@@ -135,6 +135,8 @@ struct metric *metrics_gauge(struct metrics *m, const char *name, const char *he
     return family_new(m, name, help, labels, METRIC_GAUGE);
 }
 
+static struct series *series_get(struct metric *f, const char *const *values, bool create);
+
 struct metric *metrics_histogram(struct metrics *m, const char *name, const char *help,
                                  const char *labels, const double *bounds, size_t nbounds)
 {
@@ -145,6 +147,8 @@ struct metric *metrics_histogram(struct metrics *m, const char *name, const char
         memcpy(f->bounds, bounds, nbounds * sizeof *bounds);
         f->nbounds = nbounds;
     }
+    /* Without labels it has one series, shown at 0 from the start. */
+    if (!f->nlabels) series_get(f, NULL, true);
     return f;
 }
 

@@ -121,11 +121,10 @@ struct metrics_http *metrics_http_new(struct loop *l, const char *listen, struct
     h->metrics = m;
     h->epoll_fd = -1;
     /* No internal thread: MHD_run from the loop does all the work. */
-    h->mhd =
-        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)32, MHD_OPTION_EXTERNAL_LOGGER,
-                         mhd_log, NULL, MHD_OPTION_END);
+    h->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)32, MHD_OPTION_END);
     if (!h->mhd) {
         snprintf(err, errlen, "metrics.listen %s: cannot listen (%s)", listen,
                  errno ? strerror(errno) : "libmicrohttpd refused");

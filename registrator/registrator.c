@@ -1,5 +1,7 @@
 #include "registrator.h"
 
+#include "metrics.h"
+
 #include "docker_client.h"
 #include "docker_model.h"
 #include "log.h"
@@ -27,6 +29,9 @@ struct container_state {
     uint64_t stopping_since;
     char *stop_signal;  /* from the last inspect */
     bool has_healthcheck;
+    char health[16];       /* last health_status seen: "healthy", "unhealthy" or "" */
+    bool health_uncounted; /* that result awaits its services, known after inspect */
+    bool drained_by_hand;  /* `smartdock-registrator drain`: stays withdrawn until it stops */
     char *problems;     /* last problems logged, so each is logged once */
     struct registration_list regs;
 };
@@ -58,6 +63,11 @@ struct registrator {
     bool resync_again; /* asked for while one was in flight */
     bool closing;
     int status;
+    bool docker_connected; /* the events stream is open */
+    bool ever_connected;
+    /* metrics (NULL families when opts.metrics is NULL) */
+    struct metric *m_registrations, *m_registry_connected, *m_docker_connected, *m_reconnects,
+        *m_checks, *m_docker_events;
 };
 
 struct inspect_req {
@@ -152,6 +162,7 @@ static void print_dry_run(struct registrator *r, const struct registration *g)
 /* Replaces c's registrations by want (moved in). */
 static void apply(struct registrator *r, struct container_state *c, struct registration_list *want)
 {
+    if (c->drained_by_hand) registration_list_clear(want);
     for (size_t i = 0; i < c->regs.n; i++)
         if (!has_registration(want, &c->regs.v[i]) && r->registry) {
             log_info("deregistering %s container=%s (no longer matches)", c->regs.v[i].service,
@@ -164,6 +175,11 @@ static void apply(struct registrator *r, struct container_state *c, struct regis
         else if (registry_put(r->registry, &want->v[i]) < 0)
             log_error("registering %s container=%s: out of memory", want->v[i].service,
                       c->short_id);
+    }
+    if (c->health_uncounted) {
+        for (size_t i = 0; i < want->n; i++)
+            metric_add(r->m_checks, 1, want->v[i].service, c->health);
+        c->health_uncounted = false;
     }
     registration_list_clear(&c->regs);
     c->regs = *want;
@@ -346,6 +362,16 @@ static void start_drain(struct registrator *r, struct container_state *c, const 
     log_info("draining container %s for %d ms before sending it SIGTERM", c->short_id, drain_ms);
 }
 
+/* A Docker health check result: counted once per service of the container
+ * (now if it is registered, else once the inspect says which). */
+static void note_health(struct registrator *r, struct container_state *c, const char *result)
+{
+    snprintf(c->health, sizeof c->health, "%s", result);
+    c->health_uncounted = c->regs.n == 0;
+    for (size_t i = 0; i < c->regs.n; i++)
+        metric_add(r->m_checks, 1, c->regs.v[i].service, c->health);
+}
+
 static void on_event(void *arg, const char *line, size_t len)
 {
     struct registrator *r = arg;
@@ -364,6 +390,16 @@ static void on_event(void *arg, const char *line, size_t len)
     enum docker_effect effect = docker_event_effect(&ev, c ? c->stop_signal : NULL,
                                                     c ? c->has_healthcheck : false);
     log_debug("docker event %s container=%.12s", ev.action ? ev.action : "?", ev.id);
+    /* The action without its details ("exec_start: sh -c ..."): a bounded label. */
+    char action[32];
+    snprintf(action, sizeof action, "%.*s", (int)strcspn(ev.action ? ev.action : "?", ":"),
+             ev.action ? ev.action : "?");
+    metric_add(r->m_docker_events, 1, action);
+    const char *health = ev.action && strncmp(ev.action, "health_status: ", 15) == 0
+                             ? ev.action + 15
+                             : NULL;
+    bool health_noted = health && c;
+    if (health_noted) note_health(r, c, health);
     if (effect == DOCKER_EFFECT_REGISTER && (c = get(r, ev.id))) {
         c->gen++;
         c->touched = r->resync_no;
@@ -385,6 +421,7 @@ static void on_event(void *arg, const char *line, size_t len)
         withdraw_all(r, c, why);
         if (ev.action && strcmp(ev.action, "destroy") == 0) forget(r, c);
     }
+    if (health && !health_noted && (c = find(r, ev.id))) note_health(r, c, health);
     docker_event_clear(&ev);
 }
 
@@ -402,6 +439,7 @@ static void on_events_end(void *arg, const char *error)
 {
     struct registrator *r = arg;
     r->events = NULL;
+    r->docker_connected = false;
     log_warn("docker %s: events stream ended (%s); reconnecting",
              docker_client_url(r->docker), error);
     schedule_reconnect(r);
@@ -464,7 +502,10 @@ static void on_resync_timer(void *arg)
 
 static void on_events_open(void *arg)
 {
-    resync(arg);
+    struct registrator *r = arg;
+    if (r->ever_connected) metric_add(r->m_reconnects, 1);
+    r->ever_connected = r->docker_connected = true;
+    resync(r);
 }
 
 static void on_version(void *arg, long status, const char *body, size_t len, const char *error)
@@ -532,8 +573,45 @@ static void maybe_finish_once(struct registrator *r)
 static void on_registry_lost(void *arg)
 {
     struct registrator *r = arg;
+    metric_add(r->m_reconnects, 1);
     /* The registry re-registers what it knows; a resync heals what changed meanwhile. */
     if (r->events) resync(r);
+}
+
+/* Gauges read from the state at each scrape. */
+static void collect(void *arg, struct metrics *m)
+{
+    struct registrator *r = arg;
+    (void)m;
+    metric_reset(r->m_registrations);
+    for (size_t i = 0; i < r->cfg->nservices; i++) /* configured services show 0 */
+        metric_set(r->m_registrations, 0, r->cfg->services[i].name);
+    for (struct container_state *c = r->containers; c; c = c->next)
+        for (size_t i = 0; i < c->regs.n; i++)
+            metric_add(r->m_registrations, 1, c->regs.v[i].service);
+    metric_set(r->m_registry_connected, registry_connected(r->registry) ? 1 : 0);
+    metric_set(r->m_docker_connected, r->docker_connected ? 1 : 0);
+}
+
+static void add_metrics(struct registrator *r, struct metrics *m)
+{
+    if (!m) return;
+    r->m_registrations = metrics_gauge(m, "smartdock_registrator_registrations",
+                                       "Instances registered, per service.", "service");
+    r->m_registry_connected =
+        metrics_gauge(m, "smartdock_registrator_registry_connected",
+                      "1 while the ZooKeeper session is connected or the etcd lease held.", NULL);
+    r->m_docker_connected = metrics_gauge(m, "smartdock_registrator_docker_connected",
+                                          "1 while the Docker events stream is open.", NULL);
+    r->m_reconnects = metrics_counter(
+        m, "smartdock_registrator_reconnects_total",
+        "Docker events streams re-opened and registry sessions or leases replaced.", NULL);
+    r->m_checks = metrics_counter(m, "smartdock_registrator_checks_total",
+                                  "Docker health check results seen, per service.",
+                                  "service,result");
+    r->m_docker_events = metrics_counter(m, "smartdock_registrator_docker_events_total",
+                                         "Docker container events seen, per action.", "action");
+    metrics_on_collect(m, collect, r);
 }
 
 struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg,
@@ -563,6 +641,7 @@ struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg
     }
     r->resync_timer =
         loop_timer(l, (uint64_t)cfg->resync_interval_s * 1000, on_resync_timer, r);
+    add_metrics(r, opts->metrics);
     connect_engine(r);
     return r;
 }
@@ -589,4 +668,106 @@ void registrator_free(struct registrator *r)
         container_free(c);
     }
     free(r);
+}
+
+/* ---- the status and drain commands ---------------------------------------- */
+
+static bool is_draining(const struct registrator *r, const struct container_state *c)
+{
+    for (const struct drain *d = r->drains; d; d = d->next)
+        if (strcmp(d->id, c->id) == 0) return true;
+    return false;
+}
+
+static const char *drain_state(const struct registrator *r, const struct container_state *c)
+{
+    if (is_draining(r, c)) return "draining: SIGTERM follows drain_ms after its stop signal";
+    if (c->drained_by_hand) return "drained by hand";
+    if (c->stopping) return "stopping";
+    return "serving";
+}
+
+char *registrator_status_json(const struct registrator *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "daemon", "registrator");
+    cJSON_AddStringToObject(o, "version", SMARTDOCK_VERSION);
+    cJSON_AddStringToObject(o, "docker", docker_client_url(r->docker));
+    cJSON_AddBoolToObject(o, "docker_connected", r->docker_connected);
+    cJSON_AddStringToObject(o, "registry",
+                            r->cfg->registry_type == REGISTRY_ETCD ? "etcd" : "zookeeper");
+    cJSON_AddBoolToObject(o, "registry_connected", registry_connected(r->registry));
+    cJSON_AddBoolToObject(o, "first_sync_done", r->first_sync_done);
+    cJSON *list = cJSON_AddArrayToObject(o, "containers");
+    for (const struct container_state *c = r->containers; c && list; c = c->next) {
+        if (!c->regs.n && !c->drained_by_hand && !is_draining(r, c)) continue;
+        cJSON *jc = cJSON_CreateObject();
+        if (!jc) break;
+        cJSON_AddItemToArray(list, jc);
+        cJSON_AddStringToObject(jc, "container", c->short_id);
+        cJSON_AddStringToObject(jc, "health", !c->has_healthcheck ? "no healthcheck"
+                                              : c->health[0]      ? c->health
+                                                                  : "starting");
+        cJSON_AddStringToObject(jc, "drain", drain_state(r, c));
+        cJSON *regs = cJSON_AddArrayToObject(jc, "registrations");
+        for (size_t i = 0; i < c->regs.n && regs; i++) {
+            const struct registration *g = &c->regs.v[i];
+            cJSON *jr = cJSON_CreateObject();
+            if (!jr) break;
+            cJSON_AddItemToArray(regs, jr);
+            cJSON_AddStringToObject(jr, "service", g->service);
+            char addr[300];
+            snprintf(addr, sizeof addr, "%s:%d", g->backend.host, g->backend.port);
+            cJSON_AddStringToObject(jr, "address", addr);
+            char *path = registry_describe(r->registry, g->service, g->instance);
+            cJSON_AddStringToObject(jr, "path", path ? path : "(dry run)");
+            free(path);
+        }
+    }
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+void registrator_summary(const struct registrator *r, char *buf, size_t len)
+{
+    size_t regs = 0;
+    for (const struct container_state *c = r->containers; c; c = c->next)
+        regs += c->regs.n;
+    snprintf(buf, len, "%zu registration%s; docker %s; %s %s", regs, regs == 1 ? "" : "s",
+             r->docker_connected ? "connected" : "disconnected",
+             r->cfg->registry_type == REGISTRY_ETCD ? "etcd" : "zookeeper",
+             registry_connected(r->registry) ? "connected" : "disconnected");
+}
+
+int registrator_drain(struct registrator *r, const char *id, char *msg, size_t len)
+{
+    struct container_state *match = NULL;
+    size_t n = strlen(id), found = 0;
+    if (n < 4) {
+        snprintf(msg, len, "give at least 4 characters of the container id");
+        return -1;
+    }
+    for (struct container_state *c = r->containers; c; c = c->next)
+        if (strncmp(c->id, id, n) == 0 && (c->regs.n || c->drained_by_hand)) {
+            match = c;
+            found++;
+        }
+    if (found != 1) {
+        if (found)
+            snprintf(msg, len, "%zu registered containers start with %s; give more of the id",
+                     found, id);
+        else
+            snprintf(msg, len, "no registered container starts with %s", id);
+        return -1;
+    }
+    if (match->drained_by_hand) {
+        snprintf(msg, len, "container %s was already drained", match->short_id);
+        return 0;
+    }
+    match->drained_by_hand = true;
+    withdraw_all(r, match, "drained by hand");
+    snprintf(msg, len, "container %s withdrawn; it stays out until it stops", match->short_id);
+    return 0;
 }

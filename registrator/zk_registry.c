@@ -438,6 +438,22 @@ static bool zkr_settled(const void *impl)
     return true;
 }
 
+static bool zkr_connected(const void *impl)
+{
+    const struct zk_registry *r = impl;
+    return zk_is_connected(r->zk);
+}
+
+static char *zkr_describe(const void *impl, const char *service, const char *instance)
+{
+    struct zk_entry *e = find((struct zk_registry *)impl, service, instance);
+    char *out = NULL;
+    if (!e) return NULL;
+    if (e->node) return strdup(e->node);
+    if (asprintf(&out, "%s/%s_ (not created yet)", e->dir, e->instance) < 0) return NULL;
+    return out;
+}
+
 static void on_session(void *arg, enum zk_session_event ev)
 {
     struct zk_registry *r = arg;
@@ -513,4 +529,5 @@ static void zkr_free(void *impl)
     free(r);
 }
 
-const struct registry_ops zk_registry_ops = {zkr_put, zkr_remove, zkr_settled, zkr_free};
+const struct registry_ops zk_registry_ops = {zkr_put, zkr_remove, zkr_settled, zkr_connected,
+                                             zkr_describe, zkr_free};

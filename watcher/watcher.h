@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "loop.h"
+#include "metrics.h"
 #include "syn_config.h"
 
 struct watcher;
@@ -22,6 +23,7 @@ struct watcher_opts {
      * (haproxy.cfg valid and in effect). */
     void (*on_ready)(void *arg);
     void *ready_arg;
+    struct metrics *metrics; /* borrowed; NULL: no metrics */
 };
 
 /* cfg is borrowed and must outlive the watcher. */
@@ -32,5 +34,11 @@ void watcher_free(struct watcher *w);
 bool watcher_child_exited(struct watcher *w, pid_t pid, int status);
 /* 0 when --once applied a valid config, 1 otherwise. */
 int watcher_status(const struct watcher *w);
+/* The status command's answer, as JSON (caller frees): per service its
+ * backends, where each came from, HAProxy's view of it (through the stats
+ * socket, when there is one), the last change and the last error. */
+char *watcher_status_json(const struct watcher *w);
+/* One line for systemd's STATUS=. */
+void watcher_summary(const struct watcher *w, char *buf, size_t len);
 
 #endif

@@ -41,6 +41,7 @@ struct zk_child {
 struct zk_discovery {
     struct zk_discovery *next; /* in conn->subscribers */
     struct zk_conn *conn;
+    struct discovery_hub *hub;
     const struct syn_service *svc;
     size_t index;
     discovery_update_fn *fn;
@@ -151,6 +152,7 @@ static void on_data(void *arg, int rc, const struct zk_result *res)
         } else {
             c->state = CHILD_BAD;
             log_warn("service %s: skipping znode %s/%s: %s", d->svc->name, d->path, name, err);
+            discovery_hub_reject(d->hub, d->svc->name, err);
         }
         d->dirty = true;
     } else if (c && rc == ZNONODE) {
@@ -368,6 +370,7 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
         free(d);
         return NULL;
     }
+    d->hub = h;
     size_t pl = strlen(d->path);
     if (pl > 1 && d->path[pl - 1] == '/') d->path[pl - 1] = 0;
     d->conn = conn;
@@ -395,4 +398,10 @@ static void zkd_free(void *impl)
     if (--d->inflight == 0) discovery_destroy(d);
 }
 
-const struct discovery_impl zk_discovery_impl = {zkd_new, zkd_free};
+static int zkd_connected(const void *impl)
+{
+    const struct zk_discovery *d = impl;
+    return zk_is_connected(d->conn->zk) ? 1 : 0;
+}
+
+const struct discovery_impl zk_discovery_impl = {zkd_new, zkd_free, zkd_connected};
