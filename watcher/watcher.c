@@ -69,11 +69,11 @@ static void schedule_render(struct watcher *w)
     w->render_timer = loop_timer(w->loop, COALESCE_MS, render_now, w);
 }
 
-static void log_warnings(struct syn_strlist *warnings)
+static void log_warnings(struct strlist *warnings)
 {
     for (size_t i = 0; i < warnings->n; i++)
         log_warn("%s", warnings->v[i]);
-    syn_strlist_clear(warnings);
+    strlist_clear(warnings);
 }
 
 static void write_file_output(struct watcher *w)
@@ -212,7 +212,7 @@ static void render_now(void *arg)
     for (size_t i = 0; i < w->cfg->nservices; i++)
         lists[i] = w->services[i].current;
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
-    struct syn_strlist warnings = {0};
+    struct strlist warnings = {0};
     uint64_t t0 = loop_now_ms();
     char *text = render_haproxy_cfg(w->cfg, lists, &ropts, &warnings);
     if (text)
@@ -580,7 +580,7 @@ void watcher_free(struct watcher *w)
  * socket's "show servers state" (a local socket: answered in milliseconds). */
 static cJSON *haproxy_view(const struct watcher *w, const char *backend)
 {
-    const struct syn_strlist *socks = &w->cfg->haproxy.socket_files;
+    const struct strlist *socks = &w->cfg->haproxy.socket_files;
     if (!w->cfg->haproxy.do_socket || socks->n == 0) return NULL;
     char cmd[300], err[256], *answer = NULL;
     snprintf(cmd, sizeof cmd, "show servers state %s", backend);
