@@ -189,51 +189,51 @@ static struct series *series_get(struct metric *f, const char *const *values, bo
     return s;
 }
 
-static void collect_values(const struct metric *f, va_list ap, const char **values)
+enum update { UPDATE_ADD, UPDATE_SET, UPDATE_OBSERVE };
+
+/* The series named by the label values in ap, changed as op says. */
+static void update(struct metric *f, enum update op, double v, va_list ap)
 {
+    const char *values[METRIC_MAX_LABELS];
     for (size_t i = 0; i < f->nlabels; i++)
         values[i] = va_arg(ap, const char *);
+    struct series *s = series_get(f, values, true);
+    if (!s) return;
+    if (op == UPDATE_ADD) {
+        s->value += v;
+    } else if (op == UPDATE_SET) {
+        s->value = v;
+    } else if (f->type == METRIC_HISTOGRAM) {
+        for (size_t i = 0; i < f->nbounds; i++)
+            if (v <= f->bounds[i]) s->buckets[i]++;
+        s->buckets[f->nbounds]++;
+        s->count++;
+        s->value += v;
+    }
 }
+
+#define METRIC_UPDATE(f, op, v)                                                                    \
+    do {                                                                                           \
+        if (!(f)) return;                                                                          \
+        va_list ap;                                                                                \
+        va_start(ap, v);                                                                           \
+        update(f, op, v, ap);                                                                      \
+        va_end(ap);                                                                                \
+    } while (0)
 
 void metric_add(struct metric *f, double v, ...)
 {
-    if (!f) return;
-    const char *values[METRIC_MAX_LABELS];
-    va_list ap;
-    va_start(ap, v);
-    collect_values(f, ap, values);
-    va_end(ap);
-    struct series *s = series_get(f, values, true);
-    if (s) s->value += v;
+    METRIC_UPDATE(f, UPDATE_ADD, v);
 }
 
 void metric_set(struct metric *f, double v, ...)
 {
-    if (!f) return;
-    const char *values[METRIC_MAX_LABELS];
-    va_list ap;
-    va_start(ap, v);
-    collect_values(f, ap, values);
-    va_end(ap);
-    struct series *s = series_get(f, values, true);
-    if (s) s->value = v;
+    METRIC_UPDATE(f, UPDATE_SET, v);
 }
 
 void metric_observe(struct metric *f, double v, ...)
 {
-    if (!f || f->type != METRIC_HISTOGRAM) return;
-    const char *values[METRIC_MAX_LABELS];
-    va_list ap;
-    va_start(ap, v);
-    collect_values(f, ap, values);
-    va_end(ap);
-    struct series *s = series_get(f, values, true);
-    if (!s) return;
-    for (size_t i = 0; i < f->nbounds; i++)
-        if (v <= f->bounds[i]) s->buckets[i]++;
-    s->buckets[f->nbounds]++;
-    s->count++;
-    s->value += v;
+    METRIC_UPDATE(f, UPDATE_OBSERVE, v);
 }
 
 double metric_value(const struct metric *f, ...)
@@ -242,7 +242,8 @@ double metric_value(const struct metric *f, ...)
     const char *values[METRIC_MAX_LABELS];
     va_list ap;
     va_start(ap, f);
-    collect_values(f, ap, values);
+    for (size_t i = 0; i < f->nlabels; i++)
+        values[i] = va_arg(ap, const char *);
     va_end(ap);
     struct series *s = series_get((struct metric *)f, values, false);
     if (!s) return 0;

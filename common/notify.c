@@ -103,41 +103,39 @@ void notify_free(struct notify *n)
     free(n);
 }
 
-/* The status line stays one line whatever went into it. */
-static void format_status(struct notify *n, const char *fmt, va_list ap, char *out, size_t len)
+/* STATUS=<line>, preceded by READY=1 the first time ready asks for it; a
+ * status repeated unchanged is not sent again. The line stays one line
+ * whatever went into it. */
+static void send_status(struct notify *n, bool ready, const char *fmt, va_list ap)
 {
-    (void)n;
-    vsnprintf(out, len, fmt, ap);
-    for (char *p = out; *p; p++)
+    char status[256], msg[300];
+    vsnprintf(status, sizeof status, fmt, ap);
+    for (char *p = status; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
+    bool say_ready = ready && !n->ready;
+    if (!say_ready && strcmp(status, n->status) == 0) return;
+    snprintf(n->status, sizeof n->status, "%s", status);
+    snprintf(msg, sizeof msg, "%sSTATUS=%s", say_ready ? "READY=1\n" : "", status);
+    if (ready) n->ready = true;
+    send_msg(n, msg);
 }
 
 void notify_ready(struct notify *n, const char *fmt, ...)
 {
     if (!n) return;
-    char status[256], msg[300];
     va_list ap;
     va_start(ap, fmt);
-    format_status(n, fmt, ap, status, sizeof status);
+    send_status(n, true, fmt, ap);
     va_end(ap);
-    snprintf(msg, sizeof msg, "%sSTATUS=%s", n->ready ? "" : "READY=1\n", status);
-    snprintf(n->status, sizeof n->status, "%s", status);
-    n->ready = true;
-    send_msg(n, msg);
 }
 
 void notify_status(struct notify *n, const char *fmt, ...)
 {
     if (!n) return;
-    char status[256], msg[300];
     va_list ap;
     va_start(ap, fmt);
-    format_status(n, fmt, ap, status, sizeof status);
+    send_status(n, false, fmt, ap);
     va_end(ap);
-    if (strcmp(status, n->status) == 0) return;
-    snprintf(n->status, sizeof n->status, "%s", status);
-    snprintf(msg, sizeof msg, "STATUS=%s", status);
-    send_msg(n, msg);
 }
 
 void notify_stopping(struct notify *n)
