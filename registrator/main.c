@@ -1,6 +1,7 @@
 /* smartdock-registrator: Docker containers -> ephemeral registry entries. */
 #include "log.h"
 #include "loop.h"
+#include "nerve_services.h"
 #include "ops.h"
 #include "reg_cli.h"
 #include "reg_config.h"
@@ -221,7 +222,7 @@ static struct reg_config *load_config(const struct reg_cli *cli)
     for (char **w = warnings; w && *w; w++)
         log_warn("%s", *w);
     reg_config_free_warnings(warnings);
-    if (!cfg->advertise_host && advertise_from_hostname(cfg) < 0) {
+    if (cfg->follows_docker && !cfg->advertise_host && advertise_from_hostname(cfg) < 0) {
         log_error("advertise_host: required (the config key or -ip); the hostname does not "
                   "resolve");
         reg_config_free(cfg);
@@ -270,7 +271,6 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    srand((unsigned)time(NULL) ^ (unsigned)getpid()); /* reconnect jitter differs per host */
     struct loop *loop = loop_new();
     if (!loop) return 1;
     struct shutdown sd = {loop, 0};
@@ -293,23 +293,30 @@ int main(int argc, char **argv)
                                     .on_ready = on_ready,
                                     .ready_arg = &d,
                                     .metrics = ops_metrics(d.ops)};
-    d.r = registrator_new(loop, cfg, &opts);
-    if (!d.r) {
-        ops_free(d.ops);
-        loop_free(loop);
-        reg_config_free(cfg);
-        return 1;
-    }
-    loop_run(loop);
-    int status = cli.once ? registrator_status(d.r) : 0;
+    /* Nerve's services and the Docker follower share the loop. */
+    struct nerve_services *ns = NULL;
+    if (cfg->nnerve_services && !(ns = nerve_services_new(loop, cfg, opts.dry_run))) goto fail;
+    if (cfg->follows_docker && !(d.r = registrator_new(loop, cfg, &opts))) goto fail;
+    /* Nerve's services alone have no first sync to wait for. */
+    if (!d.r) ops_ready(d.ops);
+    if (d.r || !cli.once) loop_run(loop);
+    int status = cli.once && d.r ? registrator_status(d.r) : 0;
     if (sd.signo) log_info("signal %d: withdrawing every registration and exiting", sd.signo);
     ops_stopping(d.ops);
     struct registrator *r = d.r;
     d.r = NULL;
     registrator_free(r);
+    nerve_services_free(ns);
     loop_run_posts(loop);
     ops_free(d.ops);
     loop_free(loop);
     reg_config_free(cfg);
     return status;
+fail:
+    nerve_services_free(ns);
+    ops_free(d.ops);
+    loop_run_posts(loop);
+    loop_free(loop);
+    reg_config_free(cfg);
+    return 1;
 }
