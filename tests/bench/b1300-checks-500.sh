@@ -46,7 +46,8 @@ start_ms=$(bench_now_ms)
 sd_bg reg "$SD_BIN/smartdock-registrator" -c "$SD_TMP/nerve.json"
 reg_pid=$(sd_pid reg)
 ups() { grep -c "health: .* is up" "$SD_TMP/reg.log" || true; }
-sd_wait_for "all $N services up" 300 test "$(ups)" -ge "$N"
+all_up() { [ "$(ups)" -ge "$N" ]; }
+sd_wait_for "all $N services up" 300 all_up
 up_ms=$(($(bench_now_ms) - start_ms))
 
 # The measured window.
