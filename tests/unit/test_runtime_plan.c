@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "runtime_plan.h"
@@ -32,6 +33,30 @@ static void identical_lists_make_an_empty_plan(void **state)
     assert_false(p.needs_reload);
     assert_int_equal(p.n, 0);
     runtime_plan_clear(&p);
+}
+
+/* Issue 11: 20,000 servers and one more make one add, found by sorted
+ * lookups (a linear find per server was quadratic: seconds of CPU). */
+static void many_servers_one_more(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    struct render_server *v = calloc(N + 1, sizeof *v);
+    char(*names)[16] = calloc(N + 1, sizeof *names);
+    for (int i = 0; i <= N; i++) {
+        snprintf(names[i], sizeof names[i], "n%d", (i * 7919) % (N + 1));
+        v[i] = (struct render_server)SRV(names[i], "127.0.0.2", 1 + i, BACKEND_WEIGHT_UNSET, NULL);
+    }
+    struct render_server_list prev = {v, N}, next = {v, N + 1};
+    struct runtime_plan p;
+    assert_int_equal(runtime_plan_make(&prev, NULL, &next, &p), 0);
+    assert_false(p.needs_reload);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.v[0].kind, RUNTIME_ADD);
+    assert_ptr_equal(p.v[0].server, &v[N]);
+    runtime_plan_clear(&p);
+    free(names);
+    free(v);
 }
 
 static void adds_come_before_weights_and_removals(void **state)
@@ -159,7 +184,8 @@ static void add_command_is_the_server_line(void **state)
     assert_string_equal(cmd, "add server be/x [::1]:80");
     free(cmd);
     /* ';' separates commands on the admin socket: such a line is never sent. */
-    struct render_server semi = SRV("y", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check;shutdown frontend web");
+    struct render_server semi =
+        SRV("y", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check;shutdown frontend web");
     assert_null(runtime_add_command("be", &semi));
     struct render_server esc = SRV("z", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check\\");
     assert_null(runtime_add_command("be", &esc));
@@ -167,41 +193,11 @@ static void add_command_is_the_server_line(void **state)
     assert_false(runtime_options_have_check("check-ssl agent-check"));
 }
 
-static void skeleton_drops_only_server_lines(void **state)
-{
-    (void)state;
-    char *s = runtime_skeleton("global\n\tmaxconn 10\nbackend web\n\tmode http\n"
-                               "\tserver a 127.0.0.2:80\n\tserver b 127.0.0.3:80 check\n"
-                               "\tserver-template x 2 127.0.0.4:80\n");
-    assert_string_equal(s, "global\n\tmaxconn 10\nbackend web\n\tmode http\n"
-                           "\tserver-template x 2 127.0.0.4:80\n");
-    free(s);
-}
-
-static void server_lines_must_be_what_add_server_makes(void **state)
-{
-    (void)state;
-    struct render_server v[] = {SRV("a", "127.0.0.2", 80, 5, "check"),
-                                SRV("b", "127.0.0.3", 81, BACKEND_WEIGHT_UNSET, NULL)};
-    struct render_server_list l[2] = {LIST(v), {NULL, 0}};
-    assert_true(runtime_server_lines_match("backend web\n\tserver b 127.0.0.3:81\n"
-                                           "\tserver a 127.0.0.2:80 weight 5 check\n",
-                                           l, 2));
-    /* render's cookie: not what "add server" can do */
-    assert_false(runtime_server_lines_match("backend web\n\tserver b 127.0.0.3:81 cookie b\n"
-                                            "\tserver a 127.0.0.2:80 weight 5 check cookie a\n",
-                                            l, 2));
-    /* a configured server line beside them */
-    assert_false(runtime_server_lines_match("backend web\n\tserver b 127.0.0.3:81\n"
-                                            "\tserver a 127.0.0.2:80 weight 5 check\n"
-                                            "\tserver x 127.0.0.9:80\n",
-                                            l, 2));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identical_lists_make_an_empty_plan),
+        cmocka_unit_test(many_servers_one_more),
         cmocka_unit_test(adds_come_before_weights_and_removals),
         cmocka_unit_test(removing_everything_is_a_runtime_change),
         cmocka_unit_test(changed_address_or_options_need_a_reload),
@@ -209,8 +205,6 @@ int main(void)
         cmocka_unit_test(a_draining_server_that_returns_is_revived),
         cmocka_unit_test(effective_weight_follows_the_last_weight_keyword),
         cmocka_unit_test(add_command_is_the_server_line),
-        cmocka_unit_test(skeleton_drops_only_server_lines),
-        cmocka_unit_test(server_lines_must_be_what_add_server_makes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

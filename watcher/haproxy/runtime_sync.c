@@ -1,5 +1,6 @@
 #include "runtime_sync.h"
 
+#include "haproxy_answer.h"
 #include "haproxy_runtime.h"
 #include "log.h"
 #include "runtime_plan.h"
@@ -45,8 +46,7 @@ struct runtime_sync {
     void *arg;
 
     enum state state;
-    char *skeleton;                     /* of the config HAProxy runs */
-    struct render_server_list *applied; /* per service, in rotation */
+    struct render_model *applied;       /* the config HAProxy runs; its servers are in rotation */
     bool *adds_refused;                 /* per service: "add server" refused (static balance) */
     long known_pid, pid_before;
     uint64_t confirm_deadline, confirm_timer;
@@ -56,9 +56,8 @@ struct runtime_sync {
     bool busy;
     struct bcmd **cmds;
     size_t ncmds, pending;
-    struct render_server_list *next; /* becomes applied */
-    struct drain *to_drain;          /* start polling once the batch succeeded */
-    char *next_skeleton;
+    struct render_model *next; /* becomes applied */
+    struct drain *to_drain;    /* start polling once the batch succeeded */
 
     struct runtime_sync_stats stats;
 };
@@ -66,13 +65,6 @@ struct runtime_sync {
 static const char *backend_of(const struct runtime_sync *rs, size_t svc)
 {
     return rs->cfg->services[svc].haproxy.backend_name;
-}
-
-static void lists_free(struct render_server_list *v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        render_server_list_clear(&v[i]);
-    free(v);
 }
 
 static int server_copy(struct render_server *d, const struct render_server *s)
@@ -162,41 +154,12 @@ static void drain_final(struct drain *d)
     if (haproxy_runtime_send(rs->rt, cmd, "Server deleted.", on_del, d) < 0) drain_unlink_free(d);
 }
 
-/* scur + qcur of server name in a "show stat" answer; -1 when absent. */
-static long sessions_of(const char *answer, const char *name)
-{
-    int col_sv = -1, col_scur = -1, col_qcur = -1, col = 0;
-    if (strncmp(answer, "# ", 2) != 0) return -1;
-    for (const char *p = answer + 2; *p && *p != '\n'; col++) {
-        size_t n = strcspn(p, ",\n");
-        if (n == 6 && !strncmp(p, "svname", 6)) col_sv = col;
-        if (n == 4 && !strncmp(p, "scur", 4)) col_scur = col;
-        if (n == 4 && !strncmp(p, "qcur", 4)) col_qcur = col;
-        p += n + (p[n] == ',');
-    }
-    if (col_sv < 0 || col_scur < 0 || col_qcur < 0) return -1;
-    for (const char *line = strchr(answer, '\n'); line && *++line; line = strchr(line, '\n')) {
-        long scur = -1, qcur = -1;
-        bool match = false;
-        col = 0;
-        for (const char *p = line; *p && *p != '\n'; col++) {
-            size_t n = strcspn(p, ",\n");
-            if (col == col_sv) match = strlen(name) == n && !strncmp(p, name, n);
-            if (col == col_scur) scur = strtol(p, NULL, 10);
-            if (col == col_qcur) qcur = strtol(p, NULL, 10);
-            p += n + (p[n] == ',');
-        }
-        if (match) return scur + qcur;
-    }
-    return -1;
-}
-
 static void on_stat(void *arg, bool ok, const char *answer)
 {
     struct drain *d = arg;
     struct runtime_sync *rs = d->rs;
     rs->stats.commands++;
-    long n = ok ? sessions_of(answer, d->srv.name) : -1;
+    long n = ok ? haproxy_answer_sessions(answer, d->srv.name) : -1;
     uint64_t waited = loop_now_ms() - d->started_ms;
     if (ok && n < 0) { /* not there (any more) */
         log_info("runtime: %s/%s is gone already", backend_of(rs, d->svc), d->srv.name);
@@ -239,18 +202,11 @@ static void drains_drop_all(struct runtime_sync *rs)
 
 static void confirm_send(void *arg);
 
-static long pid_of(const char *info)
-{
-    const char *p = strstr(info, "\nPid: ");
-    if (!p && !strncmp(info, "Pid: ", 5)) p = info - 1;
-    return p ? strtol(p + 6, NULL, 10) : 0;
-}
-
 static void on_info(void *arg, bool ok, const char *answer)
 {
     struct runtime_sync *rs = arg;
     rs->stats.commands++;
-    long pid = ok ? pid_of(answer) : 0;
+    long pid = ok ? haproxy_answer_pid(answer) : 0;
     if (rs->state != RS_CONFIRMING) {
         if (pid > 0 && rs->state == RS_UNKNOWN && !rs->known_pid) rs->known_pid = pid;
         return;
@@ -297,8 +253,7 @@ static void batch_end(struct runtime_sync *rs, const char *why)
     rs->busy = false;
     if (why) {
         rs->stats.fallbacks++;
-        lists_free(rs->next, rs->cfg->nservices);
-        free(rs->next_skeleton);
+        render_model_free(rs->next);
         while (rs->to_drain) {
             struct drain *d = rs->to_drain;
             rs->to_drain = d->next;
@@ -306,16 +261,12 @@ static void batch_end(struct runtime_sync *rs, const char *why)
             free(d);
         }
         rs->next = NULL;
-        rs->next_skeleton = NULL;
         runtime_sync_invalidate(rs);
     } else {
         rs->stats.batches++;
-        lists_free(rs->applied, rs->cfg->nservices);
+        render_model_free(rs->applied);
         rs->applied = rs->next;
-        free(rs->skeleton);
-        rs->skeleton = rs->next_skeleton;
         rs->next = NULL;
-        rs->next_skeleton = NULL;
         while (rs->to_drain) {
             struct drain *d = rs->to_drain;
             rs->to_drain = d->next;
@@ -453,43 +404,36 @@ static int queue_plan(struct runtime_sync *rs, size_t svc, const struct runtime_
     return 0;
 }
 
-enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, const char *text,
-                                             struct render_server_list **lists, char *why,
-                                             size_t whylen)
+enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct render_model **next,
+                                             char *why, size_t whylen)
 {
     size_t ns = rs->cfg->nservices;
     if (rs->state != RS_READY || rs->busy) {
         snprintf(why, whylen, "the runtime API is not confirmed for the running haproxy");
         return RUNTIME_RELOAD;
     }
-    char *skel = runtime_skeleton(text);
     struct runtime_plan *plans = calloc(ns ? ns : 1, sizeof *plans);
     enum runtime_apply_result res = RUNTIME_RELOAD;
     size_t actions = 0;
-    if (!skel || !plans) {
+    const char *refusal = NULL;
+    if (!plans) {
         snprintf(why, whylen, "out of memory");
         goto out;
     }
-    if (strcmp(skel, rs->skeleton) != 0) {
+    if (!render_model_same_frame(rs->applied, *next)) {
         snprintf(why, whylen, "more than the servers changed");
         goto out;
     }
-    if (strstr(skel, "\n\tdefault-server")) {
-        snprintf(why, whylen,
-                 "a default-server line is configured, which runtime-added "
-                 "servers would not inherit");
-        goto out;
-    }
-    if (!runtime_server_lines_match(text, *lists, ns)) {
-        snprintf(why, whylen,
-                 "a server line is not one \"add server\" can reproduce (cookie, "
-                 "or a server in configured lines)");
+    if ((refusal = render_model_runtime_refusal(*next))) {
+        snprintf(why, whylen, "%s", refusal);
         goto out;
     }
     for (size_t i = 0; i < ns; i++) {
+        if (render_model_service_same(rs->applied, *next, i)) continue;
         struct render_server_list view;
         if (draining_view(rs, i, &view) < 0 ||
-            runtime_plan_make(&rs->applied[i], &view, &(*lists)[i], &plans[i]) < 0) {
+            runtime_plan_make(render_model_servers(rs->applied, i), &view,
+                              render_model_servers(*next, i), &plans[i]) < 0) {
             free(view.v);
             snprintf(why, whylen, "out of memory");
             goto out;
@@ -525,16 +469,13 @@ enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, const char
             snprintf(why, whylen, "out of memory");
             goto out;
         }
-    rs->next = *lists;
-    *lists = NULL;
-    rs->next_skeleton = skel;
-    skel = NULL;
+    rs->next = *next;
+    *next = NULL;
     res = RUNTIME_APPLYING;
 out:
     for (size_t i = 0; plans && i < ns; i++)
         runtime_plan_clear(&plans[i]);
     free(plans);
-    free(skel);
     return res;
 }
 
@@ -545,18 +486,14 @@ void runtime_sync_invalidate(struct runtime_sync *rs)
     if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
     rs->confirm_timer = 0;
     haproxy_runtime_cancel(rs->rt, rs);
-    lists_free(rs->applied, rs->cfg->nservices);
+    render_model_free(rs->applied);
     rs->applied = NULL;
-    free(rs->skeleton);
-    rs->skeleton = NULL;
 }
 
-void runtime_sync_reloaded(struct runtime_sync *rs, char *skeleton,
-                           struct render_server_list *lists)
+void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model)
 {
     runtime_sync_invalidate(rs);
-    rs->skeleton = skeleton;
-    rs->applied = lists;
+    rs->applied = model;
     rs->pid_before = rs->known_pid;
     rs->state = RS_CONFIRMING;
     rs->confirm_deadline = loop_now_ms() + CONFIRM_MS;
@@ -624,10 +561,8 @@ void runtime_sync_free(struct runtime_sync *rs)
     }
     if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
     haproxy_runtime_free(rs->rt);
-    lists_free(rs->applied, rs->cfg->nservices);
-    lists_free(rs->next, rs->cfg->nservices);
-    free(rs->skeleton);
-    free(rs->next_skeleton);
+    render_model_free(rs->applied);
+    render_model_free(rs->next);
     free(rs->adds_refused);
     free(rs);
 }
