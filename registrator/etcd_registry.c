@@ -50,6 +50,7 @@ struct etcd_registry {
     struct etcd_client *client;
     char *prefix;
     int ttl_s;
+    int keepalive_s; /* -ttl-refresh; 0: a third of the granted TTL */
     int64_t lease, lease_ttl;
     int64_t keepalive_lease; /* the lease the keepalive in flight is for */
     bool granting, keepalive_busy, closing;
@@ -254,6 +255,9 @@ static void schedule_keepalive(struct etcd_registry *r, uint64_t ms)
 static uint64_t keepalive_interval_ms(const struct etcd_registry *r)
 {
     uint64_t ms = (uint64_t)r->lease_ttl * 1000 / 3;
+    /* A refresh asked for is kept unless the granted TTL is shorter. */
+    if (r->keepalive_s > 0 && (int64_t)r->keepalive_s < r->lease_ttl)
+        ms = (uint64_t)r->keepalive_s * 1000;
     return ms < 300 ? 300 : ms;
 }
 
@@ -420,6 +424,7 @@ void *etcd_registry_new(struct loop *l, const struct reg_config *cfg, registry_l
     };
     r->loop = l;
     r->ttl_s = cfg->etcd_ttl_s;
+    r->keepalive_s = cfg->etcd_keepalive_s;
     r->on_lost = on_lost;
     r->arg = arg;
     backoff_init(&r->grant_backoff, GRANT_BACKOFF_MIN_MS, GRANT_BACKOFF_MAX_MS, 0, 0);

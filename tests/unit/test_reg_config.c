@@ -4,21 +4,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reg_config.h"
-
-/* Test JSON is written with single quotes; this turns them into double ones. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'') *p = '"';
-    return out;
-}
 
 static struct reg_config *parse_ok(const char *sq, char ***warnings)
 {
@@ -188,7 +180,7 @@ static void warnings(void **state)
     const char *want[] = {
         "unknown key color",
         "unknown key docker.tls",
-        "unknown key registry.ttl_s (not used with zookeeper)",
+        "registry.ttl_s: not used with zookeeper, ignored",
         "unknown key registry.x",
         "unknown key services.nodesrv.foo",
         "duplicate key services.nodesrv.weight: the last one is used",
@@ -207,7 +199,7 @@ static void warnings(void **state)
     reg_config_free_warnings(w);
 
     cfg = parse_ok("{" ADV "," ETCD(",'path':'/x'") "}", &w);
-    assert_string_equal(w[0], "unknown key registry.path (not used with etcd)");
+    assert_string_equal(w[0], "registry.path: not used with etcd, ignored");
     assert_null(w[1]);
     reg_config_free(cfg);
     reg_config_free_warnings(w);
