@@ -307,6 +307,9 @@ static int place(struct builder *b, cJSON *node, int line)
 
 static int on_scalar(struct builder *b, const yaml_event_t *ev, int line)
 {
+    /* "\0" and "\x00" escapes: C strings (and cJSON) would cut the value short. */
+    if (memchr(ev->data.scalar.value, 0, ev->data.scalar.length))
+        return fail(b, line, "a string holds a NUL character, which is not allowed");
     if (b->depth > 0) {
         struct frame *f = &b->stack[b->depth - 1];
         if (cJSON_IsObject(f->node) && !f->key) {

@@ -106,6 +106,9 @@ static void anchors_aliases_and_merge_keys(void **state)
                 "{\"x\":{\"k\":1,\"a\":1},\"y\":{\"k\":2,\"b\":2},\"z\":{\"k\":1,\"a\":1,\"b\":2}}");
     assert_parse_error("a: 1\nb:\n  <<: 3\n", "line 3: a merge key");
     assert_parse_error("a: *nope\n", "line 1: unknown alias *nope");
+    /* cJSON strings end at a NUL: a "\0" escape would cut a value short. */
+    assert_parse_error("a: \"x\\0y\"\n", "line 1: a string holds a NUL character");
+    assert_parse_error("a: \"\\x00\": 1\n", "a string holds a NUL character");
 }
 
 static void multi_line_strings(void **state)

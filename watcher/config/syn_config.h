@@ -54,6 +54,7 @@ struct syn_discovery {
     char *path; /* starts with '/' */
     /* zookeeper: "host:port" strings, at least one */
     struct strlist hosts;
+    char *zk_chroot; /* "/chroot" from a "host:port/chroot" entry, or NULL */
     /* docker */
     struct syn_docker_server *servers;
     size_t nservers;
@@ -111,6 +112,7 @@ struct syn_service {
     bool keep_default_servers;  /* default false */
     bool use_previous_backends; /* default true */
     int backend_port_override;  /* 0 when unset */
+    bool file_output_disabled;  /* file_output.disabled: no <name>.json for it */
 };
 
 struct syn_extra_section {
