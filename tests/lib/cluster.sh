@@ -254,7 +254,8 @@ sd_view_registry() {
 		local k
 		for k in $(sd_etcd_keys "/smartdock/services/$svc/"); do
 			sd_etcd_get "$k" | sed -n 's/.*"host":"\([^"]*\)".*"port":\([0-9]*\).*/\1:\2/p'
-		done | sort
+			echo # the value has no newline of its own
+		done | sed '/^$/d' | sort
 		;;
 	*) sd_fail "sd_view_registry: unknown registry '$kind'" ;;
 	esac

@@ -209,6 +209,12 @@ sd_etcd_enable_auth() {
 	sd_etcd_api /v3/auth/enable '{}' >/dev/null
 }
 
+# sd_etcd_endpoints_json: $SD_ETCD_ENDPOINTS (a cluster's comma-separated
+# list), else $SD_ETCD_ENDPOINT, as the members of a JSON array.
+sd_etcd_endpoints_json() {
+	sed 's/[^,][^,]*/"&"/g; s/,/, /g' <<<"${SD_ETCD_ENDPOINTS:-$SD_ETCD_ENDPOINT}"
+}
+
 # sd_etcd_registrator_config FILE ADVERTISE_HOST DOCKER_HOST SERVICES_JSON [TTL_S] [EXTRA_REGISTRY_JSON]
 sd_etcd_registrator_config() {
 	cat >"$1" <<JSON
@@ -216,7 +222,7 @@ sd_etcd_registrator_config() {
   "docker": {"host": "$3"},
   "advertise_host": "$2",
   "resync_interval_s": 60,
-  "registry": {"type": "etcd", "endpoints": ["$SD_ETCD_ENDPOINT"],
+  "registry": {"type": "etcd", "endpoints": [$(sd_etcd_endpoints_json)],
                "prefix": "/smartdock/services/", "ttl_s": ${5:-10}${6:+, $6}},
   "services": $4
 }
@@ -227,7 +233,7 @@ JSON
 # object for one http service discovered in etcd.
 sd_etcd_service() {
 	cat <<JSON
-{"web": {"discovery": {"method": "etcd", "endpoints": ["$SD_ETCD_ENDPOINT"], "path": "$2"${3:+, $3}},
+{"web": {"discovery": {"method": "etcd", "endpoints": [$(sd_etcd_endpoints_json)], "path": "$2"${3:+, $3}},
          "haproxy": {"port": $1, "bind_address": "127.0.0.1",
                      "listen": ["mode http", "option httpchk /", "http-check expect string Hello"]}}}
 JSON
