@@ -13,17 +13,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FIRST_ANSWER_WAIT_MS 3000 /* longest wait for every discovery before the first render */
-#define COALESCE_MS 5             /* changes this close together make one render */
-#define RUNTIME_COMMAND_MS 5000   /* longest wait for one stats-socket answer */
-#define MASTER_RELOAD_MS 20000    /* longest wait for a managed reload's new worker */
+/* A change is applied on the loop's next turn: what arrives meanwhile (one
+ * ZooKeeper reply batch) joins it, and what arrives while a runtime batch or
+ * a check of haproxy.cfg runs waits for its end and makes one render. */
+#define COALESCE_MS 0
+#define RUNTIME_COMMAND_MS 5000 /* longest wait for one stats-socket answer */
+#define MASTER_RELOAD_MS 20000  /* longest wait for a managed reload's new worker */
 
 struct service_state {
     struct discovery *discovery;
     struct backend_list current;
     bool answered;     /* the discovery has published at least once */
     bool output_dirty; /* file_output owes this service a write */
+    bool render_dirty; /* changed since last_model was rendered */
 };
 
 struct watcher {
@@ -39,16 +44,25 @@ struct watcher {
     uint64_t render_timer, first_answer_timer;
     bool started; /* first render done or its wait is over */
     bool render_owed;
-    bool state_dirty;  /* state_file_path owes a save */
-    char *state_path;  /* state_file_path, or haproxy.cfg's path + ".state.json" */
-    bool force_reload; /* the runtime API failed: the next render reloads */
-    char *batch_text;  /* the config a running runtime batch puts into effect */
+    bool state_dirty;                   /* state_file_path owes a save */
+    char *state_path;                   /* state_file_path, or haproxy.cfg's path + ".state.json" */
+    bool force_reload;                  /* the runtime API failed: the next render reloads */
+    char *batch_text;                   /* the config a running runtime batch puts into effect */
     struct render_model *pending_model; /* the newest config submitted for a reload */
+    struct render_model *last_model;    /* the last one rendered: the next reuses its blocks */
+    bool *changed;                      /* per service, for render_model_new */
     unsigned runtime_changes;
     int status;
 };
 
 static void render_now(void *arg);
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void schedule_render(struct watcher *w)
 {
@@ -155,23 +169,42 @@ static void render_now(void *arg)
         lists[i] = w->services[i].current;
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
     struct strlist warnings = {0};
-    uint64_t t0 = loop_now_ms();
-    struct render_model *model = render_model_new(w->cfg, lists, &ropts, NULL, NULL, &warnings);
+    /* Only the services that changed since the last model are rendered; the
+     * others share its blocks, and the planner skips them. */
+    size_t nchanged = 0;
+    for (size_t i = 0; i < w->cfg->nservices; i++) {
+        w->changed[i] = w->services[i].render_dirty || !w->last_model;
+        nchanged += w->changed[i];
+    }
+    uint64_t t0 = now_us();
+    struct render_model *model =
+        render_model_new(w->cfg, lists, &ropts, w->last_model, w->changed, &warnings);
+    uint64_t t1 = now_us();
     char *text = model ? render_model_text(model) : NULL;
-    if (text)
-        log_debug("rendered haproxy.cfg: %zu bytes in %llu ms", strlen(text),
-                  (unsigned long long)(loop_now_ms() - t0));
+    struct render_model *kept = text ? render_model_share(model) : NULL;
     free(lists); /* shallow: the backends stay in w->services */
     log_warnings(&warnings);
-    if (!text) {
+    if (!kept) {
         render_model_free(model);
+        free(text);
+        w->render_owed = true; /* the dirty marks stay: retried on the next change */
         log_error("rendering haproxy.cfg: out of memory");
         return;
     }
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        w->services[i].render_dirty = false;
+    render_model_free(w->last_model);
+    w->last_model = kept;
+    log_debug("render: %zu of %zu services in %llu us, haproxy.cfg text (%zu bytes) in %llu us",
+              nchanged, w->cfg->nservices, (unsigned long long)(t1 - t0), strlen(text),
+              (unsigned long long)(now_us() - t1));
     if (w->rs && !w->force_reload) {
         char why[400];
         bool ready = runtime_sync_ready(w->rs);
-        switch (runtime_sync_apply(w->rs, &model, why, sizeof why)) {
+        uint64_t t2 = now_us();
+        enum runtime_apply_result res = runtime_sync_apply(w->rs, &model, why, sizeof why);
+        log_debug("runtime: planned and queued in %llu us", (unsigned long long)(now_us() - t2));
+        switch (res) {
         case RUNTIME_APPLYING:
             w->batch_text = text;
             return;
@@ -232,12 +265,14 @@ static void on_update(void *arg, size_t index, struct backend_list *found)
     case SELECTION_UPDATED:
         log_info("service %s: %zu backends", svc->name, s->current.n);
         s->output_dirty = true;
+        s->render_dirty = true;
         w->state_dirty = true;
         schedule_render(w);
         break;
     case SELECTION_UNCHANGED:
         if (first) {
             s->output_dirty = true;
+            s->render_dirty = true;
             schedule_render(w);
         }
         break;
@@ -366,7 +401,10 @@ struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
     w->opts = *opts;
     w->hub.loop = l;
     w->services = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *w->services);
-    if (!w->services) {
+    w->changed = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *w->changed);
+    if (!w->services || !w->changed) {
+        free(w->services);
+        free(w->changed);
         free(w);
         return NULL;
     }
@@ -434,6 +472,8 @@ void watcher_free(struct watcher *w)
     haproxy_managed_free(w->managed);
     haproxy_apply_free(w->apply);
     clear_pending(w);
+    render_model_free(w->last_model);
+    free(w->changed);
     free(w->batch_text);
     free(w->reload_cmd);
     free(w->master_socket);
