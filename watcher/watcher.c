@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define FIRST_ANSWER_WAIT_MS 3000 /* longest wait for every discovery before the first render */
 /* A change is applied on the loop's next turn: what arrives meanwhile (one
@@ -56,13 +55,6 @@ struct watcher {
 };
 
 static void render_now(void *arg);
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void schedule_render(struct watcher *w)
 {
@@ -176,10 +168,10 @@ static void render_now(void *arg)
         w->changed[i] = w->services[i].render_dirty || !w->last_model;
         nchanged += w->changed[i];
     }
-    uint64_t t0 = now_us();
+    uint64_t t0 = loop_now_us();
     struct render_model *model =
         render_model_new(w->cfg, lists, &ropts, w->last_model, w->changed, &warnings);
-    uint64_t t1 = now_us();
+    uint64_t t1 = loop_now_us();
     char *text = model ? render_model_text(model) : NULL;
     struct render_model *kept = text ? render_model_share(model) : NULL;
     free(lists); /* shallow: the backends stay in w->services */
@@ -197,13 +189,14 @@ static void render_now(void *arg)
     w->last_model = kept;
     log_debug("render: %zu of %zu services in %llu us, haproxy.cfg text (%zu bytes) in %llu us",
               nchanged, w->cfg->nservices, (unsigned long long)(t1 - t0), strlen(text),
-              (unsigned long long)(now_us() - t1));
+              (unsigned long long)(loop_now_us() - t1));
     if (w->rs && !w->force_reload) {
         char why[400];
         bool ready = runtime_sync_ready(w->rs);
-        uint64_t t2 = now_us();
+        uint64_t t2 = loop_now_us();
         enum runtime_apply_result res = runtime_sync_apply(w->rs, &model, why, sizeof why);
-        log_debug("runtime: planned and queued in %llu us", (unsigned long long)(now_us() - t2));
+        log_debug("runtime: planned and queued in %llu us",
+                  (unsigned long long)(loop_now_us() - t2));
         switch (res) {
         case RUNTIME_APPLYING:
             w->batch_text = text;

@@ -37,8 +37,9 @@ struct zk_discovery {
     discovery_update_fn *fn;
     void *arg;
     struct zk_child_set *children;
-    int outstanding; /* replies not yet delivered */
-    bool closing;    /* freed once outstanding reaches 0 */
+    int outstanding;   /* replies not yet delivered */
+    uint64_t fired_us; /* when the watch that led to the coming update fired; 0: none */
+    bool closing;      /* freed once outstanding reaches 0 */
 };
 
 /* One reply's context. */
@@ -108,6 +109,10 @@ static void pump(struct zk_discovery *d)
     }
     struct backend_list list;
     if (zk_child_set_take_update(d->children, &list)) {
+        if (d->fired_us)
+            log_debug("service %s: %zu backends read and decoded %llu us after the watch fired",
+                      d->svc->name, list.n, (unsigned long long)(loop_now_us() - d->fired_us));
+        d->fired_us = 0;
         d->fn(d->arg, d->index, &list);
         backend_list_clear(&list);
     }
@@ -120,6 +125,9 @@ static void on_data(void *arg, int rc, const struct zk_result *res)
     char *name = op->child;
     op->child = NULL;
     if (op_end(op)) {
+        if (d->fired_us)
+            log_debug("service %s: read %s (%s) %llu us after the watch fired", d->svc->name, name,
+                      zerror(rc), (unsigned long long)(loop_now_us() - d->fired_us));
         zk_child_set_read(d->children, name, rc, res->data, res->datalen);
         pump(d);
     }
@@ -141,6 +149,10 @@ static void on_children(void *arg, int rc, const struct zk_result *res)
     struct zk_op *op = arg;
     struct zk_discovery *d = op->d;
     if (!op_end(op)) return;
+    if (d->fired_us)
+        log_debug("service %s: listed %d children (%s) %llu us after the watch fired", d->svc->name,
+                  rc == ZOK ? res->nchildren : 0, zerror(rc),
+                  (unsigned long long)(loop_now_us() - d->fired_us));
     zk_child_set_listed(d->children, rc, res->children, res->nchildren);
     pump(d);
 }
@@ -154,10 +166,22 @@ static void on_session(void *arg, enum zk_session_event ev)
     }
 }
 
+/* path is base or one of its children. */
+static bool path_is_under(const char *base, const char *path)
+{
+    size_t n = strlen(base);
+    return strncmp(base, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
 static void on_watch(void *arg, int type, const char *path)
 {
     struct zk_conn *conn = arg;
+    bool timed = log_enabled(LL_DEBUG);
     for (struct zk_discovery *d = conn->subscribers; d; d = d->next) {
+        if (timed && !d->fired_us && path_is_under(zk_child_set_path(d->children), path)) {
+            d->fired_us = loop_now_us();
+            log_debug("service %s: watch fired on %s (type %d)", d->svc->name, path, type);
+        }
         zk_child_set_watch_fired(d->children, type, path);
         pump(d);
     }

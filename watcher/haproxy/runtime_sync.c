@@ -59,6 +59,7 @@ struct runtime_sync {
 
     /* the running batch */
     bool busy;
+    uint64_t batch_us; /* when it was queued */
     struct bcmd **cmds;
     size_t ncmds, pending;
     struct render_model *next; /* becomes applied */
@@ -361,6 +362,8 @@ static void on_batch_cmd(void *arg, bool ok, const char *answer)
         return;
     }
     if (!c->quiet && !gone) log_info("runtime: %s", c->log);
+    log_debug("runtime: \"%s\" answered %llu us into its batch", c->log,
+              (unsigned long long)(loop_now_us() - rs->batch_us));
     free(c->log);
     free(c);
     if (--rs->pending == 0) batch_end(rs, NULL);
@@ -547,6 +550,7 @@ enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct ren
         goto out;
     }
     rs->busy = true;
+    rs->batch_us = loop_now_us();
     for (size_t i = 0; i < ns; i++)
         if (queue_plan(rs, i, &plans[i]) < 0) {
             runtime_sync_done_fn *done = rs->done; /* not from inside this call */
