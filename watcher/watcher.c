@@ -3,16 +3,21 @@
 #include "discovery.h"
 #include "file_output.h"
 #include "haproxy_apply.h"
+#include "haproxy_blame.h"
 #include "haproxy_managed.h"
+#include "haproxy_runtime.h"
 #include "log.h"
+#include "quarantine.h"
 #include "render.h"
 #include "runtime_sync.h"
 #include "selection.h"
 #include "state_cache.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FIRST_ANSWER_WAIT_MS 3000 /* longest wait for every discovery before the first render */
 /* A change is applied on the loop's next turn: what arrives meanwhile (one
@@ -25,9 +30,16 @@
 struct service_state {
     struct discovery *discovery;
     struct backend_list current;
-    bool answered;     /* the discovery has published at least once */
-    bool output_dirty; /* file_output owes this service a write */
-    bool render_dirty; /* changed since last_model was rendered */
+    bool answered;              /* the discovery has published at least once */
+    bool output_dirty;          /* file_output owes this service a write */
+    bool render_dirty;          /* changed since last_model was rendered */
+    time_t last_change;         /* wall clock of the last change of its backends; 0: none */
+    char last_error[256];       /* the last registration refused, or "" */
+    struct strlist conflicts;   /* sources of address conflicts logged, sorted */
+    struct strlist refused;     /* source + options of refused registrations logged, sorted */
+    struct strlist quarantined; /* quarantine_key of registrations HAProxy refused, sorted */
+    size_t over_limit;          /* servers left out by the last update, logged once */
+    size_t labels_cut;
 };
 
 struct watcher {
@@ -41,7 +53,12 @@ struct watcher {
     struct haproxy_managed *managed;  /* NULL unless haproxy.managed */
     char *reload_cmd, *master_socket; /* managed mode's own */
     uint64_t render_timer, first_answer_timer;
-    bool started; /* first render done or its wait is over */
+    bool started;            /* first render done or its wait is over */
+    bool ready_reported;     /* opts.on_ready was called */
+    uint64_t change_seen_ms; /* oldest change not yet in effect; 0: none */
+    char last_apply_error[256];
+    struct metric *m_backends, *m_reloads, *m_runtime_commands, *m_rejected, *m_apply_seconds,
+        *m_registry_connected;
     bool render_owed;
     bool state_dirty;                   /* state_file_path owes a save */
     char *state_path;                   /* state_file_path, or haproxy.cfg's path + ".state.json" */
@@ -80,6 +97,57 @@ static void write_file_output(struct watcher *w)
                               &s->current) == 0)
             s->output_dirty = false;
     }
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_quarantined(const struct service_state *s, const struct backend *b)
+{
+    if (!s->quarantined.n) return false;
+    char *key = quarantine_key(b);
+    bool found = key && bsearch(&key, s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v,
+                                cmp_strp);
+    free(key);
+    return found;
+}
+
+/*
+ * The backends of service i that go into haproxy.cfg: current without the
+ * quarantined ones. Shallow: *scratch (freed by the caller with free(), not
+ * backend_list_clear) holds the array when something was left out.
+ */
+static struct backend_list served(const struct watcher *w, size_t i, struct backend **scratch)
+{
+    const struct service_state *s = &w->services[i];
+    *scratch = NULL;
+    if (!s->quarantined.n || !s->current.n) return s->current;
+    struct backend *v = malloc(s->current.n * sizeof *v);
+    if (!v) return s->current;
+    size_t n = 0;
+    for (size_t j = 0; j < s->current.n; j++)
+        if (!is_quarantined(s, &s->current.v[j])) v[n++] = s->current.v[j];
+    *scratch = v;
+    return (struct backend_list){v, n, s->current.n};
+}
+
+/* Forgets quarantined registrations that are gone or changed. */
+static void prune_quarantine(struct service_state *s)
+{
+    if (!s->quarantined.n) return;
+    struct strlist keep = {0};
+    for (size_t j = 0; j < s->current.n; j++) {
+        char *key = quarantine_key(&s->current.v[j]);
+        if (key &&
+            bsearch(&key, s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v, cmp_strp))
+            strlist_push(&keep, key);
+        free(key);
+    }
+    if (keep.n > 1) qsort(keep.v, keep.n, sizeof *keep.v, cmp_strp);
+    strlist_clear(&s->quarantined);
+    s->quarantined = keep;
 }
 
 static void clear_pending(struct watcher *w)
@@ -138,6 +206,23 @@ static void load_state(struct watcher *w)
     if (n > 0) log_info("state_file_path %s: starting from %d saved backends", path, n);
 }
 
+/* A change seen is now in effect: time it. */
+static void change_applied(struct watcher *w)
+{
+    if (!w->change_seen_ms || w->render_owed) return;
+    metric_observe(w->m_apply_seconds, (double)(loop_now_ms() - w->change_seen_ms) / 1000.0);
+    w->change_seen_ms = 0;
+}
+
+/* The first time HAProxy is configured (or, without HAProxy, the outputs
+ * written): the daemon is ready. */
+static void report_ready(struct watcher *w)
+{
+    if (w->ready_reported || !w->opts.on_ready) return;
+    w->ready_reported = true;
+    w->opts.on_ready(w->opts.ready_arg);
+}
+
 static void render_now(void *arg)
 {
     struct watcher *w = arg;
@@ -153,12 +238,21 @@ static void render_now(void *arg)
     w->render_owed = false;
     write_file_output(w);
     save_state(w);
-    if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) return;
+    if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) {
+        change_applied(w);
+        report_ready(w); /* nothing to configure: the outputs are written */
+        return;
+    }
 
     struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
-    if (!lists) return;
+    struct backend **scratch = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *scratch);
+    if (!lists || !scratch) {
+        free(lists);
+        free(scratch);
+        return;
+    }
     for (size_t i = 0; i < w->cfg->nservices; i++)
-        lists[i] = w->services[i].current;
+        lists[i] = served(w, i, &scratch[i]);
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
     struct strlist warnings = {0};
     /* Only the services that changed since the last model are rendered; the
@@ -175,6 +269,9 @@ static void render_now(void *arg)
     char *text = model ? render_model_text(model) : NULL;
     struct render_model *kept = text ? render_model_share(model) : NULL;
     free(lists); /* shallow: the backends stay in w->services */
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        free(scratch[i]);
+    free(scratch);
     log_warnings(&warnings);
     if (!kept) {
         render_model_free(model);
@@ -224,6 +321,7 @@ static void on_runtime_done(void *arg, bool ok, const char *why)
     w->batch_text = NULL;
     if (ok && text) {
         w->runtime_changes++;
+        change_applied(w);
         log_info("runtime: servers changed without a reload (runtime change #%u; %u reloads so "
                  "far); writing haproxy.cfg to match",
                  w->runtime_changes, haproxy_apply_reload_count(w->apply));
@@ -237,16 +335,106 @@ static void on_runtime_done(void *arg, bool ok, const char *why)
     if (w->render_owed) schedule_render(w);
 }
 
+#define CONFLICTS_LOGGED_MAX 10 /* per update; the rest are counted */
+
+/* Logs each registration that lost its address to an earlier one, once. */
+static void log_conflicts(const struct syn_service *svc, struct service_state *s,
+                          struct backend_list *conflicts)
+{
+    struct strlist now = {0};
+    size_t shown = 0, more = 0;
+    for (size_t i = 0; i < conflicts->n; i++) {
+        const struct backend *b = &conflicts->v[i];
+        const char *src = b->source ? b->source : "?";
+        if (strlist_push(&now, src) < 0) break;
+        if (s->conflicts.n &&
+            bsearch(&src, s->conflicts.v, s->conflicts.n, sizeof *s->conflicts.v, cmp_strp))
+            continue;
+        if (shown++ >= CONFLICTS_LOGGED_MAX) {
+            more++;
+            continue;
+        }
+        const struct backend *first = NULL;
+        for (size_t j = 0; j < s->current.n && !first; j++)
+            if (s->current.v[j].port == b->port && !strcmp(s->current.v[j].host, b->host))
+                first = &s->current.v[j];
+        log_warn("service %s: %s registers %s:%d (name %s) which %s registered first; the first "
+                 "registration stays as it is",
+                 svc->name, src, b->host, b->port, b->name ? b->name : "-",
+                 first && first->source ? first->source : "another registration");
+    }
+    if (more) log_warn("service %s: ... and %zu more address conflicts", svc->name, more);
+    if (now.n > 1) qsort(now.v, now.n, sizeof *now.v, cmp_strp);
+    strlist_clear(&s->conflicts);
+    s->conflicts = now;
+    backend_list_clear(conflicts);
+}
+
+/* Logs each registration the options allow-list refused, once per value. */
+static void log_refused(const struct syn_service *svc, struct service_state *s,
+                        struct selection_notes *notes)
+{
+    struct strlist now = {0};
+    size_t shown = 0, more = 0;
+    for (size_t i = 0; i < notes->refused.n; i++) {
+        const struct backend *b = &notes->refused.v[i];
+        char *key = NULL;
+        if (asprintf(&key, "%s\n%s", b->source ? b->source : "?",
+                     b->haproxy_server_options ? b->haproxy_server_options : "") < 0)
+            break;
+        bool seen = s->refused.n &&
+                    bsearch(&key, s->refused.v, s->refused.n, sizeof *s->refused.v, cmp_strp);
+        int pushed = strlist_push(&now, key);
+        free(key);
+        if (pushed < 0) break;
+        if (seen) continue;
+        if (shown++ >= CONFLICTS_LOGGED_MAX) {
+            more++;
+            continue;
+        }
+        log_warn("service %s: left out %s:%d from %s: haproxy_server_options %s", svc->name,
+                 b->host, b->port, b->source ? b->source : "?",
+                 i < notes->refused_why.n ? notes->refused_why.v[i] : "refused");
+        snprintf(s->last_error, sizeof s->last_error, "%s: haproxy_server_options %s",
+                 b->source ? b->source : "?",
+                 i < notes->refused_why.n ? notes->refused_why.v[i] : "refused");
+    }
+    if (more) log_warn("service %s: ... and %zu more refused server options", svc->name, more);
+    if (now.n > 1) qsort(now.v, now.n, sizeof *now.v, cmp_strp);
+    strlist_clear(&s->refused);
+    s->refused = now;
+    backend_list_clear(&notes->refused);
+    strlist_clear(&notes->refused_why);
+}
+
 static void on_update(void *arg, size_t index, struct backend_list *found)
 {
     struct watcher *w = arg;
     const struct syn_service *svc = &w->cfg->services[index];
     struct service_state *s = &w->services[index];
-    size_t found_n = found->n, filtered = 0;
-    enum selection_outcome outcome = selection_apply(svc, found, &s->current, &filtered);
-    if (filtered)
-        log_debug("service %s: %zu of %zu backends left out by label_filters", svc->name, filtered,
-                  found_n);
+    size_t found_n = found->n;
+    struct selection_notes notes = {0};
+    enum selection_outcome outcome = selection_apply(
+        svc, w->cfg->haproxy.allowed_server_options,
+        (size_t)w->cfg->haproxy.max_servers_per_service, found, &s->current, &notes);
+    if (notes.filtered_out)
+        log_debug("service %s: %zu of %zu backends left out by label_filters", svc->name,
+                  notes.filtered_out, found_n);
+    log_refused(svc, s, &notes);
+    prune_quarantine(s);
+    log_conflicts(svc, s, &notes.conflicts);
+    if (notes.over_limit && !s->over_limit)
+        log_warn("service %s: more than %d servers (max_servers_per_service); the %zu created "
+                 "last are left out",
+                 svc->name, w->cfg->haproxy.max_servers_per_service, notes.over_limit);
+    else if (!notes.over_limit && s->over_limit)
+        log_info("service %s: back under max_servers_per_service; every server is served",
+                 svc->name);
+    s->over_limit = notes.over_limit;
+    if (notes.labels_cut && !s->labels_cut)
+        log_warn("service %s: %zu registrations carry more than %d labels; the rest are left out",
+                 svc->name, notes.labels_cut, BACKEND_MAX_LABELS);
+    s->labels_cut = notes.labels_cut;
     bool first = !s->answered;
     s->answered = true;
     switch (outcome) {
@@ -257,6 +445,8 @@ static void on_update(void *arg, size_t index, struct backend_list *found)
         break;
     case SELECTION_UPDATED:
         log_info("service %s: %zu backends", svc->name, s->current.n);
+        s->last_change = time(NULL);
+        if (!w->change_seen_ms) w->change_seen_ms = loop_now_ms();
         s->output_dirty = true;
         s->render_dirty = true;
         w->state_dirty = true;
@@ -298,9 +488,65 @@ static void on_first_answer_timeout(void *arg)
     render_now(w);
 }
 
+/*
+ * A candidate failed validation: leave out the registrations whose server
+ * lines HAProxy refused, log each once with HAProxy's words, and render
+ * again. One failed check finds them all (HAProxy reports every bad line),
+ * so the cost is one more `haproxy -c`, not one per server. When no
+ * registration of ours is to blame, the config is, and the old one stays.
+ */
+static void quarantine_rejected(struct watcher *w)
+{
+    const char *text = haproxy_apply_rejected_text(w->apply);
+    const char *output = haproxy_apply_rejected_output(w->apply);
+    if (!text || !output) return;
+    struct blamed_list blamed;
+    bool other = false;
+    if (haproxy_blame(text, output, &blamed, &other) < 0) return;
+    struct backend_list *current =
+        calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *current);
+    struct quarantine_hit *hits = NULL;
+    size_t n = 0, unmatched = 0, added = 0;
+    for (size_t i = 0; current && i < w->cfg->nservices; i++)
+        current[i] = w->services[i].current; /* shallow */
+    if (current && quarantine_match(w->cfg, current, &blamed, &hits, &n, &unmatched) == 0) {
+        for (size_t k = 0; k < n; k++) {
+            struct service_state *s = &w->services[hits[k].svc];
+            const struct backend *b = &s->current.v[hits[k].backend];
+            char *key = quarantine_key(b);
+            if (!key || is_quarantined(s, b) || strlist_push(&s->quarantined, key) < 0) {
+                free(key);
+                continue;
+            }
+            free(key);
+            qsort(s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v, cmp_strp);
+            added++;
+            s->render_dirty = true; /* served without it from now on */
+            log_warn("service %s: HAProxy refuses the server line of %s (%s:%d, "
+                     "haproxy_server_options \"%s\"): %s; left out until it changes",
+                     w->cfg->services[hits[k].svc].name, b->source ? b->source : "?", b->host,
+                     b->port, b->haproxy_server_options, hits[k].message);
+        }
+    }
+    if (added) {
+        log_info("quarantined %zu registration%s; applying everything else", added,
+                 added == 1 ? "" : "s");
+        w->render_owed = true;
+    } else if (n == 0) {
+        log_error("haproxy config refused for a reason of the config itself%s; the running "
+                  "config stays until the next change",
+                  unmatched ? " (or of a server without options of its own)" : "");
+    }
+    (void)other;
+    free(hits);
+    free(current);
+    blamed_list_clear(&blamed);
+}
+
 static void on_applied(void *arg, bool ok, bool reloaded)
 {
     struct watcher *w = arg;
+    if (!ok && w->apply) quarantine_rejected(w);
     if (w->render_owed) schedule_render(w);
     if (w->rs && !ok) {
         /* HAProxy runs something else than we were told: reload next time. */
@@ -311,6 +557,14 @@ static void on_applied(void *arg, bool ok, bool reloaded)
         w->pending_model = NULL;
     }
     if (w->managed && ok) haproxy_managed_ensure_running(w->managed);
+    if (ok && haproxy_apply_idle(w->apply)) {
+        change_applied(w);
+        report_ready(w);
+        w->last_apply_error[0] = '\0';
+    } else if (!ok) {
+        snprintf(w->last_apply_error, sizeof w->last_apply_error,
+                 "haproxy.cfg not applied (see the log for haproxy's errors)");
+    }
     if (!w->opts.once) return;
     if (!haproxy_apply_idle(w->apply)) return;
     w->status = ok ? 0 : 1;
@@ -384,6 +638,66 @@ static void runtime_setup(struct watcher *w)
                  h->socket_files.v[0], h->drain_timeout_ms);
 }
 
+static void on_reject(void *arg, const char *service, const char *err)
+{
+    struct watcher *w = arg;
+    char reason[40];
+    discovery_reject_reason(err, reason, sizeof reason);
+    metric_add(w->m_rejected, 1, service, reason);
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        if (strcmp(w->cfg->services[i].name, service) == 0)
+            snprintf(w->services[i].last_error, sizeof w->services[i].last_error, "%s", err);
+}
+
+/* Worst registry connection: 0 when any discovery is down. */
+static int registry_connected(const struct watcher *w)
+{
+    int all = 1;
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        if (discovery_connected(w->services[i].discovery) == 0) all = 0;
+    return all;
+}
+
+static void collect(void *arg, struct metrics *m)
+{
+    struct watcher *w = arg;
+    (void)m;
+    metric_reset(w->m_backends);
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        metric_set(w->m_backends, (double)w->services[i].current.n, w->cfg->services[i].name);
+    metric_set(w->m_reloads, w->apply ? haproxy_apply_reload_count(w->apply) : 0);
+    struct runtime_sync_stats st = {0};
+    if (w->rs) runtime_sync_get_stats(w->rs, &st);
+    /* A failed command ends its batch with a fallback: one failure per fallback. */
+    metric_set(w->m_runtime_commands, st.commands, "ok");
+    metric_set(w->m_runtime_commands, st.fallbacks, "failed");
+    metric_set(w->m_registry_connected, registry_connected(w));
+}
+
+static void add_metrics(struct watcher *w, struct metrics *m)
+{
+    static const double apply_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                           0.25,  0.5,    1,     2.5,  5,     10};
+    if (!m) return;
+    w->m_backends = metrics_gauge(m, "smartdock_watcher_backends",
+                                  "Backends in effect, per service.", "service");
+    w->m_reloads = metrics_counter(m, "smartdock_watcher_haproxy_reloads_total",
+                                   "HAProxy reloads the watcher ran.", NULL);
+    w->m_runtime_commands = metrics_counter(m, "smartdock_watcher_runtime_commands_total",
+                                            "HAProxy runtime API commands, by result.", "result");
+    w->m_rejected = metrics_counter(m, "smartdock_watcher_rejected_registrations_total",
+                                    "Registrations refused, per service and offending field.",
+                                    "service,reason");
+    w->m_apply_seconds = metrics_histogram(
+        m, "smartdock_watcher_apply_seconds",
+        "From a change of backends seen to HAProxy running it (runtime API or reload).", NULL,
+        apply_buckets, sizeof apply_buckets / sizeof *apply_buckets);
+    w->m_registry_connected =
+        metrics_gauge(m, "smartdock_watcher_registry_connected",
+                      "1 while every ZooKeeper session and etcd watch is up.", NULL);
+    metrics_on_collect(m, collect, w);
+}
+
 struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
                             const struct watcher_opts *opts)
 {
@@ -393,6 +707,9 @@ struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
     w->cfg = cfg;
     w->opts = *opts;
     w->hub.loop = l;
+    w->hub.on_reject = on_reject;
+    w->hub.reject_arg = w;
+    add_metrics(w, opts->metrics);
     w->services = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *w->services);
     w->changed = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *w->changed);
     if (!w->services || !w->changed) {
@@ -451,8 +768,12 @@ void watcher_free(struct watcher *w)
     for (size_t i = 0; i < w->cfg->nservices; i++)
         discovery_free(w->services[i].discovery);
     discovery_hub_release(&w->hub);
-    for (size_t i = 0; i < w->cfg->nservices; i++)
+    for (size_t i = 0; i < w->cfg->nservices; i++) {
         backend_list_clear(&w->services[i].current);
+        strlist_clear(&w->services[i].conflicts);
+        strlist_clear(&w->services[i].refused);
+        strlist_clear(&w->services[i].quarantined);
+    }
     if (w->apply) {
         struct runtime_sync_stats st = {0};
         if (w->rs) runtime_sync_get_stats(w->rs, &st);
@@ -473,4 +794,118 @@ void watcher_free(struct watcher *w)
     free(w->services);
     free(w->state_path);
     free(w);
+}
+
+/* ---- the status command --------------------------------------------------- */
+
+/* HAProxy's own view of one backend, "addr:port" -> state, from the stats
+ * socket's "show servers state" (a local socket: answered in milliseconds). */
+static cJSON *haproxy_view(const struct watcher *w, const char *backend)
+{
+    const struct strlist *socks = &w->cfg->haproxy.socket_files;
+    if (!w->cfg->haproxy.do_socket || socks->n == 0) return NULL;
+    char cmd[300], err[256], *answer = NULL;
+    snprintf(cmd, sizeof cmd, "show servers state %s", backend);
+    if (haproxy_cli_query(socks->v[0], cmd, 1000, &answer, err, sizeof err) < 0) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "error", err);
+        return e;
+    }
+    cJSON *view = cJSON_CreateObject();
+    char *save = NULL;
+    for (char *line = strtok_r(answer, "\n", &save); line && view;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#' || line[0] < '0' || line[0] > '9') continue;
+        char *f[20] = {0}, *fs = NULL;
+        int n = 0;
+        for (char *t = strtok_r(line, " ", &fs); t && n < 20; t = strtok_r(NULL, " ", &fs))
+            f[n++] = t;
+        if (n < 19) continue;
+        /* srv_addr 4, srv_op_state 5, srv_admin_state 6, srv_port 18 */
+        int op = atoi(f[5]), admin = atoi(f[6]);
+        const char *state = (admin & 0x01) || (admin & 0x20)   ? "MAINT"
+                            : (admin & 0x08) || (admin & 0x10) ? "DRAIN"
+                            : op == 2                          ? "UP"
+                            : op == 1                          ? "STARTING"
+                            : op == 3                          ? "STOPPING"
+                                                               : "DOWN";
+        char key[300];
+        snprintf(key, sizeof key, "%s:%s", f[4], f[18]);
+        cJSON_AddStringToObject(view, key, state);
+    }
+    free(answer);
+    return view;
+}
+
+char *watcher_status_json(const struct watcher *w)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "daemon", "watcher");
+    cJSON_AddStringToObject(o, "version", SMARTDOCK_VERSION);
+    cJSON_AddBoolToObject(o, "registry_connected", registry_connected(w) == 1);
+    cJSON_AddNumberToObject(o, "haproxy_reloads",
+                            w->apply ? haproxy_apply_reload_count(w->apply) : 0);
+    cJSON_AddNumberToObject(o, "runtime_changes", w->runtime_changes);
+    cJSON_AddStringToObject(o, "last_apply_error", w->last_apply_error);
+    cJSON *list = cJSON_AddArrayToObject(o, "services");
+    for (size_t i = 0; i < w->cfg->nservices && list; i++) {
+        const struct syn_service *svc = &w->cfg->services[i];
+        const struct service_state *s = &w->services[i];
+        cJSON *js = cJSON_CreateObject();
+        if (!js) break;
+        cJSON_AddItemToArray(list, js);
+        cJSON_AddStringToObject(js, "service", svc->name);
+        cJSON_AddStringToObject(js, "backend", svc->haproxy.backend_name);
+        int conn = discovery_connected(s->discovery);
+        cJSON_AddStringToObject(js, "registry",
+                                conn < 0 ? "n/a"
+                                : conn   ? "connected"
+                                         : "disconnected");
+        char when[64] = "";
+        if (s->last_change) {
+            struct tm tm;
+            gmtime_r(&s->last_change, &tm);
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        }
+        cJSON_AddStringToObject(js, "last_change", when);
+        cJSON_AddStringToObject(js, "last_error", s->last_error);
+        cJSON *view = haproxy_view(w, svc->haproxy.backend_name);
+        const cJSON *view_err = view ? cJSON_GetObjectItemCaseSensitive(view, "error") : NULL;
+        if (view_err) cJSON_AddStringToObject(js, "haproxy_error", view_err->valuestring);
+        cJSON *bs = cJSON_AddArrayToObject(js, "backends");
+        for (size_t j = 0; j < s->current.n && bs; j++) {
+            const struct backend *b = &s->current.v[j];
+            cJSON *jb = cJSON_CreateObject();
+            if (!jb) break;
+            cJSON_AddItemToArray(bs, jb);
+            char addr[300];
+            snprintf(addr, sizeof addr, "%s:%d", b->host, b->port);
+            cJSON_AddStringToObject(jb, "name", b->name);
+            cJSON_AddStringToObject(jb, "address", addr);
+            cJSON_AddStringToObject(jb, "source", b->source ? b->source : "default_servers");
+            const cJSON *st =
+                view && !view_err ? cJSON_GetObjectItemCaseSensitive(view, addr) : NULL;
+            cJSON_AddStringToObject(jb, "haproxy",
+                                    cJSON_IsString(st) ? st->valuestring
+                                    : !view            ? "(no stats socket)"
+                                    : view_err         ? "(stats socket error)"
+                                                       : "not in haproxy");
+        }
+        cJSON_Delete(view);
+    }
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+void watcher_summary(const struct watcher *w, char *buf, size_t len)
+{
+    size_t backends = 0;
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        backends += w->services[i].current.n;
+    snprintf(buf, len, "%zu service%s, %zu backend%s; %u haproxy reloads; registry %s",
+             w->cfg->nservices, w->cfg->nservices == 1 ? "" : "s", backends,
+             backends == 1 ? "" : "s", w->apply ? haproxy_apply_reload_count(w->apply) : 0,
+             registry_connected(w) ? "connected" : "DISCONNECTED");
 }

@@ -17,8 +17,9 @@
 
 #define SYN_CONFIG_MAX_FILE (16 * 1024 * 1024)
 
-static const char *const top_keys[] = {"services", "haproxy", "file_output", "service_conf_dir",
-                                       NULL};
+static const char *const top_keys[] = {"services",         "haproxy",    "file_output",
+                                       "service_conf_dir", "log_format", "metrics",
+                                       "control_socket",   NULL};
 static const char *const top_unsupported[] = {"statsd", NULL};
 
 static const char *const service_keys[] = {"discovery",
@@ -58,7 +59,8 @@ static const char *const haproxy_keys[] = {"reload_command",    "config_file_pat
                                            "state_file_path",   "state_file_ttl",
                                            "server_order_seed", "haproxy_binary",
                                            "managed",           "safe_http_defaults",
-                                           "drain_timeout_ms",  NULL};
+                                           "drain_timeout_ms",  "allowed_server_options",
+                                           "max_servers_per_service", NULL};
 static const char *const haproxy_unsupported[] = {"max_server_id", "use_nerve_weights", NULL};
 
 static const char *const server_keys[] = {"name", "host", "port", NULL};
@@ -87,6 +89,7 @@ static void service_clear(struct syn_service *s)
 void syn_config_free(struct syn_config *cfg)
 {
     if (!cfg) return;
+    daemon_config_clear(&cfg->daemon);
     for (size_t i = 0; i < cfg->nservices; i++)
         service_clear(&cfg->services[i]);
     free(cfg->services);
@@ -107,6 +110,7 @@ void syn_config_free(struct syn_config *cfg)
     strlist_clear(&h->socket_files);
     free(h->state_file_path);
     free(h->haproxy_binary);
+    server_options_policy_free(h->allowed_server_options);
     free(cfg->file_output_directory);
     free(cfg->service_conf_dir);
     strlist_clear(&cfg->warnings);
@@ -363,6 +367,22 @@ static int parse_extra_sections(struct json_ctx *c, const cJSON *obj, struct syn
     return 0;
 }
 
+/* haproxy.allowed_server_options: replaces server_options' default list. */
+static int parse_allowed_options(struct json_ctx *c, const cJSON *obj, struct syn_haproxy *h)
+{
+    struct strlist words = {0};
+    if (!json_lookup(obj, "allowed_server_options")) return 0;
+    if (syn_get_strings(c, obj, "haproxy", "allowed_server_options", &words) < 0) return -1;
+    char why[160];
+    h->allowed_server_options =
+        server_options_policy_new((const char *const *)words.v, words.n, why, sizeof why);
+    strlist_clear(&words);
+    if (!h->allowed_server_options)
+        return json_failf(c, json_lookup(obj, "allowed_server_options"),
+                          "haproxy.allowed_server_options: %s", why);
+    return 0;
+}
+
 static int parse_socket_files(struct json_ctx *c, const cJSON *obj, struct syn_haproxy *h)
 {
     const cJSON *v = json_lookup(obj, "socket_file_path");
@@ -421,7 +441,11 @@ static int parse_haproxy(struct json_ctx *c, const cJSON *obj, struct syn_haprox
         json_get_text(c, obj, path, "haproxy_binary", &h->haproxy_binary) < 0 ||
         syn_get_bool(c, obj, path, "managed", false, &h->managed) < 0 ||
         syn_get_bool(c, obj, path, "safe_http_defaults", true, &h->safe_http_defaults) < 0 ||
-        syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) < 0)
+        syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) <
+            0 ||
+        parse_allowed_options(c, obj, h) < 0 ||
+        syn_get_int(c, obj, path, "max_servers_per_service", 1, 1000000, 10000,
+                    &h->max_servers_per_service) < 0)
         return -1;
     h->server_order_seed = (unsigned)seed;
     if (!h->bind_address && !(h->bind_address = strdup("localhost"))) return json_oom(c);
@@ -445,6 +469,9 @@ static int parse_root(struct json_ctx *c, const cJSON *root, struct syn_config *
 {
     if (!cJSON_IsObject(root)) return json_fail(c, "(top level)", "an object", root);
     if (syn_check_keys(c, root, "", top_keys, top_unsupported) < 0) return -1;
+    char derr[300];
+    if (daemon_config_parse(root, &cfg->daemon, derr, sizeof derr) < 0)
+        return json_failf(c, NULL, "%s", derr);
 
     /* haproxy first: a service's options are checked against it. */
     const cJSON *haproxy = json_lookup(root, "haproxy");

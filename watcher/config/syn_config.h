@@ -12,9 +12,11 @@
 #ifndef SMARTDOCK_SYN_CONFIG_H
 #define SMARTDOCK_SYN_CONFIG_H
 
+#include "daemon_config.h"
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "server_options.h"
 #include "strlist.h"
 #include "syn_config_discovery.h"
 
@@ -93,6 +95,12 @@ struct syn_haproxy {
     bool managed;            /* smartdock runs haproxy itself; default false */
     bool safe_http_defaults; /* redispatch/retries/retry-on for mode http; default true */
     int drain_timeout_ms;    /* longest wait for a removed server's sessions; default 10000 */
+    /* allowed_server_options: the keywords a registry's haproxy_server_options
+     * may use; NULL means server_options' default list. */
+    struct server_options_policy *allowed_server_options;
+    /* max_servers_per_service: discovered servers beyond it are left out
+     * (the last created first); default 10000 */
+    int max_servers_per_service;
 };
 
 struct syn_config {
@@ -103,6 +111,7 @@ struct syn_config {
     char *file_output_directory; /* file_output.output_directory, or NULL */
     char *service_conf_dir;      /* as written, or NULL */
     struct strlist warnings;     /* one sentence each; log them once */
+    struct daemon_config daemon; /* log_format, metrics, control_socket */
 };
 
 /*

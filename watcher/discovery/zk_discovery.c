@@ -32,6 +32,7 @@ struct zk_pool {
 struct zk_discovery {
     struct zk_discovery *next; /* in conn->subscribers */
     struct zk_conn *conn;
+    struct discovery_hub *hub;
     const struct syn_service *svc;
     size_t index;
     discovery_update_fn *fn;
@@ -87,7 +88,7 @@ static void pump(struct zk_discovery *d)
             if (rq.kind == ZK_CHILD_SET_LIST)
                 zk_child_set_listed(d->children, ZSYSTEMERROR, NULL, 0);
             else if (rq.kind == ZK_CHILD_SET_GET)
-                zk_child_set_read(d->children, rq.child, ZSYSTEMERROR, NULL, 0);
+                zk_child_set_read(d->children, rq.child, ZSYSTEMERROR, NULL, 0, 0);
             else
                 zk_child_set_exists_answered(d->children, ZSYSTEMERROR);
             free(op);
@@ -128,7 +129,9 @@ static void on_data(void *arg, int rc, const struct zk_result *res)
         if (d->fired_us)
             log_debug("service %s: read %s (%s) %llu us after the watch fired", d->svc->name, name,
                       zerror(rc), (unsigned long long)(loop_now_us() - d->fired_us));
-        zk_child_set_read(d->children, name, rc, res->data, res->datalen);
+        const char *refused = zk_child_set_read(d->children, name, rc, res->data, res->datalen,
+                                                res->has_stat ? res->stat.czxid : 0);
+        if (refused) discovery_hub_reject(d->hub, d->svc->name, refused);
         pump(d);
     }
     free(name);
@@ -256,6 +259,7 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
         return NULL;
     }
     d->conn = conn;
+    d->hub = h;
     d->svc = svc;
     d->index = index;
     d->fn = fn;
@@ -285,4 +289,10 @@ static void zkd_free(void *impl)
     if (--d->outstanding == 0) discovery_destroy(d);
 }
 
-const struct discovery_impl zk_discovery_impl = {zkd_new, zkd_free};
+static int zkd_connected(const void *impl)
+{
+    const struct zk_discovery *d = impl;
+    return zk_is_connected(d->conn->zk) ? 1 : 0;
+}
+
+const struct discovery_impl zk_discovery_impl = {zkd_new, zkd_free, zkd_connected};
