@@ -66,6 +66,8 @@ struct watcher {
     char *batch_text;                   /* the config a running runtime batch puts into effect */
     struct render_model *pending_model; /* the newest config submitted for a reload */
     struct render_model *last_model;    /* the last one rendered: the next reuses its blocks */
+    bool adopt_tried;                   /* the first render looked for a running haproxy */
+    bool adopting;                      /* runtime_sync_adopt runs */
     bool *changed;                      /* per service, for render_model_new */
     unsigned runtime_changes;
     int status;
@@ -223,6 +225,37 @@ static void report_ready(struct watcher *w)
     w->opts.on_ready(w->opts.ready_arg);
 }
 
+/* True when the file at path holds exactly text. */
+static bool file_holds(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char buf[65536];
+    size_t len = strlen(text), at = 0, n;
+    bool same = true;
+    while (same && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        same = at + n <= len && memcmp(buf, text + at, n) == 0;
+        at += n;
+    }
+    fclose(f);
+    return same && at == len;
+}
+
+/* The first render of a watcher restarted next to a running HAProxy: when
+ * haproxy.cfg is what we would write, adopt HAProxy instead of reloading it
+ * (runtime_sync checks its servers). Takes text and model when it does. */
+static bool adopt_running(struct watcher *w, char *text, struct render_model *model)
+{
+    if (w->adopt_tried || !w->rs || w->force_reload) return false;
+    w->adopt_tried = true;
+    if (!file_holds(w->cfg->haproxy.config_file_path, text)) return false;
+    log_info("haproxy.cfg is unchanged; checking whether the running haproxy can be adopted");
+    w->adopting = true;
+    w->batch_text = text;
+    runtime_sync_adopt(w->rs, model);
+    return true;
+}
+
 static void render_now(void *arg)
 {
     struct watcher *w = arg;
@@ -287,6 +320,7 @@ static void render_now(void *arg)
     log_debug("render: %zu of %zu services in %llu us, haproxy.cfg text (%zu bytes) in %llu us",
               nchanged, w->cfg->nservices, (unsigned long long)(t1 - t0), strlen(text),
               (unsigned long long)(loop_now_us() - t1));
+    if (adopt_running(w, text, model)) return;
     if (w->rs && !w->force_reload) {
         char why[400];
         bool ready = runtime_sync_ready(w->rs);
@@ -319,7 +353,16 @@ static void on_runtime_done(void *arg, bool ok, const char *why)
     struct watcher *w = arg;
     char *text = w->batch_text;
     w->batch_text = NULL;
-    if (ok && text) {
+    if (w->adopting) {
+        w->adopting = false;
+        if (ok) {
+            change_applied(w);
+            haproxy_apply_submit(w->apply, text, false); /* the same file: no reload */
+        } else {
+            w->force_reload = true;
+            w->render_owed = true;
+        }
+    } else if (ok && text) {
         w->runtime_changes++;
         change_applied(w);
         log_info("runtime: servers changed without a reload (runtime change #%u; %u reloads so "

@@ -5,7 +5,9 @@
 #   answer, so the first haproxy.cfg does not wait for it;
 # - quick re-add: a server removed and re-added under the same name and
 #   address while it still drains (or waits in maintenance for "del server",
-#   kept by an idle connection) is revived, never a reload.
+#   kept by an idle connection) is revived, never a reload;
+# - restart with an unchanged config: the watcher adopts the running HAProxy
+#   (same haproxy.cfg, same servers) instead of reloading it.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
 sd_need_root
@@ -89,4 +91,21 @@ done
 sd_wait_for "hw answers at the end" 30 sd_all_answer "$url" hw
 sd_log_has watcher "runtime: set server web/hw state ready" || sd_fail "no revive logged"
 no_reload "the end"
-sd_log "ok: 20 quick re-adds, 0 reloads"
+
+# Restart with an unchanged config, HAProxy running: adopted, no reload.
+sd_kill watcher
+sd_bg watcher2 "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
+sd_wait_for "the restarted watcher adopts haproxy" 60 \
+	sd_log_has watcher2 "runtime: adopted the running haproxy pid $pid0"
+no_reload "restart"
+[ "$(sd_watcher_reloads watcher2)" = 0 ] || sd_fail "the restarted watcher reloaded haproxy"
+# and keeps going through the runtime API
+sd_zkctl delete "$current"
+hw_gone() { ! sd_hap_has_server "$sock" web "^hw "; }
+sd_wait_for "hw removed after the restart" 30 hw_gone
+current=$(znode)
+sd_wait_for "hw back after the restart" 30 hw_ready
+no_reload "after the restart"
+[ "$(sd_watcher_reloads watcher2)" = 0 ] || sd_fail "the restarted watcher reloaded haproxy"
+sd_wait_for "hw answers after the restart" 30 sd_all_answer "$url" hw
+sd_log "ok: 20 quick re-adds and a restart, 0 reloads"

@@ -60,6 +60,7 @@ struct runtime_sync {
 
     /* the running batch */
     bool busy;
+    bool adopting;     /* runtime_sync_adopt's check runs */
     uint64_t batch_us; /* when it was queued */
     struct bcmd **cmds;
     size_t ncmds, pending;
@@ -535,9 +536,52 @@ out:
     return res;
 }
 
+static void on_adopt_pid(void *arg, bool ok, const char *answer)
+{
+    struct runtime_sync *rs = arg;
+    rs->stats.commands++;
+    long pid = ok ? haproxy_answer_pid(answer) : 0;
+    if (pid > 0) rs->known_pid = pid;
+}
+
+static void on_adopt_servers(void *arg, bool ok, const char *answer)
+{
+    struct runtime_sync *rs = arg;
+    rs->stats.commands++;
+    char why[400] = "";
+    if (!ok || !rs->known_pid)
+        snprintf(why, sizeof why, "no answer on %s: %s", haproxy_runtime_path(rs->rt), answer);
+    for (size_t i = 0; !why[0] && i < rs->cfg->nservices; i++)
+        runtime_servers_state_match(answer, backend_of(rs, i), render_model_servers(rs->applied, i),
+                                    why, sizeof why);
+    rs->adopting = false;
+    if (why[0]) {
+        log_info("runtime: not adopting the running haproxy (%s)", why);
+        runtime_sync_invalidate(rs);
+    } else {
+        rs->state = RS_READY;
+        log_info("runtime: adopted the running haproxy pid %ld: haproxy.cfg and its servers "
+                 "match; no reload",
+                 rs->known_pid);
+    }
+    if (rs->done) rs->done(rs->arg, !why[0], why[0] ? why : NULL);
+}
+
+void runtime_sync_adopt(struct runtime_sync *rs, struct render_model *model)
+{
+    runtime_sync_invalidate(rs);
+    rs->applied = model;
+    rs->known_pid = 0;
+    rs->adopting = true;
+    haproxy_runtime_send(rs->rt, "show info", NULL, on_adopt_pid, rs);
+    if (haproxy_runtime_send(rs->rt, "show servers state", NULL, on_adopt_servers, rs) < 0)
+        on_adopt_servers(rs, false, "out of memory");
+}
+
 void runtime_sync_invalidate(struct runtime_sync *rs)
 {
     rs->state = RS_UNKNOWN;
+    rs->adopting = false;
     drains_drop_all(rs);
     if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
     rs->confirm_timer = 0;
@@ -563,7 +607,7 @@ bool runtime_sync_ready(const struct runtime_sync *rs)
 
 bool runtime_sync_busy(const struct runtime_sync *rs)
 {
-    return rs->busy;
+    return rs->busy || rs->adopting;
 }
 
 void runtime_sync_get_stats(const struct runtime_sync *rs, struct runtime_sync_stats *s)
