@@ -96,7 +96,7 @@ no_reload "the end"
 sd_kill watcher
 sd_bg watcher2 "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 sd_wait_for "the restarted watcher adopts haproxy" 60 \
-	sd_log_has watcher2 "runtime: adopted the running haproxy pid $pid0"
+	sd_log_has watcher2 "answers from haproxy pid $pid0, .*adopted without a reload"
 no_reload "restart"
 [ "$(sd_watcher_reloads watcher2)" = 0 ] || sd_fail "the restarted watcher reloaded haproxy"
 # and keeps going through the runtime API

@@ -560,9 +560,9 @@ static void on_adopt_servers(void *arg, bool ok, const char *answer)
         runtime_sync_invalidate(rs);
     } else {
         rs->state = RS_READY;
-        log_info("runtime: adopted the running haproxy pid %ld: haproxy.cfg and its servers "
-                 "match; no reload",
-                 rs->known_pid);
+        log_info("runtime: stats socket %s answers from haproxy pid %ld, which runs this "
+                 "haproxy.cfg with its servers: adopted without a reload",
+                 haproxy_runtime_path(rs->rt), rs->known_pid);
     }
     if (rs->done) rs->done(rs->arg, !why[0], why[0] ? why : NULL);
 }
