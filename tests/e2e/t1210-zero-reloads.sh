@@ -59,17 +59,13 @@ if sd_log_has watcher "no answer from discovery yet"; then
 	sd_fail "the watcher waited for the empty service path"
 fi
 
-pid0=$(sd_hap_worker_pid "$sock")
-reloads0=$(sd_watcher_reloads watcher)
-master0=$(sd_hap_cli "$master_sock" "show proc" | awk '$2 == "master" { print $3 }')
-sd_log "worker pid $pid0, watcher reloads $reloads0, master reloads $master0"
+marks0=$(sd_reload_marks "$sock" "$master_sock" watcher)
+pid0=${marks0%% *}
+sd_log "worker pid, master reloads, watcher reloads: $marks0"
 no_reload() { # no_reload WHAT
-	local pid m
-	pid=$(sd_hap_worker_pid "$sock")
-	m=$(sd_hap_cli "$master_sock" "show proc" | awk '$2 == "master" { print $3 }')
-	[ "$pid" = "$pid0" ] || sd_fail "$1: haproxy worker pid changed $pid0 -> $pid (a reload)"
-	[ "$m" = "$master0" ] || sd_fail "$1: master reload count changed $master0 -> $m"
-	[ "$(sd_watcher_reloads watcher)" = "$reloads0" ] || sd_fail "$1: the watcher reloaded haproxy"
+	local marks
+	marks=$(sd_reload_marks "$sock" "$master_sock" watcher)
+	[ "$marks" = "$marks0" ] || sd_fail "$1: reloaded (worker pid, master reloads, watcher reloads: $marks0 -> $marks)"
 }
 drains() { grep -c "runtime: set server web/hw state drain" "$SD_TMP/watcher.log" || true; }
 drains_at_least() { [ "$(drains)" -ge "$1" ]; }

@@ -252,6 +252,13 @@ sd_hap_has_server() {
 	sd_hap_servers "$1" "$2" | grep -qE "$3"
 }
 
+# sd_reload_marks SOCKET MASTER_SOCKET WATCHER: "WORKER_PID MASTER_RELOADS
+# WATCHER_RELOADS", all three unchanged when HAProxy was not reloaded.
+sd_reload_marks() {
+	echo "$(sd_hap_worker_pid "$1") $(sd_hap_cli "$2" "show proc" | awk '$2 == "master" { print $3 }')" \
+		"$(sd_watcher_reloads "$3")"
+}
+
 # sd_watcher_reloads NAME: how many reloads the watcher NAME logged.
 sd_watcher_reloads() {
 	grep -c "reloaded haproxy (reload #" "$SD_TMP/$1.log" || true
