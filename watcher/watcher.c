@@ -246,7 +246,8 @@ static bool file_holds(const char *path, const char *text)
  * (runtime_sync checks its servers). Takes text and model when it does. */
 static bool adopt_running(struct watcher *w, char *text, struct render_model *model)
 {
-    if (w->adopt_tried || !w->rs || w->force_reload) return false;
+    /* Managed mode starts and restarts its own HAProxy: not here. */
+    if (w->adopt_tried || !w->rs || w->managed || w->force_reload) return false;
     w->adopt_tried = true;
     if (!file_holds(w->cfg->haproxy.config_file_path, text)) return false;
     log_info("haproxy.cfg is unchanged; checking whether the running haproxy can be adopted");
