@@ -32,17 +32,53 @@ static void usage(FILE *out)
           out);
 }
 
-struct shutdown {
+struct daemon {
     struct loop *loop;
     int signo;
+    const struct reg_cli *cli;
+    struct registrator *r;
+    /* The first config made the connections and lives until exit; the
+     * current one is what matching uses (the same until a reload). */
+    struct reg_config *first, *current;
 };
+
+static struct reg_config *load_config(const struct reg_cli *cli, char *err, size_t errlen);
+
+/* SIGHUP: the file read again and the command line applied over it; the
+ * registrator applies only the difference. One log line either way (the
+ * registrator's once its resync is over). */
+static void reload(struct daemon *d)
+{
+    char err[1024];
+    if (!d->cli->config_path) {
+        log_info("SIGHUP: reload: no config file (-c); nothing to read again");
+        return;
+    }
+    struct reg_config *cfg = load_config(d->cli, err, sizeof err);
+    if (!cfg) {
+        log_error("SIGHUP: reload refused, the running config is kept: %s", err);
+        return;
+    }
+    if (!reg_config_same_connections(d->first, cfg)) {
+        log_error("SIGHUP: reload refused, the running config is kept: %s: docker.host or the "
+                  "registry changed, which needs a restart",
+                  d->cli->config_path);
+        reg_config_free(cfg);
+        return;
+    }
+    registrator_reload(d->r, cfg);
+    if (d->current != d->first) reg_config_free(d->current);
+    d->current = cfg;
+}
 
 static void on_signal(void *arg, int signo)
 {
-    struct shutdown *s = arg;
+    struct daemon *d = arg;
     if (signo == SIGTERM || signo == SIGINT) {
-        s->signo = signo;
-        loop_stop(s->loop);
+        d->signo = signo;
+        loop_stop(d->loop);
+    } else if (signo == SIGHUP && d->r) {
+        reload(d);
     }
 }
 
@@ -70,41 +106,42 @@ static int advertise_from_hostname(struct reg_config *cfg)
     return 0;
 }
 
-/* The config file (if any) with the command line applied over it. NULL
- * after logging why. */
-static struct reg_config *load_config(const struct reg_cli *cli)
+/* The config file (if any) with the command line applied over it; NULL
+ * with err saying why. Warnings are logged. */
+static struct reg_config *load_config(const struct reg_cli *cli, char *err, size_t errlen)
 {
     struct reg_config *cfg = NULL;
-    char **warnings = NULL, err[1024];
+    char **warnings = NULL;
     const char *what = cli->config_path ? cli->config_path : "command line";
     /* A file alone must be complete; with a URI or -ip it may leave those out. */
     bool partial = cli->registry_uri || cli->ip;
     int rc = !cli->config_path ? ((cfg = reg_config_new()) ? 0 : -1)
-             : partial ? reg_config_load_partial(cli->config_path, &cfg, &warnings, err, sizeof err)
-                       : reg_config_load(cli->config_path, &cfg, &warnings, err, sizeof err);
+             : partial ? reg_config_load_partial(cli->config_path, &cfg, &warnings, err, errlen)
+                       : reg_config_load(cli->config_path, &cfg, &warnings, err, errlen);
     if (rc < 0) {
-        log_error("%s", cli->config_path ? err : "out of memory");
+        if (!cli->config_path) snprintf(err, errlen, "out of memory");
         return NULL;
     }
     for (char **w = warnings; w && *w; w++)
         log_warn("%s: %s", what, *w);
     reg_config_free_warnings(warnings);
-    if (reg_cli_apply(cli, cfg, &warnings, err, sizeof err) < 0) {
-        log_error("%s", err);
+    if (reg_cli_apply(cli, cfg, &warnings, err, errlen) < 0) {
         reg_config_free(cfg);
         return NULL;
     }
     for (char **w = warnings; w && *w; w++)
         log_warn("%s", *w);
     reg_config_free_warnings(warnings);
-    if (!cfg->advertise_host && advertise_from_hostname(cfg) < 0) {
-        log_error("advertise_host: required (the config key or -ip); the hostname does not "
-                  "resolve");
+    if (cfg->follows_docker && !cfg->advertise_host && advertise_from_hostname(cfg) < 0) {
+        snprintf(err, errlen,
+                 "advertise_host: required (the config key or -ip); the hostname does not "
+                 "resolve");
         reg_config_free(cfg);
         return NULL;
     }
-    if (reg_config_complete(cfg, err, sizeof err) < 0) {
-        log_error("%s: %s", what, err);
+    char inner[512];
+    if (reg_config_complete(cfg, inner, sizeof inner) < 0) {
+        snprintf(err, errlen, "%s: %s", what, inner);
         reg_config_free(cfg);
         return NULL;
     }
@@ -135,8 +172,12 @@ int main(int argc, char **argv)
     }
     log_init("registrator", cli.verbose ? LL_DEBUG : LL_INFO);
 
-    struct reg_config *cfg = load_config(&cli);
-    if (!cfg) return 2;
+    char lerr[1024];
+    struct reg_config *cfg = load_config(&cli, lerr, sizeof lerr);
+    if (!cfg) {
+        log_error("%s", lerr);
+        return 2;
+    }
     if (cli.check) {
         printf("%s: valid\n", cli.config_path ? cli.config_path : cli.registry_uri);
         reg_config_free(cfg);
@@ -146,8 +187,8 @@ int main(int argc, char **argv)
     srand((unsigned)time(NULL) ^ (unsigned)getpid()); /* reconnect jitter differs per host */
     struct loop *loop = loop_new();
     if (!loop) return 1;
-    struct shutdown sd = {loop, 0};
-    loop_on_signal(loop, on_signal, &sd);
+    struct daemon d = {.loop = loop, .cli = &cli, .first = cfg, .current = cfg};
+    loop_on_signal(loop, on_signal, &d);
     struct registrator_opts opts = {.once = cli.once, .dry_run = cli.dry_run ? stdout : NULL};
     struct registrator *r = registrator_new(loop, cfg, &opts);
     if (!r) {
@@ -155,12 +196,14 @@ int main(int argc, char **argv)
         reg_config_free(cfg);
         return 1;
     }
+    d.r = r;
     loop_run(loop);
     int status = cli.once ? registrator_status(r) : 0;
-    if (sd.signo) log_info("signal %d: withdrawing every registration and exiting", sd.signo);
+    if (d.signo) log_info("signal %d: withdrawing every registration and exiting", d.signo);
     registrator_free(r);
     loop_run_posts(loop);
     loop_free(loop);
+    if (d.current != cfg) reg_config_free(d.current);
     reg_config_free(cfg);
     return status;
 }

@@ -43,6 +43,16 @@ struct registration_list {
 int match_container(const struct reg_config *cfg, const struct docker_container *c,
                     struct registration_list *out, char ***problems);
 void registration_list_clear(struct registration_list *l);
+
+/* How want differs from old, registration by registration (same service
+ * and instance is the same registration; its payload may change). */
+struct registration_counts {
+    unsigned added, removed, updated, unchanged;
+};
+/* Adds the differences between old and want to *acc. -1 on allocation failure. */
+int registration_list_compare(const struct registration_list *old,
+                              const struct registration_list *want,
+                              struct registration_counts *acc);
 void match_free_problems(char **problems);
 
 /* "<host>_<port>_<first 12 of id>" ("..._udp" for a udp port) with every

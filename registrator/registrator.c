@@ -57,6 +57,9 @@ struct registrator {
     bool resync_again; /* asked for while one was in flight */
     bool closing;
     int status;
+    /* A reload (SIGHUP): counted from the next resync's start to its end. */
+    enum { RELOAD_NONE, RELOAD_WAITING, RELOAD_COUNTING } reload;
+    struct registration_counts reload_counts;
 };
 
 struct inspect_req {
@@ -151,6 +154,9 @@ static void print_dry_run(struct registrator *r, const struct registration *g)
 /* Replaces c's registrations by want (moved in). */
 static void apply(struct registrator *r, struct container_state *c, struct registration_list *want)
 {
+    if (r->reload == RELOAD_COUNTING &&
+        registration_list_compare(&c->regs, want, &r->reload_counts) < 0)
+        log_error("reload: counting the changes: out of memory");
     for (size_t i = 0; i < c->regs.n; i++)
         if (!has_registration(want, &c->regs.v[i]) && r->registry) {
             log_info("deregistering %s container=%s (no longer matches)", c->regs.v[i].service,
@@ -194,6 +200,13 @@ static void resync_release(struct registrator *r)
         r->resyncing = false;
         r->first_sync_done = true;
         log_debug("resynchronisation %llu complete", (unsigned long long)r->resync_no);
+        if (r->reload == RELOAD_COUNTING) {
+            const struct registration_counts *n = &r->reload_counts;
+            log_info("SIGHUP: reload applied: %u registered, %u withdrawn, %u updated in place, "
+                     "%u unchanged",
+                     n->added, n->removed, n->updated, n->unchanged);
+            r->reload = RELOAD_NONE;
+        }
         maybe_finish_once(r);
         if (r->resync_again && !r->closing) {
             r->resync_again = false;
@@ -449,6 +462,10 @@ static void resync(struct registrator *r)
     }
     r->resyncing = true;
     r->resync_no++;
+    if (r->reload == RELOAD_WAITING) {
+        r->reload = RELOAD_COUNTING;
+        memset(&r->reload_counts, 0, sizeof r->reload_counts);
+    }
     log_debug("resynchronising with docker %s", docker_client_url(r->docker));
     if (docker_client_get(r->docker, "/containers/json", on_list, r) < 0) r->resyncing = false;
 }
@@ -580,4 +597,11 @@ void registrator_free(struct registrator *r)
         container_free(c);
     }
     free(r);
+}
+
+void registrator_reload(struct registrator *r, const struct reg_config *cfg)
+{
+    r->cfg = cfg;
+    r->reload = RELOAD_WAITING;
+    resync(r);
 }
