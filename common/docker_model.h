@@ -19,8 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend.h"      /* struct label */
-#include "docker_event.h" /* the event stream, kept apart; included for existing users */
+#include "backend.h" /* struct label */
 
 struct docker_port_binding {
     int private_port; /* 1..65535 */
@@ -75,6 +74,13 @@ void docker_container_clear(struct docker_container *c);
 const char *docker_container_label(const struct docker_container *c, const char *key);
 
 /*
+ * Whether c may serve traffic now: running, not paused, and "healthy" if it
+ * has a healthcheck. When not, why (may be NULL) gets one short reason:
+ * "not running", "paused", "not healthy (starting)".
+ */
+bool docker_container_ready(const struct docker_container *c, char *why, size_t whylen);
+
+/*
  * The port on the Docker host where private_port (tcp) of c is reachable,
  * or -1 if it is not.
  *   - host network: the container's ports are the host's, so private_port
@@ -118,39 +124,5 @@ bool docker_id_is_valid(const char *id);
 int docker_list_ids(const char *json, size_t len, char ***ids_out, size_t *n_out, char *err,
                     size_t errlen);
 void docker_ids_free(char **ids, size_t n);
-
-/*
- * Shared by the decoders in docker_model.c and docker_event.c, which report
- * errors the same way; not for other callers. Kinds name what a JSON value
- * must be; DOCKER_JSON_SHOWN_MAX bounds a value quoted in an error.
- */
-#define DOCKER_JSON_SHOWN_MAX 80
-struct cJSON;
-enum docker_json_kind {
-    DOCKER_JSON_STRING,
-    DOCKER_JSON_NUMBER,
-    DOCKER_JSON_BOOL,
-    DOCKER_JSON_OBJECT,
-    DOCKER_JSON_ARRAY
-};
-/* Formats into err (which may be NULL); always returns -1. */
-int docker_json_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* v as shown in an error: escaped JSON text for scalars, a word for containers. */
-void docker_json_describe(const struct cJSON *v, char *buf, size_t n);
-/* "<path>: expected <kind>, got <v>" into err; returns -1. */
-int docker_json_wrong_kind(const char *path, enum docker_json_kind k, const struct cJSON *v,
-                           char *err, size_t errlen);
-/* *out = obj[key] when present, not null and of kind k; NULL when obj is NULL
- * or the member is absent or null. -1 (err names path) on a wrong kind. */
-int docker_json_member(const struct cJSON *obj, const char *key, enum docker_json_kind k,
-                       const char *path, const struct cJSON **out, char *err, size_t errlen);
-/* Copies obj[key] (a string) into *dst, which stays NULL when absent. */
-int docker_json_member_dup(const struct cJSON *obj, const char *key, const char *path, char **dst,
-                           char *err, size_t errlen);
-/* Exactly one JSON value filling json[0..len), whitespace around it allowed;
- * what names the document in errors. Caller deletes the result. */
-struct cJSON *docker_json_parse(const char *json, size_t len, const char *what, char *err,
-                                size_t errlen);
 
 #endif

@@ -15,11 +15,11 @@
 struct zk {
     struct loop *loop;
     zhandle_t *zh;
+    struct zk_session *session; /* what to do about the handle */
     char *hosts;
     int timeout_ms;
     uint64_t generation; /* bumped when the handle is replaced */
-    bool connected, closed;
-    int64_t session_id;
+    bool closed;
     uint64_t reopen_timer; /* a new handle could not be created: try again */
     struct backoff reopen_backoff;
     zk_session_fn *on_session;
@@ -55,36 +55,7 @@ static void msg_free(struct zk_msg *m)
     free(m);
 }
 
-static const char *state_name(int state)
-{
-    if (state == ZOO_CONNECTED_STATE) return "connected";
-    if (state == ZOO_CONNECTING_STATE) return "connecting";
-    if (state == ZOO_EXPIRED_SESSION_STATE) return "expired";
-    if (state == ZOO_AUTH_FAILED_STATE) return "auth failed";
-    return "not connected";
-}
-
-static void open_handle(struct zk *z);
-static void on_session_event(struct zk *z, int state)
-{
-    if (state == ZOO_CONNECTED_STATE) {
-        const clientid_t *id = zoo_client_id(z->zh);
-        bool new_session = id->client_id != z->session_id;
-        z->session_id = id->client_id;
-        z->connected = true;
-        log_info("zookeeper %s: connected, session 0x%llx%s", z->hosts,
-                 (unsigned long long)z->session_id, new_session ? " (new)" : "");
-        z->on_session(z->arg, ZK_SESSION_CONNECTED);
-    } else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE) {
-        log_warn("zookeeper %s: session 0x%llx %s; opening a new session", z->hosts,
-                 (unsigned long long)z->session_id, state_name(state));
-        zk_reopen(z);
-    } else if (z->connected) {
-        z->connected = false;
-        log_warn("zookeeper %s: disconnected (%s); reconnecting", z->hosts, state_name(state));
-        z->on_session(z->arg, ZK_SESSION_DISCONNECTED);
-    }
-}
+static void perform(struct zk *z);
 
 static void deliver(void *p)
 {
@@ -95,9 +66,12 @@ static void deliver(void *p)
                                 m->nchildren, m->has_stat, m->stat};
         m->fn(m->arg, m->rc, &res);
     } else if (!z->closed && m->generation == z->generation) {
-        if (m->type == ZOO_SESSION_EVENT)
-            on_session_event(z, m->state);
-        else if (m->path)
+        if (m->type == ZOO_SESSION_EVENT) {
+            zk_session_state(
+                z->session, m->state,
+                m->state == ZOO_CONNECTED_STATE && z->zh ? zoo_client_id(z->zh)->client_id : 0);
+            perform(z);
+        } else if (m->path)
             z->on_watch(z->arg, m->type, m->path);
     }
     msg_free(m);
@@ -202,28 +176,17 @@ static void library_log(const char *message)
 static void open_handle(struct zk *z)
 {
     struct zk_msg *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) return;
-    ctx->zk = z;
-    ctx->generation = ++z->generation;
-    z->connected = false;
-    z->zh = zookeeper_init2(z->hosts, watcher, z->timeout_ms, NULL, ctx, 0, library_log);
-    if (!z->zh) {
-        log_error("zookeeper %s: cannot create a client (%s)", z->hosts, strerror(errno));
-        free(ctx);
+    if (ctx) {
+        ctx->zk = z;
+        ctx->generation = ++z->generation;
+        z->zh = zookeeper_init2(z->hosts, watcher, z->timeout_ms, NULL, ctx, 0, library_log);
+        if (!z->zh) {
+            log_error("zookeeper %s: cannot create a client (%s)", z->hosts, strerror(errno));
+            free(ctx);
+        }
     }
-}
-
-static void reopen_later(void *arg)
-{
-    struct zk *z = arg;
-    z->reopen_timer = 0;
-    open_handle(z);
-    if (z->zh) {
-        backoff_reset(&z->reopen_backoff);
-        return;
-    }
-    /* A host name that does not resolve right now, say: retry with backoff. */
-    z->reopen_timer = loop_timer(z->loop, backoff_next(&z->reopen_backoff), reopen_later, z);
+    if (z->zh) backoff_reset(&z->reopen_backoff);
+    zk_session_opened(z->session, z->zh != NULL);
 }
 
 static void close_handle(struct zk *z)
@@ -235,6 +198,55 @@ static void close_handle(struct zk *z)
     free(ctx);
 }
 
+static void reopen_due(void *arg)
+{
+    struct zk *z = arg;
+    z->reopen_timer = 0;
+    zk_session_retry_due(z->session);
+    perform(z);
+}
+
+static void reopen_later(struct zk *z)
+{
+    /* A host name that does not resolve right now, say: retry with backoff. */
+    z->reopen_timer = loop_timer(z->loop, backoff_next(&z->reopen_backoff), reopen_due, z);
+}
+
+/* Carries out what the session state machine decided, in order. A report's
+ * callback may feed it again; the queue keeps the order. */
+static void perform(struct zk *z)
+{
+    struct zk_session_action a;
+    while (zk_session_next(z->session, &a)) {
+        switch (a.kind) {
+        case ZK_SESSION_OPEN_HANDLE:
+            open_handle(z);
+            break;
+        case ZK_SESSION_CLOSE_HANDLE:
+            close_handle(z);
+            break;
+        case ZK_SESSION_RETRY_LATER:
+            reopen_later(z);
+            break;
+        case ZK_SESSION_CANCEL_RETRY:
+            if (z->reopen_timer) loop_timer_cancel(z->loop, z->reopen_timer);
+            z->reopen_timer = 0;
+            break;
+        case ZK_SESSION_REPORT:
+            if (!z->closed) z->on_session(z->arg, a.event);
+            break;
+        }
+    }
+}
+
+static void free_later(void *p)
+{
+    struct zk *z = p;
+    zk_session_free(z->session);
+    free(z->hosts);
+    free(z);
+}
+
 struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms,
                   zk_session_fn *on_session, zk_watch_fn *on_watch, void *arg)
 {
@@ -242,56 +254,54 @@ struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms,
     if (!z) return NULL;
     z->loop = l;
     z->hosts = strdup(hosts);
+    z->session = z->hosts ? zk_session_new(hosts) : NULL;
     z->timeout_ms = session_timeout_ms;
     z->on_session = on_session;
     z->on_watch = on_watch;
     z->arg = arg;
+    if (!z->session) {
+        free_later(z);
+        return NULL;
+    }
     backoff_init(&z->reopen_backoff, REOPEN_BACKOFF_MIN_MS, REOPEN_BACKOFF_MAX_MS,
                  REOPEN_BACKOFF_JITTER_PERCENT, backoff_seed(z));
     zoo_set_debug_level(ZOO_LOG_LEVEL_WARN); /* its INFO is a dozen lines per connect */
-    open_handle(z);
-    if (!z->zh) {
-        free(z->hosts);
-        free(z);
+    zk_session_start(z->session);
+    perform(z);
+    if (!z->zh) { /* the first handle must work: a config error, say */
+        z->closed = true;
+        zk_session_close(z->session);
+        perform(z);
+        free_later(z);
         return NULL;
     }
     return z;
-}
-
-static void free_later(void *p)
-{
-    struct zk *z = p;
-    free(z->hosts);
-    free(z);
 }
 
 void zk_free(struct zk *z)
 {
     if (!z) return;
     z->closed = true;
-    if (z->reopen_timer) loop_timer_cancel(z->loop, z->reopen_timer);
-    z->reopen_timer = 0;
-    close_handle(z);
+    zk_session_close(z->session);
+    perform(z);
     /* Posted after every completion zookeeper_close() flushed, so it runs last. */
     if (loop_post(z->loop, free_later, z) < 0) free_later(z);
 }
 
 void zk_reopen(struct zk *z)
 {
-    close_handle(z);
-    z->session_id = 0;
-    z->on_session(z->arg, ZK_SESSION_EXPIRED);
-    if (!z->reopen_timer) reopen_later(z);
+    zk_session_reopen(z->session);
+    perform(z);
 }
 
 bool zk_is_connected(const struct zk *z)
 {
-    return z->connected;
+    return zk_session_connected(z->session);
 }
 
 int64_t zk_session_id(const struct zk *z)
 {
-    return z->session_id;
+    return zk_session_client_id(z->session);
 }
 
 static struct zk_msg *request(struct zk *z, zk_done_fn *fn, void *arg)

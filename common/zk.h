@@ -2,7 +2,8 @@
  * A ZooKeeper session for the loop thread. libzookeeper_mt calls back on its
  * own threads; this module copies each result and posts it to the loop, so
  * every callback below runs on the loop thread and touches nothing shared.
- * An expired session is replaced by a new one automatically.
+ * An expired session is replaced by a new one automatically (the decisions
+ * are zk_session.c's; this file performs them).
  */
 #ifndef SMARTDOCK_ZK_H
 #define SMARTDOCK_ZK_H
@@ -12,14 +13,9 @@
 #include <zookeeper/zookeeper.h>
 
 #include "loop.h"
+#include "zk_session.h"
 
 struct zk;
-
-enum zk_session_event {
-    ZK_SESSION_CONNECTED,    /* connected (first time or again) */
-    ZK_SESSION_DISCONNECTED, /* lost the server; the client is reconnecting */
-    ZK_SESSION_EXPIRED,      /* a new session is being opened: ephemerals and watches are gone */
-};
 
 struct zk_result {
     const char *path; /* created node's path (create) */
@@ -38,8 +34,8 @@ typedef void zk_session_fn(void *arg, enum zk_session_event ev);
 typedef void zk_watch_fn(void *arg, int type, const char *path);
 
 /* hosts: "h1:p1,h2:p2". NULL when the client cannot be created. */
-struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms, zk_session_fn *on_session,
-                  zk_watch_fn *on_watch, void *arg);
+struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms,
+                  zk_session_fn *on_session, zk_watch_fn *on_watch, void *arg);
 /* Closes the session (its ephemeral nodes go at once). Completions still
  * pending are delivered with ZCLOSING by loop_run_posts(), which the caller
  * runs before freeing what those completions point to. */

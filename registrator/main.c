@@ -184,7 +184,6 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    srand((unsigned)time(NULL) ^ (unsigned)getpid()); /* reconnect jitter differs per host */
     struct loop *loop = loop_new();
     if (!loop) return 1;
     struct daemon d = {.loop = loop, .cli = &cli, .first = cfg, .current = cfg};

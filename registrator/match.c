@@ -18,11 +18,6 @@
 #define LABEL_PREFIX "smartdock.label."
 #define DRAIN_MAX_MS 600000
 
-struct strv {
-    char **v; /* NULL-terminated once reserved */
-    size_t n, cap;
-};
-
 /* A service the container provides, before its port is resolved. */
 struct candidate {
     char *name;                    /* owned */
@@ -40,42 +35,6 @@ struct overrides {
     const char **extra;  /* borrowed key/value pairs from smartdock.label.* */
     size_t nextra;
 };
-
-static int strv_reserve(struct strv *l)
-{
-    if (l->n + 2 > l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (!v) return -1;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n] = NULL;
-    return 0;
-}
-
-static int strv_pushf(struct strv *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int strv_pushf(struct strv *l, const char *fmt, ...)
-{
-    if (strv_reserve(l) < 0) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    int r = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (r < 0) return -1;
-    l->v[l->n++] = s;
-    l->v[l->n] = NULL;
-    return 0;
-}
-
-void match_free_problems(char **problems)
-{
-    if (!problems) return;
-    for (char **p = problems; *p; p++)
-        free(*p);
-    free(problems);
-}
 
 /* Copies s into buf with backslash and every byte outside printable ASCII
  * escaped (\n, \t, \r, \\, \xNN), shortened, so a problem stays one line. */
@@ -104,8 +63,8 @@ static void escape(char *buf, size_t len, const char *s)
 struct mctx {
     const struct reg_config *cfg;
     const struct docker_container *c;
-    struct strv problems;
-    char who[160]; /* "container 3f2a1b2c3d4e (web)" */
+    struct strlist *problems; /* the caller's, or a scratch list */
+    char who[160];            /* "container 3f2a1b2c3d4e (web)" */
 };
 
 static int problemf(struct mctx *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -116,7 +75,7 @@ static int problemf(struct mctx *m, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return strv_pushf(&m->problems, "%s: %s", m->who, msg);
+    return strlist_pushf(m->problems, "%s: %s", m->who, msg);
 }
 
 /* "label KEY=VALUE: why", key and value escaped. */
@@ -151,8 +110,7 @@ static bool eligible(const struct docker_container *c)
 {
     if (label_is_true(docker_container_label(c, "smartdock.ignore"))) return false;
     /* registrator's SERVICE_IGNORE is weighed per port, in resolve(). */
-    if (!c->running || c->paused) return false;
-    return !c->has_healthcheck || (c->health_status && !strcmp(c->health_status, "healthy"));
+    return docker_container_ready(c, NULL, 0);
 }
 
 static bool service_matches(const struct reg_service *s, const struct docker_container *c)
@@ -600,13 +558,13 @@ static int resolve(struct mctx *m, const struct candidate *cand, int n,
 }
 
 int match_container(const struct reg_config *cfg, const struct docker_container *c,
-                    struct registration_list *out, char ***problems)
+                    struct registration_list *out, struct strlist *problems)
 {
-    struct mctx m = {.cfg = cfg, .c = c};
+    struct strlist scratch = {0};
+    struct mctx m = {.cfg = cfg, .c = c, .problems = problems ? problems : &scratch};
     struct candidate *cand = NULL;
     int rc = 0;
     memset(out, 0, sizeof *out);
-    if (problems) *problems = NULL;
     if (c->name) {
         char name[100];
         escape(name, sizeof name, c->name);
@@ -627,15 +585,9 @@ int match_container(const struct reg_config *cfg, const struct docker_container 
         free(cand);
         free(ports);
     }
-    /* An empty problem list is still an array, so callers can always iterate. */
-    if (rc == 0 && problems && strv_reserve(&m.problems) < 0) rc = -1;
-    if (rc < 0 || !problems) {
-        match_free_problems(m.problems.v);
-        if (rc < 0) registration_list_clear(out);
-        return rc;
-    }
-    *problems = m.problems.v;
-    return 0;
+    strlist_clear(&scratch);
+    if (rc < 0) registration_list_clear(out);
+    return rc;
 }
 
 void registration_list_clear(struct registration_list *l)
@@ -648,6 +600,25 @@ void registration_list_clear(struct registration_list *l)
     free(l->v);
     l->v = NULL;
     l->n = 0;
+}
+
+int registration_list_copy(struct registration_list *out, const struct registration_list *in)
+{
+    memset(out, 0, sizeof *out);
+    if (!in->n) return 0;
+    if (!(out->v = calloc(in->n, sizeof *out->v))) return -1;
+    for (size_t i = 0; i < in->n; i++) {
+        struct registration *d = &out->v[out->n++];
+        const struct registration *g = &in->v[i];
+        d->drain_ms = g->drain_ms;
+        d->service = strdup(g->service);
+        d->instance = strdup(g->instance);
+        if (!d->service || !d->instance || backend_copy(&d->backend, &g->backend) < 0) {
+            registration_list_clear(out);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static const struct registration *find_same(const struct registration_list *l,

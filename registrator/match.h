@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "docker_model.h"
 #include "reg_config.h"
+#include "strlist.h"
 
 struct registration {
     char *service;  /* znode/key path component */
@@ -36,13 +37,15 @@ struct registration_list {
  * label, SERVICE_IGNORE / SERVICE_<port>_IGNORE drop their ports. Containers that are not running,
  * are paused, or have a healthcheck and are not healthy match nothing.
  * A match that cannot be registered (no published port, bad label value) is
- * described in problems (one malloc'd sentence each, NULL-terminated, caller
- * frees with match_free_problems) and skipped; other matches still count.
+ * described in problems (one sentence each, appended; may be NULL) and
+ * skipped; other matches still count.
  * Returns 0, or -1 on allocation failure.
  */
 int match_container(const struct reg_config *cfg, const struct docker_container *c,
-                    struct registration_list *out, char ***problems);
+                    struct registration_list *out, struct strlist *problems);
 void registration_list_clear(struct registration_list *l);
+/* A deep copy of in into out (which is overwritten). -1 on allocation failure. */
+int registration_list_copy(struct registration_list *out, const struct registration_list *in);
 
 /* How want differs from old, registration by registration (same service
  * and instance is the same registration; its payload may change). */
@@ -53,7 +56,6 @@ struct registration_counts {
 int registration_list_compare(const struct registration_list *old,
                               const struct registration_list *want,
                               struct registration_counts *acc);
-void match_free_problems(char **problems);
 
 /* "<host>_<port>_<first 12 of id>" ("..._udp" for a udp port) with every
  * byte outside [A-Za-z0-9._-] replaced by '_'. Caller frees. */

@@ -292,14 +292,14 @@ static void errors_name_field_and_value(void **state)
     assert_string_equal("Id: expected a container ID, got \"../../x\"",
                         decode_fails("{\"Id\":\"../../x\"}"));
     assert_string_equal("Id: expected a container ID, got \"\"", decode_fails("{\"Id\":\"\"}"));
-    assert_string_equal("Config: expected an object, got an array",
+    assert_string_equal("Config: expected an object, got []",
                         decode_fails("{\"Id\":\"a\",\"Config\":[]}"));
     assert_string_equal("Config.Labels[\"k\\nx\"]: expected a string, got 5",
                         decode_fails("{\"Id\":\"a\",\"Config\":{\"Labels\":{\"k\\nx\":5}}}"));
     assert_string_equal(
         "Config.ExposedPorts: expected a key like \"8000/tcp\", got \"abc/tcp\"",
         decode_fails("{\"Id\":\"a\",\"Config\":{\"ExposedPorts\":{\"abc/tcp\":{}}}}"));
-    assert_string_equal("State.Running: expected a boolean, got \"yes\"",
+    assert_string_equal("State.Running: expected true or false, got \"yes\"",
                         decode_fails("{\"Id\":\"a\",\"State\":{\"Running\":\"yes\"}}"));
     assert_string_equal(
         "Config.Healthcheck.Test: expected an array, got \"CMD true\"",
@@ -322,9 +322,12 @@ static void errors_name_field_and_value(void **state)
                                      "[{\"HostIp\":0,\"HostPort\":\"1\"}]}}}"));
     assert_string_equal("container inspect reply: expected an object, got null",
                         decode_fails("null"));
-    assert_non_null(strstr(decode_fails("{\"Id\":\"a\"} {}"), "after the JSON value"));
-    assert_non_null(strstr(decode_fails("{\"Id\":\"a\""), "truncated"));
-    assert_non_null(strstr(decode_fails(""), "empty"));
+    /* Trailing data, truncation and nothing at all are malformed JSON. */
+    assert_string_equal("container inspect reply: malformed JSON at line 1, column 12",
+                        decode_fails("{\"Id\":\"a\"} {}"));
+    assert_non_null(strstr(decode_fails("{\"Id\":\"a\""), "malformed JSON at line 1"));
+    assert_string_equal("container inspect reply: malformed JSON at line 1, column 1",
+                        decode_fails(""));
 }
 
 static void hostile_numbers_and_keys(void **state)
@@ -424,11 +427,11 @@ static void container_list(void **state)
     static const struct {
         const char *json, *err;
     } bad[] = {
-        {"{}", "container list reply: expected an array, got an object"},
+        {"{}", "container list reply: expected an array, got {}"},
         {"[{\"Id\":\"a\"},5]", "[1]: expected an object, got 5"},
         {"[{\"Id\":\"a\"},{}]", "[1].Id: missing"},
         {"[{\"Id\":\"a\"},{\"Id\":null}]", "[1].Id: missing"},
-        {"[{\"Id\":[\"a\"]}]", "[0].Id: expected a string, got an array"},
+        {"[{\"Id\":[\"a\"]}]", "[0].Id: expected a string, got [\"a\"]"},
         {"[{\"Id\":\"a b\"}]", "[0].Id: expected a container ID, got \"a b\""},
         {"[{\"Id\":\"a\"}", NULL},
         {"", NULL},
@@ -444,6 +447,30 @@ static void container_list(void **state)
     }
 }
 
+/* The one "ready" rule both daemons use. */
+static void ready_rule(void **state)
+{
+    struct docker_container c = {.id = "x", .running = true};
+    char why[64];
+    (void)state;
+    assert_true(docker_container_ready(&c, why, sizeof why));
+    c.has_healthcheck = true;
+    assert_false(docker_container_ready(&c, why, sizeof why));
+    assert_string_equal("not healthy (no health status yet)", why);
+    c.health_status = "starting";
+    assert_false(docker_container_ready(&c, why, sizeof why));
+    assert_string_equal("not healthy (starting)", why);
+    c.health_status = "healthy";
+    assert_true(docker_container_ready(&c, NULL, 0));
+    c.paused = true;
+    assert_false(docker_container_ready(&c, why, sizeof why));
+    assert_string_equal("paused", why);
+    c.running = false;
+    assert_false(docker_container_ready(&c, NULL, 0));
+    assert_false(docker_container_ready(&c, why, sizeof why));
+    assert_string_equal("not running", why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +484,7 @@ int main(void)
         cmocka_unit_test(hostile_numbers_and_keys),
         cmocka_unit_test(truncations_and_mutations),
         cmocka_unit_test(container_list),
+        cmocka_unit_test(ready_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,16 +30,6 @@ static const char BASE_CONFIG[] =
     "'services':{'nodesrv':{'image_name':'local/nodeapp','container_port':8000,'weight':5,"
     "'haproxy_server_options':'check inter 1s','drain_ms':2000}}}";
 
-/* Test JSON is written with single quotes; this turns them into double ones. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'') *p = '"';
-    return out;
-}
-
 static cJSON *parse_sq(const char *sq)
 {
     char *json = dq(sq);
@@ -123,7 +113,7 @@ static struct reg_config *config(const char *patch)
 
 struct result {
     struct registration_list regs;
-    char **problems;
+    struct strlist problems;
     size_t nproblems;
 };
 
@@ -132,10 +122,9 @@ static void run(struct result *r, const char *config_patch, const char *containe
     struct reg_config *cfg = config(config_patch);
     struct docker_container c;
     container(&c, container_patch);
+    r->problems = (struct strlist){0};
     assert_int_equal(match_container(cfg, &c, &r->regs, &r->problems), 0);
-    assert_non_null(r->problems);
-    for (r->nproblems = 0; r->problems[r->nproblems]; r->nproblems++)
-        ;
+    r->nproblems = r->problems.n;
     docker_container_clear(&c);
     reg_config_free(cfg);
 }
@@ -143,7 +132,7 @@ static void run(struct result *r, const char *config_patch, const char *containe
 static void done(struct result *r)
 {
     registration_list_clear(&r->regs);
-    match_free_problems(r->problems);
+    strlist_clear(&r->problems);
 }
 
 static void assert_nothing(const char *config_patch, const char *container_patch)
@@ -166,7 +155,7 @@ static void assert_one(const char *config_patch, const char *container_patch, co
     assert_int_equal(r.regs.v[0].backend.port, port);
     if (problem) {
         assert_int_equal(r.nproblems, 1);
-        assert_string_equal(r.problems[0], problem);
+        assert_string_equal(r.problems.v[0], problem);
     } else {
         assert_int_equal(r.nproblems, 0);
     }
@@ -273,12 +262,12 @@ static void state_gates(void **state)
     struct docker_container c;
     struct reg_config *cfg = config(NULL);
     struct registration_list l;
-    char **problems;
+    struct strlist problems = {0};
     container_fixture(&c, "inspect_healthcheck.json", NULL); /* "starting" */
     assert_int_equal(match_container(cfg, &c, &l, &problems), 0);
     assert_int_equal(l.n, 0);
-    assert_null(problems[0]);
-    match_free_problems(problems);
+    assert_int_equal(problems.n, 0);
+    strlist_clear(&problems);
     docker_container_clear(&c);
     reg_config_free(cfg);
 }
@@ -299,9 +288,9 @@ static void networks(void **state)
     run(&r, NULL, "{'NetworkSettings':{'Ports':{'8000/tcp':null}}}");
     assert_int_equal(r.regs.n, 0);
     assert_int_equal(r.nproblems, 1);
-    assert_string_equal(r.problems[0], WHO ": service nodesrv: private port 8000/tcp is not "
-                                           "published and the container is not on the host "
-                                           "network");
+    assert_string_equal(r.problems.v[0], WHO ": service nodesrv: private port 8000/tcp is not "
+                                             "published and the container is not on the host "
+                                             "network");
     done(&r);
 
     run(&r, NULL,
@@ -309,9 +298,9 @@ static void networks(void **state)
         "'9000/tcp':{}}},'NetworkSettings':{'Ports':{}}}");
     assert_int_equal(r.regs.n, 0);
     assert_int_equal(r.nproblems, 1);
-    assert_string_equal(r.problems[0], WHO ": service nodesrv: private port 8000/tcp is not "
-                                           "among the ports the container exposes on the host "
-                                           "network");
+    assert_string_equal(r.problems.v[0], WHO ": service nodesrv: private port 8000/tcp is not "
+                                             "among the ports the container exposes on the host "
+                                             "network");
     done(&r);
 }
 
@@ -334,8 +323,8 @@ static void self_registration(void **state)
     run(&r, none, MULTIPORT("'smartdock.service':'web'"));
     assert_int_equal(r.regs.n, 0);
     assert_int_equal(r.nproblems, 1);
-    assert_string_equal(r.problems[0], WHO ": label smartdock.service=web needs smartdock.port: "
-                                           "it exposes several ports (8000, 8001)");
+    assert_string_equal(r.problems.v[0], WHO ": label smartdock.service=web needs smartdock.port: "
+                                             "it exposes several ports (8000, 8001)");
     done(&r);
 
     run(&r, none,
@@ -343,8 +332,8 @@ static void self_registration(void **state)
         "'Config':{'ExposedPorts':null,'Labels':{'smartdock.service':'web'}}}");
     assert_int_equal(r.regs.n, 0);
     assert_int_equal(r.nproblems, 1);
-    assert_string_equal(r.problems[0], WHO ": label smartdock.service=web needs smartdock.port: "
-                                           "it exposes no port");
+    assert_string_equal(r.problems.v[0], WHO ": label smartdock.service=web needs smartdock.port: "
+                                             "it exposes no port");
     done(&r);
 
     /* Host network, nothing exposed, smartdock.port given: that port. */
@@ -356,14 +345,14 @@ static void self_registration(void **state)
 
     run(&r, none, "{'Config':{'Labels':{'smartdock.service':'web','smartdock.port':'80a'}}}");
     assert_int_equal(r.regs.n, 0);
-    assert_string_equal(r.problems[0], WHO ": label smartdock.port=80a: expected an integer "
-                                           "1..65535; service not registered");
+    assert_string_equal(r.problems.v[0], WHO ": label smartdock.port=80a: expected an integer "
+                                             "1..65535; service not registered");
     done(&r);
 
     run(&r, none, "{'Config':{'Labels':{'smartdock.service':'a/b'}}}");
     assert_int_equal(r.regs.n, 0);
-    assert_string_equal(r.problems[0], WHO ": label smartdock.service=a/b: not a service name "
-                                           "([A-Za-z0-9._-], not \".\" or \"..\"); ignored");
+    assert_string_equal(r.problems.v[0], WHO ": label smartdock.service=a/b: not a service name "
+                                             "([A-Za-z0-9._-], not \".\" or \"..\"); ignored");
     done(&r);
 
     /* Label-only services: no config settings, drain 0. */
@@ -381,7 +370,7 @@ static void fixtures(void **state)
     struct reg_config *cfg = config("{'services':null}");
     struct docker_container c;
     struct registration_list l;
-    char **problems;
+    struct strlist problems = {0};
 
     container_fixture(&c, "inspect_bridge.json", NULL);
     assert_int_equal(match_container(cfg, &c, &l, &problems), 0);
@@ -389,16 +378,16 @@ static void fixtures(void **state)
     assert_string_equal(l.v[0].service, "nodesrv");
     assert_int_equal(l.v[0].backend.port, 32768);
     assert_int_equal(l.v[0].backend.weight, 10);
-    assert_null(problems[0]);
+    assert_int_equal(problems.n, 0);
     registration_list_clear(&l);
-    match_free_problems(problems);
+    strlist_clear(&problems);
     docker_container_clear(&c);
 
     container_fixture(&c, "inspect_multiport.json", NULL); /* paused */
     assert_int_equal(match_container(cfg, &c, &l, &problems), 0);
     assert_int_equal(l.n, 0);
-    assert_null(problems[0]);
-    match_free_problems(problems);
+    assert_int_equal(problems.n, 0);
+    strlist_clear(&problems);
     docker_container_clear(&c);
 
     /* smartdock.port=8000, published on 127.0.0.1 only; the "note" label's
@@ -408,20 +397,20 @@ static void fixtures(void **state)
     assert_int_equal(l.n, 1);
     assert_string_equal(l.v[0].service, "api");
     assert_int_equal(l.v[0].backend.port, 18000);
-    assert_null(problems[0]);
+    assert_int_equal(problems.n, 0);
     registration_list_clear(&l);
-    match_free_problems(problems);
+    strlist_clear(&problems);
     docker_container_clear(&c);
 
     container_fixture(&c, "inspect_host.json", NULL); /* exposes 80 and 8443, no smartdock.port */
     assert_int_equal(match_container(cfg, &c, &l, &problems), 0);
     assert_int_equal(l.n, 0);
-    assert_string_equal(problems[0], "container 8e0d1c2b3a4f (edge-nginx): label "
-                                     "smartdock.service=edge needs smartdock.port: it exposes "
-                                     "several ports (80, 8443)");
-    assert_null(problems[1]);
+    assert_string_equal(problems.v[0], "container 8e0d1c2b3a4f (edge-nginx): label "
+                                       "smartdock.service=edge needs smartdock.port: it exposes "
+                                       "several ports (80, 8443)");
+    assert_int_equal(problems.n, 1);
     registration_list_clear(&l);
-    match_free_problems(problems);
+    strlist_clear(&problems);
     docker_container_clear(&c);
     reg_config_free(cfg);
 }
@@ -441,10 +430,10 @@ static void payload_labels(void **state)
     assert_string_equal(b->labels[1].key, "zone");
     assert_string_equal(b->labels[1].value, "eu-1");
     assert_int_equal(r.nproblems, 3);
-    assert_string_equal(r.problems[0],
+    assert_string_equal(r.problems.v[0],
                         WHO ": label smartdock.label.env=prod\\nx: control characters; left out");
-    assert_string_equal(r.problems[1], WHO ": label smartdock.label.=x: empty key; left out");
-    assert_string_equal(r.problems[2],
+    assert_string_equal(r.problems.v[1], WHO ": label smartdock.label.=x: empty key; left out");
+    assert_string_equal(r.problems.v[2],
                         WHO ": label smartdock.label.ok\\tkey=v: control characters; left out");
     done(&r);
 
@@ -480,13 +469,13 @@ static void overrides(void **state)
     assert_int_equal(r.regs.v[0].drain_ms, 2000);
     assert_string_equal(r.regs.v[0].backend.haproxy_server_options, "check inter 1s");
     assert_int_equal(r.nproblems, 3);
-    assert_string_equal(r.problems[0],
+    assert_string_equal(r.problems.v[0],
                         WHO ": label smartdock.weight=300: expected an integer 0..256; ignored");
-    assert_string_equal(r.problems[1], WHO ": label smartdock.drain_ms=-1: expected an integer "
-                                           "0..600000; ignored");
-    assert_string_equal(r.problems[2], WHO ": label smartdock.haproxy_server_options=check # x: "
-                                           "control characters, '#', ';' or '\\' in "
-                                           "server options; ignored");
+    assert_string_equal(r.problems.v[1], WHO ": label smartdock.drain_ms=-1: expected an integer "
+                                             "0..600000; ignored");
+    assert_string_equal(r.problems.v[2], WHO ": label smartdock.haproxy_server_options=check # x: "
+                                             "control characters, '#', ';' or '\\' in "
+                                             "server options; ignored");
     done(&r);
 
     assert_one(NULL, "{'Config':{'Labels':{'smartdock.weight':'ten'}}}", "nodesrv", 18000,
@@ -561,7 +550,7 @@ static void odd_container_name(void **state)
     run(&r, NULL, "{'Name':'/we\\nb','NetworkSettings':{'Ports':{'8000/tcp':null}}}");
     assert_int_equal(r.regs.n, 0);
     assert_int_equal(r.nproblems, 1);
-    assert_string_equal(r.problems[0],
+    assert_string_equal(r.problems.v[0],
                         "container 3f2a1b2c3d4e (we\\nb): service nodesrv: private port 8000/tcp "
                         "is not published and the container is not on the host network");
     done(&r);
@@ -578,7 +567,6 @@ static void null_problems(void **state)
     assert_int_equal(l.n, 1);
     registration_list_clear(&l);
     registration_list_clear(&l); /* idempotent */
-    match_free_problems(NULL);
     docker_container_clear(&c);
     reg_config_free(cfg);
 }
@@ -594,9 +582,9 @@ static void run_fixture(struct result *r, const struct reg_config *cfg, const ch
 {
     struct docker_container c;
     container_fixture(&c, name, patch);
+    r->problems = (struct strlist){0};
     assert_int_equal(0, match_container(cfg, &c, &r->regs, &r->problems));
-    for (r->nproblems = 0; r->problems[r->nproblems]; r->nproblems++)
-        ;
+    r->nproblems = r->problems.n;
     docker_container_clear(&c);
 }
 
@@ -785,13 +773,13 @@ static void registrator_precedence_with_smartdock(void **state)
     assert_int_equal(1, r.nproblems);
     assert_string_equal(WHO ": port 8000/tcp: service name \"a/b\" is not [A-Za-z0-9._-] (or is "
                             "\".\" or \"..\"); not registered",
-                        r.problems[0]);
+                        r.problems.v[0]);
     done(&r);
     run(&r, EXPLICIT, "{'Config':{'Env':['SERVICE_NAME=db','SERVICE_NOTE=a\nb']}}");
     assert_int_equal(1, r.regs.n);
     assert_null(backend_label(&r.regs.v[0].backend, "note"));
     assert_string_equal(WHO ": label SERVICE_note=a\\nb: control characters; left out",
-                        r.problems[0]);
+                        r.problems.v[0]);
     done(&r);
 }
 
@@ -824,7 +812,7 @@ static void registrator_internal(void **state)
     assert_int_equal(1, r.nproblems);
     assert_string_equal("container 7c1d2e3f4a5b (nginx.0): service https: -internal: not "
                         "attached to network gone (SERVICE_NETWORK)",
-                        r.problems[0]);
+                        r.problems.v[0]);
     done(&r);
 
     /* Host network: the host's address, the exposed port. */
@@ -854,7 +842,7 @@ static void registrator_ip_from_label(void **state)
     assert_int_equal(0, r.regs.n);
     assert_string_equal(WHO ": label com.example.ip=not an ip: not an IP address "
                             "(-useIpFromLabel); not registered",
-                        r.problems[0]);
+                        r.problems.v[0]);
     done(&r);
 }
 
@@ -880,7 +868,10 @@ static void compare_lists(void **state)
     assert_int_equal(1, n.updated);
     assert_int_equal(0, n.unchanged);
     struct registration_counts same = {0};
-    assert_int_equal(0, registration_list_compare(&after.regs, &after.regs, &same));
+    struct registration_list copy;
+    assert_int_equal(0, registration_list_copy(&copy, &after.regs));
+    assert_int_equal(0, registration_list_compare(&copy, &after.regs, &same));
+    registration_list_clear(&copy);
     assert_int_equal(2, same.unchanged);
     assert_int_equal(0, same.added + same.removed + same.updated);
     done(&before);

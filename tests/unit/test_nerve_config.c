@@ -13,15 +13,6 @@
 #include "fixture.h"
 #include "reg_config.h"
 
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'') *p = '"';
-    return out;
-}
-
 static struct reg_config *parse_ok(const char *sq, char ***warnings)
 {
     char err[1024] = "", *json = dq(sq);

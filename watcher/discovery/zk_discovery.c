@@ -1,15 +1,15 @@
 /*
  * discovery "zookeeper": the children of a path, each child's data Nerve
- * JSON (or the payload encoded in the child's name). Children and data are
- * watched; after a reconnect or a new session everything is read again.
- * A child that does not decode is skipped with one log line; its neighbours
- * are published as usual. While ZooKeeper is away nothing is published, so
- * HAProxy keeps the last known backends.
+ * JSON (or the payload encoded in the child's name). What to read and when
+ * to publish is zk_child_set.c's; this file shares one session per ensemble
+ * among the services that watch it, sends the requests and feeds back the
+ * replies on the loop thread.
  */
 #include "discovery.h"
 
 #include "log.h"
 #include "zk.h"
+#include "zk_child_set.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +29,6 @@ struct zk_pool {
     struct zk_conn *conns;
 };
 
-enum child_state { CHILD_LOADING, CHILD_OK, CHILD_BAD };
-
-struct zk_child {
-    char *name;
-    enum child_state state;
-    struct backend b;
-    bool seen;
-};
-
 struct zk_discovery {
     struct zk_discovery *next; /* in conn->subscribers */
     struct zk_conn *conn;
@@ -45,47 +36,21 @@ struct zk_discovery {
     size_t index;
     discovery_update_fn *fn;
     void *arg;
-    char *path;
-    struct zk_child *children;
-    size_t nchildren, cap;
-    int inflight;      /* replies outstanding */
-    bool listing;      /* a listing is in flight */
-    bool relist;       /* another listing was asked for meanwhile */
-    bool reread;       /* the next listing reloads every child's data */
-    bool dirty;        /* something changed since the last publish */
-    bool path_missing; /* logged once */
-    bool closing;      /* freed once inflight reaches 0 */
+    struct zk_child_set *children;
+    int outstanding; /* replies not yet delivered */
+    bool closing;    /* freed once outstanding reaches 0 */
 };
 
+/* One reply's context. */
 struct zk_op {
     struct zk_discovery *d;
     char *child; /* for gets */
 };
 
-static void list_children(struct zk_discovery *d);
-
-static void child_clear(struct zk_child *c)
-{
-    free(c->name);
-    backend_clear(&c->b);
-}
-
 static void discovery_destroy(struct zk_discovery *d)
 {
-    for (size_t i = 0; i < d->nchildren; i++) child_clear(&d->children[i]);
-    free(d->children);
-    free(d->path);
+    zk_child_set_free(d->children);
     free(d);
-}
-
-static struct zk_op *op_new(struct zk_discovery *d, const char *child)
-{
-    struct zk_op *op = calloc(1, sizeof *op);
-    if (!op) return NULL;
-    op->d = d;
-    op->child = child ? strdup(child) : NULL;
-    d->inflight++;
-    return op;
 }
 
 /* Ends one reply; false when the discovery is going away (and maybe freed now). */
@@ -94,39 +59,58 @@ static bool op_end(struct zk_op *op)
     struct zk_discovery *d = op->d;
     free(op->child);
     free(op);
-    d->inflight--;
+    d->outstanding--;
     if (d->closing) {
-        if (d->inflight == 0) discovery_destroy(d);
+        if (d->outstanding == 0) discovery_destroy(d);
         return false;
     }
     return true;
 }
 
-static struct zk_child *find_child(struct zk_discovery *d, const char *name)
-{
-    for (size_t i = 0; i < d->nchildren; i++)
-        if (strcmp(d->children[i].name, name) == 0) return &d->children[i];
-    return NULL;
-}
+static void on_data(void *arg, int rc, const struct zk_result *res);
+static void on_children(void *arg, int rc, const struct zk_result *res);
+static void on_exists(void *arg, int rc, const struct zk_result *res);
 
-static void publish(struct zk_discovery *d)
+/* Sends what the child set asked for, then publishes a new view if one is
+ * ready. Called after every event fed to it. */
+static void pump(struct zk_discovery *d)
 {
-    if (d->inflight > 0 || d->listing || !d->dirty) return;
-    struct backend_list list = {0};
-    for (size_t i = 0; i < d->nchildren; i++) {
-        struct backend copy;
-        if (d->children[i].state != CHILD_OK) continue;
-        if (backend_copy(&copy, &d->children[i].b) < 0 || backend_list_push(&list, &copy) < 0) {
-            backend_clear(&copy);
-            backend_list_clear(&list);
-            log_error("service %s: out of memory", d->svc->name);
-            return;
+    struct zk_child_set_request rq;
+    const char *path = zk_child_set_path(d->children);
+    while (zk_child_set_next_request(d->children, &rq)) {
+        struct zk_op *op = calloc(1, sizeof *op);
+        char *child_path = rq.child ? zk_path_join(path, rq.child) : NULL;
+        if (!op || (rq.child && !child_path)) {
+            /* Answered as a failed read, so the set does not wait for it forever. */
+            log_error("service %s: out of memory; a read is lost", d->svc->name);
+            if (rq.kind == ZK_CHILD_SET_LIST)
+                zk_child_set_listed(d->children, ZSYSTEMERROR, NULL, 0);
+            else if (rq.kind == ZK_CHILD_SET_GET)
+                zk_child_set_read(d->children, rq.child, ZSYSTEMERROR, NULL, 0);
+            else
+                zk_child_set_exists_answered(d->children, ZSYSTEMERROR);
+            free(op);
+            free(child_path);
+            free(rq.child);
+            continue;
         }
+        op->d = d;
+        op->child = rq.child; /* moved */
+        d->outstanding++;
+        struct zk *zk = d->conn->zk;
+        if (rq.kind == ZK_CHILD_SET_LIST)
+            zk_get_children(zk, path, true, on_children, op);
+        else if (rq.kind == ZK_CHILD_SET_GET)
+            zk_get(zk, child_path, true, on_data, op);
+        else
+            zk_exists(zk, path, true, on_exists, op);
+        free(child_path);
     }
-    d->dirty = false;
-    log_debug("service %s: %zu backends in %s", d->svc->name, list.n, d->path);
-    d->fn(d->arg, d->index, &list);
-    backend_list_clear(&list);
+    struct backend_list list;
+    if (zk_child_set_take_update(d->children, &list)) {
+        d->fn(d->arg, d->index, &list);
+        backend_list_clear(&list);
+    }
 }
 
 static void on_data(void *arg, int rc, const struct zk_result *res)
@@ -135,72 +119,11 @@ static void on_data(void *arg, int rc, const struct zk_result *res)
     struct zk_discovery *d = op->d;
     char *name = op->child;
     op->child = NULL;
-    if (!op_end(op)) {
-        free(name);
-        return;
-    }
-    struct zk_child *c = find_child(d, name);
-    if (c && rc == ZOK) {
-        char err[256];
-        backend_clear(&c->b);
-        if (backend_decode_nerve(res->data, res->data ? (size_t)res->datalen : 0, &c->b, err,
-                                 sizeof err) == 0) {
-            c->state = CHILD_OK;
-            free(c->b.source);
-            c->b.source = strdup(name);
-        } else {
-            c->state = CHILD_BAD;
-            log_warn("service %s: skipping znode %s/%s: %s", d->svc->name, d->path, name, err);
-        }
-        d->dirty = true;
-    } else if (c && rc == ZNONODE) {
-        c->state = CHILD_BAD; /* gone; the children watch removes it */
-        d->dirty = true;
-    } else if (c) {
-        log_debug("service %s: reading %s/%s: %s", d->svc->name, d->path, name, zerror(rc));
+    if (op_end(op)) {
+        zk_child_set_read(d->children, name, rc, res->data, res->datalen);
+        pump(d);
     }
     free(name);
-    publish(d);
-}
-
-static void load_child(struct zk_discovery *d, struct zk_child *c)
-{
-    char *path = zk_path_join(d->path, c->name);
-    struct zk_op *op = path ? op_new(d, c->name) : NULL;
-    /* A child that was good stays published with its last data until the
-     * read answers: a read lost to a disconnection must not drop it. */
-    if (c->state != CHILD_OK) c->state = CHILD_LOADING;
-    if (op) zk_get(d->conn->zk, path, true, on_data, op);
-    free(path);
-}
-
-static void add_child(struct zk_discovery *d, const char *name)
-{
-    if (d->nchildren == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 16;
-        struct zk_child *v = realloc(d->children, cap * sizeof *v);
-        if (!v) return;
-        d->children = v;
-        d->cap = cap;
-    }
-    struct zk_child *c = &d->children[d->nchildren];
-    memset(c, 0, sizeof *c);
-    c->b.weight = BACKEND_WEIGHT_UNSET;
-    if (!(c->name = strdup(name))) return;
-    c->seen = true;
-    d->nchildren++;
-    d->dirty = true;
-    if (strncmp(name, BACKEND_ENCODED_PREFIX, strlen(BACKEND_ENCODED_PREFIX)) == 0) {
-        char err[256];
-        if (backend_decode_nerve_child_name(name, &c->b, err, sizeof err) == 0) {
-            c->state = CHILD_OK;
-            c->b.source = strdup(name);
-            return;
-        }
-        /* Not path-encoded after all: fall back to the node's data. */
-        backend_clear(&c->b);
-    }
-    load_child(d, c);
 }
 
 static void on_exists(void *arg, int rc, const struct zk_result *res)
@@ -209,7 +132,8 @@ static void on_exists(void *arg, int rc, const struct zk_result *res)
     struct zk_op *op = arg;
     struct zk_discovery *d = op->d;
     if (!op_end(op)) return;
-    if (rc == ZOK) list_children(d); /* appeared between the listing and the watch */
+    zk_child_set_exists_answered(d->children, rc);
+    pump(d);
 }
 
 static void on_children(void *arg, int rc, const struct zk_result *res)
@@ -217,88 +141,25 @@ static void on_children(void *arg, int rc, const struct zk_result *res)
     struct zk_op *op = arg;
     struct zk_discovery *d = op->d;
     if (!op_end(op)) return;
-    d->listing = false;
-    if (rc == ZNONODE) {
-        if (!d->path_missing)
-            log_warn("service %s: %s does not exist yet; watching for it", d->svc->name, d->path);
-        d->path_missing = true;
-        for (size_t i = 0; i < d->nchildren; i++) child_clear(&d->children[i]);
-        if (d->nchildren) d->dirty = true;
-        d->nchildren = 0;
-        struct zk_op *eop = op_new(d, NULL);
-        if (eop) zk_exists(d->conn->zk, d->path, true, on_exists, eop);
-    } else if (rc == ZOK) {
-        if (d->path_missing) log_info("service %s: %s exists now", d->svc->name, d->path);
-        d->path_missing = false;
-        bool reread = d->reread;
-        d->reread = false;
-        for (size_t i = 0; i < d->nchildren; i++) d->children[i].seen = false;
-        for (int i = 0; i < res->nchildren; i++) {
-            struct zk_child *c = find_child(d, res->children[i]);
-            if (!c) {
-                add_child(d, res->children[i]);
-            } else {
-                c->seen = true;
-                if (reread && strncmp(c->name, BACKEND_ENCODED_PREFIX, 7) != 0) load_child(d, c);
-            }
-        }
-        size_t kept = 0;
-        for (size_t i = 0; i < d->nchildren; i++) {
-            if (d->children[i].seen) {
-                d->children[kept++] = d->children[i];
-            } else {
-                child_clear(&d->children[i]);
-                d->dirty = true;
-            }
-        }
-        d->nchildren = kept;
-    } else {
-        log_debug("service %s: listing %s: %s", d->svc->name, d->path, zerror(rc));
-        d->relist = false; /* the reconnect will list again */
-    }
-    if (d->relist) {
-        d->relist = false;
-        list_children(d);
-    }
-    publish(d);
-}
-
-static void list_children(struct zk_discovery *d)
-{
-    if (d->listing) {
-        d->relist = true;
-        return;
-    }
-    if (!zk_is_connected(d->conn->zk)) return;
-    struct zk_op *op = op_new(d, NULL);
-    if (!op) return;
-    d->listing = true;
-    zk_get_children(d->conn->zk, d->path, true, on_children, op);
+    zk_child_set_listed(d->children, rc, res->children, res->nchildren);
+    pump(d);
 }
 
 static void on_session(void *arg, enum zk_session_event ev)
 {
     struct zk_conn *conn = arg;
-    if (ev != ZK_SESSION_CONNECTED) return; /* meanwhile HAProxy keeps the last backends */
     for (struct zk_discovery *d = conn->subscribers; d; d = d->next) {
-        d->reread = true;
-        list_children(d);
+        zk_child_set_session(d->children, ev == ZK_SESSION_CONNECTED);
+        pump(d);
     }
 }
 
 static void on_watch(void *arg, int type, const char *path)
 {
     struct zk_conn *conn = arg;
-    const char *slash = strrchr(path, '/');
     for (struct zk_discovery *d = conn->subscribers; d; d = d->next) {
-        if (strcmp(path, d->path) == 0) {
-            list_children(d); /* children changed, or the path was created or deleted */
-        } else if (type == ZOO_CHANGED_EVENT && slash &&
-                   strlen(d->path) == (size_t)(slash - path) &&
-                   strncmp(path, d->path, (size_t)(slash - path)) == 0) {
-            struct zk_child *c = find_child(d, slash + 1);
-            if (c) load_child(d, c);
-        }
+        zk_child_set_watch_fired(d->children, type, path);
+        pump(d);
     }
 }
 
@@ -341,7 +202,8 @@ static void conn_release(struct zk_conn *c)
 {
     if (c->subscribers) return;
     struct zk_conn **p = &c->pool->conns;
-    while (*p && *p != c) p = &(*p)->next;
+    while (*p && *p != c)
+        p = &(*p)->next;
     if (*p) *p = c->next;
     zk_free(c->zk);
     loop_run_posts(c->pool->loop); /* flushed replies end while their discoveries exist */
@@ -354,7 +216,8 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
 {
     const struct syn_discovery *disc = &svc->discovery;
     size_t len = 1;
-    for (size_t i = 0; i < disc->hosts.n; i++) len += strlen(disc->hosts.v[i]) + 1;
+    for (size_t i = 0; i < disc->hosts.n; i++)
+        len += strlen(disc->hosts.v[i]) + 1;
     char *hosts = calloc(1, len);
     if (!hosts) return NULL;
     for (size_t i = 0; i < disc->hosts.n; i++) {
@@ -364,12 +227,10 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     struct zk_discovery *d = calloc(1, sizeof *d);
     struct zk_conn *conn = d ? conn_get(h, hosts, 10000) : NULL;
     free(hosts);
-    if (!conn || !(d->path = strdup(disc->path))) {
+    if (!conn || !(d->children = zk_child_set_new(svc->name, disc->path))) {
         free(d);
         return NULL;
     }
-    size_t pl = strlen(d->path);
-    if (pl > 1 && d->path[pl - 1] == '/') d->path[pl - 1] = 0;
     d->conn = conn;
     d->svc = svc;
     d->index = index;
@@ -377,8 +238,12 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     d->arg = arg;
     d->next = conn->subscribers;
     conn->subscribers = d;
-    log_info("service %s: watching zookeeper %s%s", svc->name, conn->hosts, d->path);
-    list_children(d);
+    log_info("service %s: watching zookeeper %s%s", svc->name, conn->hosts,
+             zk_child_set_path(d->children));
+    if (zk_is_connected(conn->zk)) {
+        zk_child_set_session(d->children, true);
+        pump(d);
+    }
     return d;
 }
 
@@ -387,12 +252,13 @@ static void zkd_free(void *impl)
     struct zk_discovery *d = impl;
     struct zk_conn *conn = d->conn;
     struct zk_discovery **p = &conn->subscribers;
-    while (*p && *p != d) p = &(*p)->next;
+    while (*p && *p != d)
+        p = &(*p)->next;
     if (*p) *p = d->next;
     d->closing = true;
-    d->inflight++; /* keeps d while the connection flushes its replies */
+    d->outstanding++; /* keeps d while the connection flushes its replies */
     conn_release(conn);
-    if (--d->inflight == 0) discovery_destroy(d);
+    if (--d->outstanding == 0) discovery_destroy(d);
 }
 
 const struct discovery_impl zk_discovery_impl = {zkd_new, zkd_free};

@@ -1,0 +1,217 @@
+/* Discovery "zookeeper"'s state machine (watcher/discovery/zk_child_set.c),
+ * fed recorded replies, watches and session changes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zookeeper/zookeeper.h>
+
+#include "backend.h"
+#include "zk_child_set.h"
+
+#define PATH "/smartdock/services/web"
+
+/* The pending requests as a string: "list get:a get:b exists". */
+static const char *requests(struct zk_child_set *cs)
+{
+    static char buf[1024];
+    buf[0] = 0;
+    struct zk_child_set_request rq;
+    while (zk_child_set_next_request(cs, &rq)) {
+        if (buf[0]) strcat(buf, " ");
+        if (rq.kind == ZK_CHILD_SET_LIST) strcat(buf, "list");
+        if (rq.kind == ZK_CHILD_SET_EXISTS) strcat(buf, "exists");
+        if (rq.kind == ZK_CHILD_SET_GET) {
+            strcat(buf, "get:");
+            strcat(buf, rq.child);
+        }
+        free(rq.child);
+    }
+    return buf;
+}
+
+/* The published view as "name@host:port,..." in order, or "-" when none. */
+static const char *update(struct zk_child_set *cs)
+{
+    static char buf[1024];
+    struct backend_list list;
+    if (!zk_child_set_take_update(cs, &list)) return "-";
+    buf[0] = 0;
+    for (size_t i = 0; i < list.n; i++) {
+        char one[128];
+        snprintf(one, sizeof one, "%s%s@%s:%d", i ? "," : "", list.v[i].name, list.v[i].host,
+                 list.v[i].port);
+        strcat(buf, one);
+    }
+    backend_list_clear(&list);
+    return buf;
+}
+
+static void listed(struct zk_child_set *cs, int rc, const char *names)
+{
+    char *v[16], *copy = strdup(names), *save = NULL;
+    int n = 0;
+    for (char *t = strtok_r(copy, " ", &save); t && n < 16; t = strtok_r(NULL, " ", &save))
+        v[n++] = t;
+    zk_child_set_listed(cs, rc, v, n);
+    free(copy);
+}
+
+static void read_ok(struct zk_child_set *cs, const char *child, const char *host, int port)
+{
+    char json[256];
+    snprintf(json, sizeof json, "{\"host\":\"%s\",\"port\":%d,\"name\":\"%s\"}", host, port, child);
+    zk_child_set_read(cs, child, ZOK, json, (int)strlen(json));
+}
+
+/* A set watching PATH with children a and b published. */
+static struct zk_child_set *two_children(void)
+{
+    struct zk_child_set *cs = zk_child_set_new("web", PATH "/");
+    assert_non_null(cs);
+    assert_string_equal(zk_child_set_path(cs), PATH);
+    zk_child_set_session(cs, true);
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZOK, "a b");
+    assert_string_equal(requests(cs), "get:a get:b");
+    assert_string_equal(update(cs), "-"); /* reads outstanding */
+    read_ok(cs, "a", "127.0.0.2", 8001);
+    assert_string_equal(update(cs), "-");
+    read_ok(cs, "b", "127.0.0.3", 8002);
+    assert_string_equal(update(cs), "a@127.0.0.2:8001,b@127.0.0.3:8002");
+    assert_string_equal(update(cs), "-"); /* once per change */
+    return cs;
+}
+
+static void children_and_data_watches(void **state)
+{
+    (void)state;
+    struct zk_child_set *cs = two_children();
+    zk_child_set_watch_fired(cs, ZOO_CHILD_EVENT, PATH);
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZOK, "b c");
+    assert_string_equal(requests(cs), "get:c");
+    read_ok(cs, "c", "127.0.0.4", 8003);
+    assert_string_equal(update(cs), "b@127.0.0.3:8002,c@127.0.0.4:8003");
+
+    zk_child_set_watch_fired(cs, ZOO_CHANGED_EVENT, PATH "/c");
+    assert_string_equal(requests(cs), "get:c");
+    read_ok(cs, "c", "127.0.0.4", 9003);
+    assert_string_equal(update(cs), "b@127.0.0.3:8002,c@127.0.0.4:9003");
+
+    zk_child_set_watch_fired(cs, ZOO_CHANGED_EVENT, "/smartdock/services/other/c");
+    zk_child_set_watch_fired(cs, ZOO_CHANGED_EVENT, PATH "x/c");
+    assert_string_equal(requests(cs), "");
+    zk_child_set_free(cs);
+}
+
+static void bad_child_is_skipped(void **state)
+{
+    (void)state;
+    struct zk_child_set *cs = two_children();
+    zk_child_set_watch_fired(cs, ZOO_CHANGED_EVENT, PATH "/a");
+    assert_string_equal(requests(cs), "get:a");
+    zk_child_set_read(cs, "a", ZOK, "{not json", 9);
+    assert_string_equal(update(cs), "b@127.0.0.3:8002");
+    zk_child_set_free(cs);
+}
+
+/* A change while a listing is in flight lists once more afterwards. */
+static void change_during_listing_lists_again(void **state)
+{
+    (void)state;
+    struct zk_child_set *cs = two_children();
+    zk_child_set_watch_fired(cs, ZOO_CHILD_EVENT, PATH);
+    zk_child_set_watch_fired(cs, ZOO_CHILD_EVENT, PATH);
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZOK, "a b");
+    assert_string_equal(requests(cs), "list");
+    assert_string_equal(update(cs), "-");
+    listed(cs, ZOK, "a");
+    assert_string_equal(update(cs), "a@127.0.0.2:8001");
+    zk_child_set_free(cs);
+}
+
+static void missing_path_is_watched_until_it_exists(void **state)
+{
+    (void)state;
+    struct zk_child_set *cs = zk_child_set_new("web", PATH);
+    zk_child_set_session(cs, true);
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZNONODE, "");
+    assert_string_equal(requests(cs), "exists");
+    zk_child_set_exists_answered(cs, ZNONODE);
+    assert_string_equal(requests(cs), "");
+    zk_child_set_watch_fired(cs, ZOO_CREATED_EVENT, PATH);
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZOK, "a");
+    assert_string_equal(requests(cs), "get:a");
+    read_ok(cs, "a", "127.0.0.2", 8001);
+    assert_string_equal(update(cs), "a@127.0.0.2:8001");
+    zk_child_set_free(cs);
+}
+
+/* Nothing is asked or published while ZooKeeper is away. */
+static void nothing_while_disconnected(void **state)
+{
+    (void)state;
+    struct zk_child_set *cs = two_children();
+    zk_child_set_session(cs, false);
+    zk_child_set_watch_fired(cs, ZOO_CHILD_EVENT, PATH);
+    assert_string_equal(requests(cs), "");
+    assert_string_equal(update(cs), "-");
+    zk_child_set_free(cs);
+}
+
+/* Replays fc2ff04: after a reconnect every child is read again; a read lost
+ * to another disconnection dropped that child from the next view, so the
+ * watcher drained a healthy server. */
+static void lost_reread_keeps_the_last_good_data(void **state)
+{
+    (void)state;
+    struct zk_child_set *cs = two_children();
+    zk_child_set_session(cs, false);
+    zk_child_set_session(cs, true);
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZOK, "a b c"); /* c joined meanwhile */
+    assert_string_equal(requests(cs), "get:a get:b get:c");
+    zk_child_set_read(cs, "a", ZCONNECTIONLOSS, NULL, 0);
+    read_ok(cs, "b", "127.0.0.3", 8002);
+    read_ok(cs, "c", "127.0.0.4", 8003);
+    assert_string_equal(update(cs), "a@127.0.0.2:8001,b@127.0.0.3:8002,c@127.0.0.4:8003");
+    zk_child_set_free(cs);
+}
+
+/* A child removed while its read is in flight: the read's answer is ignored. */
+static void read_of_a_removed_child_is_ignored(void **state)
+{
+    (void)state;
+    struct zk_child_set *cs = two_children();
+    zk_child_set_watch_fired(cs, ZOO_CHANGED_EVENT, PATH "/a");
+    zk_child_set_watch_fired(cs, ZOO_CHILD_EVENT, PATH);
+    assert_string_equal(requests(cs), "get:a list");
+    listed(cs, ZOK, "b");
+    assert_string_equal(update(cs), "-");
+    zk_child_set_read(cs, "a", ZNONODE, NULL, 0);
+    assert_string_equal(update(cs), "b@127.0.0.3:8002");
+    zk_child_set_free(cs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(children_and_data_watches),
+        cmocka_unit_test(bad_child_is_skipped),
+        cmocka_unit_test(change_during_listing_lists_again),
+        cmocka_unit_test(missing_path_is_watched_until_it_exists),
+        cmocka_unit_test(nothing_while_disconnected),
+        cmocka_unit_test(lost_reread_keeps_the_last_good_data),
+        cmocka_unit_test(read_of_a_removed_child_is_ignored),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

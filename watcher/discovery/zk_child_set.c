@@ -1,0 +1,275 @@
+#include "zk_child_set.h"
+
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zookeeper/zookeeper.h>
+
+enum child_state { CHILD_LOADING, CHILD_OK, CHILD_BAD };
+
+struct zk_child {
+    char *name;
+    enum child_state state;
+    struct backend b;
+    bool seen;
+};
+
+struct zk_child_set {
+    char *service, *path;
+    struct zk_child *children;
+    size_t nchildren, cap;
+    struct zk_child_set_request *requests; /* queue: [head, nrequests) */
+    size_t head, nrequests, requests_cap;
+    int inflight; /* requests sent or queued, not yet answered */
+    bool connected;
+    bool listing;      /* a listing is in flight */
+    bool relist;       /* another listing was asked for meanwhile */
+    bool reread;       /* the next listing reloads every child's data */
+    bool dirty;        /* something changed since the last publish */
+    bool path_missing; /* logged once */
+};
+
+static void child_clear(struct zk_child *c)
+{
+    free(c->name);
+    backend_clear(&c->b);
+}
+
+static bool is_path_encoded(const char *name)
+{
+    return strncmp(name, BACKEND_ENCODED_PREFIX, strlen(BACKEND_ENCODED_PREFIX)) == 0;
+}
+
+struct zk_child_set *zk_child_set_new(const char *service, const char *path)
+{
+    struct zk_child_set *cs = calloc(1, sizeof *cs);
+    if (!cs) return NULL;
+    cs->service = strdup(service);
+    cs->path = strdup(path);
+    if (!cs->service || !cs->path) {
+        zk_child_set_free(cs);
+        return NULL;
+    }
+    size_t pl = strlen(cs->path);
+    if (pl > 1 && cs->path[pl - 1] == '/') cs->path[pl - 1] = 0;
+    return cs;
+}
+
+void zk_child_set_free(struct zk_child_set *cs)
+{
+    if (!cs) return;
+    for (size_t i = 0; i < cs->nchildren; i++)
+        child_clear(&cs->children[i]);
+    free(cs->children);
+    for (size_t i = cs->head; i < cs->nrequests; i++)
+        free(cs->requests[i].child);
+    free(cs->requests);
+    free(cs->service);
+    free(cs->path);
+    free(cs);
+}
+
+const char *zk_child_set_path(const struct zk_child_set *cs)
+{
+    return cs->path;
+}
+
+/* Queues a request; it counts as in flight from now on. */
+static bool request(struct zk_child_set *cs, enum zk_child_set_request_kind kind, const char *child)
+{
+    if (cs->head == cs->nrequests) cs->head = cs->nrequests = 0;
+    if (cs->nrequests == cs->requests_cap) {
+        size_t cap = cs->requests_cap ? cs->requests_cap * 2 : 16;
+        struct zk_child_set_request *v = realloc(cs->requests, cap * sizeof *v);
+        if (!v) return false;
+        cs->requests = v;
+        cs->requests_cap = cap;
+    }
+    char *copy = child ? strdup(child) : NULL;
+    if (child && !copy) return false;
+    cs->requests[cs->nrequests++] = (struct zk_child_set_request){kind, copy};
+    cs->inflight++;
+    return true;
+}
+
+bool zk_child_set_next_request(struct zk_child_set *cs, struct zk_child_set_request *out)
+{
+    if (cs->head == cs->nrequests) return false;
+    *out = cs->requests[cs->head++];
+    return true;
+}
+
+static struct zk_child *find_child(struct zk_child_set *cs, const char *name)
+{
+    for (size_t i = 0; i < cs->nchildren; i++)
+        if (strcmp(cs->children[i].name, name) == 0) return &cs->children[i];
+    return NULL;
+}
+
+static void list_children(struct zk_child_set *cs)
+{
+    if (cs->listing) {
+        cs->relist = true;
+        return;
+    }
+    if (!cs->connected) return;
+    if (request(cs, ZK_CHILD_SET_LIST, NULL)) cs->listing = true;
+}
+
+static void load_child(struct zk_child_set *cs, struct zk_child *c)
+{
+    /* A child that was good stays published with its last data until the
+     * read answers: a read lost to a disconnection must not drop it. */
+    if (c->state != CHILD_OK) c->state = CHILD_LOADING;
+    request(cs, ZK_CHILD_SET_GET, c->name);
+}
+
+static void add_child(struct zk_child_set *cs, const char *name)
+{
+    if (cs->nchildren == cs->cap) {
+        size_t cap = cs->cap ? cs->cap * 2 : 16;
+        struct zk_child *v = realloc(cs->children, cap * sizeof *v);
+        if (!v) return;
+        cs->children = v;
+        cs->cap = cap;
+    }
+    struct zk_child *c = &cs->children[cs->nchildren];
+    memset(c, 0, sizeof *c);
+    c->b.weight = BACKEND_WEIGHT_UNSET;
+    if (!(c->name = strdup(name))) return;
+    c->seen = true;
+    cs->nchildren++;
+    cs->dirty = true;
+    if (is_path_encoded(name)) {
+        char err[256];
+        if (backend_decode_nerve_child_name(name, &c->b, err, sizeof err) == 0) {
+            c->state = CHILD_OK;
+            c->b.source = strdup(name);
+            return;
+        }
+        /* Not path-encoded after all: fall back to the node's data. */
+        backend_clear(&c->b);
+    }
+    load_child(cs, c);
+}
+
+void zk_child_set_session(struct zk_child_set *cs, bool connected)
+{
+    cs->connected = connected;
+    if (!connected) return; /* meanwhile HAProxy keeps the last backends */
+    cs->reread = true;
+    list_children(cs);
+}
+
+void zk_child_set_watch_fired(struct zk_child_set *cs, int type, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (strcmp(path, cs->path) == 0) {
+        list_children(cs); /* children changed, or the path was created or deleted */
+    } else if (type == ZOO_CHANGED_EVENT && slash && strlen(cs->path) == (size_t)(slash - path) &&
+               strncmp(path, cs->path, (size_t)(slash - path)) == 0) {
+        struct zk_child *c = find_child(cs, slash + 1);
+        if (c) load_child(cs, c);
+    }
+}
+
+void zk_child_set_read(struct zk_child_set *cs, const char *name, int rc, const char *data,
+                       int datalen)
+{
+    cs->inflight--;
+    struct zk_child *c = find_child(cs, name);
+    if (c && rc == ZOK) {
+        char err[256];
+        backend_clear(&c->b);
+        if (backend_decode_nerve(data, data ? (size_t)datalen : 0, &c->b, err, sizeof err) == 0) {
+            c->state = CHILD_OK;
+            free(c->b.source);
+            c->b.source = strdup(name);
+        } else {
+            c->state = CHILD_BAD;
+            log_warn("service %s: skipping znode %s/%s: %s", cs->service, cs->path, name, err);
+        }
+        cs->dirty = true;
+    } else if (c && rc == ZNONODE) {
+        c->state = CHILD_BAD; /* gone; the children watch removes it */
+        cs->dirty = true;
+    } else if (c) {
+        log_debug("service %s: reading %s/%s: %s", cs->service, cs->path, name, zerror(rc));
+    }
+}
+
+void zk_child_set_exists_answered(struct zk_child_set *cs, int rc)
+{
+    cs->inflight--;
+    if (rc == ZOK) list_children(cs); /* appeared between the listing and the watch */
+}
+
+void zk_child_set_listed(struct zk_child_set *cs, int rc, char *const *children, int nchildren)
+{
+    cs->inflight--;
+    cs->listing = false;
+    if (rc == ZNONODE) {
+        if (!cs->path_missing)
+            log_warn("service %s: %s does not exist yet; watching for it", cs->service, cs->path);
+        cs->path_missing = true;
+        for (size_t i = 0; i < cs->nchildren; i++)
+            child_clear(&cs->children[i]);
+        if (cs->nchildren) cs->dirty = true;
+        cs->nchildren = 0;
+        request(cs, ZK_CHILD_SET_EXISTS, NULL);
+    } else if (rc == ZOK) {
+        if (cs->path_missing) log_info("service %s: %s exists now", cs->service, cs->path);
+        cs->path_missing = false;
+        bool reread = cs->reread;
+        cs->reread = false;
+        for (size_t i = 0; i < cs->nchildren; i++)
+            cs->children[i].seen = false;
+        for (int i = 0; i < nchildren; i++) {
+            struct zk_child *c = find_child(cs, children[i]);
+            if (!c) {
+                add_child(cs, children[i]);
+            } else {
+                c->seen = true;
+                if (reread && !is_path_encoded(c->name)) load_child(cs, c);
+            }
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < cs->nchildren; i++) {
+            if (cs->children[i].seen) {
+                cs->children[kept++] = cs->children[i];
+            } else {
+                child_clear(&cs->children[i]);
+                cs->dirty = true;
+            }
+        }
+        cs->nchildren = kept;
+    } else {
+        log_debug("service %s: listing %s: %s", cs->service, cs->path, zerror(rc));
+        cs->relist = false; /* the reconnect will list again */
+    }
+    if (cs->relist) {
+        cs->relist = false;
+        list_children(cs);
+    }
+}
+
+bool zk_child_set_take_update(struct zk_child_set *cs, struct backend_list *out)
+{
+    if (cs->inflight > 0 || cs->listing || !cs->dirty) return false;
+    struct backend_list list = {0};
+    for (size_t i = 0; i < cs->nchildren; i++) {
+        struct backend copy;
+        if (cs->children[i].state != CHILD_OK) continue;
+        if (backend_copy(&copy, &cs->children[i].b) < 0 || backend_list_push(&list, &copy) < 0) {
+            backend_clear(&copy);
+            backend_list_clear(&list);
+            log_error("service %s: out of memory", cs->service);
+            return false;
+        }
+    }
+    cs->dirty = false;
+    log_debug("service %s: %zu backends in %s", cs->service, list.n, cs->path);
+    *out = list;
+    return true;
+}
