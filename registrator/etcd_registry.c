@@ -355,7 +355,7 @@ static int etcdr_put(void *impl, const struct registration *reg)
     struct etcd_registry *r = impl;
     char *key = NULL;
     if (asprintf(&key, "%s%s/%s", r->prefix, reg->service, reg->instance) < 0) return -1;
-    char *payload = backend_encode_nerve(&reg->backend);
+    char *payload = reg->payload ? strdup(reg->payload) : backend_encode_nerve(&reg->backend);
     struct etcd_entry *e = find(r, key);
     if (!payload || (!e && !(e = calloc(1, sizeof *e)))) {
         free(key);

@@ -1,6 +1,7 @@
 /* smartdock-registrator: Docker containers -> ephemeral registry entries. */
 #include "log.h"
 #include "loop.h"
+#include "nerve_services.h"
 #include "reg_cli.h"
 #include "reg_config.h"
 #include "registrator.h"
@@ -50,8 +51,10 @@ static struct reg_config *load_config(const struct reg_cli *cli, char *err, size
 static void reload(struct daemon *d)
 {
     char err[1024];
-    if (!d->cli->config_path) {
-        log_info("SIGHUP: reload: no config file (-c); nothing to read again");
+    if (!d->cli->config_path || !d->r) {
+        log_info("SIGHUP: reload: %s", !d->r ? "only Nerve services run, and they are applied at "
+                                               "start only (restart to change them)"
+                                             : "no config file (-c); nothing to read again");
         return;
     }
     struct reg_config *cfg = load_config(d->cli, err, sizeof err);
@@ -77,7 +80,7 @@ static void on_signal(void *arg, int signo)
     if (signo == SIGTERM || signo == SIGINT) {
         d->signo = signo;
         loop_stop(d->loop);
-    } else if (signo == SIGHUP && d->r) {
+    } else if (signo == SIGHUP) {
         reload(d);
     }
 }
@@ -189,20 +192,26 @@ int main(int argc, char **argv)
     struct daemon d = {.loop = loop, .cli = &cli, .first = cfg, .current = cfg};
     loop_on_signal(loop, on_signal, &d);
     struct registrator_opts opts = {.once = cli.once, .dry_run = cli.dry_run ? stdout : NULL};
-    struct registrator *r = registrator_new(loop, cfg, &opts);
-    if (!r) {
-        loop_free(loop);
-        reg_config_free(cfg);
-        return 1;
-    }
+    /* Nerve's services and the Docker follower share the loop. */
+    struct nerve_services *ns = NULL;
+    struct registrator *r = NULL;
+    if (cfg->nnerve_services && !(ns = nerve_services_new(loop, cfg, opts.dry_run))) goto fail;
+    if (cfg->follows_docker && !(r = registrator_new(loop, cfg, &opts))) goto fail;
     d.r = r;
-    loop_run(loop);
-    int status = cli.once ? registrator_status(r) : 0;
+    if (r || !cli.once) loop_run(loop);
+    int status = cli.once && r ? registrator_status(r) : 0;
     if (d.signo) log_info("signal %d: withdrawing every registration and exiting", d.signo);
     registrator_free(r);
+    nerve_services_free(ns);
     loop_run_posts(loop);
     loop_free(loop);
     if (d.current != cfg) reg_config_free(d.current);
     reg_config_free(cfg);
     return status;
+fail:
+    nerve_services_free(ns);
+    loop_run_posts(loop);
+    loop_free(loop);
+    reg_config_free(cfg);
+    return 1;
 }

@@ -423,14 +423,14 @@ static int parse(const char *json, bool partial, struct reg_config **out, char *
     if (rc == 0 && warnings) rc = conf_warn_reserve(&p);
     if (rc < 0) {
         reg_config_free(cfg);
-        reg_config_free_warnings(p.warn);
+        reg_config_free_warnings(p.warn.v);
         return -1;
     }
     *out = cfg;
     if (warnings)
-        *warnings = p.warn;
+        *warnings = p.warn.v;
     else
-        reg_config_free_warnings(p.warn);
+        reg_config_free_warnings(p.warn.v);
     return 0;
 }
 

@@ -6,7 +6,6 @@
 #include "haproxy_managed.h"
 #include "log.h"
 #include "render.h"
-#include "runtime_plan.h"
 #include "runtime_sync.h"
 #include "selection.h"
 #include "state_cache.h"
@@ -42,10 +41,9 @@ struct watcher {
     bool render_owed;
     bool state_dirty;  /* state_file_path owes a save */
     char *state_path;  /* state_file_path, or haproxy.cfg's path + ".state.json" */
-    bool force_reload;  /* the runtime API failed: the next render reloads */
-    char *batch_text;   /* the config a running runtime batch puts into effect */
-    char *pending_skel; /* the newest config submitted for a reload: its skeleton */
-    struct render_server_list *pending_lists; /* ... and its servers */
+    bool force_reload; /* the runtime API failed: the next render reloads */
+    char *batch_text;  /* the config a running runtime batch puts into effect */
+    struct render_model *pending_model; /* the newest config submitted for a reload */
     unsigned runtime_changes;
     int status;
 };
@@ -78,46 +76,21 @@ static void write_file_output(struct watcher *w)
     }
 }
 
-static void lists_free(const struct watcher *w, struct render_server_list *lists)
-{
-    for (size_t i = 0; lists && i < w->cfg->nservices; i++)
-        render_server_list_clear(&lists[i]);
-    free(lists);
-}
-
-/* The servers render writes, per service (what runtime_sync compares). */
-static struct render_server_list *server_lists(const struct watcher *w)
-{
-    struct render_server_list *l = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *l);
-    for (size_t i = 0; l && i < w->cfg->nservices; i++) {
-        if (w->cfg->services[i].haproxy.disabled) continue;
-        if (render_service_servers(w->cfg, i, &w->services[i].current, &l[i], NULL) < 0) {
-            lists_free(w, l);
-            return NULL;
-        }
-    }
-    return l;
-}
-
 static void clear_pending(struct watcher *w)
 {
-    free(w->pending_skel);
-    w->pending_skel = NULL;
-    lists_free(w, w->pending_lists);
-    w->pending_lists = NULL;
+    render_model_free(w->pending_model);
+    w->pending_model = NULL;
 }
 
-/* A reload puts text into effect; lists (taken over) are its servers. */
-static void submit_reload(struct watcher *w, const char *text, struct render_server_list *lists)
+/* A reload puts text, printed from model (taken over), into effect. */
+static void submit_reload(struct watcher *w, const char *text, struct render_model *model)
 {
     if (w->rs) {
         runtime_sync_invalidate(w->rs);
         clear_pending(w);
-        w->pending_skel = runtime_skeleton(text);
-        w->pending_lists = lists;
-        if (!w->pending_skel) clear_pending(w);
+        w->pending_model = model;
     } else {
-        lists_free(w, lists);
+        render_model_free(model);
     }
     haproxy_apply_submit(w->apply, text, true);
 }
@@ -183,27 +156,28 @@ static void render_now(void *arg)
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
     struct strlist warnings = {0};
     uint64_t t0 = loop_now_ms();
-    char *text = render_haproxy_cfg(w->cfg, lists, &ropts, &warnings);
+    struct render_model *model = render_model_new(w->cfg, lists, &ropts, NULL, NULL, &warnings);
+    char *text = model ? render_model_text(model) : NULL;
     if (text)
         log_debug("rendered haproxy.cfg: %zu bytes in %llu ms", strlen(text),
                   (unsigned long long)(loop_now_ms() - t0));
     free(lists); /* shallow: the backends stay in w->services */
     log_warnings(&warnings);
     if (!text) {
+        render_model_free(model);
         log_error("rendering haproxy.cfg: out of memory");
         return;
     }
-    struct render_server_list *servers = w->rs ? server_lists(w) : NULL;
-    if (w->rs && servers && !w->force_reload) {
+    if (w->rs && !w->force_reload) {
         char why[400];
         bool ready = runtime_sync_ready(w->rs);
-        switch (runtime_sync_apply(w->rs, text, &servers, why, sizeof why)) {
+        switch (runtime_sync_apply(w->rs, &model, why, sizeof why)) {
         case RUNTIME_APPLYING:
             w->batch_text = text;
             return;
         case RUNTIME_NOTHING:
             haproxy_apply_submit(w->apply, text, false);
-            lists_free(w, servers);
+            render_model_free(model);
             free(text);
             return;
         case RUNTIME_RELOAD:
@@ -212,7 +186,7 @@ static void render_now(void *arg)
         }
     }
     w->force_reload = false;
-    submit_reload(w, text, servers);
+    submit_reload(w, text, model);
     free(text);
 }
 
@@ -304,10 +278,9 @@ static void on_applied(void *arg, bool ok, bool reloaded)
         /* HAProxy runs something else than we were told: reload next time. */
         clear_pending(w);
         runtime_sync_invalidate(w->rs);
-    } else if (w->rs && reloaded && w->pending_lists && haproxy_apply_idle(w->apply)) {
-        runtime_sync_reloaded(w->rs, w->pending_skel, w->pending_lists);
-        w->pending_skel = NULL;
-        w->pending_lists = NULL;
+    } else if (w->rs && reloaded && w->pending_model && haproxy_apply_idle(w->apply)) {
+        runtime_sync_reloaded(w->rs, w->pending_model);
+        w->pending_model = NULL;
     }
     if (w->managed && ok) haproxy_managed_ensure_running(w->managed);
     if (!w->opts.once) return;

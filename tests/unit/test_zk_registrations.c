@@ -294,6 +294,37 @@ static void removed_during_create(void **state)
     done(r);
 }
 
+/* A Nerve service's persistent node in its own directory: created with the
+ * asked mode, touched every ttl_s, deleted before the session closes. */
+static void nerve_persistent_node_with_ttl(void **state)
+{
+    (void)state;
+    struct zk_registrations *r = connected();
+    struct zk_node_opts opts = {.dir = "/nerve/db", .flags = 0, .set_flags = true, .ttl_s = 30};
+    assert_int_equal(zk_registrations_put_opts(r, "db", "host1", "P1", "db host1", &opts), 0);
+    assert_string_equal(requests(r), "parent:/nerve parent:/nerve/db list:/nerve/db");
+    reply_listed(r, 2, 0, NULL);
+    struct zk_registrations_request rq;
+    assert_true(zk_registrations_next(r, &rq));
+    assert_int_equal(rq.kind, ZK_REG_CREATE);
+    assert_string_equal(rq.path, "/nerve/db/host1_");
+    assert_int_equal(rq.flags, 0); /* persistent, not sequential */
+    free(rq.path);
+    free(rq.data);
+    ops[0] = rq.op;
+    reply_created(r, 0, "/nerve/db/host1_");
+    assert_true(zk_registrations_settled(r));
+    zk_registrations_touch_due(r, 1000);
+    assert_string_equal(requests(r), "");
+    zk_registrations_touch_due(r, 31000);
+    assert_string_equal(requests(r), "set:/nerve/db/host1_=P1");
+    reply(r, 0, ZOK);
+    zk_registrations_withdraw_persistent(r);
+    assert_string_equal(requests(r), "delete:/nerve/db/host1_");
+    assert_null(ops[0]);
+    done(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +336,7 @@ int main(void)
         cmocka_unit_test(expiry_registers_everything_again),
         cmocka_unit_test(replies_from_an_expired_session_are_ignored),
         cmocka_unit_test(removed_during_create),
+        cmocka_unit_test(nerve_persistent_node_with_ttl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,8 @@
  * options), the top-level haproxy section, file_output, and
  * service_conf_dir merging. Discovery lives in syn_config_discovery.c.
  */
+#include "syn_config.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>

@@ -1,6 +1,8 @@
 #include "discovery.h"
 
+#include "etcd_discovery.h"
 #include "log.h"
+#include "zk_discovery.h"
 
 #include <stdlib.h>
 

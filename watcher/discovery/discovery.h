@@ -1,7 +1,8 @@
 /*
  * A discovery method turns one service's registry (ZooKeeper path, etcd
  * prefix, Docker engines) into its current set of backends. Each method is
- * one file; the watcher knows only this interface.
+ * one module (zk_discovery, etcd_discovery, docker_discovery) exporting a
+ * struct discovery_impl; the watcher knows only discovery_new/_free.
  */
 #ifndef SMARTDOCK_DISCOVERY_H
 #define SMARTDOCK_DISCOVERY_H
@@ -35,14 +36,14 @@ struct discovery *discovery_new(struct discovery_hub *h, const struct syn_servic
                                 size_t index, discovery_update_fn *fn, void *arg);
 void discovery_free(struct discovery *d);
 
-/* Implementations. */
+/* What a method module exports (zk_discovery.h, etcd_discovery.h, ...). */
 struct discovery_impl {
     void *(*new)(struct discovery_hub *h, const struct syn_service *svc, size_t index,
                  discovery_update_fn *fn, void *arg);
     void (*free)(void *impl);
 };
-extern const struct discovery_impl zk_discovery_impl;
+/* docker_discovery.c's; declared here until its rewrite on the common Docker
+ * follower gives docker_discovery.h the declaration. */
 extern const struct discovery_impl docker_discovery_impl;
-extern const struct discovery_impl etcd_discovery_impl;
 
 #endif

@@ -12,11 +12,12 @@
  * A value that does not decode is skipped with one log line naming the key;
  * its neighbours are published as usual.
  *
- * Options beyond syn_config's: "username"/"password" (etcd authentication)
- * and "ca_file"/"cert_file"/"key_file" (TLS), read from discovery.raw.
+ * Authentication ("username"/"password") and TLS ("ca_file", "cert_file"/
+ * "key_file") come parsed and checked from syn_config.
  */
+#include "etcd_discovery.h"
+
 #include "backoff.h"
-#include "discovery.h"
 
 #include "etcd_client.h"
 #include "etcd_codec.h"
@@ -294,37 +295,19 @@ static void start(struct etcd_discovery *d)
     free(body);
 }
 
-/* A string option of the discovery object that syn_config does not know. */
-static const char *raw_string(const struct syn_discovery *disc, const char *name, bool *bad)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(disc->raw, name);
-    if (!v) return NULL;
-    if (cJSON_IsString(v) && *v->valuestring && backend_text_is_safe(v->valuestring))
-        return v->valuestring;
-    *bad = true;
-    return NULL;
-}
-
 static void *etcdd_new(struct discovery_hub *h, const struct syn_service *svc, size_t index,
                        discovery_update_fn *fn, void *arg)
 {
     const struct syn_discovery *disc = &svc->discovery;
-    bool bad = false;
     struct etcd_client_opts o = {
         .endpoints = disc->endpoints.v,
         .nendpoints = disc->endpoints.n,
-        .username = raw_string(disc, "username", &bad),
-        .password = raw_string(disc, "password", &bad),
-        .ca_file = raw_string(disc, "ca_file", &bad),
-        .cert_file = raw_string(disc, "cert_file", &bad),
-        .key_file = raw_string(disc, "key_file", &bad),
+        .username = disc->etcd_username,
+        .password = disc->etcd_password,
+        .ca_file = disc->etcd_ca_file,
+        .cert_file = disc->etcd_cert_file,
+        .key_file = disc->etcd_key_file,
     };
-    if (bad || !o.username != !o.password || !o.cert_file != !o.key_file) {
-        log_error("service %s: discovery: username and password, and cert_file and key_file, "
-                  "go in pairs of non-empty strings",
-                  svc->name);
-        return NULL;
-    }
     struct etcd_discovery *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     size_t pl = strlen(disc->path);

@@ -5,7 +5,7 @@
  * among the services that watch it, sends the requests and feeds back the
  * replies on the loop thread.
  */
-#include "discovery.h"
+#include "zk_discovery.h"
 
 #include "log.h"
 #include "zk.h"
