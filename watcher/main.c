@@ -35,7 +35,39 @@ struct ctx {
     struct loop *loop;
     struct watcher *watcher;
     int signo;
+    const char *path;
+    /* Every config loaded: kept discoveries borrow their service from the
+     * config they started with, so all live until exit. */
+    struct syn_config **configs;
+    size_t nconfigs;
 };
+
+/* SIGHUP: read the file again; a config that does not validate, or moves
+ * what needs a restart, is refused and the running state kept. One line. */
+static void reload(struct ctx *c)
+{
+    struct syn_config *cfg = NULL;
+    char err[512];
+    if (syn_config_load(c->path, &cfg, err, sizeof err) < 0) {
+        log_error("SIGHUP: reload refused, the running config is kept: %s: %s", c->path, err);
+        return;
+    }
+    struct syn_config **v = realloc(c->configs, (c->nconfigs + 1) * sizeof *v);
+    if (!v) {
+        syn_config_free(cfg);
+        log_error("SIGHUP: reload refused, the running config is kept: out of memory");
+        return;
+    }
+    c->configs = v;
+    if (watcher_reload(c->watcher, cfg, err, sizeof err) < 0) {
+        log_error("SIGHUP: reload refused, the running config is kept: %s: %s", c->path, err);
+        syn_config_free(cfg);
+        return;
+    }
+    for (size_t i = 0; i < cfg->warnings.n; i++)
+        log_warn("%s: %s", c->path, cfg->warnings.v[i]);
+    c->configs[c->nconfigs++] = cfg;
+}
 
 static void on_signal(void *arg, int signo)
 {
@@ -49,8 +81,8 @@ static void on_signal(void *arg, int signo)
     } else if (signo == SIGTERM || signo == SIGINT) {
         c->signo = signo;
         loop_stop(c->loop);
-    } else if (signo == SIGHUP) {
-        log_info("SIGHUP ignored: restart the watcher to read a changed config");
+    } else if (signo == SIGHUP && c->watcher) {
+        reload(c);
     }
 }
 
@@ -137,7 +169,7 @@ int main(int argc, char **argv)
 
     struct loop *loop = loop_new();
     if (!loop) return 1;
-    struct ctx c = {loop, NULL, 0};
+    struct ctx c = {.loop = loop, .path = path};
     loop_on_signal(loop, on_signal, &c);
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -159,5 +191,8 @@ int main(int argc, char **argv)
     loop_run_posts(loop);
     loop_free(loop);
     syn_config_free(cfg);
+    for (size_t i = 0; i < c.nconfigs; i++)
+        syn_config_free(c.configs[i]);
+    free(c.configs);
     return status;
 }
