@@ -41,11 +41,7 @@ for svc in stay web api; do
 done
 sd_zk_count_is /smartdock/services/new 0 || sd_fail "new registered before the reload"
 
-zk_svc() { # NAME LB_PORT
-	echo "\"$1\": {\"discovery\": {\"method\": \"zookeeper\", \"hosts\": [\"$SD_ZK_ADDR\"], \"path\": \"/smartdock/services/$1\"},
-	  \"haproxy\": {\"port\": $2, \"bind_address\": \"127.0.0.1\", \"listen\": [\"mode http\"]}}"
-}
-services="{$(zk_svc stay "$lb_stay"), $(zk_svc web "$lb_web")}"
+services="{$(sd_zk_named_service stay "$lb_stay"), $(sd_zk_named_service web "$lb_web")}"
 sd_watcher_config "$SD_TMP/once.json" "$services" "\"do_reloads\": false, \"socket_file_path\": \"$sock\""
 "$SD_BIN/smartdock-watcher" --once -c "$SD_TMP/once.json"
 sd_haproxy_start "$SD_TMP/haproxy.cfg"

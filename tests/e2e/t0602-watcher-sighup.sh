@@ -30,12 +30,8 @@ for svc in stay chg gone fresh; do
 	sd_wait_for "$svc registered" 30 sd_zk_count_is /smartdock/services/$svc 1
 done
 
-zk_svc() { # NAME LB_PORT
-	echo "\"$1\": {\"discovery\": {\"method\": \"zookeeper\", \"hosts\": [\"$SD_ZK_ADDR\"], \"path\": \"/smartdock/services/$1\"},
-	  \"haproxy\": {\"port\": $2, \"bind_address\": \"127.0.0.1\", \"listen\": [\"mode http\"]}}"
-}
-v1="{$(zk_svc stay "$lb_stay"), $(zk_svc chg "$lb_chg"), $(zk_svc gone "$lb_gone")}"
-v2="{$(zk_svc stay "$lb_stay"), $(zk_svc chg "$lb_chg2"), $(zk_svc fresh "$lb_fresh")}"
+v1="{$(sd_zk_named_service stay "$lb_stay"), $(sd_zk_named_service chg "$lb_chg"), $(sd_zk_named_service gone "$lb_gone")}"
+v2="{$(sd_zk_named_service stay "$lb_stay"), $(sd_zk_named_service chg "$lb_chg2"), $(sd_zk_named_service fresh "$lb_fresh")}"
 sd_watcher_config "$SD_TMP/once.json" "$v1" "\"do_reloads\": false"
 "$SD_BIN/smartdock-watcher" --once -c "$SD_TMP/once.json"
 sd_haproxy_start "$SD_TMP/haproxy.cfg"
