@@ -394,6 +394,24 @@ static void etcdr_remove(void *impl, const char *service, const char *instance)
     converge(e);
 }
 
+static bool etcdr_connected(const void *impl)
+{
+    const struct etcd_registry *r = impl;
+    return r->lease != 0 && !r->granting;
+}
+
+static char *etcdr_describe(const void *impl, const char *service, const char *instance)
+{
+    const struct etcd_registry *r = impl;
+    char *key = NULL;
+    if (asprintf(&key, "%s%s/%s", r->prefix, service, instance) < 0) return NULL;
+    if (!find((struct etcd_registry *)r, key)) {
+        free(key);
+        return NULL;
+    }
+    return key;
+}
+
 static bool etcdr_settled(const void *impl)
 {
     const struct etcd_registry *r = impl;
@@ -470,4 +488,5 @@ static void etcdr_free(void *impl)
     free(r);
 }
 
-const struct registry_ops etcd_registry_ops = {etcdr_put, etcdr_remove, etcdr_settled, etcdr_free};
+const struct registry_ops etcd_registry_ops = {etcdr_put,       etcdr_remove,   etcdr_settled,
+                                               etcdr_connected, etcdr_describe, etcdr_free};

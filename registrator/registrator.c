@@ -6,6 +6,7 @@
 #include "registrator.h"
 
 #include "docker_watch.h"
+#include "metrics.h"
 #include "log.h"
 #include "match.h"
 #include "registry.h"
@@ -24,6 +25,9 @@ struct container_state {
     /* During a reload: the registrations before it (NULL v: none). */
     struct registration_list before_reload;
     bool in_reload;
+    bool has_healthcheck;
+    char health[16];      /* State.Health.Status last seen, or "" */
+    bool drained_by_hand; /* `smartdock-registrator drain`: stays withdrawn until it stops */
 };
 
 /* A container whose stop signal it ignores, withdrawn and now being drained:
@@ -44,10 +48,16 @@ struct registrator {
     struct drain *drains;
     uint64_t settle_timer;
     bool first_sync_done;
+    bool ready_reported; /* opts.on_ready was called */
     bool closing;
     int status;
     /* A reload (SIGHUP) in progress: its resync reports in_sync at the end. */
     bool reloading;
+    bool docker_connected; /* in sync with the engine, not lost since */
+    bool docker_lost;      /* lost since the last sync: the next one is a reconnect */
+    /* metrics (NULL families when opts.metrics is NULL) */
+    struct metric *m_registrations, *m_registry_connected, *m_docker_connected, *m_reconnects,
+        *m_checks;
 };
 
 static struct container_state *container_new(const char *id)
@@ -113,6 +123,7 @@ static void print_dry_run(struct registrator *r, const struct registration *g)
 /* Replaces c's registrations by want (moved in). */
 static void apply(struct registrator *r, struct container_state *c, struct registration_list *want)
 {
+    if (c->drained_by_hand) registration_list_clear(want);
     for (size_t i = 0; i < c->regs.n; i++)
         if (!has_registration(want, &c->regs.v[i]) && r->registry) {
             log_info("deregistering %s container=%s (no longer matches)", c->regs.v[i].service,
@@ -219,6 +230,12 @@ static void start_drain(struct registrator *r, const char *id, const struct cont
     log_info("draining container %s for %d ms before sending it SIGTERM", c->short_id, drain_ms);
 }
 
+static void count_checks(struct registrator *r, const struct container_state *c)
+{
+    for (size_t i = 0; i < c->regs.n; i++)
+        metric_add(r->m_checks, 1, c->regs.v[i].service, c->health);
+}
+
 /* Container dc is now what it is: register what it matches, withdraw the rest. */
 static void on_container(void *arg, const struct docker_container *dc, void **data)
 {
@@ -228,7 +245,15 @@ static void on_container(void *arg, const struct docker_container *dc, void **da
     struct strlist problems = {0};
     if (c && match_container(r->cfg, dc, &want, &problems) == 0) {
         log_problems(c, problems.v);
+        /* A new health check result counts for the services it concerns:
+         * those registered after it, else those it withdrew. */
+        const char *health = dc->has_healthcheck && dc->health_status ? dc->health_status : "";
+        bool checked = *health && strcmp(health, c->health) != 0;
+        c->has_healthcheck = dc->has_healthcheck;
+        snprintf(c->health, sizeof c->health, "%s", health);
+        if (checked && !want.n) count_checks(r, c);
         apply(r, c, &want);
+        if (checked && c->regs.n) count_checks(r, c);
     }
     registration_list_clear(&want);
     strlist_clear(&problems);
@@ -242,6 +267,7 @@ static void on_gone(void *arg, const char *id, const char *why, const struct doc
     if (!c) return;
     if (ev) start_drain(r, id, c, ev);
     withdraw_all(r, c, why);
+    c->drained_by_hand = false; /* it stopped: a restart registers it again */
     if (final) {
         container_free(NULL, c);
         *data = NULL;
@@ -291,6 +317,9 @@ static void on_in_sync(void *arg)
                  n->added, n->removed, n->updated, n->unchanged);
         r->reloading = false;
     }
+    if (r->docker_lost) metric_add(r->m_reconnects, 1);
+    r->docker_lost = false;
+    r->docker_connected = true;
     maybe_finish_once(r);
 }
 
@@ -298,6 +327,8 @@ static void on_engine_lost(void *arg, const char *why)
 {
     struct registrator *r = arg;
     (void)why; /* docker_watch logged it */
+    r->docker_connected = false;
+    r->docker_lost = true;
     if (r->opts.once) {
         r->status = 1;
         loop_stop(r->loop);
@@ -318,21 +349,72 @@ static void settle_check(void *arg)
     maybe_finish_once(r);
 }
 
+/* After the first full sync (Docker listed, every registration in the
+ * registry): --once stops, a daemon reports ready (once). */
 static void maybe_finish_once(struct registrator *r)
 {
-    if (r->closing || !r->opts.once || !r->first_sync_done) return;
+    if (r->closing || !r->first_sync_done) return;
+    if (!r->opts.once && (r->ready_reported || !r->opts.on_ready)) return;
     if (r->registry && !registry_settled(r->registry)) {
         if (!r->settle_timer) r->settle_timer = loop_timer(r->loop, 50, settle_check, r);
         return;
     }
-    loop_stop(r->loop);
+    if (r->opts.once) {
+        loop_stop(r->loop);
+        return;
+    }
+    r->ready_reported = true;
+    r->opts.on_ready(r->opts.ready_arg);
 }
 
 static void on_registry_lost(void *arg)
 {
     struct registrator *r = arg;
+    metric_add(r->m_reconnects, 1);
     /* The registry re-registers what it knows; a resync heals what changed meanwhile. */
     docker_watch_resync(r->docker);
+}
+
+static void count_registrations(void *arg, void *data)
+{
+    struct registrator *r = arg;
+    const struct container_state *c = data;
+    for (size_t i = 0; i < c->regs.n; i++)
+        metric_add(r->m_registrations, 1, c->regs.v[i].service);
+}
+
+/* Gauges read from the state at each scrape. */
+static void collect(void *arg, struct metrics *m)
+{
+    struct registrator *r = arg;
+    (void)m;
+    metric_reset(r->m_registrations);
+    for (size_t i = 0; i < r->cfg->nservices; i++) /* configured services show 0 */
+        metric_set(r->m_registrations, 0, r->cfg->services[i].name);
+    docker_watch_each(r->docker, count_registrations, r);
+    metric_set(r->m_registry_connected, registry_connected(r->registry) ? 1 : 0);
+    metric_set(r->m_docker_connected, r->docker_connected ? 1 : 0);
+}
+
+static void add_metrics(struct registrator *r, struct metrics *m)
+{
+    if (!m) return;
+    r->m_registrations = metrics_gauge(m, "smartdock_registrator_registrations",
+                                       "Instances registered, per service.", "service");
+    r->m_registry_connected =
+        metrics_gauge(m, "smartdock_registrator_registry_connected",
+                      "1 while the ZooKeeper session is connected or the etcd lease held.", NULL);
+    r->m_docker_connected = metrics_gauge(m, "smartdock_registrator_docker_connected",
+                                          "1 while the registrator is in sync with Docker.", NULL);
+    r->m_reconnects =
+        metrics_counter(m, "smartdock_registrator_reconnects_total",
+                        "Docker engine re-synced after a loss, plus registry sessions or leases "
+                        "replaced.",
+                        NULL);
+    r->m_checks =
+        metrics_counter(m, "smartdock_registrator_checks_total",
+                        "Docker health check results seen, per service.", "service,result");
+    metrics_on_collect(m, collect, r);
 }
 
 struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg,
@@ -365,6 +447,7 @@ struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg
             return NULL;
         }
     }
+    add_metrics(r, opts->metrics);
     return r;
 }
 
@@ -394,4 +477,133 @@ void registrator_reload(struct registrator *r, const struct reg_config *cfg)
     /* Runs after a resync in flight, which may have matched with the old
      * config; in_sync comes once both are over. */
     docker_watch_resync(r->docker);
+}
+
+/* ---- the status and drain commands ---------------------------------------- */
+
+static bool is_draining(const struct registrator *r, const struct container_state *c)
+{
+    for (const struct drain *d = r->drains; d; d = d->next)
+        if (strncmp(d->id, c->short_id, strlen(c->short_id)) == 0) return true;
+    return false;
+}
+
+static const char *drain_state(const struct registrator *r, const struct container_state *c)
+{
+    if (is_draining(r, c)) return "draining";
+    if (c->drained_by_hand) return "drained by hand";
+    return "serving";
+}
+
+struct status_walk {
+    const struct registrator *r;
+    cJSON *list;
+};
+
+static void status_container(void *arg, void *data)
+{
+    struct status_walk *sw = arg;
+    const struct registrator *r = sw->r;
+    const struct container_state *c = data;
+    if (!c->regs.n && !c->drained_by_hand && !is_draining(r, c)) return;
+    cJSON *jc = cJSON_CreateObject();
+    if (!jc) return;
+    cJSON_AddItemToArray(sw->list, jc);
+    cJSON_AddStringToObject(jc, "container", c->short_id);
+    cJSON_AddStringToObject(jc, "health",
+                            !c->has_healthcheck ? "no healthcheck"
+                            : c->health[0]      ? c->health
+                                                : "starting");
+    cJSON_AddStringToObject(jc, "drain", drain_state(r, c));
+    cJSON *regs = cJSON_AddArrayToObject(jc, "registrations");
+    for (size_t i = 0; i < c->regs.n && regs; i++) {
+        const struct registration *g = &c->regs.v[i];
+        cJSON *jr = cJSON_CreateObject();
+        if (!jr) break;
+        cJSON_AddItemToArray(regs, jr);
+        cJSON_AddStringToObject(jr, "service", g->service);
+        char addr[300];
+        snprintf(addr, sizeof addr, "%s:%d", g->backend.host, g->backend.port);
+        cJSON_AddStringToObject(jr, "address", addr);
+        char *path = registry_describe(r->registry, g->service, g->instance);
+        cJSON_AddStringToObject(jr, "path", path ? path : "(dry run)");
+        free(path);
+    }
+}
+
+char *registrator_status_json(const struct registrator *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "daemon", "registrator");
+    cJSON_AddStringToObject(o, "version", SMARTDOCK_VERSION);
+    cJSON_AddStringToObject(o, "docker", docker_watch_url(r->docker));
+    cJSON_AddBoolToObject(o, "docker_connected", r->docker_connected);
+    cJSON_AddStringToObject(o, "registry",
+                            r->cfg->registry_type == REGISTRY_ETCD ? "etcd" : "zookeeper");
+    cJSON_AddBoolToObject(o, "registry_connected", registry_connected(r->registry));
+    cJSON_AddBoolToObject(o, "first_sync_done", r->first_sync_done);
+    struct status_walk sw = {r, cJSON_AddArrayToObject(o, "containers")};
+    if (sw.list) docker_watch_each(r->docker, status_container, &sw);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+static void count_regs(void *arg, void *data)
+{
+    *(size_t *)arg += ((const struct container_state *)data)->regs.n;
+}
+
+void registrator_summary(const struct registrator *r, char *buf, size_t len)
+{
+    size_t regs = 0;
+    docker_watch_each(r->docker, count_regs, &regs);
+    snprintf(buf, len, "%zu registration%s; docker %s; %s %s", regs, regs == 1 ? "" : "s",
+             r->docker_connected ? "connected" : "disconnected",
+             r->cfg->registry_type == REGISTRY_ETCD ? "etcd" : "zookeeper",
+             registry_connected(r->registry) ? "connected" : "disconnected");
+}
+
+struct drain_walk {
+    const char *id;
+    struct container_state *match;
+    size_t found;
+};
+
+static void find_drain_target(void *arg, void *data)
+{
+    struct drain_walk *dw = arg;
+    struct container_state *c = data;
+    if (strncmp(c->short_id, dw->id, strlen(dw->id)) == 0 && (c->regs.n || c->drained_by_hand)) {
+        dw->match = c;
+        dw->found++;
+    }
+}
+
+int registrator_drain(struct registrator *r, const char *id, char *msg, size_t len)
+{
+    size_t n = strlen(id);
+    if (n < 4 || n > 12) {
+        snprintf(msg, len, "give 4 to 12 characters of the container id");
+        return -1;
+    }
+    struct drain_walk dw = {id, NULL, 0};
+    docker_watch_each(r->docker, find_drain_target, &dw);
+    if (dw.found != 1) {
+        if (dw.found)
+            snprintf(msg, len, "%zu registered containers start with %s; give more of the id",
+                     dw.found, id);
+        else
+            snprintf(msg, len, "no registered container starts with %s", id);
+        return -1;
+    }
+    if (dw.match->drained_by_hand) {
+        snprintf(msg, len, "container %s was already drained", dw.match->short_id);
+        return 0;
+    }
+    dw.match->drained_by_hand = true;
+    withdraw_all(r, dw.match, "drained by hand");
+    snprintf(msg, len, "container %s withdrawn; it stays out until it stops", dw.match->short_id);
+    return 0;
 }

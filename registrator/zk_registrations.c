@@ -563,3 +563,14 @@ void zk_registrations_withdraw_persistent(struct zk_registrations *r)
         if (e->node && !(e->create_flags & ZOO_EPHEMERAL))
             request(r, ZK_REG_DELETE, NULL, e->node, NULL);
 }
+
+char *zk_registrations_describe(const struct zk_registrations *r, const char *service,
+                                const char *instance)
+{
+    struct zk_entry *e = find((struct zk_registrations *)r, service, instance);
+    char *out = NULL;
+    if (!e) return NULL;
+    if (e->node) return strdup(e->node);
+    if (asprintf(&out, "%s/%s_ (not created yet)", e->dir, e->instance) < 0) return NULL;
+    return out;
+}

@@ -72,6 +72,10 @@ int zk_registrations_put_opts(struct zk_registrations *r, const char *service, c
 void zk_registrations_remove(struct zk_registrations *r, const char *service, const char *instance);
 /* True when every registration is in ZooKeeper as asked and nothing is in flight. */
 bool zk_registrations_settled(const struct zk_registrations *r);
+/* The znode of service/instance (or where it will be), for the status
+ * command; caller frees; NULL when it is not wanted. */
+char *zk_registrations_describe(const struct zk_registrations *r, const char *service,
+                                const char *instance);
 
 /* Events. session_id is the session's once connected. */
 void zk_registrations_session(struct zk_registrations *r, enum zk_session_event ev,

@@ -166,6 +166,18 @@ static bool zkr_settled(const void *impl)
     return zk_registrations_settled(r->state);
 }
 
+static bool zkr_connected(const void *impl)
+{
+    const struct zk_registry *r = impl;
+    return zk_is_connected(r->zk);
+}
+
+static char *zkr_describe(const void *impl, const char *service, const char *instance)
+{
+    const struct zk_registry *r = impl;
+    return zk_registrations_describe(r->state, service, instance);
+}
+
 static void on_session(void *arg, enum zk_session_event ev)
 {
     struct zk_registry *r = arg;
@@ -224,4 +236,5 @@ static void zkr_free(void *impl)
     free(r);
 }
 
-const struct registry_ops zk_registry_ops = {zkr_put, zkr_remove, zkr_settled, zkr_free};
+const struct registry_ops zk_registry_ops = {zkr_put, zkr_remove, zkr_settled, zkr_connected,
+                                             zkr_describe, zkr_free};

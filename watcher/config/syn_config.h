@@ -12,6 +12,7 @@
 #ifndef SMARTDOCK_SYN_CONFIG_H
 #define SMARTDOCK_SYN_CONFIG_H
 
+#include "daemon_config.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -106,6 +107,7 @@ struct syn_config {
     char *file_output_directory; /* file_output.output_directory, or NULL */
     char *service_conf_dir;      /* as written, or NULL */
     struct strlist warnings;     /* one sentence each; log them once */
+    struct daemon_config daemon; /* log_format, metrics, control_socket */
 };
 
 /*

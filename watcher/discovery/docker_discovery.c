@@ -344,4 +344,4 @@ static void ddisc_free(void *impl)
     free(d);
 }
 
-const struct discovery_impl docker_discovery_impl = {ddisc_new, ddisc_free};
+const struct discovery_impl docker_discovery_impl = {ddisc_new, ddisc_free, NULL};

@@ -47,6 +47,7 @@ struct etcd_discovery {
     discovery_update_fn *fn;
     void *arg;
     struct etcd_client *client;
+    struct discovery_hub *hub;
     char *prefix;
     struct etcd_item *items;
     size_t n, cap;
@@ -131,6 +132,7 @@ static void put_key(struct etcd_discovery *d, const struct etcd_kv *kv)
     }
     char *shown = backend_text_is_safe(kv->key) ? NULL : backend_server_name_dup(kv->key);
     log_warn("service %s: skipping key %s: %s", d->svc->name, shown ? shown : kv->key, err);
+    discovery_hub_reject(d->hub, d->svc->name, err);
     free(shown);
 }
 
@@ -318,6 +320,7 @@ static void *etcdd_new(struct discovery_hub *h, const struct syn_service *svc, s
         return NULL;
     }
     d->loop = h->loop;
+    d->hub = h;
     d->svc = svc;
     d->index = index;
     d->fn = fn;
@@ -348,4 +351,11 @@ static void etcdd_free(void *impl)
     free(d);
 }
 
-const struct discovery_impl etcd_discovery_impl = {etcdd_new, etcdd_free};
+/* Connected: the prefix was read and its watch stream is open. */
+static int etcdd_connected(const void *impl)
+{
+    const struct etcd_discovery *d = impl;
+    return d->watch && d->revision > 0 ? 1 : 0;
+}
+
+const struct discovery_impl etcd_discovery_impl = {etcdd_new, etcdd_free, etcdd_connected};
