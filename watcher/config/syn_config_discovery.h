@@ -47,6 +47,7 @@ struct syn_discovery {
     char *path; /* starts with '/' */
     /* zookeeper: "host:port" strings, at least one */
     struct strlist hosts;
+    char *zk_chroot; /* "/chroot" from a "host:port/chroot" entry, or NULL */
     /* docker */
     struct syn_docker_server *servers;
     size_t nservers;
