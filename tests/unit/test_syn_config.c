@@ -278,7 +278,7 @@ static void unknown_keys_warn(void **state)
     (void)state;
     struct syn_config *cfg = parse_ok(
         "{\"bogus\":1,\"statsd\":{},\"services\":{\"nodesrv\":{" DOCKER_DISC
-        ",\"extra\":true,\"leader_election\":true,"
+        ",\"extra\":true,\"leader_election\":true,\"discovery_multi\":{},"
         "\"haproxy\":{\"port\":80,\"foo\":1,\"cookie_value_method\":\"hash\"}}},"
         "\"haproxy\":{\"do_writes\":false,\"do_reloads\":false,\"max_server_id\":5,\"zzz\":0,"
         "\"bind_address\":\"a\",\"bind_address\":\"b\"},\"file_output\":{\"output_directory\":"
@@ -289,11 +289,14 @@ static void unknown_keys_warn(void **state)
     assert_true(has_warning(cfg, "unknown key services.nodesrv.extra"));
     assert_true(has_warning_starting(cfg, "services.nodesrv.leader_election: Synapse option not "
                                           "supported by smartdock, ignored: "));
+    assert_true(has_warning(cfg, "services.nodesrv.discovery_multi: Synapse option not supported "
+                                 "by smartdock, ignored: only discovery runs; there is no multi "
+                                 "watcher"));
     assert_true(has_warning(cfg, "unknown key services.nodesrv.haproxy.foo"));
     assert_true(has_warning_starting(cfg, "services.nodesrv.haproxy.cookie_value_method: Synapse "
                                           "option not supported by smartdock, ignored: "));
-    assert_true(has_warning_starting(cfg, "haproxy.max_server_id: Synapse option not supported by "
-                                          "smartdock, ignored: "));
+    assert_true(has_warning(cfg, "haproxy.max_server_id: Synapse option not supported by "
+                                 "smartdock, ignored: no id is rendered on server lines"));
     assert_true(has_warning(cfg, "unknown key haproxy.zzz"));
     assert_true(has_warning(cfg, "duplicate key haproxy.bind_address: the last one is used"));
     assert_string_equal(cfg->haproxy.bind_address, "b");
@@ -874,10 +877,30 @@ static void etcd_auth_and_tls_keys(void **state)
                         err);
 }
 
+/* A reload keeps a service whose fingerprint is the same. */
+static void fingerprints(void **state)
+{
+    (void)state;
+    const char *a = "{\"services\":{\"web\":{\"discovery\":{\"method\":\"base\"},"
+                    "\"haproxy\":{\"port\":3000}},\"api\":{\"discovery\":{\"method\":"
+                    "\"base\"},\"haproxy\":{\"port\":3001}}}}";
+    const char *b = "{\"services\":{\"api\":{\"discovery\":{\"method\":\"base\"},"
+                    "\"haproxy\":{\"port\":3002}},\"web\":{ \"discovery\": {\"method\":"
+                    "\"base\"}, \"haproxy\":{\"port\":3000}}}}";
+    struct syn_config *x = parse_ok(a), *y = parse_ok(b);
+    const struct syn_service *xw = syn_config_service(x, "web"), *yw = syn_config_service(y, "web");
+    const struct syn_service *xa = syn_config_service(x, "api"), *ya = syn_config_service(y, "api");
+    assert_string_equal(xw->fingerprint, yw->fingerprint); /* whitespace and order of services */
+    assert_string_not_equal(xa->fingerprint, ya->fingerprint);
+    syn_config_free(x);
+    syn_config_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(article_config),
+        cmocka_unit_test(fingerprints),
         cmocka_unit_test(etcd_auth_and_tls_keys),
         cmocka_unit_test(yaml_config),
         cmocka_unit_test(yaml_errors),
