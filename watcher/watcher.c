@@ -764,7 +764,10 @@ int watcher_reload(struct watcher *w, const struct syn_config *cfg, char *err, s
     }
     const struct syn_config *old = w->cfg;
     bool *kept = calloc(old->nservices ? old->nservices : 1, sizeof *kept);
-    if (!kept) {
+    bool *changed = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *changed);
+    if (!kept || !changed) {
+        free(kept);
+        free(changed);
         free(next);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -793,6 +796,11 @@ int watcher_reload(struct watcher *w, const struct syn_config *cfg, char *err, s
     free(w->services);
     w->services = next;
     w->cfg = cfg;
+    /* Another config: the next model is rendered whole. */
+    free(w->changed);
+    w->changed = changed;
+    render_model_free(w->last_model);
+    w->last_model = NULL;
     /* New and changed services start now; one render follows when they
      * have answered (or FIRST_ANSWER_WAIT_MS is over). */
     for (size_t i = 0; i < cfg->nservices; i++)
