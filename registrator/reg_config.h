@@ -23,15 +23,16 @@ struct reg_service {
 };
 
 struct reg_config {
-    char *docker_host;    /* NULL: $DOCKER_HOST, then the default socket */
-    char *advertise_host; /* required, valid host */
+    char *docker_host;     /* NULL: $DOCKER_HOST, then the default socket */
+    char *advertise_host;  /* required, valid host */
     int resync_interval_s; /* default 60 */
     enum registry_type registry_type;
     /* zookeeper */
     char **zk_hosts; /* "host:port" */
     size_t nzk_hosts;
-    char *zk_path;          /* default "/smartdock/services", no trailing '/' */
+    char *zk_path;             /* default "/smartdock/services", no trailing '/' */
     int zk_session_timeout_ms; /* default 10000 */
+    char *zk_auth_file;        /* NULL: anonymous, nodes open to all */
     /* etcd */
     char **etcd_endpoints; /* "http://host:port" */
     size_t netcd_endpoints;

@@ -160,7 +160,7 @@ static void apply(struct registrator *r, struct container_state *c, struct regis
     for (size_t i = 0; i < want->n; i++) {
         if (r->opts.dry_run)
             print_dry_run(r, &want->v[i]);
-        else if (registry_put(r->registry, &want->v[i]) < 0)
+        else if (registry_put(r->registry, &want->v[i]) == -1)
             log_error("registering %s container=%s: out of memory", want->v[i].service,
                       c->short_id);
     }

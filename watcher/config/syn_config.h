@@ -64,6 +64,8 @@ struct syn_discovery {
     char *path; /* starts with '/' */
     /* zookeeper: "host:port" strings, at least one */
     struct syn_strlist hosts;
+    /* zookeeper: a "user:password" file for the digest scheme; NULL reads anonymously */
+    char *auth_file;
     /* docker */
     struct syn_docker_server *servers;
     size_t nservers;
@@ -149,8 +151,8 @@ struct syn_haproxy {
     int state_file_ttl;              /* seconds, default 86400 */
     unsigned server_order_seed;      /* for backend_order "shuffle"; default 0 */
     /* smartdock extensions */
-    char *haproxy_binary; /* default "haproxy" */
-    bool managed;         /* smartdock runs haproxy itself; default false */
+    char *haproxy_binary;    /* default "haproxy" */
+    bool managed;            /* smartdock runs haproxy itself; default false */
     bool safe_http_defaults; /* redispatch/retries/retry-on for mode http; default true */
     int drain_timeout_ms;    /* longest wait for a removed server's sessions; default 10000 */
 };

@@ -137,9 +137,11 @@ static int parse_path(struct syn_pctx *c, const cJSON *obj, const char *path, co
 static int parse_zookeeper(struct syn_pctx *c, const cJSON *obj, const char *path,
                            struct syn_discovery *d)
 {
-    static const char *const keys[] = {"method",        "path",         "hosts",
-                                       "decode",        "retry_policy", "generator_config_path",
-                                       "label_filters", "label_filter", NULL};
+    static const char *const keys[] = {"method",        "path",
+                                       "hosts",         "decode",
+                                       "retry_policy",  "generator_config_path",
+                                       "label_filters", "label_filter",
+                                       "auth_file",     NULL};
     char p[SYN_PATH_MAX], host[256];
     if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
     syn_path(p, sizeof p, path, "hosts");
@@ -154,6 +156,12 @@ static int parse_zookeeper(struct syn_pctx *c, const cJSON *obj, const char *pat
             syn_path_index(pi, sizeof pi, p, i);
             return syn_fail(c, pi, "\"host:port\"", cJSON_GetArrayItem(hosts, (int)i));
         }
+    }
+    /* smartdock's extension: digest credentials for reads where ACLs restrict them. */
+    if (syn_get_string(c, obj, path, "auth_file", &d->auth_file) < 0) return -1;
+    if (d->auth_file && !*d->auth_file) {
+        syn_path(p, sizeof p, path, "auth_file");
+        return syn_fail(c, p, "a file name", syn_get(obj, "auth_file"));
     }
     return parse_path(c, obj, path, "zookeeper", &d->path);
 }
@@ -218,11 +226,11 @@ static int parse_docker(struct syn_pctx *c, const cJSON *obj, const char *path,
 static int parse_etcd(struct syn_pctx *c, const cJSON *obj, const char *path,
                       struct syn_discovery *d)
 {
-    static const char *const keys[] = {"method",        "path",         "hosts",   "endpoints",
+    static const char *const keys[] = {"method",        "path",         "hosts",    "endpoints",
                                        "label_filters", "label_filter", "username", "password",
                                        "ca_file",       "cert_file",    "key_file", NULL};
-    static const char *const strings[] = {"username", "password", "ca_file", "cert_file",
-                                          "key_file", NULL};
+    static const char *const strings[] = {"username",  "password", "ca_file",
+                                          "cert_file", "key_file", NULL};
     char p[SYN_PATH_MAX], pi[SYN_PATH_MAX], host[256];
     if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
     /* etcd_discovery reads these from discovery.raw; their types are checked here. */
@@ -315,6 +323,7 @@ void syn_discovery_clear(struct syn_discovery *d)
     free(d->method);
     cJSON_Delete(d->raw);
     free(d->path);
+    free(d->auth_file);
     syn_strlist_clear(&d->hosts);
     for (size_t i = 0; i < d->nservers; i++) {
         free(d->servers[i].name);
