@@ -1,6 +1,7 @@
 #include "backend.h"
 
 #include "base64.h"
+#include "json_path.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -141,50 +142,16 @@ char *backend_server_name_dup(const char *s)
     return out;
 }
 
-/* Writes a printable, bounded rendering of a JSON value for error messages. */
-static void describe(const cJSON *v, char *buf, size_t len)
-{
-    char *s = v ? cJSON_PrintUnformatted(v) : NULL;
-    if (!s) {
-        snprintf(buf, len, "nothing");
-        return;
-    }
-    size_t j = 0;
-    for (size_t i = 0; s[i] && j + 5 < len && i < 80; i++)
-        buf[j++] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
-    if (strlen(s) > 80 && j + 4 < len) {
-        memcpy(buf + j, "...", 3);
-        j += 3;
-    }
-    buf[j] = 0;
-    free(s);
-}
-
 static int fail(char *err, size_t errlen, const char *field, const char *want, const cJSON *v)
 {
-    char got[128];
-    describe(v, got, sizeof got);
-    snprintf(err, errlen, "%s: expected %s, got %s", field, want, got);
-    return -1;
+    struct json_ctx c = {.err = err, .errlen = errlen};
+    return json_fail(&c, field, want, v);
 }
 
 /* Numbers, or strings of digits: Nerve writes whatever type its config had. */
 static bool as_int(const cJSON *v, long lo, long hi, int *out)
 {
-    if (cJSON_IsString(v)) {
-        const char *s = v->valuestring;
-        char *end;
-        if (!*s || strlen(s) > 9 || !isdigit((unsigned char)*s)) return false;
-        long n = strtol(s, &end, 10);
-        if (*end || n < lo || n > hi) return false;
-        *out = (int)n;
-        return true;
-    }
-    if (!cJSON_IsNumber(v)) return false;
-    double d = v->valuedouble;
-    if (!isfinite(d) || d != floor(d) || d < (double)lo || d > (double)hi) return false;
-    *out = (int)d;
-    return true;
+    return json_as_int(v, JSON_INT_NUMBER_OR_DIGITS, lo, hi, out);
 }
 
 static int decode_labels(const cJSON *labels, struct backend *out, char *err, size_t errlen)
@@ -198,10 +165,8 @@ static int decode_labels(const cJSON *labels, struct backend *out, char *err, si
         snprintf(field, sizeof field, "labels.%.100s", l->string);
         if (!backend_text_is_safe(l->string)) {
             /* name the offending key, not its (harmless) value */
-            cJSON *key = cJSON_CreateString(l->string);
-            fail(err, errlen, "labels", "keys without control characters", key);
-            cJSON_Delete(key);
-            return -1;
+            struct json_ctx c = {.err = err, .errlen = errlen};
+            return json_fail_text(&c, "labels", "keys without control characters", l->string);
         }
         if (!cJSON_IsString(l) || !backend_text_is_safe(l->valuestring))
             return fail(err, errlen, field, "a string without control characters", l);
@@ -262,24 +227,6 @@ static int decode(const cJSON *root, struct backend *out, char *err, size_t errl
     return 0;
 }
 
-/*
- * cJSON keeps strings NUL-terminated, so a raw NUL byte or a \u0000 escape
- * would silently cut a value short ("127.0.0.1\u0000junk" reads as
- * "127.0.0.1"). Both are control characters: refuse them. A \u0000 is an
- * escape only after an odd number of backslashes ("\\u0000" is text).
- */
-static bool has_nul(const char *json, size_t len)
-{
-    if (memchr(json, 0, len)) return true;
-    for (size_t i = 0; i + 6 <= len; i++) {
-        if (json[i] != '\\' || memcmp(json + i + 1, "u0000", 5) != 0) continue;
-        size_t k = 0;
-        while (k < i && json[i - 1 - k] == '\\') k++;
-        if (k % 2 == 0) return true;
-    }
-    return false;
-}
-
 int backend_decode_nerve(const char *json, size_t len, struct backend *out, char *err,
                          size_t errlen)
 {
@@ -294,18 +241,16 @@ int backend_decode_nerve(const char *json, size_t len, struct backend *out, char
                  len);
         return -1;
     }
-    if (has_nul(json, len)) {
+    /* cJSON would silently cut a string at a NUL ("127.0.0.1\u0000junk"
+     * reads as "127.0.0.1"): refuse it. */
+    if (json_has_nul(json, len)) {
         snprintf(err, errlen, "payload: expected Nerve JSON, got a NUL character (%zu bytes)", len);
         return -1;
     }
-    /* trailing bytes other than whitespace make it malformed, as for Synapse */
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
-    while (root && end < json + len && strchr(" \t\r\n", *end)) end++;
-    if (root && end != json + len) {
-        cJSON_Delete(root);
-        root = NULL;
-    }
+    /* trailing bytes other than whitespace make it malformed, as for Synapse;
+     * the payload is foreign, so the message shows its size, not its text */
+    struct json_ctx quiet = {0};
+    cJSON *root = json_parse(&quiet, json, len, NULL);
     if (!root) {
         snprintf(err, errlen, "payload: expected Nerve JSON, got malformed JSON (%zu bytes)", len);
         return -1;
@@ -361,7 +306,8 @@ int backend_list_push(struct backend_list *l, struct backend *b)
 
 void backend_list_clear(struct backend_list *l)
 {
-    for (size_t i = 0; i < l->n; i++) backend_clear(&l->v[i]);
+    for (size_t i = 0; i < l->n; i++)
+        backend_clear(&l->v[i]);
     free(l->v);
     memset(l, 0, sizeof *l);
 }
@@ -392,7 +338,8 @@ void backend_list_sort_unique(struct backend_list *l)
     size_t kept = 0;
     for (size_t i = 0; i < l->n; i++) {
         bool dup = false;
-        for (size_t j = 0; j < kept && !dup; j++) dup = same_address(&l->v[j], &l->v[i]);
+        for (size_t j = 0; j < kept && !dup; j++)
+            dup = same_address(&l->v[j], &l->v[i]);
         if (dup)
             backend_clear(&l->v[i]);
         else
@@ -431,8 +378,7 @@ bool backend_list_equal(const struct backend_list *a, const struct backend_list 
     for (size_t i = 0; i < a->n; i++) {
         const struct backend *x = &a->v[i], *y = &b->v[i];
         if (!same_address(x, y) || cmp_str(x->name, y->name) || x->weight != y->weight ||
-            cmp_str(x->haproxy_server_options, y->haproxy_server_options) ||
-            !labels_equal(x, y))
+            cmp_str(x->haproxy_server_options, y->haproxy_server_options) || !labels_equal(x, y))
             return false;
     }
     return true;

@@ -34,8 +34,9 @@ const char DOCKER_CANCELLED[] = "cancelled";
 struct docker_client {
     struct loop *loop;
     char *url;         /* as configured, for logs */
-    char *base;        /* http://host:port */
+    char *base;        /* http://host:port, or https:// with TLS */
     char *unix_socket; /* NULL for tcp */
+    struct docker_tls tls;
     struct docker_request *requests;
 };
 
@@ -47,8 +48,36 @@ const char *docker_default_url(const char *configured)
     return "unix:///var/run/docker.sock";
 }
 
-struct docker_client *docker_client_new(struct loop *l, const char *url, char *err,
-                                        size_t errlen)
+int docker_tls_from_env(const char *tls_verify, const char *cert_path, const char *home,
+                        struct docker_tls *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!tls_verify || !*tls_verify) return 0;
+    char *dir = NULL;
+    int r = cert_path && *cert_path ? asprintf(&dir, "%s", cert_path)
+                                    : asprintf(&dir, "%s/.docker", home && *home ? home : "");
+    if (r < 0) return -1;
+    out->enabled = true;
+    if (asprintf(&out->ca_file, "%s/ca.pem", dir) < 0) out->ca_file = NULL;
+    if (asprintf(&out->cert_file, "%s/cert.pem", dir) < 0) out->cert_file = NULL;
+    if (asprintf(&out->key_file, "%s/key.pem", dir) < 0) out->key_file = NULL;
+    free(dir);
+    if (!out->ca_file || !out->cert_file || !out->key_file) {
+        docker_tls_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+void docker_tls_clear(struct docker_tls *t)
+{
+    free(t->ca_file);
+    free(t->cert_file);
+    free(t->key_file);
+    memset(t, 0, sizeof *t);
+}
+
+struct docker_client *docker_client_new(struct loop *l, const char *url, char *err, size_t errlen)
 {
     struct docker_client *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -61,18 +90,23 @@ struct docker_client *docker_client_new(struct loop *l, const char *url, char *e
         if (!*c->unix_socket) goto bad;
     } else if ((rest = strncmp(url, "tcp://", 6) == 0    ? url + 6
                        : strncmp(url, "http://", 7) == 0 ? url + 7
-                                                          : NULL)) {
+                                                         : NULL)) {
         if (!*rest || strchr(rest, '/') || strchr(rest, ' ')) goto bad;
-        size_t n = strlen(rest) + 8;
+        /* A tcp:// engine is reached with TLS when the environment asks for
+         * it, as the Docker CLI and registrator's client do. */
+        if (url[0] == 't' &&
+            docker_tls_from_env(getenv("DOCKER_TLS_VERIFY"), getenv("DOCKER_CERT_PATH"),
+                                getenv("HOME"), &c->tls) < 0)
+            goto bad;
+        size_t n = strlen(rest) + 9;
         c->base = malloc(n);
-        if (c->base) snprintf(c->base, n, "http://%s", rest);
+        if (c->base) snprintf(c->base, n, "%s://%s", c->tls.enabled ? "https" : "http", rest);
     } else {
         goto bad;
     }
     return c;
 bad:
-    snprintf(err, errlen, "docker.host: expected unix:///path or tcp://host:port, got \"%s\"",
-             url);
+    snprintf(err, errlen, "docker.host: expected unix:///path or tcp://host:port, got \"%s\"", url);
     docker_client_free(c);
     return NULL;
 }
@@ -89,7 +123,8 @@ static void request_free(struct docker_request *r)
 static void unlink_request(struct docker_request *r)
 {
     struct docker_request **p = &r->client->requests;
-    while (*p && *p != r) p = &(*p)->next;
+    while (*p && *p != r)
+        p = &(*p)->next;
     if (*p) *p = r->next;
 }
 
@@ -106,6 +141,7 @@ void docker_client_free(struct docker_client *c)
     free(c->url);
     free(c->base);
     free(c->unix_socket);
+    docker_tls_clear(&c->tls);
     free(c);
 }
 
@@ -222,7 +258,7 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
 }
 
 static struct docker_request *start(struct docker_client *c, const char *path, bool stream,
-                                     bool post)
+                                    bool post)
 {
     struct docker_request *r = calloc(1, sizeof *r);
     if (!r) return NULL;
@@ -240,6 +276,11 @@ static struct docker_request *start(struct docker_client *c, const char *path, b
     curl_easy_setopt(r->easy, CURLOPT_URL, url);
     free(url);
     if (c->unix_socket) curl_easy_setopt(r->easy, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
+    if (c->tls.enabled) {
+        curl_easy_setopt(r->easy, CURLOPT_CAINFO, c->tls.ca_file);
+        curl_easy_setopt(r->easy, CURLOPT_SSLCERT, c->tls.cert_file);
+        curl_easy_setopt(r->easy, CURLOPT_SSLKEY, c->tls.key_file);
+    }
     curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);

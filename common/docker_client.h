@@ -5,6 +5,7 @@
 #ifndef SMARTDOCK_DOCKER_CLIENT_H
 #define SMARTDOCK_DOCKER_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "loop.h"
@@ -21,10 +22,23 @@ typedef void docker_line_fn(void *arg, const char *line, size_t len);
 /* The stream ended: closed by the engine or failed. Not called after cancel. */
 typedef void docker_end_fn(void *arg, const char *error);
 
+/* TLS to a tcp:// engine, as the Docker CLI reads it from the environment:
+ * DOCKER_TLS_VERIFY non-empty turns it on, verifying the engine with
+ * <dir>/ca.pem and presenting <dir>/cert.pem and <dir>/key.pem, where dir is
+ * DOCKER_CERT_PATH or $HOME/.docker. */
+struct docker_tls {
+    bool enabled;
+    char *ca_file, *cert_file, *key_file;
+};
+/* Pure: the three environment values in, *out filled. -1 on allocation failure. */
+int docker_tls_from_env(const char *tls_verify, const char *cert_path, const char *home,
+                        struct docker_tls *out);
+void docker_tls_clear(struct docker_tls *t);
+
 /* url: "unix:///path", "tcp://host:port", "http://host:port" or "/path".
+ * A tcp:// url uses TLS when $DOCKER_TLS_VERIFY says so (docker_tls_from_env).
  * NULL on a malformed url, with err naming it. */
-struct docker_client *docker_client_new(struct loop *l, const char *url, char *err,
-                                        size_t errlen);
+struct docker_client *docker_client_new(struct loop *l, const char *url, char *err, size_t errlen);
 /* The error a GET's callback gets when the client is freed under it. */
 extern const char DOCKER_CANCELLED[];
 

@@ -1,6 +1,7 @@
 #include "docker_event.h"
 
-#include "docker_model.h" /* docker_id_is_valid and the shared JSON helpers */
+#include "docker_model.h" /* docker_id_is_valid */
+#include "json_path.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -10,79 +11,73 @@
 #include <strings.h>
 
 /* timeNano, or the older second-resolution "time", as nanoseconds. */
-static int decode_time(const cJSON *root, long long *out, char *err, size_t errlen)
+static int decode_time(const cJSON *root, long long *out, struct json_ctx *jc)
 {
     const cJSON *v;
-    char shown[DOCKER_JSON_SHOWN_MAX + 8];
+    char shown[JSON_SHOWN_MAX + 8];
     double limit = 9.2e18, scale = 1;
     const char *path = "timeNano";
     *out = 0;
-    if (docker_json_member(root, path, DOCKER_JSON_NUMBER, path, &v, err, errlen) < 0) return -1;
+    if (json_get(jc, root, NULL, path, JSON_NUMBER, &v) < 0) return -1;
     if (!v) {
         path = "time";
         scale = 1e9;
-        if (docker_json_member(root, path, DOCKER_JSON_NUMBER, path, &v, err, errlen) < 0)
-            return -1;
+        if (json_get(jc, root, NULL, path, JSON_NUMBER, &v) < 0) return -1;
         if (!v) return 0;
     }
     if (!isfinite(v->valuedouble) || v->valuedouble < 0 || v->valuedouble * scale >= limit) {
-        docker_json_describe(v, shown, sizeof shown);
-        return docker_json_fail(err, errlen, "%s: expected a timestamp, got %s", path, shown);
+        json_describe(v, shown, sizeof shown);
+        return json_failf(jc, NULL, "%s: expected a timestamp, got %s", path, shown);
     }
     *out = (long long)(v->valuedouble * scale);
     return 0;
 }
 
 /* Copies Actor.Attributes[key] (a string) into *dst, which stays NULL when absent. */
-static int attribute_dup(const cJSON *attrs, const char *key, char **dst, char *err, size_t errlen)
+static int attribute_dup(const cJSON *attrs, const char *key, char **dst, struct json_ctx *jc)
 {
-    char path[64];
-    snprintf(path, sizeof path, "Actor.Attributes.%s", key);
-    return docker_json_member_dup(attrs, key, path, dst, err, errlen);
+    return json_get_string(jc, attrs, "Actor.Attributes", key, dst);
 }
 
-static int decode_event(const cJSON *root, struct docker_event *ev, char *err, size_t errlen)
+static int decode_event(const cJSON *root, struct docker_event *ev, struct json_ctx *jc)
 {
     const cJSON *actor, *attrs;
-    if (docker_json_member_dup(root, "Type", "Type", &ev->type, err, errlen) < 0 ||
-        docker_json_member_dup(root, "Action", "Action", &ev->action, err, errlen) < 0)
+    if (json_get_string(jc, root, NULL, "Type", &ev->type) < 0 ||
+        json_get_string(jc, root, NULL, "Action", &ev->action) < 0)
         return -1;
     if (ev->action && !*ev->action) {
         free(ev->action);
         ev->action = NULL;
     }
     /* Engines before API 1.22 only sent the deprecated status/id/from. */
-    if (!ev->action &&
-        docker_json_member_dup(root, "status", "status", &ev->action, err, errlen) < 0)
+    if (!ev->action && json_get_string(jc, root, NULL, "status", &ev->action) < 0) return -1;
+    if (!ev->action || !*ev->action) return json_failf(jc, NULL, "Action: missing");
+    if (json_get(jc, root, NULL, "Actor", JSON_OBJECT, &actor) < 0 ||
+        json_get_string(jc, actor, "Actor", "ID", &ev->id) < 0 ||
+        json_get(jc, actor, "Actor", "Attributes", JSON_OBJECT, &attrs) < 0)
         return -1;
-    if (!ev->action || !*ev->action) return docker_json_fail(err, errlen, "Action: missing");
-    if (docker_json_member(root, "Actor", DOCKER_JSON_OBJECT, "Actor", &actor, err, errlen) < 0 ||
-        docker_json_member_dup(actor, "ID", "Actor.ID", &ev->id, err, errlen) < 0 ||
-        docker_json_member(actor, "Attributes", DOCKER_JSON_OBJECT, "Actor.Attributes", &attrs, err,
-                           errlen) < 0)
+    if (attribute_dup(attrs, "name", &ev->name, jc) < 0 ||
+        attribute_dup(attrs, "image", &ev->image, jc) < 0)
         return -1;
-    if (attribute_dup(attrs, "name", &ev->name, err, errlen) < 0 ||
-        attribute_dup(attrs, "image", &ev->image, err, errlen) < 0)
+    if (!strcmp(ev->action, "kill") && attribute_dup(attrs, "signal", &ev->signal, jc) < 0)
         return -1;
-    if (!strcmp(ev->action, "kill") && attribute_dup(attrs, "signal", &ev->signal, err, errlen) < 0)
-        return -1;
-    if (!ev->id && docker_json_member_dup(root, "id", "id", &ev->id, err, errlen) < 0) return -1;
-    if (!ev->image && docker_json_member_dup(root, "from", "from", &ev->image, err, errlen) < 0)
-        return -1;
-    return decode_time(root, &ev->time_nano, err, errlen);
+    if (!ev->id && json_get_string(jc, root, NULL, "id", &ev->id) < 0) return -1;
+    if (!ev->image && json_get_string(jc, root, NULL, "from", &ev->image) < 0) return -1;
+    return decode_time(root, &ev->time_nano, jc);
 }
 
 int docker_event_decode(const char *line, size_t len, struct docker_event *ev, char *err,
                         size_t errlen)
 {
+    struct json_ctx ctx = {.err = err, .errlen = errlen}, *jc = &ctx;
     cJSON *root;
     int rc;
     memset(ev, 0, sizeof *ev);
-    if (!(root = docker_json_parse(line, len, "event", err, errlen))) return -1;
+    if (!(root = json_parse(jc, line, len, "event"))) return -1;
     if (!cJSON_IsObject(root))
-        rc = docker_json_wrong_kind("event", DOCKER_JSON_OBJECT, root, err, errlen);
+        rc = json_fail(jc, "event", json_kind_name(JSON_OBJECT), root);
     else
-        rc = decode_event(root, ev, err, errlen);
+        rc = decode_event(root, ev, jc);
     cJSON_Delete(root);
     if (rc < 0) docker_event_clear(ev);
     return rc;

@@ -19,14 +19,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend.h"      /* struct label */
-#include "docker_event.h" /* the event stream, kept apart; included for existing users */
+#include "backend.h" /* struct label */
 
 struct docker_port_binding {
     int private_port; /* 1..65535 */
     char *proto;      /* "tcp", "udp", "sctp" */
     char *host_ip;    /* as reported: "", "0.0.0.0", "::", "127.0.0.1"... */
     int host_port;    /* 1..65535 */
+};
+
+/* One entry of NetworkSettings.Networks, in reply order. */
+struct docker_network {
+    char *name;       /* the member name ("bridge", "backend-net") */
+    char *ip_address; /* IPAddress; NULL when absent or empty */
 };
 
 struct docker_container {
@@ -39,10 +44,19 @@ struct docker_container {
     bool host_network;      /* network_mode is "host" */
     int *exposed_tcp_ports; /* Config.ExposedPorts, tcp only, sorted, unique */
     size_t nexposed;
+    int *exposed_udp_ports; /* Config.ExposedPorts, udp only, sorted, unique */
+    size_t nexposed_udp;
+    /* Config.Env split at the first '=', in reply order; entries without
+     * '=' are left out. Values are untrusted, like labels. */
+    struct label *env;
+    size_t nenv;
     /* NetworkSettings.Ports: one entry per binding, in reply order; ports
      * whose value is null (exposed, not published) contribute none. */
     struct docker_port_binding *bindings;
     size_t nbindings;
+    char *ip_address;                /* NetworkSettings.IPAddress; NULL if absent or empty */
+    struct docker_network *networks; /* NetworkSettings.Networks */
+    size_t nnetworks;
     char *stop_signal;    /* Config.StopSignal; NULL if absent or empty */
     bool running;         /* State.Running */
     bool paused;          /* State.Paused */
@@ -74,6 +88,23 @@ const char *docker_container_label(const struct docker_container *c, const char 
 int docker_container_host_port(const struct docker_container *c, int private_port,
                                const char *advertise_host);
 
+/* As docker_container_host_port, for proto "tcp" or "udp". */
+int docker_container_published_port(const struct docker_container *c, int private_port,
+                                    const char *proto, const char *advertise_host);
+
+/*
+ * The container's own address, for registering it with its exposed port
+ * (registrator's -internal). Borrowed, or NULL when there is none:
+ *   - host network: NULL (the container has the host's addresses);
+ *   - network given: that network's IPAddress, NULL if it is not attached;
+ *   - otherwise the IPAddress of the first network in the reply that has
+ *     one, else NetworkSettings.IPAddress.
+ */
+const char *docker_container_internal_ip(const struct docker_container *c, const char *network);
+
+/* Borrowed value of the last Config.Env entry named key, or NULL. */
+const char *docker_container_env(const struct docker_container *c, const char *key);
+
 /* A container ID safe to put in a URL path or a log line: 1..128 bytes of
  * [A-Za-z0-9_.-] (Docker's are 64 lowercase hex digits). */
 bool docker_id_is_valid(const char *id);
@@ -86,39 +117,5 @@ bool docker_id_is_valid(const char *id);
 int docker_list_ids(const char *json, size_t len, char ***ids_out, size_t *n_out, char *err,
                     size_t errlen);
 void docker_ids_free(char **ids, size_t n);
-
-/*
- * Shared by the decoders in docker_model.c and docker_event.c, which report
- * errors the same way; not for other callers. Kinds name what a JSON value
- * must be; DOCKER_JSON_SHOWN_MAX bounds a value quoted in an error.
- */
-#define DOCKER_JSON_SHOWN_MAX 80
-struct cJSON;
-enum docker_json_kind {
-    DOCKER_JSON_STRING,
-    DOCKER_JSON_NUMBER,
-    DOCKER_JSON_BOOL,
-    DOCKER_JSON_OBJECT,
-    DOCKER_JSON_ARRAY
-};
-/* Formats into err (which may be NULL); always returns -1. */
-int docker_json_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* v as shown in an error: escaped JSON text for scalars, a word for containers. */
-void docker_json_describe(const struct cJSON *v, char *buf, size_t n);
-/* "<path>: expected <kind>, got <v>" into err; returns -1. */
-int docker_json_wrong_kind(const char *path, enum docker_json_kind k, const struct cJSON *v,
-                           char *err, size_t errlen);
-/* *out = obj[key] when present, not null and of kind k; NULL when obj is NULL
- * or the member is absent or null. -1 (err names path) on a wrong kind. */
-int docker_json_member(const struct cJSON *obj, const char *key, enum docker_json_kind k,
-                       const char *path, const struct cJSON **out, char *err, size_t errlen);
-/* Copies obj[key] (a string) into *dst, which stays NULL when absent. */
-int docker_json_member_dup(const struct cJSON *obj, const char *key, const char *path, char **dst,
-                           char *err, size_t errlen);
-/* Exactly one JSON value filling json[0..len), whitespace around it allowed;
- * what names the document in errors. Caller deletes the result. */
-struct cJSON *docker_json_parse(const char *json, size_t len, const char *what, char *err,
-                                size_t errlen);
 
 #endif

@@ -1,6 +1,7 @@
 #include "etcd_codec.h"
 
 #include "base64.h"
+#include "json_path.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -120,33 +121,17 @@ char *etcd_req_authenticate(const char *name, const char *password)
 
 /* ------------------------------------------------------------ decoding */
 
-static const cJSON *member(const cJSON *o, const char *name)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, name) : NULL;
-}
-
-/* A short rendering of v for error messages. */
-static void describe(const cJSON *v, char *out, size_t outlen)
-{
-    char *text = v ? cJSON_PrintUnformatted(v) : NULL;
-    snprintf(out, outlen, "%.60s%s", text ? text : "nothing",
-             text && strlen(text) > 60 ? "..." : "");
-    free(text);
-}
-
 static int fail(char *err, size_t errlen, const char *path, const char *want, const cJSON *v)
 {
-    char got[80];
-    describe(v, got, sizeof got);
-    snprintf(err, errlen, "%s: expected %s, got %s", path, want, got);
-    return -1;
+    struct json_ctx c = {.err = err, .errlen = errlen};
+    return json_fail(&c, path, want, v);
 }
 
 /* An int64 field, as a string (the gateway's way) or a number; missing is 0. */
 static int get_int64(const cJSON *o, const char *name, const char *path, int64_t *out, char *err,
                      size_t errlen)
 {
-    const cJSON *v = member(o, name);
+    const cJSON *v = json_lookup(o, name);
     *out = 0;
     if (!v || cJSON_IsNull(v)) return 0;
     if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble) {
@@ -165,22 +150,11 @@ static int get_int64(const cJSON *o, const char *name, const char *path, int64_t
     return fail(err, errlen, path, "an int64 (a string of digits)", v);
 }
 
-static int get_bool(const cJSON *o, const char *name, const char *path, bool *out, char *err,
-                    size_t errlen)
-{
-    const cJSON *v = member(o, name);
-    *out = false;
-    if (!v || cJSON_IsNull(v)) return 0;
-    if (!cJSON_IsBool(v)) return fail(err, errlen, path, "true or false", v);
-    *out = cJSON_IsTrue(v);
-    return 0;
-}
-
 /* A base64 field; missing is "". A key must not hold a NUL byte. */
 static int get_bytes(const cJSON *o, const char *name, const char *path, bool is_key, char **out,
                      size_t *out_len, char *err, size_t errlen)
 {
-    const cJSON *v = member(o, name);
+    const cJSON *v = json_lookup(o, name);
     size_t n = 0;
     *out = NULL;
     if (!v || cJSON_IsNull(v)) {
@@ -219,7 +193,7 @@ static int decode_kv(const cJSON *o, const char *path, struct etcd_kv *kv, char 
     snprintf(p, sizeof p, "%s.key", path);
     if (get_bytes(o, "key", p, true, &kv->key, NULL, err, errlen) < 0) goto bad;
     if (!*kv->key) {
-        fail(err, errlen, p, "a non-empty key", member(o, "key"));
+        fail(err, errlen, p, "a non-empty key", json_lookup(o, "key"));
         goto bad;
     }
     snprintf(p, sizeof p, "%s.value", path);
@@ -236,12 +210,12 @@ bad:
 
 bool etcd_decode_error(const cJSON *root, int *code, char *msg, size_t msglen)
 {
-    const cJSON *e = member(root, "error");
+    const cJSON *e = json_lookup(root, "error");
     if (!e) return false;
     const cJSON *obj = cJSON_IsObject(e) ? e : root; /* a stream's error is nested */
-    const cJSON *c = member(obj, "code");
-    if (!c) c = member(obj, "grpc_code");
-    const cJSON *m = member(obj, "message");
+    const cJSON *c = json_lookup(obj, "code");
+    if (!c) c = json_lookup(obj, "grpc_code");
+    const cJSON *m = json_lookup(obj, "message");
     if (!cJSON_IsString(m) || !*m->valuestring) m = cJSON_IsString(e) ? e : NULL;
     *code = cJSON_IsNumber(c) ? c->valueint : 0;
     snprintf(msg, msglen, "%s", m ? m->valuestring : "unknown error");
@@ -250,7 +224,7 @@ bool etcd_decode_error(const cJSON *root, int *code, char *msg, size_t msglen)
 
 static int header_revision(const cJSON *root, int64_t *rev, char *err, size_t errlen)
 {
-    const cJSON *h = member(root, "header");
+    const cJSON *h = json_lookup(root, "header");
     if (!cJSON_IsObject(h)) return fail(err, errlen, "header", "an object", h);
     return get_int64(h, "revision", "header.revision", rev, err, errlen);
 }
@@ -259,7 +233,7 @@ int etcd_decode_range(const cJSON *root, struct etcd_range *out, char *err, size
 {
     memset(out, 0, sizeof *out);
     if (header_revision(root, &out->revision, err, errlen) < 0) return -1;
-    const cJSON *kvs = member(root, "kvs");
+    const cJSON *kvs = json_lookup(root, "kvs");
     if (!kvs || cJSON_IsNull(kvs)) return 0; /* the gateway leaves out an empty list */
     if (!cJSON_IsArray(kvs)) return fail(err, errlen, "kvs", "an array", kvs);
     int n = cJSON_GetArraySize(kvs);
@@ -304,7 +278,7 @@ static int decode_event(const cJSON *ev, const char *path, struct etcd_event *ou
 {
     char p[64];
     if (!cJSON_IsObject(ev)) return fail(err, errlen, path, "an object", ev);
-    const cJSON *type = member(ev, "type");
+    const cJSON *type = json_lookup(ev, "type");
     snprintf(p, sizeof p, "%s.type", path);
     if (!type || (cJSON_IsString(type) && strcmp(type->valuestring, "PUT") == 0) ||
         (cJSON_IsNumber(type) && type->valueint == 0))
@@ -315,30 +289,31 @@ static int decode_event(const cJSON *ev, const char *path, struct etcd_event *ou
     else
         return fail(err, errlen, p, "\"PUT\" or \"DELETE\"", type);
     snprintf(p, sizeof p, "%s.kv", path);
-    return decode_kv(member(ev, "kv"), p, &out->kv, err, errlen);
+    return decode_kv(json_lookup(ev, "kv"), p, &out->kv, err, errlen);
 }
 
 int etcd_decode_watch(const cJSON *root, struct etcd_watch_msg *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    const cJSON *r = member(root, "result");
+    const cJSON *r = json_lookup(root, "result");
     if (!cJSON_IsObject(r)) return fail(err, errlen, "result", "an object", r);
-    const cJSON *h = member(r, "header");
+    const cJSON *h = json_lookup(r, "header");
     if (h &&
         get_int64(h, "revision", "result.header.revision", &out->header_revision, err, errlen) < 0)
         return -1;
-    if (get_bool(r, "created", "result.created", &out->created, err, errlen) < 0 ||
-        get_bool(r, "canceled", "result.canceled", &out->canceled, err, errlen) < 0 ||
+    struct json_ctx c = {.err = err, .errlen = errlen};
+    if (json_get_bool(&c, r, "result", "created", &out->created) < 0 ||
+        json_get_bool(&c, r, "result", "canceled", &out->canceled) < 0 ||
         get_int64(r, "compact_revision", "result.compact_revision", &out->compact_revision, err,
                   errlen) < 0)
         return -1;
-    const cJSON *reason = member(r, "cancel_reason");
+    const cJSON *reason = json_lookup(r, "cancel_reason");
     if (cJSON_IsString(reason) && *reason->valuestring &&
         !(out->cancel_reason = strdup(reason->valuestring))) {
         snprintf(err, errlen, "result.cancel_reason: out of memory");
         return -1;
     }
-    const cJSON *events = member(r, "events");
+    const cJSON *events = json_lookup(r, "events");
     if (!events || cJSON_IsNull(events)) return 0;
     if (!cJSON_IsArray(events)) {
         etcd_watch_msg_clear(out);
@@ -370,14 +345,14 @@ int etcd_decode_lease_grant(const cJSON *root, int64_t *id, int64_t *ttl, char *
     if (get_int64(root, "ID", "ID", id, err, errlen) < 0 ||
         get_int64(root, "TTL", "TTL", ttl, err, errlen) < 0)
         return -1;
-    if (*id == 0) return fail(err, errlen, "ID", "a lease ID", member(root, "ID"));
-    if (*ttl <= 0) return fail(err, errlen, "TTL", "a positive TTL", member(root, "TTL"));
+    if (*id == 0) return fail(err, errlen, "ID", "a lease ID", json_lookup(root, "ID"));
+    if (*ttl <= 0) return fail(err, errlen, "TTL", "a positive TTL", json_lookup(root, "TTL"));
     return 0;
 }
 
 int etcd_decode_keepalive(const cJSON *root, int64_t *ttl, char *err, size_t errlen)
 {
-    const cJSON *r = member(root, "result");
+    const cJSON *r = json_lookup(root, "result");
     if (!r) r = root;
     if (!cJSON_IsObject(r)) return fail(err, errlen, "result", "an object", r);
     if (get_int64(r, "TTL", "result.TTL", ttl, err, errlen) < 0) return -1;
@@ -387,7 +362,7 @@ int etcd_decode_keepalive(const cJSON *root, int64_t *ttl, char *err, size_t err
 
 int etcd_decode_token(const cJSON *root, char **token, char *err, size_t errlen)
 {
-    const cJSON *t = member(root, "token");
+    const cJSON *t = json_lookup(root, "token");
     *token = NULL;
     if (!cJSON_IsString(t) || !*t->valuestring) return fail(err, errlen, "token", "a string", t);
     for (const char *s = t->valuestring; *s; s++)

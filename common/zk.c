@@ -1,5 +1,6 @@
 #include "zk.h"
 
+#include "backoff.h"
 #include "log.h"
 #include "zk_auth.h"
 
@@ -7,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define REOPEN_BACKOFF_MIN_MS 500
+#define REOPEN_BACKOFF_MAX_MS 30000
+#define REOPEN_BACKOFF_JITTER_PERCENT 25
 
 struct zk {
     struct loop *loop;
@@ -17,7 +22,7 @@ struct zk {
     uint64_t generation; /* bumped when the handle is replaced */
     bool closed;
     uint64_t reopen_timer; /* a new handle could not be created: try again */
-    unsigned reopen_delay_ms;
+    struct backoff reopen_backoff;
     zk_session_fn *on_session;
     zk_watch_fn *on_watch;
     void *arg;
@@ -200,7 +205,7 @@ static void open_handle(struct zk *z)
             free(ctx);
         }
     }
-    if (z->zh) z->reopen_delay_ms = 0;
+    if (z->zh) backoff_reset(&z->reopen_backoff);
     add_auth(z); /* queued until connected, and sent again on every reconnect */
     zk_session_opened(z->session, z->zh != NULL);
 }
@@ -224,9 +229,8 @@ static void reopen_due(void *arg)
 
 static void reopen_later(struct zk *z)
 {
-    z->reopen_delay_ms = z->reopen_delay_ms ? z->reopen_delay_ms * 2 : 500;
-    if (z->reopen_delay_ms > 30000) z->reopen_delay_ms = 30000;
-    z->reopen_timer = loop_timer(z->loop, z->reopen_delay_ms, reopen_due, z);
+    /* A host name that does not resolve right now, say: retry with backoff. */
+    z->reopen_timer = loop_timer(z->loop, backoff_next(&z->reopen_backoff), reopen_due, z);
 }
 
 /* Carries out what the session state machine decided, in order. A report's
@@ -281,6 +285,8 @@ struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms,
         free_later(z);
         return NULL;
     }
+    backoff_init(&z->reopen_backoff, REOPEN_BACKOFF_MIN_MS, REOPEN_BACKOFF_MAX_MS,
+                 REOPEN_BACKOFF_JITTER_PERCENT, backoff_seed(z));
     zoo_set_debug_level(ZOO_LOG_LEVEL_WARN); /* its INFO is a dozen lines per connect */
     zk_session_start(z->session);
     perform(z);

@@ -13,6 +13,7 @@
  */
 #include "registry.h"
 
+#include "backoff.h"
 #include "etcd_client.h"
 #include "etcd_codec.h"
 #include "log.h"
@@ -49,10 +50,11 @@ struct etcd_registry {
     struct etcd_client *client;
     char *prefix;
     int ttl_s;
+    int keepalive_s; /* -ttl-refresh; 0: a third of the granted TTL */
     int64_t lease, lease_ttl;
     int64_t keepalive_lease; /* the lease the keepalive in flight is for */
     bool granting, keepalive_busy, closing;
-    int grant_backoff_ms;
+    struct backoff grant_backoff;
     uint64_t keepalive_timer, grant_timer, retry_timer;
     struct etcd_entry *entries;
     /* A failure repeating while etcd is away is logged once: one for the
@@ -253,6 +255,9 @@ static void schedule_keepalive(struct etcd_registry *r, uint64_t ms)
 static uint64_t keepalive_interval_ms(const struct etcd_registry *r)
 {
     uint64_t ms = (uint64_t)r->lease_ttl * 1000 / 3;
+    /* A refresh asked for is kept unless the granted TTL is shorter. */
+    if (r->keepalive_s > 0 && (int64_t)r->keepalive_s < r->lease_ttl)
+        ms = (uint64_t)r->keepalive_s * 1000;
     return ms < 300 ? 300 : ms;
 }
 
@@ -314,13 +319,11 @@ static void on_granted(void *arg, const cJSON *reply, const struct etcd_error *e
     char derr[160];
     if (err || etcd_decode_lease_grant(reply, &id, &ttl, derr, sizeof derr) < 0) {
         report(r->lease_error, "granting an etcd lease: %s; retrying", err ? err->message : derr);
-        r->grant_timer = loop_timer(r->loop, (uint64_t)r->grant_backoff_ms, grant_later, r);
-        r->grant_backoff_ms *= 2;
-        if (r->grant_backoff_ms > GRANT_BACKOFF_MAX_MS) r->grant_backoff_ms = GRANT_BACKOFF_MAX_MS;
+        r->grant_timer = loop_timer(r->loop, backoff_next(&r->grant_backoff), grant_later, r);
         return;
     }
     r->lease_error[0] = 0; /* the "granted" line says it */
-    r->grant_backoff_ms = GRANT_BACKOFF_MIN_MS;
+    backoff_reset(&r->grant_backoff);
     r->lease = id;
     r->lease_ttl = ttl;
     log_info("etcd lease %" PRIx64 " granted by %s, ttl %" PRId64 "s", id,
@@ -421,9 +424,10 @@ void *etcd_registry_new(struct loop *l, const struct reg_config *cfg, registry_l
     };
     r->loop = l;
     r->ttl_s = cfg->etcd_ttl_s;
+    r->keepalive_s = cfg->etcd_keepalive_s;
     r->on_lost = on_lost;
     r->arg = arg;
-    r->grant_backoff_ms = GRANT_BACKOFF_MIN_MS;
+    backoff_init(&r->grant_backoff, GRANT_BACKOFF_MIN_MS, GRANT_BACKOFF_MAX_MS, 0, 0);
     r->prefix = strdup(cfg->etcd_prefix);
     r->client = r->prefix ? etcd_client_new(l, &o) : NULL;
     if (!r->client) {

@@ -13,20 +13,17 @@
 #include <strings.h>
 
 #include "imageref.h"
+#include "service_meta.h"
 
 #define LABEL_PREFIX "smartdock.label."
 #define DRAIN_MAX_MS 600000
 
-struct strv {
-    char **v; /* NULL-terminated once reserved */
-    size_t n, cap;
-};
-
 /* A service the container provides, before its port is resolved. */
 struct candidate {
-    const char *name;              /* borrowed from cfg or the container */
-    const struct reg_service *svc; /* NULL for a label-only service */
+    char *name;                    /* owned */
+    const struct reg_service *svc; /* NULL for a label-only or registrator-style service */
     int private_port;
+    bool udp;
 };
 
 /* Container-wide label settings, validated once for all its registrations. */
@@ -38,42 +35,6 @@ struct overrides {
     const char **extra;  /* borrowed key/value pairs from smartdock.label.* */
     size_t nextra;
 };
-
-static int strv_reserve(struct strv *l)
-{
-    if (l->n + 2 > l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (!v) return -1;
-        l->v = v;
-        l->cap = cap;
-    }
-    l->v[l->n] = NULL;
-    return 0;
-}
-
-static int strv_pushf(struct strv *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int strv_pushf(struct strv *l, const char *fmt, ...)
-{
-    if (strv_reserve(l) < 0) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    int r = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (r < 0) return -1;
-    l->v[l->n++] = s;
-    l->v[l->n] = NULL;
-    return 0;
-}
-
-void match_free_problems(char **problems)
-{
-    if (!problems) return;
-    for (char **p = problems; *p; p++)
-        free(*p);
-    free(problems);
-}
 
 /* Copies s into buf with backslash and every byte outside printable ASCII
  * escaped (\n, \t, \r, \\, \xNN), shortened, so a problem stays one line. */
@@ -102,8 +63,8 @@ static void escape(char *buf, size_t len, const char *s)
 struct mctx {
     const struct reg_config *cfg;
     const struct docker_container *c;
-    struct strv problems;
-    char who[160]; /* "container 3f2a1b2c3d4e (web)" */
+    struct strlist *problems; /* the caller's, or a scratch list */
+    char who[160];            /* "container 3f2a1b2c3d4e (web)" */
 };
 
 static int problemf(struct mctx *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -114,7 +75,7 @@ static int problemf(struct mctx *m, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return strv_pushf(&m->problems, "%s: %s", m->who, msg);
+    return strlist_pushf(m->problems, "%s: %s", m->who, msg);
 }
 
 /* "label KEY=VALUE: why", key and value escaped. */
@@ -148,6 +109,7 @@ static bool label_is_true(const char *v)
 static bool eligible(const struct docker_container *c)
 {
     if (label_is_true(docker_container_label(c, "smartdock.ignore"))) return false;
+    /* registrator's SERVICE_IGNORE is weighed per port, in resolve(). */
     if (!c->running || c->paused) return false;
     return !c->has_healthcheck || (c->health_status && !strcmp(c->health_status, "healthy"));
 }
@@ -193,9 +155,11 @@ static int collect(struct mctx *m, struct candidate *cand)
     const struct docker_container *c = m->c;
     int n = 0;
     for (size_t i = 0; i < m->cfg->nservices; i++)
-        if (service_matches(&m->cfg->services[i], c))
-            cand[n++] = (struct candidate){m->cfg->services[i].name, &m->cfg->services[i],
-                                           m->cfg->services[i].container_port};
+        if (service_matches(&m->cfg->services[i], c)) {
+            if (!(cand[n].name = strdup(m->cfg->services[i].name))) return -1;
+            cand[n].svc = &m->cfg->services[i];
+            cand[n++].private_port = m->cfg->services[i].container_port;
+        }
 
     const char *self = docker_container_label(c, "smartdock.service");
     if (!self) return n;
@@ -222,7 +186,119 @@ static int collect(struct mctx *m, struct candidate *cand)
         return n;
     }
     if (!pl && (port = self_port(m, self)) < 0) return port == -2 ? -1 : n;
-    cand[n++] = (struct candidate){self, NULL, port};
+    if (!(cand[n].name = strdup(self))) return -1;
+    cand[n++].private_port = port;
+    return n;
+}
+
+/* One port the container offers, registrator's way. */
+struct offered {
+    int port;
+    bool udp;
+};
+
+static int cmp_offered(const void *a, const void *b)
+{
+    const struct offered *x = a, *y = b;
+    if (x->port != y->port) return (x->port > y->port) - (x->port < y->port);
+    return (int)x->udp - (int)y->udp;
+}
+
+static void offer(struct offered *v, size_t *n, int port, bool udp)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (v[i].port == port && v[i].udp == udp) return;
+    v[(*n)++] = (struct offered){port, udp};
+}
+
+/* The ports registrator would register (bridge/bridge.go): on the host
+ * network every exposed port, else every published one, and with -internal
+ * every exposed one too. Sorted; *out is malloc'd. */
+static int offered_ports(const struct reg_config *cfg, const struct docker_container *c,
+                         struct offered **out, size_t *n)
+{
+    size_t cap = c->nexposed + c->nexposed_udp + c->nbindings;
+    *out = NULL;
+    *n = 0;
+    if (!cap) return 0;
+    if (!(*out = calloc(cap, sizeof **out))) return -1;
+    if (c->host_network || cfg->internal) {
+        for (size_t i = 0; i < c->nexposed; i++)
+            offer(*out, n, c->exposed_tcp_ports[i], false);
+        for (size_t i = 0; i < c->nexposed_udp; i++)
+            offer(*out, n, c->exposed_udp_ports[i], true);
+    }
+    for (size_t i = 0; !c->host_network && i < c->nbindings; i++) {
+        const char *proto = c->bindings[i].proto;
+        if (!strcmp(proto, "tcp") || !strcmp(proto, "udp"))
+            offer(*out, n, c->bindings[i].private_port, !strcmp(proto, "udp"));
+    }
+    qsort(*out, *n, sizeof **out, cmp_offered);
+    return 0;
+}
+
+/* registrator's default name: the image's last path component without its
+ * tag (or digest). NULL when the container has no image. Caller frees. */
+char *match_default_name(const char *image)
+{
+    if (!image || !*image) return NULL;
+    const char *base = strrchr(image, '/');
+    base = base ? base + 1 : image;
+    size_t len = strcspn(base, ":@");
+    return len ? strndup(base, len) : NULL;
+}
+
+/* Adds registrator-style candidates: one per offered port not already
+ * claimed by a smartdock match on the same port (the smartdock.* labels
+ * and the config win), named by SERVICE_NAME / SERVICE_<port>_NAME or, unless
+ * explicit_only, by the image. Returns the new count, or -1. */
+static int collect_registrator(struct mctx *m, struct candidate *cand, int n,
+                               const struct offered *ports, size_t nports)
+{
+    const struct docker_container *c = m->c;
+    bool group = nports > 1;
+    for (size_t i = 0; i < nports; i++) {
+        bool claimed = false;
+        for (int j = 0; j < n; j++)
+            if (cand[j].private_port == ports[i].port && cand[j].udp == ports[i].udp)
+                claimed = true;
+        if (claimed) continue;
+        struct service_meta meta;
+        if (service_meta_read(c, ports[i].port, &meta) < 0) return -1;
+        const char *given = service_meta_get(&meta, "name");
+        bool from_port = service_meta_from_port(&meta, "name");
+        char *name = NULL;
+        int rc = 0;
+        if (given)
+            name = strdup(given);
+        else if (!m->cfg->explicit_only && !(name = match_default_name(c->image)))
+            rc = problemf(m, "port %d/%s: no image to take a default service name from",
+                          ports[i].port, ports[i].udp ? "udp" : "tcp");
+        service_meta_clear(&meta);
+        if (rc < 0) return -1;
+        if (!name) continue;
+        if (group && !from_port) {
+            char *suffixed = NULL;
+            int r = asprintf(&suffixed, "%s-%d", name, ports[i].port);
+            free(name);
+            if (r < 0) return -1;
+            name = suffixed;
+        }
+        if (!reg_name_is_safe(name)) {
+            char shown[128];
+            escape(shown, sizeof shown, name);
+            free(name);
+            if (problemf(m,
+                         "port %d/%s: service name \"%s\" is not [A-Za-z0-9._-] (or is \".\" or "
+                         "\"..\"); not registered",
+                         ports[i].port, ports[i].udp ? "udp" : "tcp", shown) < 0)
+                return -1;
+            continue;
+        }
+        cand[n].name = name;
+        cand[n].private_port = ports[i].port;
+        cand[n++].udp = ports[i].udp;
+    }
     return n;
 }
 
@@ -249,8 +325,9 @@ static int read_overrides(struct mctx *m, struct overrides *o)
         if (backend_options_are_safe(v)) {
             o->has_options = true;
             o->options = *v ? v : NULL;
-        } else if (label_problem(m, "smartdock.haproxy_server_options", v,
-                                 "control characters, '#', ';' or '\\' in server options; ignored") < 0) {
+        } else if (label_problem(
+                       m, "smartdock.haproxy_server_options", v,
+                       "control characters, '#', ';' or '\\' in server options; ignored") < 0) {
             return -1;
         }
     }
@@ -295,35 +372,161 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-/* Fills r for one candidate published on host_port. */
+/* Comma-joined tags: SERVICE_TAGS (or smartdock.tags, which wins), then
+ * the -tags flag, then "udp" for a udp port, as registrator combines them.
+ * NULL when there are none. Caller frees. */
+static char *join_tags(const char *own, const char *forced, bool udp)
+{
+    const char *parts[3] = {own && *own ? own : NULL, forced && *forced ? forced : NULL,
+                            udp ? "udp" : NULL};
+    size_t len = 1;
+    for (int i = 0; i < 3; i++)
+        if (parts[i]) len += strlen(parts[i]) + 1;
+    if (len == 1) return NULL;
+    char *out = calloc(1, len);
+    for (int i = 0; out && i < 3; i++) {
+        if (!parts[i]) continue;
+        if (*out) strcat(out, ",");
+        strcat(out, parts[i]);
+    }
+    return out;
+}
+
+/* The SERVICE_* metadata of one registration, checked. Bad values become
+ * problems and are left out. */
+static int meta_labels(struct mctx *m, const struct service_meta *meta, const struct overrides *o,
+                       struct backend *b)
+{
+    for (size_t i = 0; i < meta->n; i++) {
+        const char *k = meta->v[i].key, *v = meta->v[i].value;
+        if (!service_meta_is_attr(k) || !*v) continue;
+        bool own = false; /* smartdock.label.K wins */
+        for (size_t j = 0; j < o->nextra; j++)
+            if (!strcmp(o->extra[2 * j], k)) own = true;
+        if (own) continue;
+        if (!backend_text_is_safe(k) || !backend_text_is_safe(v)) {
+            char label[160];
+            snprintf(label, sizeof label, "SERVICE_%s", k);
+            if (label_problem(m, label, v, "control characters; left out") < 0) return -1;
+            continue;
+        }
+        if (backend_set_label(b, k, v) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Where the registration points: the advertised host and the published
+ * port, or with -internal the container's own IP and private port; a
+ * use_ip_from_label label replaces the host. -1 with a problem added when
+ * there is no usable address; -2 on allocation failure. */
+static int address(struct mctx *m, const struct candidate *cd, const struct service_meta *meta,
+                   char *hostbuf, size_t hostlen, int *port)
+{
+    const struct docker_container *c = m->c;
+    const char *proto = cd->udp ? "udp" : "tcp";
+    const char *h = m->cfg->advertise_host;
+    const char **host = &h;
+    snprintf(hostbuf, hostlen, "%s", h);
+    if (m->cfg->internal) {
+        const char *net = service_meta_get(meta, "network");
+        *port = cd->private_port;
+        if (!c->host_network && !(*host = docker_container_internal_ip(c, net)))
+            return problemf(
+                       m,
+                       net ? "service %s: -internal: not attached to network %s (SERVICE_NETWORK)"
+                           : "service %s: -internal: the container has no IP address%s",
+                       cd->name, net ? net : "") < 0
+                       ? -2
+                       : -1;
+    } else if ((*port = docker_container_published_port(c, cd->private_port, proto,
+                                                        m->cfg->advertise_host)) < 0) {
+        int rc = c->host_network
+                     ? problemf(m,
+                                "service %s: private port %d/%s is not among the ports the "
+                                "container exposes on the host network",
+                                cd->name, cd->private_port, proto)
+                     : problemf(m,
+                                "service %s: private port %d/%s is not published and the "
+                                "container is not on the host network",
+                                cd->name, cd->private_port, proto);
+        return rc < 0 ? -2 : -1;
+    }
+    snprintf(hostbuf, hostlen, "%s", *host);
+    const char *label = m->cfg->ip_from_label;
+    const char *v = label ? docker_container_label(c, label) : NULL;
+    if (label && !v)
+        return problemf(m, "service %s: label %s (-useIpFromLabel) missing; using %s", cd->name,
+                        label, *host) < 0
+                   ? -2
+                   : 0;
+    if (v) {
+        const char *slash = strrchr(v, '/'); /* "10.0.0.5/24" */
+        char ip[256];
+        snprintf(ip, sizeof ip, "%.*s", slash ? (int)(slash - v) : (int)strlen(v), v);
+        if (!backend_host_is_valid(ip))
+            return label_problem(m, label, v,
+                                 "not an IP address (-useIpFromLabel); not registered") < 0
+                       ? -2
+                       : -1;
+        snprintf(hostbuf, hostlen, "%s", ip);
+    }
+    return 0;
+}
+
+/* Fills r for one candidate at host:port. */
 static int build(struct mctx *m, const struct candidate *cd, const struct overrides *o,
-                 int host_port, struct registration *r)
+                 const struct service_meta *meta, const char *host, int port,
+                 struct registration *r)
 {
     const struct reg_service *s = cd->svc;
     struct backend *b = &r->backend;
     const char *opts = o->has_options ? o->options : s ? s->haproxy_server_options : NULL;
+    const char *id = service_meta_get(meta, "id");
     b->weight = o->has_weight ? o->weight : s ? s->weight : BACKEND_WEIGHT_UNSET;
     r->drain_ms = o->has_drain ? o->drain_ms : s ? s->drain_ms : 0;
     r->service = strdup(cd->name);
-    r->instance = match_instance_name(m->cfg->advertise_host, host_port, m->c->id);
-    b->host = strdup(m->cfg->advertise_host);
-    b->port = host_port;
-    b->name = dup_or_null(r->instance);
+    b->host = strdup(host);
+    r->instance = match_instance_name(b->host ? b->host : "", port, m->c->id, cd->udp);
+    b->port = port;
+    if (id && !backend_text_is_safe(id)) {
+        if (label_problem(m, "SERVICE_ID", id, "control characters; the instance name is used") < 0)
+            return -1;
+        id = NULL;
+    }
+    b->name = dup_or_null(id ? id : r->instance);
     b->service = strdup(cd->name);
     b->container_id = strdup(m->c->id);
     b->haproxy_server_options = dup_or_null(opts);
     if (!r->service || !r->instance || !b->host || !b->name || !b->service || !b->container_id ||
         (opts && !b->haproxy_server_options))
         return -1;
-    /* Later sources win: smartdock.label.*, smartdock.tags, the config's
-     * filters (which the container's labels equal anyway). */
+    /* Later sources win: SERVICE_<KEY>, smartdock.label.*, the tags, the
+     * config's filters (which the container's labels equal anyway). */
+    if (meta_labels(m, meta, o, b) < 0) return -1;
     for (size_t i = 0; i < o->nextra; i++)
         if (backend_set_label(b, o->extra[2 * i], o->extra[2 * i + 1]) < 0) return -1;
-    if (o->tags && backend_set_label(b, "tags", o->tags) < 0) return -1;
+    const char *own_tags = o->tags ? o->tags : service_meta_get(meta, "tags");
+    if (own_tags && !o->tags && !backend_text_is_safe(own_tags)) {
+        if (label_problem(m, "SERVICE_TAGS", own_tags, "control characters; left out") < 0)
+            return -1;
+        own_tags = NULL;
+    }
+    char *tags = join_tags(own_tags, m->cfg->force_tags, cd->udp);
+    int rc = tags ? backend_set_label(b, "tags", tags) : 0;
+    free(tags);
+    if (rc < 0 || (cd->udp && backend_set_label(b, "protocol", "udp") < 0)) return -1;
     for (size_t i = 0; s && i < s->nlabels; i++)
         if (backend_set_label(b, s->labels[i].key, s->labels[i].value) < 0) return -1;
     if (b->nlabels > 1) qsort(b->labels, b->nlabels, sizeof *b->labels, cmp_label);
     return 0;
+}
+
+/* smartdock.ignore, when present, decides alone; otherwise registrator's
+ * SERVICE_IGNORE / SERVICE_<port>_IGNORE does, port by port. */
+static bool ignored(const struct docker_container *c, const struct service_meta *meta)
+{
+    if (docker_container_label(c, "smartdock.ignore")) return false; /* false or eligible() */
+    return service_meta_ignored(meta);
 }
 
 static int resolve(struct mctx *m, const struct candidate *cand, int n,
@@ -334,22 +537,21 @@ static int resolve(struct mctx *m, const struct candidate *cand, int n,
     if (rc == 0 && !(out->v = calloc((size_t)n, sizeof *out->v))) rc = -1;
     for (int i = 0; rc == 0 && i < n; i++) {
         const struct candidate *cd = &cand[i];
-        int hp = docker_container_host_port(m->c, cd->private_port, m->cfg->advertise_host);
-        if (hp < 0) {
-            rc = m->c->host_network
-                     ? problemf(m,
-                                "service %s: private port %d/tcp is not among the ports the "
-                                "container exposes on the host network",
-                                cd->name, cd->private_port)
-                     : problemf(m,
-                                "service %s: private port %d/tcp is not published and the "
-                                "container is not on the host network",
-                                cd->name, cd->private_port);
-            continue;
+        struct service_meta meta;
+        char host[256];
+        int port;
+        if (service_meta_read(m->c, cd->private_port, &meta) < 0) {
+            rc = -1;
+            break;
         }
-        struct registration *r = &out->v[out->n++];
-        r->backend.weight = BACKEND_WEIGHT_UNSET;
-        rc = build(m, cd, &o, hp, r);
+        int a = ignored(m->c, &meta) ? -1 : address(m, cd, &meta, host, sizeof host, &port);
+        if (a == -2) rc = -1;
+        if (a == 0) {
+            struct registration *r = &out->v[out->n++];
+            r->backend.weight = BACKEND_WEIGHT_UNSET;
+            rc = build(m, cd, &o, &meta, host, port, r);
+        }
+        service_meta_clear(&meta);
     }
     free(o.extra);
     if (rc == 0 && out->n > 1) qsort(out->v, out->n, sizeof *out->v, cmp_registration);
@@ -357,13 +559,13 @@ static int resolve(struct mctx *m, const struct candidate *cand, int n,
 }
 
 int match_container(const struct reg_config *cfg, const struct docker_container *c,
-                    struct registration_list *out, char ***problems)
+                    struct registration_list *out, struct strlist *problems)
 {
-    struct mctx m = {.cfg = cfg, .c = c};
+    struct strlist scratch = {0};
+    struct mctx m = {.cfg = cfg, .c = c, .problems = problems ? problems : &scratch};
     struct candidate *cand = NULL;
     int rc = 0;
     memset(out, 0, sizeof *out);
-    if (problems) *problems = NULL;
     if (c->name) {
         char name[100];
         escape(name, sizeof name, c->name);
@@ -372,20 +574,21 @@ int match_container(const struct reg_config *cfg, const struct docker_container 
         snprintf(m.who, sizeof m.who, "container %.12s", c->id);
     }
     if (eligible(c)) {
-        cand = calloc(cfg->nservices + 1, sizeof *cand);
-        int n = cand ? collect(&m, cand) : -1;
+        struct offered *ports = NULL;
+        size_t nports = 0;
+        int n = offered_ports(cfg, c, &ports, &nports);
+        cand = n == 0 ? calloc(cfg->nservices + 1 + nports, sizeof *cand) : NULL;
+        n = cand ? collect(&m, cand) : -1;
+        if (n >= 0) n = collect_registrator(&m, cand, n, ports, nports);
         rc = n < 0 ? -1 : n > 0 ? resolve(&m, cand, n, out) : 0;
+        for (size_t i = 0; cand && i < cfg->nservices + 1 + nports; i++)
+            free(cand[i].name);
         free(cand);
+        free(ports);
     }
-    /* An empty problem list is still an array, so callers can always iterate. */
-    if (rc == 0 && problems && strv_reserve(&m.problems) < 0) rc = -1;
-    if (rc < 0 || !problems) {
-        match_free_problems(m.problems.v);
-        if (rc < 0) registration_list_clear(out);
-        return rc;
-    }
-    *problems = m.problems.v;
-    return 0;
+    strlist_clear(&scratch);
+    if (rc < 0) registration_list_clear(out);
+    return rc;
 }
 
 void registration_list_clear(struct registration_list *l)
@@ -400,12 +603,13 @@ void registration_list_clear(struct registration_list *l)
     l->n = 0;
 }
 
-char *match_instance_name(const char *host, int port, const char *container_id)
+char *match_instance_name(const char *host, int port, const char *container_id, bool udp)
 {
     char *s = NULL;
-    int r = container_id && *container_id
-                ? asprintf(&s, "%s_%d_%.12s", host ? host : "", port, container_id)
-                : asprintf(&s, "%s_%d", host ? host : "", port);
+    int r =
+        container_id && *container_id
+            ? asprintf(&s, "%s_%d_%.12s%s", host ? host : "", port, container_id, udp ? "_udp" : "")
+            : asprintf(&s, "%s_%d%s", host ? host : "", port, udp ? "_udp" : "");
     if (r < 0) return NULL;
     for (char *p = s; *p; p++) {
         char ch = *p;

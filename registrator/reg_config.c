@@ -6,27 +6,15 @@
 #include "reg_config.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <limits.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_json.h"
 #include "imageref.h"
 
-#define PATH_LEN 512
-#define CONFIG_MAX_BYTES (4 * 1024 * 1024)
-
-struct pctx {
-    char *err;
-    size_t errlen;
-    char **warn; /* NULL-terminated once anything is pushed */
-    size_t nwarn, capwarn;
-};
-
-static const char *const NO_KEYS[] = {NULL};
+#define PATH_LEN CONF_PATH_LEN
 
 bool reg_name_is_safe(const char *name)
 {
@@ -40,189 +28,7 @@ bool reg_name_is_safe(const char *name)
     return true;
 }
 
-/* ---- messages ---------------------------------------------------------- */
-
-/* A bounded rendering of a JSON value. cJSON escapes control characters
- * inside strings; DEL is the one left to hide. */
-static void describe(const cJSON *v, char *buf, size_t len)
-{
-    char *s = v ? cJSON_PrintUnformatted(v) : NULL;
-    snprintf(buf, len, "%.100s%s", s ? s : "nothing", s && strlen(s) > 100 ? "..." : "");
-    for (char *q = buf; *q; q++)
-        if (*q == 0x7f) *q = '?';
-    free(s);
-}
-
-static int failf(struct pctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int failf(struct pctx *p, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p->err, p->errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static int fail(struct pctx *p, const char *path, const char *want, const cJSON *v)
-{
-    char got[160];
-    describe(v, got, sizeof got);
-    return failf(p, "%s: expected %s, got %s", path, want, got);
-}
-
-static int oom(struct pctx *p)
-{
-    return failf(p, "out of memory");
-}
-
-/* Room for one more warning and the terminating NULL. */
-static int warn_reserve(struct pctx *p)
-{
-    if (p->nwarn + 2 > p->capwarn) {
-        size_t cap = p->capwarn ? p->capwarn * 2 : 8;
-        char **v = realloc(p->warn, cap * sizeof *v);
-        if (!v) return oom(p);
-        p->warn = v;
-        p->capwarn = cap;
-    }
-    p->warn[p->nwarn] = NULL;
-    return 0;
-}
-
-static int warnf(struct pctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int warnf(struct pctx *p, const char *fmt, ...)
-{
-    if (warn_reserve(p) < 0) return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    int r = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (r < 0) return oom(p);
-    p->warn[p->nwarn++] = s;
-    p->warn[p->nwarn] = NULL;
-    return 0;
-}
-
-/* prefix.key into buf; control characters in key (it is user input) become '?'. */
-static void join(char *buf, size_t len, const char *prefix, const char *key)
-{
-    int n = prefix && *prefix ? snprintf(buf, len, "%s.", prefix) : 0;
-    size_t j = n < 0 ? 0 : (size_t)n;
-    for (const char *k = key ? key : ""; *k && j + 1 < len; k++)
-        buf[j++] = (unsigned char)*k < 0x20 || *k == 0x7f ? '?' : *k;
-    if (j < len) buf[j] = '\0';
-}
-
-/* ---- typed getters ----------------------------------------------------- */
-
-/* The last member named key (as most JSON readers do; check_keys warns about
- * duplicates), or NULL when absent or null. */
-static const cJSON *member(const cJSON *obj, const char *key)
-{
-    const cJSON *found = NULL, *it;
-    cJSON_ArrayForEach(it, obj)
-    {
-        if (it->string && !strcmp(it->string, key)) found = it;
-    }
-    return cJSON_IsNull(found) ? NULL : found;
-}
-
-static bool in_list(const char *const *list, const char *s)
-{
-    for (; *list; list++)
-        if (!strcmp(*list, s)) return true;
-    return false;
-}
-
-/* Is there another member with it's key after it? (The last one is used.) */
-static bool has_later(const cJSON *it)
-{
-    for (const cJSON *jt = it->next; jt; jt = jt->next)
-        if (!strcmp(jt->string, it->string)) return true;
-    return false;
-}
-
-/* fail() for a value that is not a JSON value of its own: an object key. */
-static int fail_str(struct pctx *p, const char *path, const char *want, const char *s)
-{
-    cJSON *v = cJSON_CreateString(s);
-    int r = v ? fail(p, path, want, v) : oom(p);
-    cJSON_Delete(v);
-    return r;
-}
-
-/* Warns about duplicate keys and keys outside known; keys in other_type are
- * meaningful for the other registry type and say so. */
-static int check_keys(struct pctx *p, const cJSON *obj, const char *path, const char *const *known,
-                      const char *const *other_type, const char *type_name)
-{
-    const cJSON *it;
-    char k[PATH_LEN];
-    cJSON_ArrayForEach(it, obj)
-    {
-        join(k, sizeof k, path, it->string);
-        if (has_later(it) && warnf(p, "duplicate key %s: the last one is used", k) < 0) return -1;
-        if (in_list(known, it->string)) continue;
-        int r = in_list(other_type, it->string)
-                    ? warnf(p, "unknown key %s (not used with %s)", k, type_name)
-                    : warnf(p, "unknown key %s", k);
-        if (r < 0) return -1;
-    }
-    return 0;
-}
-
-static int get_string(struct pctx *p, const cJSON *obj, const char *prefix, const char *key,
-                      bool required, char **out)
-{
-    char path[PATH_LEN];
-    const cJSON *v = member(obj, key);
-    join(path, sizeof path, prefix, key);
-    if (!v) return required ? failf(p, "%s: required", path) : 0;
-    if (!cJSON_IsString(v)) return fail(p, path, "a string", v);
-    if (!backend_text_is_safe(v->valuestring))
-        return fail(p, path, "a string without control characters", v);
-    free(*out);
-    *out = strdup(v->valuestring);
-    return *out ? 0 : oom(p);
-}
-
-static bool as_int(const cJSON *v, long lo, long hi, int *out)
-{
-    if (!cJSON_IsNumber(v)) return false;
-    double d = v->valuedouble;
-    if (!isfinite(d) || d != floor(d) || d < (double)lo || d > (double)hi) return false;
-    *out = (int)d;
-    return true;
-}
-
-/* Leaves *out alone when the key is absent. */
-static int get_int(struct pctx *p, const cJSON *obj, const char *prefix, const char *key,
-                   bool required, long lo, long hi, int *out)
-{
-    char path[PATH_LEN], want[64];
-    const cJSON *v = member(obj, key);
-    join(path, sizeof path, prefix, key);
-    if (!v) return required ? failf(p, "%s: required", path) : 0;
-    if (hi == INT_MAX)
-        snprintf(want, sizeof want, "an integer >= %ld", lo);
-    else
-        snprintf(want, sizeof want, "an integer %ld..%ld", lo, hi);
-    return as_int(v, lo, hi, out) ? 0 : fail(p, path, want, v);
-}
-
 /* ---- value syntax ------------------------------------------------------ */
-
-static bool port_ok(const char *s, size_t n)
-{
-    long port = 0;
-    if (n == 0 || n > 5) return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        port = port * 10 + (s[i] - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
 
 /* "host[:port]" or "[v6][:port]" of exactly n bytes. */
 static bool authority_ok(const char *s, size_t n, bool need_port)
@@ -248,7 +54,7 @@ static bool authority_ok(const char *s, size_t n, bool need_port)
     memcpy(host, h, hostlen);
     host[hostlen] = '\0';
     if (!backend_host_is_valid(host)) return false;
-    return port ? port_ok(port, (size_t)(end - port)) : !need_port;
+    return port ? conf_port_text_ok(port, (size_t)(end - port)) : !need_port;
 }
 
 static bool docker_host_ok(const char *s)
@@ -289,37 +95,38 @@ static bool components_ok(const char *s, size_t n)
 
 /* ---- sections ---------------------------------------------------------- */
 
-static int parse_docker(struct pctx *p, const cJSON *root, struct reg_config *cfg)
+static int parse_docker(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
 {
     static const char *const known[] = {"host", NULL};
-    const cJSON *d = member(root, "docker");
+    const cJSON *d = conf_member(root, "docker");
     if (!d) return 0;
-    if (!cJSON_IsObject(d)) return fail(p, "docker", "an object", d);
-    if (check_keys(p, d, "docker", known, NO_KEYS, NULL) < 0) return -1;
-    if (get_string(p, d, "docker", "host", false, &cfg->docker_host) < 0) return -1;
+    if (!cJSON_IsObject(d)) return conf_fail(p, "docker", "an object", d);
+    if (conf_check_keys(p, d, "docker", known, CONF_NO_KEYS, NULL) < 0) return -1;
+    if (conf_get_string(p, d, "docker", "host", false, &cfg->docker_host) < 0) return -1;
     if (cfg->docker_host && !docker_host_ok(cfg->docker_host))
-        return fail(p, "docker.host", "\"unix:///path\" or \"tcp://host:port\"", member(d, "host"));
+        return conf_fail(p, "docker.host", "\"unix:///path\" or \"tcp://host:port\"",
+                         conf_member(d, "host"));
     return 0;
 }
 
 /* A non-empty array of strings, each accepted by ok(). */
-static int get_list(struct pctx *p, const cJSON *reg, const char *key, bool (*ok)(const char *),
+static int get_list(struct conf_ctx *p, const cJSON *reg, const char *key, bool (*ok)(const char *),
                     const char *want, const char *list_want, char ***out, size_t *n)
 {
     char path[PATH_LEN];
-    const cJSON *a = member(reg, key), *it;
-    join(path, sizeof path, "registry", key);
-    if (!a) return failf(p, "%s: required", path);
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0) return fail(p, path, list_want, a);
+    const cJSON *a = conf_member(reg, key), *it;
+    conf_join(path, sizeof path, "registry", key);
+    if (!a) return conf_failf(p, "%s: required", path);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0) return conf_fail(p, path, list_want, a);
     *out = calloc((size_t)cJSON_GetArraySize(a), sizeof **out);
-    if (!*out) return oom(p);
+    if (!*out) return conf_oom(p);
     cJSON_ArrayForEach(it, a)
     {
         char ipath[PATH_LEN + 24];
         snprintf(ipath, sizeof ipath, "%s[%zu]", path, *n);
         if (!cJSON_IsString(it) || !backend_text_is_safe(it->valuestring) || !ok(it->valuestring))
-            return fail(p, ipath, want, it);
-        if (!((*out)[(*n)++] = strdup(it->valuestring))) return oom(p);
+            return conf_fail(p, ipath, want, it);
+        if (!((*out)[(*n)++] = strdup(it->valuestring))) return conf_oom(p);
     }
     return 0;
 }
@@ -329,37 +136,38 @@ static bool zk_host_ok(const char *s)
     return authority_ok(s, strlen(s), true);
 }
 
-static int parse_zookeeper(struct pctx *p, const cJSON *reg, struct reg_config *cfg)
+static int parse_zookeeper(struct conf_ctx *p, const cJSON *reg, struct reg_config *cfg)
 {
     static const char *const known[] = {"type",      "hosts", "path", "session_timeout_ms",
                                         "auth_file", NULL};
     static const char *const etcd_keys[] = {"endpoints", "prefix",   "ttl_s",
                                             "username",  "password", "ca_file",
                                             "cert_file", "key_file", NULL};
-    if (check_keys(p, reg, "registry", known, etcd_keys, "zookeeper") < 0) return -1;
+    if (conf_check_keys(p, reg, "registry", known, etcd_keys, "zookeeper") < 0) return -1;
     if (get_list(p, reg, "hosts", zk_host_ok, "\"host:port\"",
                  "a non-empty array of \"host:port\" strings", &cfg->zk_hosts, &cfg->nzk_hosts) < 0)
         return -1;
-    if (get_string(p, reg, "registry", "path", false, &cfg->zk_path) < 0) return -1;
+    if (conf_get_string(p, reg, "registry", "path", false, &cfg->zk_path) < 0) return -1;
     char *zp = cfg->zk_path;
     size_t n = strlen(zp);
     if (n > 1 && zp[n - 1] == '/') zp[--n] = '\0';
     if (zp[0] != '/' || !components_ok(zp, n))
-        return fail(p, "registry.path",
-                    "an absolute path of [A-Za-z0-9._-] components like \"/smartdock/services\"",
-                    member(reg, "path"));
-    if (get_string(p, reg, "registry", "auth_file", false, &cfg->zk_auth_file) < 0) return -1;
-    return get_int(p, reg, "registry", "session_timeout_ms", false, 1000, 600000,
-                   &cfg->zk_session_timeout_ms);
+        return conf_fail(
+            p, "registry.path",
+            "an absolute path of [A-Za-z0-9._-] components like \"/smartdock/services\"",
+            conf_member(reg, "path"));
+    if (conf_get_string(p, reg, "registry", "auth_file", false, &cfg->zk_auth_file) < 0) return -1;
+    return conf_get_int(p, reg, "registry", "session_timeout_ms", false, 1000, 600000,
+                        &cfg->zk_session_timeout_ms);
 }
 
-static int parse_etcd(struct pctx *p, const cJSON *reg, struct reg_config *cfg)
+static int parse_etcd(struct conf_ctx *p, const cJSON *reg, struct reg_config *cfg)
 {
     static const char *const known[] = {"type",     "endpoints", "prefix",  "ttl_s",
                                         "username", "password",  "ca_file", "cert_file",
                                         "key_file", NULL};
     static const char *const zk_keys[] = {"hosts", "path", "session_timeout_ms", "auth_file", NULL};
-    if (check_keys(p, reg, "registry", known, zk_keys, "etcd") < 0) return -1;
+    if (conf_check_keys(p, reg, "registry", known, zk_keys, "etcd") < 0) return -1;
     if (get_list(p, reg, "endpoints", url_ok, "an http:// or https:// URL",
                  "a non-empty array of http:// or https:// URLs", &cfg->etcd_endpoints,
                  &cfg->netcd_endpoints) < 0)
@@ -371,165 +179,212 @@ static int parse_etcd(struct pctx *p, const cJSON *reg, struct reg_config *cfg)
         while (n > 0 && e[n - 1] == '/')
             e[--n] = '\0';
     }
-    if (get_string(p, reg, "registry", "prefix", false, &cfg->etcd_prefix) < 0) return -1;
+    if (conf_get_string(p, reg, "registry", "prefix", false, &cfg->etcd_prefix) < 0) return -1;
     size_t n = strlen(cfg->etcd_prefix);
     if (cfg->etcd_prefix[0] != '/' ||
         (n > 1 && !components_ok(cfg->etcd_prefix, cfg->etcd_prefix[n - 1] == '/' ? n - 1 : n)))
-        return fail(p, "registry.prefix",
-                    "a key prefix of [A-Za-z0-9._-] components like \"/smartdock/services/\"",
-                    member(reg, "prefix"));
+        return conf_fail(p, "registry.prefix",
+                         "a key prefix of [A-Za-z0-9._-] components like \"/smartdock/services/\"",
+                         conf_member(reg, "prefix"));
     char *slashed = NULL;
     if (cfg->etcd_prefix[n - 1] != '/') {
-        if (asprintf(&slashed, "%s/", cfg->etcd_prefix) < 0) return oom(p);
+        if (asprintf(&slashed, "%s/", cfg->etcd_prefix) < 0) return conf_oom(p);
         free(cfg->etcd_prefix);
         cfg->etcd_prefix = slashed;
     }
-    if (get_int(p, reg, "registry", "ttl_s", false, 2, 3600, &cfg->etcd_ttl_s) < 0 ||
-        get_string(p, reg, "registry", "username", false, &cfg->etcd_username) < 0 ||
-        get_string(p, reg, "registry", "password", false, &cfg->etcd_password) < 0 ||
-        get_string(p, reg, "registry", "ca_file", false, &cfg->etcd_ca_file) < 0 ||
-        get_string(p, reg, "registry", "cert_file", false, &cfg->etcd_cert_file) < 0 ||
-        get_string(p, reg, "registry", "key_file", false, &cfg->etcd_key_file) < 0)
+    if (conf_get_int(p, reg, "registry", "ttl_s", false, 2, 3600, &cfg->etcd_ttl_s) < 0 ||
+        conf_get_string(p, reg, "registry", "username", false, &cfg->etcd_username) < 0 ||
+        conf_get_string(p, reg, "registry", "password", false, &cfg->etcd_password) < 0 ||
+        conf_get_string(p, reg, "registry", "ca_file", false, &cfg->etcd_ca_file) < 0 ||
+        conf_get_string(p, reg, "registry", "cert_file", false, &cfg->etcd_cert_file) < 0 ||
+        conf_get_string(p, reg, "registry", "key_file", false, &cfg->etcd_key_file) < 0)
         return -1;
     if (cfg->etcd_password && !cfg->etcd_username)
-        return failf(p, "registry.username: required with registry.password");
+        return conf_failf(p, "registry.username: required with registry.password");
     if (cfg->etcd_username && !cfg->etcd_password)
-        return failf(p, "registry.password: required with registry.username");
+        return conf_failf(p, "registry.password: required with registry.username");
     if (cfg->etcd_cert_file && !cfg->etcd_key_file)
-        return failf(p, "registry.key_file: required with registry.cert_file");
+        return conf_failf(p, "registry.key_file: required with registry.cert_file");
     if (cfg->etcd_key_file && !cfg->etcd_cert_file)
-        return failf(p, "registry.cert_file: required with registry.key_file");
+        return conf_failf(p, "registry.cert_file: required with registry.key_file");
     return 0;
 }
 
-static int parse_registry(struct pctx *p, const cJSON *root, struct reg_config *cfg)
+static int parse_registry(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg,
+                          bool partial)
 {
-    const cJSON *reg = member(root, "registry");
-    if (!reg) return failf(p, "registry: required");
-    if (!cJSON_IsObject(reg)) return fail(p, "registry", "an object", reg);
-    const cJSON *type = member(reg, "type");
+    const cJSON *reg = conf_member(root, "registry");
+    if (!reg && partial) return 0;
+    if (!reg) return conf_failf(p, "registry: required");
+    if (!cJSON_IsObject(reg)) return conf_fail(p, "registry", "an object", reg);
+    const cJSON *type = conf_member(reg, "type");
     if (!type) {
-        if (!member(reg, "hosts")) return failf(p, "registry.type: required");
+        if (!conf_member(reg, "hosts")) return conf_failf(p, "registry.type: required");
         cfg->registry_type = REGISTRY_ZOOKEEPER;
     } else if (cJSON_IsString(type) && !strcmp(type->valuestring, "zookeeper")) {
         cfg->registry_type = REGISTRY_ZOOKEEPER;
     } else if (cJSON_IsString(type) && !strcmp(type->valuestring, "etcd")) {
         cfg->registry_type = REGISTRY_ETCD;
     } else {
-        return fail(p, "registry.type", "\"zookeeper\" or \"etcd\"", type);
+        return conf_fail(p, "registry.type", "\"zookeeper\" or \"etcd\"", type);
     }
     return cfg->registry_type == REGISTRY_ZOOKEEPER ? parse_zookeeper(p, reg, cfg)
                                                     : parse_etcd(p, reg, cfg);
 }
 
-static int parse_labels(struct pctx *p, const cJSON *svc, const char *base, struct reg_service *s)
-{
-    char path[PATH_LEN], lpath[PATH_LEN];
-    const cJSON *labels = member(svc, "labels"), *l;
-    join(path, sizeof path, base, "labels");
-    if (!labels) return 0;
-    if (!cJSON_IsObject(labels)) return fail(p, path, "an object of strings", labels);
-    size_t n = (size_t)cJSON_GetArraySize(labels);
-    if (n && !(s->labels = calloc(n, sizeof *s->labels))) return oom(p);
-    cJSON_ArrayForEach(l, labels)
-    {
-        join(lpath, sizeof lpath, path, l->string);
-        if (!*l->string || !backend_text_is_safe(l->string))
-            return fail_str(p, path, "non-empty keys without control characters", l->string);
-        if (!cJSON_IsString(l) || !backend_text_is_safe(l->valuestring))
-            return fail(p, lpath, "a string without control characters", l);
-        if (has_later(l)) {
-            if (warnf(p, "duplicate key %s: the last one is used", lpath) < 0) return -1;
-            continue;
-        }
-        struct label *dst = &s->labels[s->nlabels++];
-        if (!(dst->key = strdup(l->string)) || !(dst->value = strdup(l->valuestring)))
-            return oom(p);
-    }
-    return 0;
-}
-
-static int parse_service(struct pctx *p, const cJSON *svc, struct reg_service *s)
+static int parse_service(struct conf_ctx *p, const cJSON *svc, struct reg_service *s)
 {
     static const char *const known[] = {"image_name", "container_port",         "labels",
                                         "weight",     "haproxy_server_options", "drain_ms",
-                                        NULL};
+                                        "checks",     "check_interval",         NULL};
     char base[PATH_LEN], path[PATH_LEN];
-    join(base, sizeof base, "services", svc->string);
+    conf_join(base, sizeof base, "services", svc->string);
     s->weight = BACKEND_WEIGHT_UNSET;
-    if (!(s->name = strdup(svc->string))) return oom(p);
-    if (!cJSON_IsObject(svc)) return fail(p, base, "an object", svc);
-    if (check_keys(p, svc, base, known, NO_KEYS, NULL) < 0) return -1;
+    s->check_interval_ms = CHECK_INTERVAL_DEFAULT_MS;
+    if (!(s->name = strdup(svc->string))) return conf_oom(p);
+    if (!cJSON_IsObject(svc)) return conf_fail(p, base, "an object", svc);
+    if (conf_check_keys(p, svc, base, known, CONF_NO_KEYS, NULL) < 0) return -1;
 
-    join(path, sizeof path, base, "image_name");
-    const cJSON *img = member(svc, "image_name");
-    if (!img) return failf(p, "%s: required", path);
-    if (!cJSON_IsString(img)) return fail(p, path, "an image reference", img);
+    conf_join(path, sizeof path, base, "image_name");
+    const cJSON *img = conf_member(svc, "image_name");
+    if (!img) return conf_failf(p, "%s: required", path);
+    if (!cJSON_IsString(img)) return conf_fail(p, path, "an image reference", img);
     struct imageref ref;
     char why[256];
     if (imageref_parse(img->valuestring, &ref, why, sizeof why) < 0) {
         char got[160];
-        describe(img, got, sizeof got);
-        return failf(p, "%s: expected an image reference, got %s (%s)", path, got, why);
+        conf_describe(img, got, sizeof got);
+        return conf_failf(p, "%s: expected an image reference, got %s (%s)", path, got, why);
     }
     imageref_clear(&ref);
-    if (!(s->image_name = strdup(img->valuestring))) return oom(p);
+    if (!(s->image_name = strdup(img->valuestring))) return conf_oom(p);
 
-    if (get_int(p, svc, base, "container_port", true, 1, 65535, &s->container_port) < 0 ||
-        parse_labels(p, svc, base, s) < 0 ||
-        get_int(p, svc, base, "weight", false, 0, 256, &s->weight) < 0)
+    if (conf_get_int(p, svc, base, "container_port", true, 1, 65535, &s->container_port) < 0 ||
+        conf_get_labels(p, svc, base, "labels", &s->labels, &s->nlabels) < 0 ||
+        conf_get_int(p, svc, base, "weight", false, 0, 256, &s->weight) < 0)
         return -1;
 
-    join(path, sizeof path, base, "haproxy_server_options");
-    const cJSON *opts = member(svc, "haproxy_server_options");
-    if (opts) {
-        if (!cJSON_IsString(opts) || !backend_options_are_safe(opts->valuestring))
-            return fail(p, path, "a string without control characters, '#', ';' or '\\'", opts);
-        if (*opts->valuestring && !(s->haproxy_server_options = strdup(opts->valuestring)))
-            return oom(p);
-    }
-    return get_int(p, svc, base, "drain_ms", false, 0, 600000, &s->drain_ms);
+    if (conf_get_server_options(p, svc, base, "haproxy_server_options",
+                                &s->haproxy_server_options) < 0)
+        return -1;
+    const cJSON *checks = conf_member(svc, "checks");
+    conf_join(path, sizeof path, base, "checks");
+    if (checks && check_list_parse(p, checks, path, &s->checks) < 0) return -1;
+    if (conf_get_seconds_ms(p, svc, base, "check_interval", 1, 3600000, &s->check_interval_ms) < 0)
+        return -1;
+    return conf_get_int(p, svc, base, "drain_ms", false, 0, 600000, &s->drain_ms);
 }
 
-static int parse_services(struct pctx *p, const cJSON *root, struct reg_config *cfg)
+static int parse_services(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
 {
-    const cJSON *svcs = member(root, "services"), *it;
+    const cJSON *svcs = conf_member(root, "services"), *it;
     if (!svcs) return 0;
-    if (!cJSON_IsObject(svcs)) return fail(p, "services", "an object", svcs);
+    if (!cJSON_IsObject(svcs)) return conf_fail(p, "services", "an object", svcs);
     size_t n = (size_t)cJSON_GetArraySize(svcs);
     if (n == 0) return 0;
-    if (!(cfg->services = calloc(n, sizeof *cfg->services))) return oom(p);
+    if (!(cfg->services = calloc(n, sizeof *cfg->services)) ||
+        !(cfg->nerve_services = calloc(n, sizeof *cfg->nerve_services)))
+        return conf_oom(p);
     cJSON_ArrayForEach(it, svcs)
     {
-        if (has_later(it)) {
-            char k[PATH_LEN];
-            join(k, sizeof k, "services", it->string);
-            if (warnf(p, "duplicate key %s: the last one is used", k) < 0) return -1;
+        char k[PATH_LEN];
+        conf_join(k, sizeof k, "services", it->string);
+        if (conf_has_later(it)) {
+            if (conf_warnf(p, "duplicate key %s: the last one is used", k) < 0) return -1;
             continue;
         }
         if (!reg_name_is_safe(it->string))
-            return fail_str(p, "services", "service names of [A-Za-z0-9._-] (not \".\" or \"..\")",
-                            it->string);
+            return conf_fail_str(
+                p, "services", "service names of [A-Za-z0-9._-] (not \".\" or \"..\")", it->string);
+        if (cfg->instance_id && nerve_service_shape(it)) {
+            if (nerve_service_parse(p, it, it->string, k,
+                                    &cfg->nerve_services[cfg->nnerve_services++]) < 0)
+                return -1;
+            continue;
+        }
+        if (!cfg->follows_docker)
+            return conf_failf(p,
+                              "%s: a Nerve service needs \"host\", \"port\" and "
+                              "\"reporter_type\"; a container service needs \"registry\" "
+                              "and \"advertise_host\" at the top",
+                              k);
         if (parse_service(p, it, &cfg->services[cfg->nservices++]) < 0) return -1;
     }
     return 0;
 }
 
-static int parse_root(struct pctx *p, const cJSON *root, struct reg_config *cfg)
+/* Nerve's top level: instance_id, heartbeat_path, service_conf_dir, ... */
+static int parse_nerve_top(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
 {
-    static const char *const known[] = {"docker",   "advertise_host", "resync_interval_s",
-                                        "registry", "services",       NULL};
-    if (!cJSON_IsObject(root)) return fail(p, "config", "an object", root);
-    if (check_keys(p, root, "", known, NO_KEYS, NULL) < 0 || parse_docker(p, root, cfg) < 0)
+    if (conf_get_string(p, root, "", "instance_id", true, &cfg->instance_id) < 0) return -1;
+    if (!*cfg->instance_id || strchr(cfg->instance_id, '/'))
+        return conf_fail(p, "instance_id", "a non-empty name without '/'",
+                         conf_member(root, "instance_id"));
+    if (conf_get_string(p, root, "", "heartbeat_path", false, &cfg->heartbeat_path) < 0 ||
+        conf_get_positive(p, root, "", "max_repeated_report_failures", INT_MAX,
+                          &cfg->max_repeated_report_failures) < 0)
         return -1;
-    if (get_string(p, root, "", "advertise_host", true, &cfg->advertise_host) < 0) return -1;
-    if (!backend_host_is_valid(cfg->advertise_host))
-        return fail(p, "advertise_host", "a hostname or IP address",
-                    member(root, "advertise_host"));
-    if (get_int(p, root, "", "resync_interval_s", false, 1, INT_MAX, &cfg->resync_interval_s) < 0 ||
-        parse_registry(p, root, cfg) < 0)
+    static const char *const ignored[] = {"statsd", "rate_limiting", NULL};
+    for (const char *const *k = ignored; *k; k++)
+        if (conf_member(root, *k) &&
+            conf_warnf(p,
+                       "%s: accepted and ignored (smartdock has no statsd output and reports "
+                       "every transition)",
+                       *k) < 0)
+            return -1;
+    return 0;
+}
+
+/* The keys that mirror gliderlabs/registrator's flags. */
+static int parse_registrator_keys(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
+{
+    if (conf_get_bool(p, root, "", "explicit", &cfg->explicit_only) < 0 ||
+        conf_get_bool(p, root, "", "internal", &cfg->internal) < 0 ||
+        conf_get_string(p, root, "", "use_ip_from_label", false, &cfg->ip_from_label) < 0 ||
+        conf_get_string(p, root, "", "tags", false, &cfg->force_tags) < 0)
         return -1;
-    return parse_services(p, root, cfg);
+    if (cfg->ip_from_label && !*cfg->ip_from_label)
+        return conf_fail(p, "use_ip_from_label", "a label name",
+                         conf_member(root, "use_ip_from_label"));
+    return 0;
+}
+
+static int parse_root(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg, bool partial)
+{
+    static const char *const known[] = {
+        "docker",   "advertise_host", "resync_interval_s", "registry", "services", "explicit",
+        "internal", "tags",           "use_ip_from_label", NULL};
+    static const char *const known_nerve[] = {
+        "docker",      "advertise_host", "resync_interval_s",
+        "registry",    "services",       "explicit",
+        "internal",    "tags",           "use_ip_from_label",
+        "instance_id", "heartbeat_path", "service_conf_dir",
+        "statsd",      "rate_limiting",  "max_repeated_report_failures",
+        NULL};
+    if (!cJSON_IsObject(root)) return conf_fail(p, "config", "an object", root);
+    bool nerve = conf_member(root, "instance_id") != NULL;
+    cfg->follows_docker = !nerve || conf_member(root, "registry");
+    if (conf_check_keys(p, root, "", nerve ? known_nerve : known, CONF_NO_KEYS, NULL) < 0 ||
+        (nerve && parse_nerve_top(p, root, cfg) < 0))
+        return -1;
+    if (cfg->follows_docker) {
+        if (parse_docker(p, root, cfg) < 0 || parse_registrator_keys(p, root, cfg) < 0 ||
+            conf_get_string(p, root, "", "advertise_host", !partial, &cfg->advertise_host) < 0)
+            return -1;
+        if (cfg->advertise_host && !backend_host_is_valid(cfg->advertise_host))
+            return conf_fail(p, "advertise_host", "a hostname or IP address",
+                             conf_member(root, "advertise_host"));
+        if (conf_get_int(p, root, "", "resync_interval_s", false, 1, INT_MAX,
+                         &cfg->resync_interval_s) < 0 ||
+            parse_registry(p, root, cfg, partial) < 0)
+            return -1;
+    }
+    if (parse_services(p, root, cfg) < 0) return -1;
+    char *dir = NULL;
+    if (nerve && conf_get_string(p, root, "", "service_conf_dir", false, &dir) < 0) return -1;
+    int rc = dir ? nerve_conf_dir_parse(p, dir, &cfg->nerve_services, &cfg->nnerve_services) : 0;
+    free(dir);
+    return rc;
 }
 
 /* ---- entry points ------------------------------------------------------ */
@@ -544,6 +399,10 @@ static struct reg_config *config_new(void)
     cfg->zk_session_timeout_ms = 10000;
     cfg->etcd_prefix = strdup("/smartdock/services/");
     cfg->etcd_ttl_s = 10;
+    cfg->explicit_only = true;
+    cfg->deregister = DEREGISTER_ALWAYS;
+    cfg->retry_attempts = -1;
+    cfg->retry_interval_ms = 2000;
     if (!cfg->zk_path || !cfg->etcd_prefix) {
         reg_config_free(cfg);
         return NULL;
@@ -551,37 +410,19 @@ static struct reg_config *config_new(void)
     return cfg;
 }
 
-/* Where cJSON stopped, as 1-based line and column. */
-static void position(const char *json, const char *at, int *line, int *col)
+static int parse(const char *json, bool partial, struct reg_config **out, char ***warnings,
+                 char *err, size_t errlen)
 {
-    const char *bol = json;
-    *line = 1;
-    for (const char *q = json; q < at && *q; q++)
-        if (*q == '\n') {
-            (*line)++;
-            bol = q + 1;
-        }
-    *col = (int)(at - bol) + 1;
-}
-
-int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
-                     size_t errlen)
-{
-    struct pctx p = {.err = err, .errlen = errlen};
+    struct conf_ctx p = {.err = err, .errlen = errlen};
     *out = NULL;
     if (warnings) *warnings = NULL;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
-    if (!root) {
-        int line, col;
-        position(json, end ? end : json, &line, &col);
-        return failf(&p, "malformed JSON at line %d, column %d", line, col);
-    }
+    cJSON *root = conf_parse_json(&p, json);
+    if (!root) return -1;
     struct reg_config *cfg = config_new();
-    int rc = cfg ? parse_root(&p, root, cfg) : oom(&p);
+    int rc = cfg ? parse_root(&p, root, cfg, partial) : conf_oom(&p);
     cJSON_Delete(root);
     /* An empty warnings array is still an array, so callers can always iterate. */
-    if (rc == 0 && warnings) rc = warn_reserve(&p);
+    if (rc == 0 && warnings) rc = conf_warn_reserve(&p);
     if (rc < 0) {
         reg_config_free(cfg);
         reg_config_free_warnings(p.warn);
@@ -595,40 +436,90 @@ int reg_config_parse(const char *json, struct reg_config **out, char ***warnings
     return 0;
 }
 
-int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
-                    size_t errlen)
+int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
+                     size_t errlen)
+{
+    return parse(json, false, out, warnings, err, errlen);
+}
+
+static int load(const char *path, bool partial, struct reg_config **out, char ***warnings,
+                char *err, size_t errlen)
 {
     *out = NULL;
     if (warnings) *warnings = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *buf = malloc(CONFIG_MAX_BYTES + 1);
-    if (!buf) {
-        fclose(f);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    size_t n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
-    int rerr = ferror(f) ? errno : 0;
-    fclose(f);
-    const char *why = rerr                   ? strerror(rerr)
-                      : n > CONFIG_MAX_BYTES ? "larger than 4 MiB"
-                      : memchr(buf, '\0', n) ? "contains a NUL byte"
-                                             : NULL;
-    if (why) {
-        free(buf);
-        snprintf(err, errlen, rerr ? "cannot read %s: %s" : "%s: %s", path, why);
-        return -1;
-    }
-    buf[n] = '\0';
+    char *buf = conf_read_file(path, err, errlen);
+    if (!buf) return -1;
     char inner[1024];
-    int rc = reg_config_parse(buf, out, warnings, inner, sizeof inner);
+    int rc = parse(buf, partial, out, warnings, inner, sizeof inner);
     free(buf);
     if (rc < 0) snprintf(err, errlen, "%s: %s", path, inner);
     return rc;
+}
+
+int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
+                    size_t errlen)
+{
+    return load(path, false, out, warnings, err, errlen);
+}
+
+int reg_config_load_partial(const char *path, struct reg_config **out, char ***warnings, char *err,
+                            size_t errlen)
+{
+    return load(path, true, out, warnings, err, errlen);
+}
+
+struct reg_config *reg_config_new(void)
+{
+    struct reg_config *cfg = config_new();
+    if (cfg) {
+        cfg->explicit_only = false;
+        cfg->follows_docker = true;
+    }
+    return cfg;
+}
+
+int reg_config_complete(const struct reg_config *c, char *err, size_t errlen)
+{
+    if (!c->follows_docker) return 0;
+    if (!c->advertise_host) {
+        snprintf(err, errlen, "advertise_host: required (the config key or -ip)");
+        return -1;
+    }
+    if (c->registry_type == REGISTRY_ZOOKEEPER ? !c->nzk_hosts : !c->netcd_endpoints) {
+        snprintf(err, errlen, "registry: required (the config section or a registry URI)");
+        return -1;
+    }
+    return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_list(char **a, size_t na, char **b, size_t nb)
+{
+    if (na != nb) return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i])) return false;
+    return true;
+}
+
+bool reg_config_same_connections(const struct reg_config *a, const struct reg_config *b)
+{
+    return same_str(a->docker_host, b->docker_host) && a->registry_type == b->registry_type &&
+           same_list(a->zk_hosts, a->nzk_hosts, b->zk_hosts, b->nzk_hosts) &&
+           same_str(a->zk_path, b->zk_path) &&
+           a->zk_session_timeout_ms == b->zk_session_timeout_ms &&
+           same_list(a->etcd_endpoints, a->netcd_endpoints, b->etcd_endpoints,
+                     b->netcd_endpoints) &&
+           same_str(a->etcd_prefix, b->etcd_prefix) && a->etcd_ttl_s == b->etcd_ttl_s &&
+           a->etcd_keepalive_s == b->etcd_keepalive_s &&
+           same_str(a->etcd_username, b->etcd_username) &&
+           same_str(a->etcd_password, b->etcd_password) &&
+           same_str(a->etcd_ca_file, b->etcd_ca_file) &&
+           same_str(a->etcd_cert_file, b->etcd_cert_file) &&
+           same_str(a->etcd_key_file, b->etcd_key_file) && a->follows_docker == b->follows_docker;
 }
 
 void reg_config_free(struct reg_config *c)
@@ -650,6 +541,8 @@ void reg_config_free(struct reg_config *c)
     free(c->etcd_ca_file);
     free(c->etcd_cert_file);
     free(c->etcd_key_file);
+    free(c->ip_from_label);
+    free(c->force_tags);
     for (size_t i = 0; i < c->nservices; i++) {
         struct reg_service *s = &c->services[i];
         free(s->name);
@@ -660,8 +553,14 @@ void reg_config_free(struct reg_config *c)
         }
         free(s->labels);
         free(s->haproxy_server_options);
+        check_list_clear(&s->checks);
     }
     free(c->services);
+    free(c->instance_id);
+    free(c->heartbeat_path);
+    for (size_t i = 0; i < c->nnerve_services; i++)
+        nerve_service_clear(&c->nerve_services[i]);
+    free(c->nerve_services);
     free(c);
 }
 

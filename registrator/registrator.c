@@ -1,6 +1,7 @@
 #include "registrator.h"
 
 #include "docker_client.h"
+#include "docker_event.h"
 #include "docker_model.h"
 #include "log.h"
 #include "match.h"
@@ -243,14 +244,14 @@ static void on_inspect(void *arg, long status, const char *body, size_t len, con
                          loop_now_ms() - c->stopping_since < (uint64_t)r->cfg->resync_interval_s * 1000;
     if (!shutting_down) {
         struct registration_list want = {0};
-        char **problems = NULL;
+        struct strlist problems = {0};
         c->stopping = false;
         if (match_container(r->cfg, &dc, &want, &problems) == 0) {
-            log_problems(c, problems);
+            log_problems(c, problems.v);
             apply(r, c, &want);
         }
         registration_list_clear(&want);
-        match_free_problems(problems);
+        strlist_clear(&problems);
     }
     docker_container_clear(&dc);
     inspect_done(q);

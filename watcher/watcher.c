@@ -59,11 +59,11 @@ static void schedule_render(struct watcher *w)
     w->render_timer = loop_timer(w->loop, COALESCE_MS, render_now, w);
 }
 
-static void log_warnings(struct syn_strlist *warnings)
+static void log_warnings(struct strlist *warnings)
 {
     for (size_t i = 0; i < warnings->n; i++)
         log_warn("%s", warnings->v[i]);
-    syn_strlist_clear(warnings);
+    strlist_clear(warnings);
 }
 
 static void write_file_output(struct watcher *w)
@@ -181,7 +181,7 @@ static void render_now(void *arg)
     for (size_t i = 0; i < w->cfg->nservices; i++)
         lists[i] = w->services[i].current;
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
-    struct syn_strlist warnings = {0};
+    struct strlist warnings = {0};
     uint64_t t0 = loop_now_ms();
     char *text = render_haproxy_cfg(w->cfg, lists, &ropts, &warnings);
     if (text)

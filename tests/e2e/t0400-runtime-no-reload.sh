@@ -64,7 +64,8 @@ no_reload "add"
 
 # Remove: c1 stops (drain, then maint and del once it has no sessions).
 sd_docker d1 stop c1 >/dev/null
-sd_wait_for "c1 gone from show servers state" 30 bash -c "! $(declare -f sd_hap_cli sd_hap_servers); SD_BIN=$SD_BIN; sd_hap_servers $sock web | grep -q '^127\.0\.0\.2_${app}_'"
+c1_gone() { ! sd_hap_servers "$sock" web | grep -q "^127\.0\.0\.2_${app}_"; }
+sd_wait_for "c1 gone from show servers state" 30 c1_gone
 sd_log_has watcher "runtime: set server web/127\.0\.0\.2_${app}_[0-9a-f]+ state drain" || sd_fail "no drain logged"
 sd_wait_for "del logged" 30 sd_log_has watcher "runtime: del server web/127\.0\.0\.2_${app}_"
 sd_wait_for "only c2 answers" 30 sd_all_answer "$url" c2

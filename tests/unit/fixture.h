@@ -1,9 +1,11 @@
-/* Shared by the unit tests: reading fixture files. Include after cmocka.h. */
+/* Shared by the unit tests: fixture files and JSON written with single
+ * quotes. Include after cmocka.h. */
 #ifndef SMARTDOCK_TEST_FIXTURE_H
 #define SMARTDOCK_TEST_FIXTURE_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Reads FIXTURES_DIR/<relative>, NUL-terminated; fails the test if it
  * cannot. Caller frees. len may be NULL. */
@@ -23,6 +25,17 @@ static inline char *fixture_read(const char *relative, size_t *len)
     fclose(f);
     if (len) *len = (size_t)n;
     return buf;
+}
+
+/* Test JSON is written with single quotes ('a':1); this returns a copy with
+ * double ones. Caller frees. */
+static inline char *dq(const char *s)
+{
+    char *out = strdup(s);
+    assert_non_null(out);
+    for (char *p = out; *p; p++)
+        if (*p == '\'') *p = '"';
+    return out;
 }
 
 #endif

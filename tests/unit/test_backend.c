@@ -4,22 +4,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
 #include "base64.h"
-
-/* Test JSON is written with single quotes; this turns them into double ones. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'') *p = '"';
-    return out;
-}
 
 /* A heap copy of exactly len bytes, no terminator: ASan catches any read past it. */
 static char *exact(const char *s, size_t len)

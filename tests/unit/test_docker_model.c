@@ -125,6 +125,66 @@ static void host_network_container(void **state)
     docker_container_clear(&c);
 }
 
+/* A container attached to two user-defined networks (recorded reply, with
+ * loopback addresses in place of the private ones). */
+static void networks_env_and_udp(void **state)
+{
+    struct docker_container c;
+    (void)state;
+    decode_fixture("inspect_networks.json", &c);
+    assert_false(c.host_network);
+    assert_null(c.ip_address); /* "" counts as absent */
+    assert_int_equal(3, c.nnetworks);
+    assert_string_equal("backend", c.networks[0].name);
+    assert_string_equal("127.0.201.7", c.networks[0].ip_address);
+    assert_null(c.networks[2].ip_address);
+    /* -internal: the network asked for, else the first with an address. */
+    assert_string_equal("127.0.202.9", docker_container_internal_ip(&c, "frontend"));
+    assert_string_equal("127.0.201.7", docker_container_internal_ip(&c, "backend"));
+    assert_string_equal("127.0.201.7", docker_container_internal_ip(&c, NULL));
+    assert_null(docker_container_internal_ip(&c, "pending"));
+    assert_null(docker_container_internal_ip(&c, "nope"));
+    /* Env split at the first '='. */
+    assert_int_equal(7, c.nenv);
+    assert_string_equal("SERVICE_443_NAME", c.env[1].key);
+    assert_string_equal("https", docker_container_env(&c, "SERVICE_443_NAME"));
+    assert_null(docker_container_env(&c, "SERVICE_NAME"));
+    /* udp is kept apart from tcp. */
+    assert_int_equal(2, c.nexposed);
+    assert_int_equal(1, c.nexposed_udp);
+    assert_int_equal(53, c.exposed_udp_ports[0]);
+    assert_int_equal(-1, docker_container_published_port(&c, 53, "udp", NULL));
+    assert_int_equal(4443, docker_container_published_port(&c, 443, "tcp", NULL));
+    docker_container_clear(&c);
+
+    /* Only the classic bridge address; and the host network has none. */
+    decode_ok("{\"Id\":\"abc\",\"Config\":{\"Env\":[\"A=b=c\",\"NOEQ\",\"=x\",\"E=\"]},"
+              "\"NetworkSettings\":{\"IPAddress\":\"127.0.100.4\",\"Networks\":{}}}",
+              &c);
+    assert_string_equal("127.0.100.4", docker_container_internal_ip(&c, NULL));
+    assert_null(docker_container_internal_ip(&c, "bridge"));
+    assert_int_equal(2, c.nenv);
+    assert_string_equal("b=c", docker_container_env(&c, "A"));
+    assert_string_equal("", docker_container_env(&c, "E"));
+    docker_container_clear(&c);
+    decode_fixture("inspect_host.json", &c);
+    assert_null(docker_container_internal_ip(&c, NULL));
+    assert_int_equal(53, docker_container_published_port(&c, 53, "udp", NULL));
+    assert_int_equal(-1, docker_container_published_port(&c, 54, "udp", NULL));
+    docker_container_clear(&c);
+
+    /* Wrong kinds are errors naming the path. */
+    char err[256];
+    const char *bad_env = "{\"Id\":\"abc\",\"Config\":{\"Env\":[\"A=b\",7]}}";
+    assert_int_equal(-1, docker_container_decode(bad_env, strlen(bad_env), &c, err, sizeof err));
+    assert_string_equal("Config.Env[1]: expected a string, got 7", err);
+    const char *bad_net =
+        "{\"Id\":\"abc\",\"NetworkSettings\":{\"Networks\":{\"n1\":{\"IPAddress\":5}}}}";
+    assert_int_equal(-1, docker_container_decode(bad_net, strlen(bad_net), &c, err, sizeof err));
+    assert_string_equal("NetworkSettings.Networks[\"n1\"].IPAddress: expected a string, got 5",
+                        err);
+}
+
 static void multi_port_container(void **state)
 {
     struct docker_container c;
@@ -232,14 +292,14 @@ static void errors_name_field_and_value(void **state)
     assert_string_equal("Id: expected a container ID, got \"../../x\"",
                         decode_fails("{\"Id\":\"../../x\"}"));
     assert_string_equal("Id: expected a container ID, got \"\"", decode_fails("{\"Id\":\"\"}"));
-    assert_string_equal("Config: expected an object, got an array",
+    assert_string_equal("Config: expected an object, got []",
                         decode_fails("{\"Id\":\"a\",\"Config\":[]}"));
     assert_string_equal("Config.Labels[\"k\\nx\"]: expected a string, got 5",
                         decode_fails("{\"Id\":\"a\",\"Config\":{\"Labels\":{\"k\\nx\":5}}}"));
     assert_string_equal(
         "Config.ExposedPorts: expected a key like \"8000/tcp\", got \"abc/tcp\"",
         decode_fails("{\"Id\":\"a\",\"Config\":{\"ExposedPorts\":{\"abc/tcp\":{}}}}"));
-    assert_string_equal("State.Running: expected a boolean, got \"yes\"",
+    assert_string_equal("State.Running: expected true or false, got \"yes\"",
                         decode_fails("{\"Id\":\"a\",\"State\":{\"Running\":\"yes\"}}"));
     assert_string_equal(
         "Config.Healthcheck.Test: expected an array, got \"CMD true\"",
@@ -262,9 +322,12 @@ static void errors_name_field_and_value(void **state)
                                      "[{\"HostIp\":0,\"HostPort\":\"1\"}]}}}"));
     assert_string_equal("container inspect reply: expected an object, got null",
                         decode_fails("null"));
-    assert_non_null(strstr(decode_fails("{\"Id\":\"a\"} {}"), "after the JSON value"));
-    assert_non_null(strstr(decode_fails("{\"Id\":\"a\""), "truncated"));
-    assert_non_null(strstr(decode_fails(""), "empty"));
+    /* Trailing data, truncation and nothing at all are malformed JSON. */
+    assert_string_equal("container inspect reply: malformed JSON at line 1, column 12",
+                        decode_fails("{\"Id\":\"a\"} {}"));
+    assert_non_null(strstr(decode_fails("{\"Id\":\"a\""), "malformed JSON at line 1"));
+    assert_string_equal("container inspect reply: malformed JSON at line 1, column 1",
+                        decode_fails(""));
 }
 
 static void hostile_numbers_and_keys(void **state)
@@ -364,11 +427,11 @@ static void container_list(void **state)
     static const struct {
         const char *json, *err;
     } bad[] = {
-        {"{}", "container list reply: expected an array, got an object"},
+        {"{}", "container list reply: expected an array, got {}"},
         {"[{\"Id\":\"a\"},5]", "[1]: expected an object, got 5"},
         {"[{\"Id\":\"a\"},{}]", "[1].Id: missing"},
         {"[{\"Id\":\"a\"},{\"Id\":null}]", "[1].Id: missing"},
-        {"[{\"Id\":[\"a\"]}]", "[0].Id: expected a string, got an array"},
+        {"[{\"Id\":[\"a\"]}]", "[0].Id: expected a string, got [\"a\"]"},
         {"[{\"Id\":\"a b\"}]", "[0].Id: expected a container ID, got \"a b\""},
         {"[{\"Id\":\"a\"}", NULL},
         {"", NULL},
@@ -389,6 +452,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bridge_container),
         cmocka_unit_test(host_network_container),
+        cmocka_unit_test(networks_env_and_udp),
         cmocka_unit_test(multi_port_container),
         cmocka_unit_test(healthcheck_container),
         cmocka_unit_test(minimal_and_null_sections),

@@ -30,16 +30,6 @@ static const char BASE_CONFIG[] =
     "'services':{'nodesrv':{'image_name':'local/nodeapp','container_port':8000,'weight':5,"
     "'haproxy_server_options':'check inter 1s','drain_ms':2000}}}";
 
-/* Test JSON is written with single quotes; this turns them into double ones. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'') *p = '"';
-    return out;
-}
-
 static cJSON *parse_sq(const char *sq)
 {
     char *json = dq(sq);
@@ -123,7 +113,7 @@ static struct reg_config *config(const char *patch)
 
 struct result {
     struct registration_list regs;
-    char **problems;
+    struct strlist problems;
     size_t nproblems;
 };
 
@@ -132,10 +122,9 @@ static void run(struct result *r, const char *config_patch, const char *containe
     struct reg_config *cfg = config(config_patch);
     struct docker_container c;
     container(&c, container_patch);
+    r->problems = (struct strlist){0};
     assert_int_equal(match_container(cfg, &c, &r->regs, &r->problems), 0);
-    assert_non_null(r->problems);
-    for (r->nproblems = 0; r->problems[r->nproblems]; r->nproblems++)
-        ;
+    r->nproblems = r->problems.n;
     docker_container_clear(&c);
     reg_config_free(cfg);
 }
@@ -143,7 +132,7 @@ static void run(struct result *r, const char *config_patch, const char *containe
 static void done(struct result *r)
 {
     registration_list_clear(&r->regs);
-    match_free_problems(r->problems);
+    strlist_clear(&r->problems);
 }
 
 static void assert_nothing(const char *config_patch, const char *container_patch)
@@ -166,7 +155,7 @@ static void assert_one(const char *config_patch, const char *container_patch, co
     assert_int_equal(r.regs.v[0].backend.port, port);
     if (problem) {
         assert_int_equal(r.nproblems, 1);
-        assert_string_equal(r.problems[0], problem);
+        assert_string_equal(r.problems.v[0], problem);
     } else {
         assert_int_equal(r.nproblems, 0);
     }
@@ -273,12 +262,12 @@ static void state_gates(void **state)
     struct docker_container c;
     struct reg_config *cfg = config(NULL);
     struct registration_list l;
-    char **problems;
+    struct strlist problems = {0};
     container_fixture(&c, "inspect_healthcheck.json", NULL); /* "starting" */
     assert_int_equal(match_container(cfg, &c, &l, &problems), 0);
     assert_int_equal(l.n, 0);
-    assert_null(problems[0]);
-    match_free_problems(problems);
+    assert_int_equal(problems.n, 0);
+    strlist_clear(&problems);
     docker_container_clear(&c);
     reg_config_free(cfg);
 }
@@ -299,9 +288,9 @@ static void networks(void **state)
     run(&r, NULL, "{'NetworkSettings':{'Ports':{'8000/tcp':null}}}");
     assert_int_equal(r.regs.n, 0);
     assert_int_equal(r.nproblems, 1);
-    assert_string_equal(r.problems[0], WHO ": service nodesrv: private port 8000/tcp is not "
-                                           "published and the container is not on the host "
-                                           "network");
+    assert_string_equal(r.problems.v[0], WHO ": service nodesrv: private port 8000/tcp is not "
+                                             "published and the container is not on the host "
+                                             "network");
     done(&r);
 
     run(&r, NULL,
@@ -309,9 +298,9 @@ static void networks(void **state)
         "'9000/tcp':{}}},'NetworkSettings':{'Ports':{}}}");
     assert_int_equal(r.regs.n, 0);
     assert_int_equal(r.nproblems, 1);
-    assert_string_equal(r.problems[0], WHO ": service nodesrv: private port 8000/tcp is not "
-                                           "among the ports the container exposes on the host "
-                                           "network");
+    assert_string_equal(r.problems.v[0], WHO ": service nodesrv: private port 8000/tcp is not "
+                                             "among the ports the container exposes on the host "
+                                             "network");
     done(&r);
 }
 
@@ -334,8 +323,8 @@ static void self_registration(void **state)
     run(&r, none, MULTIPORT("'smartdock.service':'web'"));
     assert_int_equal(r.regs.n, 0);
     assert_int_equal(r.nproblems, 1);
-    assert_string_equal(r.problems[0], WHO ": label smartdock.service=web needs smartdock.port: "
-                                           "it exposes several ports (8000, 8001)");
+    assert_string_equal(r.problems.v[0], WHO ": label smartdock.service=web needs smartdock.port: "
+                                             "it exposes several ports (8000, 8001)");
     done(&r);
 
     run(&r, none,
@@ -343,8 +332,8 @@ static void self_registration(void **state)
         "'Config':{'ExposedPorts':null,'Labels':{'smartdock.service':'web'}}}");
     assert_int_equal(r.regs.n, 0);
     assert_int_equal(r.nproblems, 1);
-    assert_string_equal(r.problems[0], WHO ": label smartdock.service=web needs smartdock.port: "
-                                           "it exposes no port");
+    assert_string_equal(r.problems.v[0], WHO ": label smartdock.service=web needs smartdock.port: "
+                                             "it exposes no port");
     done(&r);
 
     /* Host network, nothing exposed, smartdock.port given: that port. */
@@ -356,14 +345,14 @@ static void self_registration(void **state)
 
     run(&r, none, "{'Config':{'Labels':{'smartdock.service':'web','smartdock.port':'80a'}}}");
     assert_int_equal(r.regs.n, 0);
-    assert_string_equal(r.problems[0], WHO ": label smartdock.port=80a: expected an integer "
-                                           "1..65535; service not registered");
+    assert_string_equal(r.problems.v[0], WHO ": label smartdock.port=80a: expected an integer "
+                                             "1..65535; service not registered");
     done(&r);
 
     run(&r, none, "{'Config':{'Labels':{'smartdock.service':'a/b'}}}");
     assert_int_equal(r.regs.n, 0);
-    assert_string_equal(r.problems[0], WHO ": label smartdock.service=a/b: not a service name "
-                                           "([A-Za-z0-9._-], not \".\" or \"..\"); ignored");
+    assert_string_equal(r.problems.v[0], WHO ": label smartdock.service=a/b: not a service name "
+                                             "([A-Za-z0-9._-], not \".\" or \"..\"); ignored");
     done(&r);
 
     /* Label-only services: no config settings, drain 0. */
@@ -381,7 +370,7 @@ static void fixtures(void **state)
     struct reg_config *cfg = config("{'services':null}");
     struct docker_container c;
     struct registration_list l;
-    char **problems;
+    struct strlist problems = {0};
 
     container_fixture(&c, "inspect_bridge.json", NULL);
     assert_int_equal(match_container(cfg, &c, &l, &problems), 0);
@@ -389,16 +378,16 @@ static void fixtures(void **state)
     assert_string_equal(l.v[0].service, "nodesrv");
     assert_int_equal(l.v[0].backend.port, 32768);
     assert_int_equal(l.v[0].backend.weight, 10);
-    assert_null(problems[0]);
+    assert_int_equal(problems.n, 0);
     registration_list_clear(&l);
-    match_free_problems(problems);
+    strlist_clear(&problems);
     docker_container_clear(&c);
 
     container_fixture(&c, "inspect_multiport.json", NULL); /* paused */
     assert_int_equal(match_container(cfg, &c, &l, &problems), 0);
     assert_int_equal(l.n, 0);
-    assert_null(problems[0]);
-    match_free_problems(problems);
+    assert_int_equal(problems.n, 0);
+    strlist_clear(&problems);
     docker_container_clear(&c);
 
     /* smartdock.port=8000, published on 127.0.0.1 only; the "note" label's
@@ -408,20 +397,20 @@ static void fixtures(void **state)
     assert_int_equal(l.n, 1);
     assert_string_equal(l.v[0].service, "api");
     assert_int_equal(l.v[0].backend.port, 18000);
-    assert_null(problems[0]);
+    assert_int_equal(problems.n, 0);
     registration_list_clear(&l);
-    match_free_problems(problems);
+    strlist_clear(&problems);
     docker_container_clear(&c);
 
     container_fixture(&c, "inspect_host.json", NULL); /* exposes 80 and 8443, no smartdock.port */
     assert_int_equal(match_container(cfg, &c, &l, &problems), 0);
     assert_int_equal(l.n, 0);
-    assert_string_equal(problems[0], "container 8e0d1c2b3a4f (edge-nginx): label "
-                                     "smartdock.service=edge needs smartdock.port: it exposes "
-                                     "several ports (80, 8443)");
-    assert_null(problems[1]);
+    assert_string_equal(problems.v[0], "container 8e0d1c2b3a4f (edge-nginx): label "
+                                       "smartdock.service=edge needs smartdock.port: it exposes "
+                                       "several ports (80, 8443)");
+    assert_int_equal(problems.n, 1);
     registration_list_clear(&l);
-    match_free_problems(problems);
+    strlist_clear(&problems);
     docker_container_clear(&c);
     reg_config_free(cfg);
 }
@@ -441,10 +430,10 @@ static void payload_labels(void **state)
     assert_string_equal(b->labels[1].key, "zone");
     assert_string_equal(b->labels[1].value, "eu-1");
     assert_int_equal(r.nproblems, 3);
-    assert_string_equal(r.problems[0],
+    assert_string_equal(r.problems.v[0],
                         WHO ": label smartdock.label.env=prod\\nx: control characters; left out");
-    assert_string_equal(r.problems[1], WHO ": label smartdock.label.=x: empty key; left out");
-    assert_string_equal(r.problems[2],
+    assert_string_equal(r.problems.v[1], WHO ": label smartdock.label.=x: empty key; left out");
+    assert_string_equal(r.problems.v[2],
                         WHO ": label smartdock.label.ok\\tkey=v: control characters; left out");
     done(&r);
 
@@ -480,13 +469,13 @@ static void overrides(void **state)
     assert_int_equal(r.regs.v[0].drain_ms, 2000);
     assert_string_equal(r.regs.v[0].backend.haproxy_server_options, "check inter 1s");
     assert_int_equal(r.nproblems, 3);
-    assert_string_equal(r.problems[0],
+    assert_string_equal(r.problems.v[0],
                         WHO ": label smartdock.weight=300: expected an integer 0..256; ignored");
-    assert_string_equal(r.problems[1], WHO ": label smartdock.drain_ms=-1: expected an integer "
-                                           "0..600000; ignored");
-    assert_string_equal(r.problems[2], WHO ": label smartdock.haproxy_server_options=check # x: "
-                                           "control characters, '#', ';' or '\\' in "
-                                           "server options; ignored");
+    assert_string_equal(r.problems.v[1], WHO ": label smartdock.drain_ms=-1: expected an integer "
+                                             "0..600000; ignored");
+    assert_string_equal(r.problems.v[2], WHO ": label smartdock.haproxy_server_options=check # x: "
+                                             "control characters, '#', ';' or '\\' in "
+                                             "server options; ignored");
     done(&r);
 
     assert_one(NULL, "{'Config':{'Labels':{'smartdock.weight':'ten'}}}", "nodesrv", 18000,
@@ -532,16 +521,16 @@ static void dedupe_and_order(void **state)
 static void instance_names(void **state)
 {
     (void)state;
-    char *s = match_instance_name("::1", 8000, ID);
+    char *s = match_instance_name("::1", 8000, ID, false);
     assert_string_equal(s, "__1_8000_3f2a1b2c3d4e");
     free(s);
-    s = match_instance_name("fe80::1%eth0", 80, ID);
+    s = match_instance_name("fe80::1%eth0", 80, ID, false);
     assert_string_equal(s, "fe80__1_eth0_80_3f2a1b2c3d4e");
     free(s);
-    s = match_instance_name("docker host!.example", 443, "abc");
+    s = match_instance_name("docker host!.example", 443, "abc", false);
     assert_string_equal(s, "docker_host_.example_443_abc");
     free(s);
-    s = match_instance_name("h", 1, NULL);
+    s = match_instance_name("h", 1, NULL, false);
     assert_string_equal(s, "h_1");
     free(s);
 
@@ -561,7 +550,7 @@ static void odd_container_name(void **state)
     run(&r, NULL, "{'Name':'/we\\nb','NetworkSettings':{'Ports':{'8000/tcp':null}}}");
     assert_int_equal(r.regs.n, 0);
     assert_int_equal(r.nproblems, 1);
-    assert_string_equal(r.problems[0],
+    assert_string_equal(r.problems.v[0],
                         "container 3f2a1b2c3d4e (we\\nb): service nodesrv: private port 8000/tcp "
                         "is not published and the container is not on the host network");
     done(&r);
@@ -578,22 +567,310 @@ static void null_problems(void **state)
     assert_int_equal(l.n, 1);
     registration_list_clear(&l);
     registration_list_clear(&l); /* idempotent */
-    match_free_problems(NULL);
     docker_container_clear(&c);
     reg_config_free(cfg);
+}
+
+/* ---- gliderlabs/registrator's conventions ----------------------------- */
+
+#define ZERO_CONFIG "{'explicit':false,'services':null}"
+#define EXPLICIT "{'services':null}"
+
+/* match_container on a fixture with cfg, into r (nproblems counted). */
+static void run_fixture(struct result *r, const struct reg_config *cfg, const char *name,
+                        const char *patch)
+{
+    struct docker_container c;
+    container_fixture(&c, name, patch);
+    r->problems = (struct strlist){0};
+    assert_int_equal(0, match_container(cfg, &c, &r->regs, &r->problems));
+    r->nproblems = r->problems.n;
+    docker_container_clear(&c);
+}
+
+static const struct registration *find_reg(const struct result *r, const char *service)
+{
+    for (size_t i = 0; i < r->regs.n; i++)
+        if (!strcmp(r->regs.v[i].service, service)) return &r->regs.v[i];
+    fail_msg("no registration of %s", service);
+    return NULL;
+}
+
+/* services.md, "Single service with defaults" and "with metadata". */
+static void registrator_single_service(void **state)
+{
+    (void)state;
+    const char *redis = "{'Name':'/redis.0','Config':{'Image':'progrium/redis',"
+                        "'ExposedPorts':{'6379/tcp':{}}},'NetworkSettings':{'Ports':"
+                        "{'8000/tcp':null,'6379/tcp':[{'HostIp':'0.0.0.0','HostPort':'10000'}]}}}";
+    assert_one(ZERO_CONFIG, redis, "redis", 10000, NULL);
+    assert_nothing(EXPLICIT, redis); /* -explicit: no SERVICE_NAME, nothing */
+
+    const char *meta =
+        "{'Name':'/redis.0','Config':{'Image':'progrium/redis',"
+        "'Env':['SERVICE_NAME=db','SERVICE_TAGS=master,backups','SERVICE_REGION=us2']},"
+        "'NetworkSettings':{'Ports':{'8000/tcp':null,"
+        "'6379/tcp':[{'HostIp':'0.0.0.0','HostPort':'10000'}]}}}";
+    struct result r;
+    run(&r, EXPLICIT, meta);
+    assert_int_equal(1, r.regs.n);
+    const struct backend *b = &r.regs.v[0].backend;
+    assert_string_equal("db", r.regs.v[0].service);
+    assert_string_equal("127.0.0.2", b->host);
+    assert_int_equal(10000, b->port);
+    assert_string_equal("master,backups", backend_label(b, "tags"));
+    assert_string_equal("us2", backend_label(b, "region"));
+    assert_int_equal(2, b->nlabels);
+    done(&r);
+
+    /* The same as labels ("Using labels to define metadata"). */
+    run(&r, EXPLICIT,
+        "{'Config':{'Image':'dockerfile/redis','Labels':{'SERVICE_NAME':'db',"
+        "'SERVICE_TAGS':'master,backups','SERVICE_REGION':'us2'}},'NetworkSettings':{'Ports':"
+        "{'8000/tcp':null,'6379/tcp':[{'HostIp':'0.0.0.0','HostPort':'10000'}]}}}");
+    assert_int_equal(1, r.regs.n);
+    assert_string_equal("db", r.regs.v[0].service);
+    assert_string_equal("us2", backend_label(&r.regs.v[0].backend, "region"));
+    done(&r);
+}
+
+/* services.md, "Multiple services with defaults" and "with metadata". */
+static void registrator_multiple_services(void **state)
+{
+    (void)state;
+    const char *ports = "'NetworkSettings':{'Ports':{'8000/tcp':null,"
+                        "'443/tcp':[{'HostIp':'0.0.0.0','HostPort':'4443'}],"
+                        "'80/tcp':[{'HostIp':'0.0.0.0','HostPort':'8000'}]}}";
+    char patch[1024];
+    struct result r;
+    snprintf(patch, sizeof patch, "{'Name':'/nginx.0','Config':{'Image':'progrium/nginx'},%s}",
+             ports);
+    run(&r, ZERO_CONFIG, patch);
+    assert_int_equal(2, r.regs.n);
+    assert_int_equal(4443, find_reg(&r, "nginx-443")->backend.port);
+    assert_int_equal(8000, find_reg(&r, "nginx-80")->backend.port);
+    done(&r);
+    assert_nothing(EXPLICIT, patch);
+
+    snprintf(patch, sizeof patch,
+             "{'Name':'/nginx.0','Config':{'Image':'progrium/nginx','Env':["
+             "'SERVICE_443_NAME=https','SERVICE_443_ID=https.12345','SERVICE_443_SNI=enabled',"
+             "'SERVICE_80_NAME=http','SERVICE_TAGS=www']},%s}",
+             ports);
+    for (int explicit_only = 0; explicit_only < 2; explicit_only++) {
+        run(&r, explicit_only ? EXPLICIT : ZERO_CONFIG, patch);
+        assert_int_equal(2, r.regs.n);
+        const struct registration *https = find_reg(&r, "https"), *http = find_reg(&r, "http");
+        assert_int_equal(4443, https->backend.port);
+        assert_string_equal("https.12345", https->backend.name);
+        assert_string_equal("127.0.0.2_4443_3f2a1b2c3d4e", https->instance);
+        assert_string_equal("enabled", backend_label(&https->backend, "sni"));
+        assert_string_equal("www", backend_label(&https->backend, "tags"));
+        assert_int_equal(8000, http->backend.port);
+        assert_string_equal(http->instance, http->backend.name);
+        assert_string_equal("www", backend_label(&http->backend, "tags"));
+        assert_null(backend_label(&http->backend, "sni"));
+        done(&r);
+    }
+
+    /* SERVICE_NAME with several ports still gets "-<port>" (services.md). */
+    snprintf(patch, sizeof patch,
+             "{'Config':{'Image':'progrium/nginx','Env':['SERVICE_NAME=web',"
+             "'SERVICE_80_IGNORE=1']},%s}",
+             ports);
+    run(&r, EXPLICIT, patch);
+    assert_int_equal(1, r.regs.n);
+    assert_string_equal("web-443", r.regs.v[0].service);
+    done(&r);
+}
+
+static void registrator_default_names(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"progrium/redis", "redis"},
+        {"redis", "redis"},
+        {"redis:7", "redis"},
+        {"reg.example:5000/infra/nginx:1.25", "nginx"},
+        {"app@sha256:9c7a54a9a43cca047013b82af109fe963fde787f63f9e016fdc3384500c2823d", "app"},
+        {"docker.io/library/busybox:1.36", "busybox"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *n = match_default_name(cases[i][0]);
+        assert_string_equal(cases[i][1], n);
+        free(n);
+    }
+    assert_null(match_default_name(NULL));
+    assert_null(match_default_name(""));
+    assert_null(match_default_name("reg.example/"));
+}
+
+/* --net=host: every exposed port counts as published (bridge/bridge.go);
+ * udp included, said so in the payload. */
+static void registrator_host_network_and_udp(void **state)
+{
+    (void)state;
+    struct result r;
+    struct reg_config *cfg = config(ZERO_CONFIG);
+    run_fixture(&r, cfg, "inspect_host.json", NULL);
+    assert_int_equal(3, r.regs.n);
+    const struct registration *dns = find_reg(&r, "nginx-53");
+    assert_int_equal(53, dns->backend.port);
+    assert_non_null(strstr(dns->instance, "_udp"));
+    assert_string_equal("udp", backend_label(&dns->backend, "protocol"));
+    assert_string_equal("udp", backend_label(&dns->backend, "tags"));
+    assert_int_equal(80, find_reg(&r, "nginx-80")->backend.port);
+    assert_null(backend_label(&find_reg(&r, "nginx-8443")->backend, "protocol"));
+    done(&r);
+    reg_config_free(cfg);
+
+    /* A published udp port beside a tcp one of the same number. */
+    run(&r, "{'explicit':false,'services':null,'tags':'dc1'}",
+        "{'Config':{'Image':'coredns'},'NetworkSettings':{'Ports':{'8000/tcp':null,"
+        "'53/udp':[{'HostIp':'0.0.0.0','HostPort':'5353'}],"
+        "'53/tcp':[{'HostIp':'0.0.0.0','HostPort':'5353'}]}}}");
+    assert_int_equal(2, r.regs.n);
+    assert_string_equal("coredns-53", r.regs.v[0].service);
+    assert_string_equal("coredns-53", r.regs.v[1].service);
+    assert_string_not_equal(r.regs.v[0].instance, r.regs.v[1].instance);
+    const struct registration *udp = r.regs.v[0].backend.nlabels == 2 ? &r.regs.v[0] : &r.regs.v[1];
+    assert_string_equal("dc1,udp", backend_label(&udp->backend, "tags"));
+    done(&r);
+}
+
+/* The smartdock.* labels and the config win over SERVICE_* for the same
+ * port; SERVICE_* fills in what they leave open. */
+static void registrator_precedence_with_smartdock(void **state)
+{
+    (void)state;
+    struct result r;
+    run(&r, ZERO_CONFIG,
+        "{'Config':{'Labels':{'smartdock.service':'web','SERVICE_NAME':'db',"
+        "'SERVICE_TAGS':'from-service','SERVICE_ZONE':'a','smartdock.label.zone':'b'}}}");
+    assert_int_equal(1, r.regs.n);
+    assert_string_equal("web", r.regs.v[0].service);
+    assert_string_equal("from-service", backend_label(&r.regs.v[0].backend, "tags"));
+    assert_string_equal("b", backend_label(&r.regs.v[0].backend, "zone"));
+    done(&r);
+    run(&r, ZERO_CONFIG,
+        "{'Config':{'Labels':{'smartdock.service':'web','smartdock.tags':'mine',"
+        "'SERVICE_TAGS':'theirs'}}}");
+    assert_string_equal("mine", backend_label(&r.regs.v[0].backend, "tags"));
+    done(&r);
+    /* A config service claims its port too. */
+    assert_one("{'explicit':false}", "{'Config':{'Env':['SERVICE_NAME=db']}}", "nodesrv", 18000,
+               NULL);
+    /* SERVICE_IGNORE drops it, unless smartdock.ignore says otherwise. */
+    assert_nothing(NULL, "{'Config':{'Env':['SERVICE_IGNORE=true']}}");
+    assert_nothing(NULL, "{'Config':{'Labels':{'SERVICE_8000_IGNORE':'yes'}}}");
+    assert_one(NULL,
+               "{'Config':{'Env':['SERVICE_IGNORE=true'],'Labels':{'smartdock.ignore':"
+               "'false'}}}",
+               "nodesrv", 18000, NULL);
+    /* A name that cannot be a path component is refused, named. */
+    run(&r, EXPLICIT, "{'Config':{'Env':['SERVICE_NAME=a/b']}}");
+    assert_int_equal(0, r.regs.n);
+    assert_int_equal(1, r.nproblems);
+    assert_string_equal(WHO ": port 8000/tcp: service name \"a/b\" is not [A-Za-z0-9._-] (or is "
+                            "\".\" or \"..\"); not registered",
+                        r.problems.v[0]);
+    done(&r);
+    run(&r, EXPLICIT, "{'Config':{'Env':['SERVICE_NAME=db','SERVICE_NOTE=a\nb']}}");
+    assert_int_equal(1, r.regs.n);
+    assert_null(backend_label(&r.regs.v[0].backend, "note"));
+    assert_string_equal(WHO ": label SERVICE_note=a\\nb: control characters; left out",
+                        r.problems.v[0]);
+    done(&r);
+}
+
+/* -internal on a recorded reply with several networks; SERVICE_NETWORK
+ * picks one. No Docker network is created for this. */
+static void registrator_internal(void **state)
+{
+    (void)state;
+    struct result r;
+    struct reg_config *cfg = config("{'explicit':false,'services':null,'internal':true}");
+    run_fixture(&r, cfg, "inspect_networks.json", NULL);
+    assert_int_equal(3, r.regs.n); /* 80, 443 and the unpublished 53/udp */
+    const struct registration *https = find_reg(&r, "https");
+    assert_string_equal("127.0.201.7", https->backend.host);
+    assert_int_equal(443, https->backend.port);
+    assert_string_equal("127.0.201.7_443_7c1d2e3f4a5b", https->instance);
+    assert_int_equal(80, find_reg(&r, "http")->backend.port);
+    assert_int_equal(53, find_reg(&r, "nginx-53")->backend.port);
+    done(&r);
+
+    run_fixture(&r, cfg, "inspect_networks.json",
+                "{'Config':{'Labels':{'SERVICE_NETWORK':'frontend','SERVICE_53_IGNORE':'1'}}}");
+    assert_int_equal(2, r.regs.n);
+    assert_string_equal("127.0.202.9", find_reg(&r, "http")->backend.host);
+    done(&r);
+
+    run_fixture(&r, cfg, "inspect_networks.json",
+                "{'Config':{'Labels':{'SERVICE_443_NETWORK':'gone','SERVICE_53_IGNORE':'1'}}}");
+    assert_int_equal(1, r.regs.n);
+    assert_int_equal(1, r.nproblems);
+    assert_string_equal("container 7c1d2e3f4a5b (nginx.0): service https: -internal: not "
+                        "attached to network gone (SERVICE_NETWORK)",
+                        r.problems.v[0]);
+    done(&r);
+
+    /* Host network: the host's address, the exposed port. */
+    run_fixture(&r, cfg, "inspect_host.json", NULL);
+    assert_int_equal(3, r.regs.n);
+    assert_string_equal("127.0.0.2", find_reg(&r, "nginx-8443")->backend.host);
+    assert_int_equal(8443, find_reg(&r, "nginx-8443")->backend.port);
+    done(&r);
+    reg_config_free(cfg);
+}
+
+static void registrator_ip_from_label(void **state)
+{
+    (void)state;
+    struct result r;
+    const char *cfg = "{'use_ip_from_label':'com.example.ip'}";
+    run(&r, cfg, "{'Config':{'Labels':{'com.example.ip':'127.0.0.7/24'}}}");
+    assert_int_equal(1, r.regs.n);
+    assert_string_equal("127.0.0.7", r.regs.v[0].backend.host);
+    assert_int_equal(18000, r.regs.v[0].backend.port);
+    assert_string_equal("127.0.0.7_18000_3f2a1b2c3d4e", r.regs.v[0].instance);
+    done(&r);
+    assert_one(cfg, NULL, "nodesrv", 18000,
+               WHO ": service nodesrv: label com.example.ip (-useIpFromLabel) missing; using "
+                   "127.0.0.2");
+    run(&r, cfg, "{'Config':{'Labels':{'com.example.ip':'not an ip'}}}");
+    assert_int_equal(0, r.regs.n);
+    assert_string_equal(WHO ": label com.example.ip=not an ip: not an IP address "
+                            "(-useIpFromLabel); not registered",
+                        r.problems.v[0]);
+    done(&r);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(by_image_and_port),  cmocka_unit_test(by_labels),
-        cmocka_unit_test(non_matching_image), cmocka_unit_test(tag_semantics),
-        cmocka_unit_test(ignore_label),       cmocka_unit_test(state_gates),
-        cmocka_unit_test(networks),           cmocka_unit_test(self_registration),
-        cmocka_unit_test(fixtures),           cmocka_unit_test(payload_labels),
-        cmocka_unit_test(overrides),          cmocka_unit_test(dedupe_and_order),
-        cmocka_unit_test(instance_names),     cmocka_unit_test(odd_container_name),
+        cmocka_unit_test(by_image_and_port),
+        cmocka_unit_test(by_labels),
+        cmocka_unit_test(non_matching_image),
+        cmocka_unit_test(tag_semantics),
+        cmocka_unit_test(ignore_label),
+        cmocka_unit_test(state_gates),
+        cmocka_unit_test(networks),
+        cmocka_unit_test(self_registration),
+        cmocka_unit_test(fixtures),
+        cmocka_unit_test(payload_labels),
+        cmocka_unit_test(overrides),
+        cmocka_unit_test(dedupe_and_order),
+        cmocka_unit_test(instance_names),
+        cmocka_unit_test(odd_container_name),
         cmocka_unit_test(null_problems),
+        cmocka_unit_test(registrator_single_service),
+        cmocka_unit_test(registrator_multiple_services),
+        cmocka_unit_test(registrator_default_names),
+        cmocka_unit_test(registrator_host_network_and_udp),
+        cmocka_unit_test(registrator_precedence_with_smartdock),
+        cmocka_unit_test(registrator_internal),
+        cmocka_unit_test(registrator_ip_from_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,7 +104,7 @@ static bool only_safe_bytes(const char *s)
     return true;
 }
 
-static bool has_warning(const struct syn_strlist *w, const char *s)
+static bool has_warning(const struct strlist *w, const char *s)
 {
     for (size_t i = 0; i < w->n; i++)
         if (strcmp(w->v[i], s) == 0) return true;
@@ -119,13 +119,13 @@ static void article_golden(void **state)
     add(&b[0], "nodeapp-2", "127.0.100.3", 8000, BACKEND_WEIGHT_UNSET, NULL);
     add(&b[0], "nodeapp-1", "127.0.100.2", 8000, BACKEND_WEIGHT_UNSET, NULL);
     struct render_opts opts = {.safe_http_defaults = true};
-    struct syn_strlist w = {0};
+    struct strlist w = {0};
     char *text = render_haproxy_cfg(cfg, b, &opts, &w);
     assert_non_null(text);
     assert_int_equal(w.n, 0);
     golden("article.cfg", text);
     free(text);
-    syn_strlist_clear(&w);
+    strlist_clear(&w);
     clear_all(b, 1);
     syn_config_free(cfg);
 }
@@ -148,14 +148,14 @@ static void full_golden_passes_haproxy_check(void **state)
     struct backend_list b[6] = {{0}};
     struct syn_config *cfg = full_inputs(b);
     struct render_opts opts = {.safe_http_defaults = true};
-    struct syn_strlist w = {0};
+    struct strlist w = {0};
     char *text = render_haproxy_cfg(cfg, b, &opts, &w);
     assert_non_null(text);
     assert_int_equal(w.n, 0);
     golden("full.cfg", text);
     haproxy_check(FIXTURES_DIR "/render/full.cfg");
     free(text);
-    syn_strlist_clear(&w);
+    strlist_clear(&w);
     clear_all(b, 6);
     syn_config_free(cfg);
 }
@@ -343,7 +343,7 @@ static void injection_is_refused(void **state)
     add(&b[0], "nl\nname", "127.0.10.7", 80, BACKEND_WEIGHT_UNSET, NULL);
     add(&b[0], "port", "127.0.10.8", 0, BACKEND_WEIGHT_UNSET, NULL);
     add(&b[0], "weight", "127.0.10.9", 80, 999, NULL);
-    struct syn_strlist w = {0};
+    struct strlist w = {0};
     char *text = render_haproxy_cfg(cfg, b, NULL, &w);
     assert_non_null(text);
 
@@ -380,18 +380,18 @@ static void injection_is_refused(void **state)
         has_warning(&w, "service s: skipped server weight: weight out of range 0..256: \"999\""));
     assert_int_equal(w.n, 10);
     free(text);
-    syn_strlist_clear(&w);
+    strlist_clear(&w);
     clear_all(b, 1);
 
     /* A hand-built config with a line break in a line: dropped, reported. */
-    syn_strlist_clear(&cfg->haproxy.defaults);
-    assert_int_equal(syn_strlist_push(&cfg->haproxy.defaults, "mode http\nlisten evil"), 0);
+    strlist_clear(&cfg->haproxy.defaults);
+    assert_int_equal(strlist_push(&cfg->haproxy.defaults, "mode http\nlisten evil"), 0);
     text = render_haproxy_cfg(cfg, NULL, NULL, &w);
     assert_null(strstr(text, "evil"));
     assert_true(
         has_warning(&w, "haproxy.defaults: dropped a configured line holding a control character"));
     free(text);
-    syn_strlist_clear(&w);
+    strlist_clear(&w);
     syn_config_free(cfg);
 }
 

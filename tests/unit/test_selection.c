@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,16 +13,6 @@
 #include "backend.h"
 #include "selection.h"
 #include "syn_config.h"
-
-/* Test JSON is written with single quotes; this turns them into double ones. */
-static char *dq(const char *s)
-{
-    char *out = strdup(s);
-    assert_non_null(out);
-    for (char *p = out; *p; p++)
-        if (*p == '\'') *p = '"';
-    return out;
-}
 
 /* A config with one zookeeper service "web"; extra is spliced into the
  * service object, filters into its discovery object. */

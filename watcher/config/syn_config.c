@@ -69,10 +69,10 @@ static void service_clear(struct syn_service *s)
     free(h->bind_address);
     free(h->bind_options);
     free(h->server_options);
-    syn_strlist_clear(&h->frontend);
-    syn_strlist_clear(&h->backend);
-    syn_strlist_clear(&h->listen);
-    syn_strlist_clear(&h->shared_frontend);
+    strlist_clear(&h->frontend);
+    strlist_clear(&h->backend);
+    strlist_clear(&h->listen);
+    strlist_clear(&h->shared_frontend);
     free(h->backend_name);
     for (size_t i = 0; i < s->ndefault_servers; i++) {
         free(s->default_servers[i].name);
@@ -93,21 +93,21 @@ void syn_config_free(struct syn_config *cfg)
     free(h->reload_command);
     free(h->check_command);
     free(h->candidate_config_file_path);
-    syn_strlist_clear(&h->global);
-    syn_strlist_clear(&h->defaults);
-    syn_strlist_clear(&h->shared_frontend);
+    strlist_clear(&h->global);
+    strlist_clear(&h->defaults);
+    strlist_clear(&h->shared_frontend);
     for (size_t i = 0; i < h->nextra_sections; i++) {
         free(h->extra_sections[i].header);
-        syn_strlist_clear(&h->extra_sections[i].lines);
+        strlist_clear(&h->extra_sections[i].lines);
     }
     free(h->extra_sections);
     free(h->bind_address);
-    syn_strlist_clear(&h->socket_files);
+    strlist_clear(&h->socket_files);
     free(h->state_file_path);
     free(h->haproxy_binary);
     free(cfg->file_output_directory);
     free(cfg->service_conf_dir);
-    syn_strlist_clear(&cfg->warnings);
+    strlist_clear(&cfg->warnings);
     free(cfg);
 }
 
@@ -118,53 +118,53 @@ const struct syn_service *syn_config_service(const struct syn_config *cfg, const
     return NULL;
 }
 
-static int parse_default_server(struct syn_pctx *c, const cJSON *v, const char *p,
+static int parse_default_server(struct json_ctx *c, const cJSON *v, const char *p,
                                 struct syn_server *s)
 {
-    char q[SYN_PATH_MAX];
-    if (!cJSON_IsObject(v)) return syn_fail(c, p, "an object {\"name\", \"host\", \"port\"}", v);
+    char q[JSON_PATH_MAX];
+    if (!cJSON_IsObject(v)) return json_fail(c, p, "an object {\"name\", \"host\", \"port\"}", v);
     if (syn_check_keys(c, v, p, server_keys, NULL) < 0) return -1;
-    if (syn_get_string(c, v, p, "name", &s->name) < 0) return -1;
-    if (syn_get_string(c, v, p, "host", &s->host) < 0) return -1;
+    if (json_get_text(c, v, p, "name", &s->name) < 0) return -1;
+    if (json_get_text(c, v, p, "host", &s->host) < 0) return -1;
     if (!s->host || !backend_host_is_valid(s->host)) {
-        syn_path(q, sizeof q, p, "host");
-        return syn_fail(c, q, "a hostname or IP address", syn_get(v, "host"));
+        json_path_key(q, sizeof q, p, "host");
+        return json_fail(c, q, "a hostname or IP address", json_lookup(v, "host"));
     }
-    syn_path(q, sizeof q, p, "port");
-    if (!syn_get(v, "port")) return syn_failf(c, "%s: missing", q);
+    json_path_key(q, sizeof q, p, "port");
+    if (!json_lookup(v, "port")) return json_failf(c, NULL, "%s: missing", q);
     if (syn_get_int(c, v, p, "port", 1, 65535, 0, &s->port) < 0) return -1;
     if (!s->name || !*s->name) {
         free(s->name);
         if (asprintf(&s->name, "%s:%d", s->host, s->port) < 0) {
             s->name = NULL;
-            return syn_oom(c);
+            return json_oom(c);
         }
     }
     return 0;
 }
 
-static int parse_default_servers(struct syn_pctx *c, const cJSON *obj, const char *path,
+static int parse_default_servers(struct json_ctx *c, const cJSON *obj, const char *path,
                                  struct syn_service *s)
 {
-    char p[SYN_PATH_MAX], pi[SYN_PATH_MAX];
-    const cJSON *v = syn_get(obj, "default_servers"), *it;
+    char p[JSON_PATH_MAX], pi[JSON_PATH_MAX];
+    const cJSON *v = json_lookup(obj, "default_servers"), *it;
     if (!v || cJSON_IsNull(v)) return 0;
-    syn_path(p, sizeof p, path, "default_servers");
-    if (!cJSON_IsArray(v)) return syn_fail(c, p, "an array of {\"name\", \"host\", \"port\"}", v);
+    json_path_key(p, sizeof p, path, "default_servers");
+    if (!cJSON_IsArray(v)) return json_fail(c, p, "an array of {\"name\", \"host\", \"port\"}", v);
     size_t n = (size_t)cJSON_GetArraySize(v);
     if (n == 0) return 0;
     s->default_servers = calloc(n, sizeof *s->default_servers);
-    if (!s->default_servers) return syn_oom(c);
+    if (!s->default_servers) return json_oom(c);
     cJSON_ArrayForEach(it, v)
     {
-        syn_path_index(pi, sizeof pi, p, s->ndefault_servers);
+        json_path_index(pi, sizeof pi, p, s->ndefault_servers);
         if (parse_default_server(c, it, pi, &s->default_servers[s->ndefault_servers++]) < 0)
             return -1;
     }
     return 0;
 }
 
-static int parse_backend_order(struct syn_pctx *c, const cJSON *obj, const char *path,
+static int parse_backend_order(struct json_ctx *c, const cJSON *obj, const char *path,
                                enum syn_backend_order *out)
 {
     static const struct {
@@ -174,8 +174,8 @@ static int parse_backend_order(struct syn_pctx *c, const cJSON *obj, const char 
                   {"desc", SYN_ORDER_DESC},
                   {"no_shuffle", SYN_ORDER_NO_SHUFFLE},
                   {"shuffle", SYN_ORDER_SHUFFLE}};
-    char p[SYN_PATH_MAX];
-    const cJSON *v = syn_get(obj, "backend_order");
+    char p[JSON_PATH_MAX];
+    const cJSON *v = json_lookup(obj, "backend_order");
     *out = SYN_ORDER_SORTED;
     if (!v || cJSON_IsNull(v)) return 0;
     for (size_t i = 0; cJSON_IsString(v) && i < sizeof orders / sizeof orders[0]; i++) {
@@ -184,20 +184,20 @@ static int parse_backend_order(struct syn_pctx *c, const cJSON *obj, const char 
             return 0;
         }
     }
-    syn_path(p, sizeof p, path, "backend_order");
-    return syn_fail(c, p, "\"asc\", \"desc\", \"no_shuffle\" or \"shuffle\"", v);
+    json_path_key(p, sizeof p, path, "backend_order");
+    return json_fail(c, p, "\"asc\", \"desc\", \"no_shuffle\" or \"shuffle\"", v);
 }
 
-static int parse_service_haproxy(struct syn_pctx *c, const cJSON *obj, const char *path,
+static int parse_service_haproxy(struct json_ctx *c, const cJSON *obj, const char *path,
                                  struct syn_service *s)
 {
-    char p[SYN_PATH_MAX];
+    char p[JSON_PATH_MAX];
     struct syn_service_haproxy *h = &s->haproxy;
     h->backend_name = NULL;
     if (obj && !cJSON_IsNull(obj)) {
-        if (!cJSON_IsObject(obj)) return syn_fail(c, path, "an object", obj);
+        if (!cJSON_IsObject(obj)) return json_fail(c, path, "an object", obj);
         if (syn_check_keys(c, obj, path, svc_haproxy_keys, svc_haproxy_unsupported) < 0) return -1;
-        const cJSON *port = syn_get(obj, "port");
+        const cJSON *port = json_lookup(obj, "port");
         if (cJSON_IsNull(port)) {
             h->port_mode = SYN_PORT_NULL;
         } else if (port) {
@@ -206,8 +206,8 @@ static int parse_service_haproxy(struct syn_pctx *c, const cJSON *obj, const cha
         }
         if (syn_get_bool(c, obj, path, "disabled", false, &h->disabled) < 0 ||
             syn_get_word(c, obj, path, "bind_address", &h->bind_address) < 0 ||
-            syn_get_string(c, obj, path, "bind_options", &h->bind_options) < 0 ||
-            syn_get_string(c, obj, path, "server_options", &h->server_options) < 0 ||
+            json_get_text(c, obj, path, "bind_options", &h->bind_options) < 0 ||
+            json_get_text(c, obj, path, "server_options", &h->server_options) < 0 ||
             syn_get_lines(c, obj, path, "frontend", &h->frontend) < 0 ||
             syn_get_lines(c, obj, path, "backend", &h->backend) < 0 ||
             syn_get_lines(c, obj, path, "listen", &h->listen) < 0 ||
@@ -216,59 +216,60 @@ static int parse_service_haproxy(struct syn_pctx *c, const cJSON *obj, const cha
             parse_backend_order(c, obj, path, &h->backend_order) < 0)
             return -1;
         if (h->backend_name && !syn_name_ok(h->backend_name)) {
-            syn_path(p, sizeof p, path, "backend_name");
-            return syn_fail(c, p, "a name of [A-Za-z0-9._:-]", syn_get(obj, "backend_name"));
+            json_path_key(p, sizeof p, path, "backend_name");
+            return json_fail(c, p, "a name of [A-Za-z0-9._:-]", json_lookup(obj, "backend_name"));
         }
         int spo = 0;
         if (syn_get_int(c, obj, path, "server_port_override", 1, 65535, 0, &spo) < 0) return -1;
         if (spo) {
-            syn_path(p, sizeof p, path, "server_port_override");
-            if (syn_warnf(c, "%s is deprecated; use backend_port_override in the service", p) < 0)
+            json_path_key(p, sizeof p, path, "server_port_override");
+            if (json_warnf(c, NULL, "%s is deprecated; use backend_port_override in the service",
+                           p) < 0)
                 return -1;
             if (!s->backend_port_override) s->backend_port_override = spo;
         }
     }
-    if (!h->backend_name && !(h->backend_name = strdup(s->name))) return syn_oom(c);
+    if (!h->backend_name && !(h->backend_name = strdup(s->name))) return json_oom(c);
     return 0;
 }
 
-static int parse_service(struct syn_pctx *c, const char *name, const cJSON *obj,
+static int parse_service(struct json_ctx *c, const char *name, const cJSON *obj,
                          struct syn_service *s)
 {
-    char path[SYN_PATH_MAX], p[SYN_PATH_MAX];
-    syn_path(path, sizeof path, "services", name);
+    char path[JSON_PATH_MAX], p[JSON_PATH_MAX];
+    json_path_key(path, sizeof path, "services", name);
     memset(s, 0, sizeof *s);
-    if (!(s->name = strdup(name))) return syn_oom(c);
+    if (!(s->name = strdup(name))) return json_oom(c);
     if (!syn_name_ok(name))
-        return syn_failf(c, "%s: a service name must use only [A-Za-z0-9._:-]", path);
-    if (!cJSON_IsObject(obj)) return syn_fail(c, path, "an object", obj);
+        return json_failf(c, NULL, "%s: a service name must use only [A-Za-z0-9._:-]", path);
+    if (!cJSON_IsObject(obj)) return json_fail(c, path, "an object", obj);
     if (syn_check_keys(c, obj, path, service_keys, service_unsupported) < 0) return -1;
-    syn_path(p, sizeof p, path, "discovery");
-    if (syn_parse_discovery(c, syn_get(obj, "discovery"), p, &s->discovery) < 0) return -1;
+    json_path_key(p, sizeof p, path, "discovery");
+    if (syn_parse_discovery(c, json_lookup(obj, "discovery"), p, &s->discovery) < 0) return -1;
     if (parse_default_servers(c, obj, path, s) < 0 ||
         syn_get_bool(c, obj, path, "keep_default_servers", false, &s->keep_default_servers) < 0 ||
         syn_get_bool(c, obj, path, "use_previous_backends", true, &s->use_previous_backends) < 0 ||
         syn_get_int(c, obj, path, "backend_port_override", 1, 65535, 0, &s->backend_port_override) <
             0)
         return -1;
-    syn_path(p, sizeof p, path, "haproxy");
-    return parse_service_haproxy(c, syn_get(obj, "haproxy"), p, s);
+    json_path_key(p, sizeof p, path, "haproxy");
+    return parse_service_haproxy(c, json_lookup(obj, "haproxy"), p, s);
 }
 
 /* Options Synapse ignores in some combinations: say so once, at load. */
-static int warn_unused(struct syn_pctx *c, const struct syn_config *cfg,
+static int warn_unused(struct json_ctx *c, const struct syn_config *cfg,
                        const struct syn_service *s)
 {
     const struct syn_service_haproxy *h = &s->haproxy;
     if (h->port_mode == SYN_PORT_NONE && h->frontend.n &&
-        syn_warnf(c, "services.%s.haproxy.frontend: ignored, there is no port to listen on",
-                  s->name) < 0)
+        json_warnf(c, NULL, "services.%s.haproxy.frontend: ignored, there is no port to listen on",
+                   s->name) < 0)
         return -1;
     if (h->shared_frontend.n && !cfg->haproxy.shared_frontend.n &&
-        syn_warnf(c,
-                  "services.%s.haproxy.shared_frontend: ignored, haproxy.shared_frontend is not "
-                  "set",
-                  s->name) < 0)
+        json_warnf(c, NULL,
+                   "services.%s.haproxy.shared_frontend: ignored, haproxy.shared_frontend is not "
+                   "set",
+                   s->name) < 0)
         return -1;
     return 0;
 }
@@ -288,7 +289,7 @@ static const char *frontend_name(const struct syn_service *s)
 }
 
 /* HAProxy refuses two frontends, or two backends, of the same name. */
-static int check_proxy_names(struct syn_pctx *c, const struct syn_config *cfg)
+static int check_proxy_names(struct json_ctx *c, const struct syn_config *cfg)
 {
     for (size_t i = 0; i < cfg->nservices; i++) {
         const struct syn_service *a = &cfg->services[i];
@@ -297,20 +298,21 @@ static int check_proxy_names(struct syn_pctx *c, const struct syn_config *cfg)
             const char *fa = frontend_name(a), *fb = frontend_name(b);
             if (b->haproxy.disabled) continue;
             if (strcmp(a->haproxy.backend_name, b->haproxy.backend_name) == 0)
-                return syn_failf(c,
-                                 "services.%s.haproxy.backend_name: \"%s\" is used by "
-                                 "services.%s too",
-                                 a->name, a->haproxy.backend_name, b->name);
+                return json_failf(c, NULL,
+                                  "services.%s.haproxy.backend_name: \"%s\" is used by "
+                                  "services.%s too",
+                                  a->name, a->haproxy.backend_name, b->name);
             if (fa && fb && strcmp(fa, fb) == 0)
-                return syn_failf(c, "services.%s: its frontend \"%s\" clashes with services.%s",
-                                 a->name, fa, b->name);
+                return json_failf(c, NULL,
+                                  "services.%s: its frontend \"%s\" clashes with services.%s",
+                                  a->name, fa, b->name);
         }
     }
     return 0;
 }
 
 /* Appends, or replaces a service of the same name (the later definition wins). */
-static int add_service(struct syn_pctx *c, struct syn_config *cfg, const char *name,
+static int add_service(struct json_ctx *c, struct syn_config *cfg, const char *name,
                        const cJSON *obj, const char *origin)
 {
     struct syn_service s;
@@ -322,82 +324,82 @@ static int add_service(struct syn_pctx *c, struct syn_config *cfg, const char *n
         if (strcmp(cfg->services[i].name, name) != 0) continue;
         service_clear(&cfg->services[i]);
         cfg->services[i] = s;
-        return syn_warnf(c, "services.%s is defined again in %s; the later one is used", name,
-                         origin);
+        return json_warnf(c, NULL, "services.%s is defined again in %s; the later one is used",
+                          name, origin);
     }
     struct syn_service *nv = realloc(cfg->services, (cfg->nservices + 1) * sizeof *nv);
     if (!nv) {
         service_clear(&s);
-        return syn_oom(c);
+        return json_oom(c);
     }
     cfg->services = nv;
     cfg->services[cfg->nservices++] = s;
     return 0;
 }
 
-static int parse_extra_sections(struct syn_pctx *c, const cJSON *obj, struct syn_haproxy *h)
+static int parse_extra_sections(struct json_ctx *c, const cJSON *obj, struct syn_haproxy *h)
 {
     const char *path = "haproxy.extra_sections";
-    const cJSON *v = syn_get(obj, "extra_sections"), *it;
+    const cJSON *v = json_lookup(obj, "extra_sections"), *it;
     if (!v || cJSON_IsNull(v)) return 0;
-    if (!cJSON_IsObject(v)) return syn_fail(c, path, "an object of section -> lines", v);
+    if (!cJSON_IsObject(v)) return json_fail(c, path, "an object of section -> lines", v);
     size_t n = (size_t)cJSON_GetArraySize(v);
     h->extra_sections = calloc(n ? n : 1, sizeof *h->extra_sections);
-    if (!h->extra_sections) return syn_oom(c);
+    if (!h->extra_sections) return json_oom(c);
     cJSON_ArrayForEach(it, v)
     {
-        char p[SYN_PATH_MAX];
-        syn_path(p, sizeof p, path, it->string);
-        if (!*it->string || !syn_text_ok(it->string))
-            return syn_failf(c, "%s: a section header must be one line", p);
+        char p[JSON_PATH_MAX];
+        json_path_key(p, sizeof p, path, it->string);
+        if (!*it->string || !json_text_ok(it->string))
+            return json_failf(c, NULL, "%s: a section header must be one line", p);
         struct syn_extra_section *s = &h->extra_sections[h->nextra_sections++];
-        if (!(s->header = strdup(it->string))) return syn_oom(c);
+        if (!(s->header = strdup(it->string))) return json_oom(c);
         if (!cJSON_IsArray(it) && !cJSON_IsString(it))
-            return syn_fail(c, p, "an array of strings", it);
+            return json_fail(c, p, "an array of strings", it);
         if (syn_get_lines(c, v, path, it->string, &s->lines) < 0) return -1;
     }
     return 0;
 }
 
-static int parse_socket_files(struct syn_pctx *c, const cJSON *obj, struct syn_haproxy *h)
+static int parse_socket_files(struct json_ctx *c, const cJSON *obj, struct syn_haproxy *h)
 {
-    const cJSON *v = syn_get(obj, "socket_file_path");
+    const cJSON *v = json_lookup(obj, "socket_file_path");
     char *one = NULL;
     if (cJSON_IsArray(v)) {
         if (syn_get_strings(c, obj, "haproxy", "socket_file_path", &h->socket_files) < 0) return -1;
         for (size_t i = 0; i < h->socket_files.n; i++) {
             if (strpbrk(h->socket_files.v[i], " \t") || !*h->socket_files.v[i]) {
-                char p[SYN_PATH_MAX];
-                syn_path_index(p, sizeof p, "haproxy.socket_file_path", i);
-                return syn_fail(c, p, "a path without spaces", cJSON_GetArrayItem(v, (int)i));
+                char p[JSON_PATH_MAX];
+                json_path_index(p, sizeof p, "haproxy.socket_file_path", i);
+                return json_fail(c, p, "a path without spaces", cJSON_GetArrayItem(v, (int)i));
             }
         }
         return 0;
     }
     if (syn_get_word(c, obj, "haproxy", "socket_file_path", &one) < 0) return -1;
-    int r = one ? syn_strlist_push(&h->socket_files, one) : 0;
+    int r = one ? strlist_push(&h->socket_files, one) : 0;
     free(one);
-    return r < 0 ? syn_oom(c) : 0;
+    return r < 0 ? json_oom(c) : 0;
 }
 
 /* Synapse's rule: an enabled feature needs its option. */
-static int require(struct syn_pctx *c, bool cond, const char *cond_key, const void *opt,
+static int require(struct json_ctx *c, bool cond, const char *cond_key, const void *opt,
                    const char *opt_key)
 {
     if (!cond || opt) return 0;
-    return syn_failf(c, "haproxy.%s: required when haproxy.%s is true", opt_key, cond_key);
+    return json_failf(c, NULL, "haproxy.%s: required when haproxy.%s is true", opt_key, cond_key);
 }
 
-static int parse_haproxy(struct syn_pctx *c, const cJSON *obj, struct syn_haproxy *h)
+static int parse_haproxy(struct json_ctx *c, const cJSON *obj, struct syn_haproxy *h)
 {
     const char *path = "haproxy";
-    if (obj && !cJSON_IsObject(obj)) return syn_fail(c, path, "an object", obj);
+    if (obj && !cJSON_IsObject(obj)) return json_fail(c, path, "an object", obj);
     if (obj && syn_check_keys(c, obj, path, haproxy_keys, haproxy_unsupported) < 0) return -1;
     int seed = 0;
-    if (syn_get_string(c, obj, path, "config_file_path", &h->config_file_path) < 0 ||
-        syn_get_string(c, obj, path, "reload_command", &h->reload_command) < 0 ||
-        syn_get_string(c, obj, path, "check_command", &h->check_command) < 0 ||
-        syn_get_string(c, obj, path, "candidate_config_file_path", &h->candidate_config_file_path) <
+    if (json_get_text(c, obj, path, "config_file_path", &h->config_file_path) < 0 ||
+        json_get_text(c, obj, path, "reload_command", &h->reload_command) < 0 ||
+        json_get_text(c, obj, path, "check_command", &h->check_command) < 0 ||
+        json_get_text(c, obj, path, "candidate_config_file_path", &h->candidate_config_file_path) <
             0 ||
         syn_get_bool(c, obj, path, "do_writes", true, &h->do_writes) < 0 ||
         syn_get_bool(c, obj, path, "do_reloads", true, &h->do_reloads) < 0 ||
@@ -414,15 +416,14 @@ static int parse_haproxy(struct syn_pctx *c, const cJSON *obj, struct syn_haprox
         syn_get_word(c, obj, path, "state_file_path", &h->state_file_path) < 0 ||
         syn_get_int(c, obj, path, "state_file_ttl", 1, INT_MAX, 86400, &h->state_file_ttl) < 0 ||
         syn_get_int(c, obj, path, "server_order_seed", 0, INT_MAX, 0, &seed) < 0 ||
-        syn_get_string(c, obj, path, "haproxy_binary", &h->haproxy_binary) < 0 ||
+        json_get_text(c, obj, path, "haproxy_binary", &h->haproxy_binary) < 0 ||
         syn_get_bool(c, obj, path, "managed", false, &h->managed) < 0 ||
         syn_get_bool(c, obj, path, "safe_http_defaults", true, &h->safe_http_defaults) < 0 ||
-        syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) <
-            0)
+        syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) < 0)
         return -1;
     h->server_order_seed = (unsigned)seed;
-    if (!h->bind_address && !(h->bind_address = strdup("localhost"))) return syn_oom(c);
-    if (!h->haproxy_binary && !(h->haproxy_binary = strdup("haproxy"))) return syn_oom(c);
+    if (!h->bind_address && !(h->bind_address = strdup("localhost"))) return json_oom(c);
+    if (!h->haproxy_binary && !(h->haproxy_binary = strdup("haproxy"))) return json_oom(c);
     if (!obj) return 0;
     if (require(c, h->do_writes, "do_writes", h->config_file_path, "config_file_path") < 0 ||
         require(c, h->do_reloads && !h->managed, "do_reloads", h->reload_command,
@@ -433,25 +434,25 @@ static int parse_haproxy(struct syn_pctx *c, const cJSON *obj, struct syn_haprox
     if (!h->candidate_config_file_path && h->config_file_path &&
         asprintf(&h->candidate_config_file_path, "%s.tmp", h->config_file_path) < 0) {
         h->candidate_config_file_path = NULL;
-        return syn_oom(c);
+        return json_oom(c);
     }
     return 0;
 }
 
-static int parse_root(struct syn_pctx *c, const cJSON *root, struct syn_config *cfg)
+static int parse_root(struct json_ctx *c, const cJSON *root, struct syn_config *cfg)
 {
-    if (!cJSON_IsObject(root)) return syn_fail(c, "(top level)", "an object", root);
+    if (!cJSON_IsObject(root)) return json_fail(c, "(top level)", "an object", root);
     if (syn_check_keys(c, root, "", top_keys, top_unsupported) < 0) return -1;
 
     /* haproxy first: a service's options are checked against it. */
-    const cJSON *haproxy = syn_get(root, "haproxy");
+    const cJSON *haproxy = json_lookup(root, "haproxy");
     cfg->has_haproxy = haproxy && !cJSON_IsNull(haproxy);
     if (parse_haproxy(c, cfg->has_haproxy ? haproxy : NULL, &cfg->haproxy) < 0) return -1;
 
-    const cJSON *services = syn_get(root, "services"), *it;
+    const cJSON *services = json_lookup(root, "services"), *it;
     if (services && !cJSON_IsNull(services)) {
         if (!cJSON_IsObject(services))
-            return syn_fail(c, "services", "an object of name -> service", services);
+            return json_fail(c, "services", "an object of name -> service", services);
         cJSON_ArrayForEach(it, services)
         {
             if (add_service(c, cfg, it->string, it, "the main config") < 0) return -1;
@@ -460,40 +461,23 @@ static int parse_root(struct syn_pctx *c, const cJSON *root, struct syn_config *
     if (check_proxy_names(c, cfg) < 0) return -1;
 
     static const char *const fo_keys[] = {"output_directory", NULL};
-    const cJSON *fo = syn_get(root, "file_output");
+    const cJSON *fo = json_lookup(root, "file_output");
     if (fo && !cJSON_IsNull(fo)) {
-        if (!cJSON_IsObject(fo)) return syn_fail(c, "file_output", "an object", fo);
+        if (!cJSON_IsObject(fo)) return json_fail(c, "file_output", "an object", fo);
         if (syn_check_keys(c, fo, "file_output", fo_keys, NULL) < 0 ||
-            syn_get_string(c, fo, "file_output", "output_directory", &cfg->file_output_directory) <
+            json_get_text(c, fo, "file_output", "output_directory", &cfg->file_output_directory) <
                 0)
             return -1;
         if (!cfg->file_output_directory)
-            return syn_failf(c, "file_output.output_directory: missing");
+            return json_failf(c, NULL, "file_output.output_directory: missing");
     }
-    return syn_get_string(c, root, "", "service_conf_dir", &cfg->service_conf_dir);
+    return json_get_text(c, root, "", "service_conf_dir", &cfg->service_conf_dir);
 }
 
-/* cJSON would silently cut a string at an escaped NUL; refuse it instead. */
-static bool has_escaped_nul(const char *json)
+static int parse_json(struct json_ctx *c, const char *json, const char *what, cJSON **out)
 {
-    for (const char *p = json; (p = strstr(p, "\\u0000")); p++) {
-        size_t slashes = 0;
-        for (const char *q = p; q > json && q[-1] == '\\'; q--)
-            slashes++;
-        if (slashes % 2 == 0) return true;
-    }
-    return false;
-}
-
-static int parse_json(struct syn_pctx *c, const char *json, const char *what, cJSON **out)
-{
-    *out = NULL;
-    if (has_escaped_nul(json))
-        return syn_failf(c, "%s: a string holds \\u0000, which is not allowed", what);
-    *out = cJSON_Parse(json);
-    if (*out) return 0;
-    const char *at = cJSON_GetErrorPtr();
-    return syn_failf(c, "%s: invalid JSON near \"%.20s\"", what, at ? at : "");
+    *out = json_parse(c, json, strlen(json), what);
+    return *out ? 0 : -1;
 }
 
 int syn_config_parse(const char *json, struct syn_config **out, char *err, size_t errlen)
@@ -504,7 +488,7 @@ int syn_config_parse(const char *json, struct syn_config **out, char *err, size_
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    struct syn_pctx c = {err, errlen, &cfg->warnings};
+    struct json_ctx c = {.err = err, .errlen = errlen, .warnings = &cfg->warnings};
     cJSON *root = NULL;
     if (parse_json(&c, json, "config", &root) < 0 || parse_root(&c, root, cfg) < 0) {
         cJSON_Delete(root);
@@ -517,11 +501,11 @@ int syn_config_parse(const char *json, struct syn_config **out, char *err, size_
 }
 
 /* Whole file as a string; caller frees. */
-static char *read_file(struct syn_pctx *c, const char *path)
+static char *read_file(struct json_ctx *c, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        syn_failf(c, "%s: cannot open: %s", path, strerror(errno));
+        json_failf(c, NULL, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 4096, n = 0;
@@ -542,7 +526,8 @@ static char *read_file(struct syn_pctx *c, const char *path)
     fclose(f);
     if (!buf || bad) {
         free(buf);
-        syn_failf(c, "%s: cannot read (error, or larger than %d bytes)", path, SYN_CONFIG_MAX_FILE);
+        json_failf(c, NULL, "%s: cannot read (error, or larger than %d bytes)", path,
+                   SYN_CONFIG_MAX_FILE);
         return NULL;
     }
     buf[n] = '\0';
@@ -561,26 +546,28 @@ static bool has_suffix(const char *s, const char *suffix)
 }
 
 /* Lists the directory's regular names, sorted; warns about YAML files. */
-static int list_conf_dir(struct syn_pctx *c, const char *dir, struct syn_strlist *names)
+static int list_conf_dir(struct json_ctx *c, const char *dir, struct strlist *names)
 {
     DIR *d = opendir(dir);
-    if (!d) return syn_failf(c, "service_conf_dir: cannot open \"%s\": %s", dir, strerror(errno));
+    if (!d)
+        return json_failf(c, NULL, "service_conf_dir: cannot open \"%s\": %s", dir,
+                          strerror(errno));
     struct dirent *e;
     int r = 0;
     while (r == 0 && (e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
         if (has_suffix(e->d_name, ".json"))
-            r = syn_strlist_push(names, e->d_name) < 0 ? syn_oom(c) : 0;
+            r = strlist_push(names, e->d_name) < 0 ? json_oom(c) : 0;
         else if (has_suffix(e->d_name, ".yaml") || has_suffix(e->d_name, ".yml"))
-            r = syn_warnf(c, "service_conf_dir: %s/%s skipped: smartdock reads only JSON", dir,
-                          e->d_name);
+            r = json_warnf(c, NULL, "service_conf_dir: %s/%s skipped: smartdock reads only JSON",
+                           dir, e->d_name);
     }
     closedir(d);
     if (names->n) qsort(names->v, names->n, sizeof *names->v, cmp_names);
     return r;
 }
 
-static int merge_one(struct syn_pctx *c, struct syn_config *cfg, const char *dir, const char *file)
+static int merge_one(struct json_ctx *c, struct syn_config *cfg, const char *dir, const char *file)
 {
     char path[PATH_MAX], name[256];
     snprintf(path, sizeof path, "%s/%s", dir, file);
@@ -594,7 +581,7 @@ static int merge_one(struct syn_pctx *c, struct syn_config *cfg, const char *dir
         /* Say which file the path-naming error came from. */
         char inner[512];
         snprintf(inner, sizeof inner, "%s", c->err);
-        syn_failf(c, "%s: %s", path, inner);
+        json_failf(c, NULL, "%s: %s", path, inner);
         r = -1;
     }
     cJSON_Delete(obj);
@@ -604,7 +591,7 @@ static int merge_one(struct syn_pctx *c, struct syn_config *cfg, const char *dir
 int syn_config_load(const char *path, struct syn_config **out, char *err, size_t errlen)
 {
     *out = NULL;
-    struct syn_pctx c0 = {err, errlen, NULL};
+    struct json_ctx c0 = {.err = err, .errlen = errlen, .warnings = NULL};
     char *text = read_file(&c0, path);
     if (!text) return -1;
     struct syn_config *cfg = NULL;
@@ -612,13 +599,13 @@ int syn_config_load(const char *path, struct syn_config **out, char *err, size_t
     free(text);
     if (r < 0) return -1;
     if (cfg->service_conf_dir) {
-        struct syn_pctx c = {err, errlen, &cfg->warnings};
-        struct syn_strlist names = {0};
+        struct json_ctx c = {.err = err, .errlen = errlen, .warnings = &cfg->warnings};
+        struct strlist names = {0};
         r = list_conf_dir(&c, cfg->service_conf_dir, &names);
         for (size_t i = 0; r == 0 && i < names.n; i++)
             r = merge_one(&c, cfg, cfg->service_conf_dir, names.v[i]);
         if (r == 0) r = check_proxy_names(&c, cfg);
-        syn_strlist_clear(&names);
+        strlist_clear(&names);
         if (r < 0) {
             syn_config_free(cfg);
             return -1;

@@ -16,19 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "strlist.h"
+
 struct cJSON;
-
-/* A growable list of owned strings. */
-struct syn_strlist {
-    char **v;
-    size_t n, cap;
-};
-
-/* Both copy; 0 or -1 on allocation failure. */
-int syn_strlist_push(struct syn_strlist *l, const char *s);
-int syn_strlist_pushf(struct syn_strlist *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void syn_strlist_clear(struct syn_strlist *l);
 
 enum syn_discovery_method {
     SYN_DISCOVERY_BASE, /* default_servers only */
@@ -63,7 +53,7 @@ struct syn_discovery {
     /* zookeeper and etcd */
     char *path; /* starts with '/' */
     /* zookeeper: "host:port" strings, at least one */
-    struct syn_strlist hosts;
+    struct strlist hosts;
     /* zookeeper: a "user:password" file for the digest scheme; NULL reads anonymously */
     char *auth_file;
     /* docker */
@@ -73,7 +63,7 @@ struct syn_discovery {
     int container_port;    /* 1..65535 */
     double check_interval; /* seconds, default 15 */
     /* etcd: URLs ("http://host:port"); Synapse's "hosts" are turned into these */
-    struct syn_strlist endpoints;
+    struct strlist endpoints;
 
     /* any method; Synapse's deprecated singular "label_filter" is merged in */
     struct syn_label_filter *label_filters;
@@ -109,7 +99,7 @@ struct syn_service_haproxy {
     char *bind_address;   /* NULL: the top-level bind_address */
     char *bind_options;   /* NULL when absent */
     char *server_options; /* NULL when absent; %{host} %{port} %{name} are templated */
-    struct syn_strlist frontend, backend, listen, shared_frontend;
+    struct strlist frontend, backend, listen, shared_frontend;
     char *backend_name; /* never NULL: defaults to the service name */
     enum syn_backend_order backend_order;
 };
@@ -127,7 +117,7 @@ struct syn_service {
 
 struct syn_extra_section {
     char *header; /* "frontend stats", "listen foo", ... */
-    struct syn_strlist lines;
+    struct strlist lines;
 };
 
 /* The top-level "haproxy" object. */
@@ -140,16 +130,16 @@ struct syn_haproxy {
     bool do_reloads;                  /* default true */
     bool do_checks;                   /* default false */
     bool do_socket;                   /* default true when socket_file_path is set */
-    struct syn_strlist global, defaults, shared_frontend;
+    struct strlist global, defaults, shared_frontend;
     struct syn_extra_section *extra_sections; /* in file order */
     size_t nextra_sections;
-    char *bind_address;              /* default "localhost" */
-    double restart_interval;         /* seconds, default 2 */
-    double restart_jitter;           /* fraction of restart_interval, default 0 */
-    struct syn_strlist socket_files; /* socket_file_path: a string or a list */
-    char *state_file_path;           /* NULL when unset */
-    int state_file_ttl;              /* seconds, default 86400 */
-    unsigned server_order_seed;      /* for backend_order "shuffle"; default 0 */
+    char *bind_address;          /* default "localhost" */
+    double restart_interval;     /* seconds, default 2 */
+    double restart_jitter;       /* fraction of restart_interval, default 0 */
+    struct strlist socket_files; /* socket_file_path: a string or a list */
+    char *state_file_path;       /* NULL when unset */
+    int state_file_ttl;          /* seconds, default 86400 */
+    unsigned server_order_seed;  /* for backend_order "shuffle"; default 0 */
     /* smartdock extensions */
     char *haproxy_binary;    /* default "haproxy" */
     bool managed;            /* smartdock runs haproxy itself; default false */
@@ -164,7 +154,7 @@ struct syn_config {
     struct syn_haproxy haproxy;
     char *file_output_directory; /* file_output.output_directory, or NULL */
     char *service_conf_dir;      /* as written, or NULL */
-    struct syn_strlist warnings; /* one sentence each; log them once */
+    struct strlist warnings;     /* one sentence each; log them once */
 };
 
 /*

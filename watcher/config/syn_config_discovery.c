@@ -25,39 +25,39 @@ static const char *const synapse_only_methods[] = {
     NULL,
 };
 
-static int parse_filter(struct syn_pctx *c, const cJSON *v, const char *p,
+static int parse_filter(struct json_ctx *c, const cJSON *v, const char *p,
                         struct syn_label_filter *f)
 {
-    char q[SYN_PATH_MAX];
+    char q[JSON_PATH_MAX];
     if (!cJSON_IsObject(v))
-        return syn_fail(c, p, "an object {\"label\", \"value\", \"condition\"}", v);
+        return json_fail(c, p, "an object {\"label\", \"value\", \"condition\"}", v);
     if (syn_check_keys(c, v, p, filter_keys, NULL) < 0) return -1;
-    if (syn_get_string(c, v, p, "label", &f->label) < 0) return -1;
+    if (json_get_text(c, v, p, "label", &f->label) < 0) return -1;
     if (!f->label || !*f->label) {
-        syn_path(q, sizeof q, p, "label");
-        return syn_fail(c, q, "a non-empty string", syn_get(v, "label"));
+        json_path_key(q, sizeof q, p, "label");
+        return json_fail(c, q, "a non-empty string", json_lookup(v, "label"));
     }
-    if (syn_get_string(c, v, p, "value", &f->value) < 0) return -1;
+    if (json_get_text(c, v, p, "value", &f->value) < 0) return -1;
     if (!f->value) {
-        syn_path(q, sizeof q, p, "value");
-        return syn_fail(c, q, "a string", syn_get(v, "value"));
+        json_path_key(q, sizeof q, p, "value");
+        return json_fail(c, q, "a string", json_lookup(v, "value"));
     }
-    const cJSON *cond = syn_get(v, "condition");
-    syn_path(q, sizeof q, p, "condition");
+    const cJSON *cond = json_lookup(v, "condition");
+    json_path_key(q, sizeof q, p, "condition");
     if (cJSON_IsString(cond) && strcmp(cond->valuestring, "equals") == 0)
         f->condition = SYN_LABEL_EQUALS;
     else if (cJSON_IsString(cond) && strcmp(cond->valuestring, "not-equals") == 0)
         f->condition = SYN_LABEL_NOT_EQUALS;
     else
-        return syn_fail(c, q, "\"equals\" or \"not-equals\"", cond);
+        return json_fail(c, q, "\"equals\" or \"not-equals\"", cond);
     return 0;
 }
 
-static int push_filter(struct syn_pctx *c, struct syn_discovery *d, const cJSON *v, const char *p)
+static int push_filter(struct json_ctx *c, struct syn_discovery *d, const cJSON *v, const char *p)
 {
     struct syn_label_filter *nv =
         realloc(d->label_filters, (d->nlabel_filters + 1) * sizeof *d->label_filters);
-    if (!nv) return syn_oom(c);
+    if (!nv) return json_oom(c);
     d->label_filters = nv;
     struct syn_label_filter *f = &d->label_filters[d->nlabel_filters++];
     memset(f, 0, sizeof *f);
@@ -65,25 +65,25 @@ static int push_filter(struct syn_pctx *c, struct syn_discovery *d, const cJSON 
 }
 
 /* label_filters (an array) and the deprecated singular label_filter (one object). */
-static int parse_filters(struct syn_pctx *c, const cJSON *obj, const char *path,
+static int parse_filters(struct json_ctx *c, const cJSON *obj, const char *path,
                          struct syn_discovery *d)
 {
-    char p[SYN_PATH_MAX], pi[SYN_PATH_MAX];
-    const cJSON *one = syn_get(obj, "label_filter");
+    char p[JSON_PATH_MAX], pi[JSON_PATH_MAX];
+    const cJSON *one = json_lookup(obj, "label_filter");
     if (one && !cJSON_IsNull(one)) {
-        syn_path(p, sizeof p, path, "label_filter");
-        if (syn_warnf(c, "%s is deprecated; use label_filters, an array", p) < 0) return -1;
+        json_path_key(p, sizeof p, path, "label_filter");
+        if (json_warnf(c, NULL, "%s is deprecated; use label_filters, an array", p) < 0) return -1;
         if (push_filter(c, d, one, p) < 0) return -1;
     }
-    const cJSON *many = syn_get(obj, "label_filters");
+    const cJSON *many = json_lookup(obj, "label_filters");
     if (!many || cJSON_IsNull(many)) return 0;
-    syn_path(p, sizeof p, path, "label_filters");
-    if (!cJSON_IsArray(many)) return syn_fail(c, p, "an array of label filters", many);
+    json_path_key(p, sizeof p, path, "label_filters");
+    if (!cJSON_IsArray(many)) return json_fail(c, p, "an array of label filters", many);
     size_t i = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, many)
     {
-        syn_path_index(pi, sizeof pi, p, i++);
+        json_path_index(pi, sizeof pi, p, i++);
         if (push_filter(c, d, it, pi) < 0) return -1;
     }
     return 0;
@@ -122,19 +122,20 @@ static bool split_host_port(const char *s, bool port_optional, char *hbuf, size_
     return true;
 }
 
-static int parse_path(struct syn_pctx *c, const cJSON *obj, const char *path, const char *method,
+static int parse_path(struct json_ctx *c, const cJSON *obj, const char *path, const char *method,
                       char **out)
 {
-    char p[SYN_PATH_MAX];
-    syn_path(p, sizeof p, path, "path");
-    if (!syn_get(obj, "path")) return syn_failf(c, "%s: missing (required for %s)", p, method);
+    char p[JSON_PATH_MAX];
+    json_path_key(p, sizeof p, path, "path");
+    if (!json_lookup(obj, "path"))
+        return json_failf(c, NULL, "%s: missing (required for %s)", p, method);
     if (syn_get_word(c, obj, path, "path", out) < 0) return -1;
     if (!*out || (*out)[0] != '/')
-        return syn_fail(c, p, "a path starting with '/'", syn_get(obj, "path"));
+        return json_fail(c, p, "a path starting with '/'", json_lookup(obj, "path"));
     return 0;
 }
 
-static int parse_zookeeper(struct syn_pctx *c, const cJSON *obj, const char *path,
+static int parse_zookeeper(struct json_ctx *c, const cJSON *obj, const char *path,
                            struct syn_discovery *d)
 {
     static const char *const keys[] = {"method",        "path",
@@ -142,88 +143,88 @@ static int parse_zookeeper(struct syn_pctx *c, const cJSON *obj, const char *pat
                                        "retry_policy",  "generator_config_path",
                                        "label_filters", "label_filter",
                                        "auth_file",     NULL};
-    char p[SYN_PATH_MAX], host[256];
+    char p[JSON_PATH_MAX], host[256];
     if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
-    syn_path(p, sizeof p, path, "hosts");
-    const cJSON *hosts = syn_get(obj, "hosts");
+    json_path_key(p, sizeof p, path, "hosts");
+    const cJSON *hosts = json_lookup(obj, "hosts");
     if (!cJSON_IsArray(hosts) || cJSON_GetArraySize(hosts) == 0)
-        return syn_fail(c, p, "a non-empty array of \"host:port\" strings", hosts);
+        return json_fail(c, p, "a non-empty array of \"host:port\" strings", hosts);
     if (syn_get_strings(c, obj, path, "hosts", &d->hosts) < 0) return -1;
     for (size_t i = 0; i < d->hosts.n; i++) {
         int port;
         if (!split_host_port(d->hosts.v[i], false, host, sizeof host, &port)) {
-            char pi[SYN_PATH_MAX];
-            syn_path_index(pi, sizeof pi, p, i);
-            return syn_fail(c, pi, "\"host:port\"", cJSON_GetArrayItem(hosts, (int)i));
+            char pi[JSON_PATH_MAX];
+            json_path_index(pi, sizeof pi, p, i);
+            return json_fail(c, pi, "\"host:port\"", cJSON_GetArrayItem(hosts, (int)i));
         }
     }
     /* smartdock's extension: digest credentials for reads where ACLs restrict them. */
-    if (syn_get_string(c, obj, path, "auth_file", &d->auth_file) < 0) return -1;
+    if (json_get_string(c, obj, path, "auth_file", &d->auth_file) < 0) return -1;
     if (d->auth_file && !*d->auth_file) {
-        syn_path(p, sizeof p, path, "auth_file");
-        return syn_fail(c, p, "a file name", syn_get(obj, "auth_file"));
+        json_path_key(p, sizeof p, path, "auth_file");
+        return json_fail(c, p, "a file name", json_lookup(obj, "auth_file"));
     }
     return parse_path(c, obj, path, "zookeeper", &d->path);
 }
 
-static int parse_docker_server(struct syn_pctx *c, const cJSON *v, const char *p,
+static int parse_docker_server(struct json_ctx *c, const cJSON *v, const char *p,
                                struct syn_docker_server *s)
 {
     static const char *const keys[] = {"name", "host", "port", "socket", NULL};
-    char q[SYN_PATH_MAX];
-    if (!cJSON_IsObject(v)) return syn_fail(c, p, "an object {\"name\", \"host\", \"port\"}", v);
+    char q[JSON_PATH_MAX];
+    if (!cJSON_IsObject(v)) return json_fail(c, p, "an object {\"name\", \"host\", \"port\"}", v);
     if (syn_check_keys(c, v, p, keys, NULL) < 0) return -1;
-    if (syn_get_string(c, v, p, "name", &s->name) < 0) return -1;
+    if (json_get_text(c, v, p, "name", &s->name) < 0) return -1;
     if (syn_get_word(c, v, p, "host", &s->host) < 0) return -1;
     if (syn_get_int(c, v, p, "port", 1, 65535, SYN_DOCKER_DEFAULT_PORT, &s->port) < 0) return -1;
     if (syn_get_word(c, v, p, "socket", &s->socket) < 0) return -1;
     if (s->host && !backend_host_is_valid(s->host)) {
-        syn_path(q, sizeof q, p, "host");
-        return syn_fail(c, q, "a hostname or IP address", syn_get(v, "host"));
+        json_path_key(q, sizeof q, p, "host");
+        return json_fail(c, q, "a hostname or IP address", json_lookup(v, "host"));
     }
     if (s->socket && s->socket[0] != '/') {
-        syn_path(q, sizeof q, p, "socket");
-        return syn_fail(c, q, "an absolute path", syn_get(v, "socket"));
+        json_path_key(q, sizeof q, p, "socket");
+        return json_fail(c, q, "an absolute path", json_lookup(v, "socket"));
     }
-    if (!s->host && !s->socket) return syn_failf(c, "%s: needs \"host\" or \"socket\"", p);
+    if (!s->host && !s->socket) return json_failf(c, NULL, "%s: needs \"host\" or \"socket\"", p);
     if (!s->name) s->name = strdup(s->host ? s->host : s->socket);
-    return s->name ? 0 : syn_oom(c);
+    return s->name ? 0 : json_oom(c);
 }
 
-static int parse_docker(struct syn_pctx *c, const cJSON *obj, const char *path,
+static int parse_docker(struct json_ctx *c, const cJSON *obj, const char *path,
                         struct syn_discovery *d)
 {
     static const char *const keys[] = {
         "method",         "servers",       "image_name",   "container_port",
         "check_interval", "label_filters", "label_filter", NULL};
-    char p[SYN_PATH_MAX], pi[SYN_PATH_MAX];
+    char p[JSON_PATH_MAX], pi[JSON_PATH_MAX];
     if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
-    syn_path(p, sizeof p, path, "servers");
-    const cJSON *servers = syn_get(obj, "servers");
+    json_path_key(p, sizeof p, path, "servers");
+    const cJSON *servers = json_lookup(obj, "servers");
     if (!cJSON_IsArray(servers) || cJSON_GetArraySize(servers) == 0)
-        return syn_fail(c, p, "a non-empty array of docker servers", servers);
+        return json_fail(c, p, "a non-empty array of docker servers", servers);
     size_t n = (size_t)cJSON_GetArraySize(servers);
     d->servers = calloc(n, sizeof *d->servers);
-    if (!d->servers) return syn_oom(c);
+    if (!d->servers) return json_oom(c);
     const cJSON *it;
     cJSON_ArrayForEach(it, servers)
     {
-        syn_path_index(pi, sizeof pi, p, d->nservers);
+        json_path_index(pi, sizeof pi, p, d->nservers);
         if (parse_docker_server(c, it, pi, &d->servers[d->nservers++]) < 0) return -1;
     }
 
-    syn_path(p, sizeof p, path, "image_name");
-    if (syn_get_string(c, obj, path, "image_name", &d->image_name) < 0) return -1;
+    json_path_key(p, sizeof p, path, "image_name");
+    if (json_get_text(c, obj, path, "image_name", &d->image_name) < 0) return -1;
     if (!d->image_name || !*d->image_name)
-        return syn_fail(c, p, "a non-empty string", syn_get(obj, "image_name"));
-    syn_path(p, sizeof p, path, "container_port");
-    if (!syn_get(obj, "container_port"))
-        return syn_failf(c, "%s: missing (required for docker)", p);
+        return json_fail(c, p, "a non-empty string", json_lookup(obj, "image_name"));
+    json_path_key(p, sizeof p, path, "container_port");
+    if (!json_lookup(obj, "container_port"))
+        return json_failf(c, NULL, "%s: missing (required for docker)", p);
     if (syn_get_int(c, obj, path, "container_port", 1, 65535, 0, &d->container_port) < 0) return -1;
     return syn_get_number(c, obj, path, "check_interval", 0.001, 86400, 15, &d->check_interval);
 }
 
-static int parse_etcd(struct syn_pctx *c, const cJSON *obj, const char *path,
+static int parse_etcd(struct json_ctx *c, const cJSON *obj, const char *path,
                       struct syn_discovery *d)
 {
     static const char *const keys[] = {"method",        "path",         "hosts",    "endpoints",
@@ -231,68 +232,70 @@ static int parse_etcd(struct syn_pctx *c, const cJSON *obj, const char *path,
                                        "ca_file",       "cert_file",    "key_file", NULL};
     static const char *const strings[] = {"username",  "password", "ca_file",
                                           "cert_file", "key_file", NULL};
-    char p[SYN_PATH_MAX], pi[SYN_PATH_MAX], host[256];
+    char p[JSON_PATH_MAX], pi[JSON_PATH_MAX], host[256];
     if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
     /* etcd_discovery reads these from discovery.raw; their types are checked here. */
     for (const char *const *k = strings; *k; k++) {
-        const cJSON *v = syn_get(obj, *k);
+        const cJSON *v = json_lookup(obj, *k);
         if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
-            syn_path(p, sizeof p, path, *k);
-            return syn_fail(c, p, "a string", v);
+            json_path_key(p, sizeof p, path, *k);
+            return json_fail(c, p, "a string", v);
         }
     }
     if (syn_get_strings(c, obj, path, "endpoints", &d->endpoints) < 0) return -1;
-    syn_path(p, sizeof p, path, "endpoints");
+    json_path_key(p, sizeof p, path, "endpoints");
     for (size_t i = 0; i < d->endpoints.n; i++) {
         const char *u = d->endpoints.v[i];
         if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
-            syn_path_index(pi, sizeof pi, p, i);
-            return syn_fail(c, pi, "an http:// or https:// URL",
-                            cJSON_GetArrayItem(syn_get(obj, "endpoints"), (int)i));
+            json_path_index(pi, sizeof pi, p, i);
+            return json_fail(c, pi, "an http:// or https:// URL",
+                             cJSON_GetArrayItem(json_lookup(obj, "endpoints"), (int)i));
         }
     }
     /* Synapse's etcd watcher took "hosts": ["host[:port]"]; turn them into URLs. */
-    struct syn_strlist hosts = {0};
+    struct strlist hosts = {0};
     if (syn_get_strings(c, obj, path, "hosts", &hosts) < 0) {
-        syn_strlist_clear(&hosts);
+        strlist_clear(&hosts);
         return -1;
     }
-    syn_path(p, sizeof p, path, "hosts");
+    json_path_key(p, sizeof p, path, "hosts");
     for (size_t i = 0; i < hosts.n; i++) {
         int port = SYN_ETCD_DEFAULT_PORT;
         bool ok = split_host_port(hosts.v[i], true, host, sizeof host, &port);
         bool v6 = strchr(host, ':') != NULL;
-        if (!ok || syn_strlist_pushf(&d->endpoints, "http://%s%s%s:%d", v6 ? "[" : "", host,
-                                     v6 ? "]" : "", port) < 0) {
-            syn_strlist_clear(&hosts);
-            syn_path_index(pi, sizeof pi, p, i);
-            return ok ? syn_oom(c)
-                      : syn_fail(c, pi, "\"host[:port]\"",
-                                 cJSON_GetArrayItem(syn_get(obj, "hosts"), (int)i));
+        if (!ok || strlist_pushf(&d->endpoints, "http://%s%s%s:%d", v6 ? "[" : "", host,
+                                 v6 ? "]" : "", port) < 0) {
+            strlist_clear(&hosts);
+            json_path_index(pi, sizeof pi, p, i);
+            return ok ? json_oom(c)
+                      : json_fail(c, pi, "\"host[:port]\"",
+                                  cJSON_GetArrayItem(json_lookup(obj, "hosts"), (int)i));
         }
     }
-    syn_strlist_clear(&hosts);
+    strlist_clear(&hosts);
     if (d->endpoints.n == 0)
-        return syn_failf(c, "%s: missing (etcd needs a non-empty \"endpoints\" or \"hosts\")", p);
+        return json_failf(c, NULL,
+                          "%s: missing (etcd needs a non-empty \"endpoints\" or \"hosts\")", p);
     return parse_path(c, obj, path, "etcd", &d->path);
 }
 
-int syn_parse_discovery(struct syn_pctx *c, const cJSON *obj, const char *path,
+int syn_parse_discovery(struct json_ctx *c, const cJSON *obj, const char *path,
                         struct syn_discovery *d)
 {
     static const char *const base_keys[] = {"method", "label_filters", "label_filter", NULL};
-    char p[SYN_PATH_MAX];
+    char p[JSON_PATH_MAX];
     memset(d, 0, sizeof *d);
-    if (!obj) return syn_failf(c, "%s: missing (every service needs a discovery method)", path);
-    if (!cJSON_IsObject(obj)) return syn_fail(c, path, "an object", obj);
+    if (!obj)
+        return json_failf(c, NULL, "%s: missing (every service needs a discovery method)", path);
+    if (!cJSON_IsObject(obj)) return json_fail(c, path, "an object", obj);
     d->raw = cJSON_Duplicate(obj, true);
-    if (!d->raw) return syn_oom(c);
+    if (!d->raw) return json_oom(c);
 
-    syn_path(p, sizeof p, path, "method");
-    const cJSON *m = syn_get(obj, "method");
-    if (!cJSON_IsString(m)) return syn_fail(c, p, "a string", m);
+    json_path_key(p, sizeof p, path, "method");
+    const cJSON *m = json_lookup(obj, "method");
+    if (!cJSON_IsString(m)) return json_fail(c, p, "a string", m);
     d->method = strdup(m->valuestring);
-    if (!d->method) return syn_oom(c);
+    if (!d->method) return json_oom(c);
 
     int r;
     if (strcmp(d->method, "base") == 0) {
@@ -311,8 +314,8 @@ int syn_parse_discovery(struct syn_pctx *c, const cJSON *obj, const char *path,
         const char *what = "unknown discovery method";
         for (const char *const *s = synapse_only_methods; *s; s++)
             if (strcmp(*s, d->method) == 0) what = "a Synapse watcher smartdock does not implement";
-        return syn_failf(c, "%s: %s \"%.64s\" (supported: base, docker, etcd, zookeeper)", p, what,
-                         d->method);
+        return json_failf(c, NULL, "%s: %s \"%.64s\" (supported: base, docker, etcd, zookeeper)", p,
+                          what, d->method);
     }
     if (r < 0) return -1;
     return parse_filters(c, obj, path, d);
@@ -324,7 +327,7 @@ void syn_discovery_clear(struct syn_discovery *d)
     cJSON_Delete(d->raw);
     free(d->path);
     free(d->auth_file);
-    syn_strlist_clear(&d->hosts);
+    strlist_clear(&d->hosts);
     for (size_t i = 0; i < d->nservers; i++) {
         free(d->servers[i].name);
         free(d->servers[i].host);
@@ -332,7 +335,7 @@ void syn_discovery_clear(struct syn_discovery *d)
     }
     free(d->servers);
     free(d->image_name);
-    syn_strlist_clear(&d->endpoints);
+    strlist_clear(&d->endpoints);
     for (size_t i = 0; i < d->nlabel_filters; i++) {
         free(d->label_filters[i].label);
         free(d->label_filters[i].value);

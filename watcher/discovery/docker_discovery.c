@@ -14,6 +14,7 @@
 
 #include "discovery.h"
 #include "docker_client.h"
+#include "docker_event.h"
 #include "log.h"
 
 #include <stdarg.h>

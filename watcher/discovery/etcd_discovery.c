@@ -15,6 +15,7 @@
  * Options beyond syn_config's: "username"/"password" (etcd authentication)
  * and "ca_file"/"cert_file"/"key_file" (TLS), read from discovery.raw.
  */
+#include "backoff.h"
 #include "discovery.h"
 
 #include "etcd_client.h"
@@ -30,6 +31,7 @@
 
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 30000
+#define BACKOFF_JITTER_PERCENT 25
 
 struct etcd_item {
     char *key;
@@ -51,8 +53,7 @@ struct etcd_discovery {
     bool reading;     /* a range is in flight */
     struct etcd_stream *watch;
     uint64_t retry_timer;
-    int backoff_ms;
-    unsigned seed;
+    struct backoff backoff;
     char last_error[256];
 };
 
@@ -161,10 +162,7 @@ static void retry_now(void *arg)
 static void schedule_retry(struct etcd_discovery *d)
 {
     if (d->retry_timer) return;
-    int half = d->backoff_ms / 2;
-    uint64_t delay = (uint64_t)(half + rand_r(&d->seed) % (half + 1));
-    d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
-    d->retry_timer = loop_timer(d->loop, delay, retry_now, d);
+    d->retry_timer = loop_timer(d->loop, backoff_next(&d->backoff), retry_now, d);
 }
 
 static void stop_watch(struct etcd_discovery *d)
@@ -218,7 +216,7 @@ static void on_watch_msg(void *arg, const cJSON *msg)
             log_info("service %s: watching etcd %s%s from revision %" PRId64, d->svc->name,
                      etcd_client_endpoint(d->client), d->prefix, d->revision + 1);
             d->last_error[0] = 0;
-            d->backoff_ms = BACKOFF_MIN_MS;
+            backoff_reset(&d->backoff);
         }
         bool changed = false;
         for (size_t i = 0; i < m.nevents; i++) {
@@ -341,8 +339,8 @@ static void *etcdd_new(struct discovery_hub *h, const struct syn_service *svc, s
     d->index = index;
     d->fn = fn;
     d->arg = arg;
-    d->backoff_ms = BACKOFF_MIN_MS;
-    d->seed = (unsigned)(loop_now_ms() ^ (index * 2654435761u));
+    backoff_init(&d->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, BACKOFF_JITTER_PERCENT,
+                 backoff_seed(d));
     d->client = etcd_client_new(h->loop, &o);
     if (!d->client) {
         free(d->prefix);

@@ -1,5 +1,6 @@
 #include "haproxy_managed.h"
 
+#include "backoff.h"
 #include "haproxy_runtime.h"
 #include "log.h"
 
@@ -28,7 +29,8 @@ struct haproxy_managed {
     void *arg;
     pid_t pid;
     uint64_t started_ms, restart_timer;
-    unsigned backoff_ms, starts;
+    struct backoff backoff;
+    unsigned starts;
 };
 
 static void start(struct haproxy_managed *m)
@@ -81,7 +83,7 @@ struct haproxy_managed *haproxy_managed_new(struct loop *l, const struct haproxy
     m->started = started;
     m->may_start = may_start;
     m->arg = arg;
-    m->backoff_ms = BACKOFF_MIN_MS;
+    backoff_init(&m->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, 0, 0);
     m->binary = strdup(o->binary ? o->binary : "haproxy");
     m->config = strdup(o->config_path);
     if (asprintf(&m->master_arg, "%s,mode,600", o->master_socket) < 0) m->master_arg = NULL;
@@ -129,7 +131,8 @@ bool haproxy_managed_child_exited(struct haproxy_managed *m, pid_t pid, int stat
     if (m->pid <= 0 || pid != m->pid) return false;
     m->pid = 0;
     uint64_t ran = loop_now_ms() - m->started_ms;
-    if (ran >= STABLE_MS) m->backoff_ms = BACKOFF_MIN_MS;
+    if (ran >= STABLE_MS) backoff_reset(&m->backoff);
+    unsigned delay = backoff_next(&m->backoff);
     char how[64];
     if (WIFEXITED(status))
         snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
@@ -138,9 +141,8 @@ bool haproxy_managed_child_exited(struct haproxy_managed *m, pid_t pid, int stat
     else
         snprintf(how, sizeof how, "ended (wait status %d)", status);
     log_warn("managed haproxy: master pid %d %s after %llu ms; restarting it in %u ms", (int)pid,
-             how, (unsigned long long)ran, m->backoff_ms);
-    m->restart_timer = loop_timer(m->loop, m->backoff_ms, on_restart, m);
-    m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
+             how, (unsigned long long)ran, delay);
+    m->restart_timer = loop_timer(m->loop, delay, on_restart, m);
     return true;
 }
 

@@ -57,9 +57,9 @@ static void putf(struct buf *b, const char *fmt, ...)
     free(s);
 }
 
-static void warnf(struct buf *b, struct syn_strlist *w, const char *fmt, ...)
+static void warnf(struct buf *b, struct strlist *w, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void warnf(struct buf *b, struct syn_strlist *w, const char *fmt, ...)
+static void warnf(struct buf *b, struct strlist *w, const char *fmt, ...)
 {
     va_list ap;
     char *s = NULL;
@@ -67,7 +67,7 @@ static void warnf(struct buf *b, struct syn_strlist *w, const char *fmt, ...)
     va_start(ap, fmt);
     int r = vasprintf(&s, fmt, ap);
     va_end(ap);
-    if (r < 0 || syn_strlist_push(w, s) < 0) b->oom = true;
+    if (r < 0 || strlist_push(w, s) < 0) b->oom = true;
     free(s);
 }
 
@@ -79,7 +79,7 @@ static bool line_ok(const char *s)
     return true;
 }
 
-static void put_line(struct buf *b, struct syn_strlist *w, const char *where, const char *line)
+static void put_line(struct buf *b, struct strlist *w, const char *where, const char *line)
 {
     if (line_ok(line))
         putf(b, "\t%s\n", line);
@@ -87,7 +87,7 @@ static void put_line(struct buf *b, struct syn_strlist *w, const char *where, co
         warnf(b, w, "%s: dropped a configured line holding a control character", where);
 }
 
-static void put_lines(struct buf *b, struct syn_strlist *w, const char *where,
+static void put_lines(struct buf *b, struct strlist *w, const char *where,
                       const struct lines *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -124,7 +124,7 @@ static bool any_sets(const struct lines *l, const char *kw)
     return false;
 }
 
-static bool strlist_sets(const struct syn_strlist *l, const char *kw)
+static bool strlist_sets(const struct strlist *l, const char *kw)
 {
     struct lines v = {(const char **)l->v, l->n};
     return any_sets(&v, kw);
@@ -218,8 +218,8 @@ static bool in_kw_list(const char *line, const char *const *kws)
 }
 
 /* Section lines, then the listen lines that belong (skip those in not_here). */
-static int gather(struct lines *out, const struct syn_strlist *own,
-                  const struct syn_strlist *listen, const char *const *not_here)
+static int gather(struct lines *out, const struct strlist *own,
+                  const struct strlist *listen, const char *const *not_here)
 {
     out->n = 0;
     out->v = calloc(own->n + listen->n + 1, sizeof *out->v);
@@ -286,13 +286,13 @@ static void put_servers(struct buf *b, const struct render_server_list *servers,
 
 static void render_service(struct buf *b, const struct syn_config *cfg, size_t i,
                            const struct backend_list *found, const struct render_opts *opts,
-                           struct syn_strlist *w)
+                           struct strlist *w)
 {
     const struct syn_service *s = &cfg->services[i];
     const struct syn_service_haproxy *h = &s->haproxy;
     struct render_server_list servers = {0};
     struct lines front = {0}, back = {0};
-    static const struct syn_strlist none;
+    static const struct strlist none;
     char where[300];
     if (h->disabled) return;
     if (render_service_servers(cfg, i, found, &servers, w) < 0) {
@@ -332,15 +332,15 @@ out:
     render_server_list_clear(&servers);
 }
 
-static void put_section(struct buf *b, struct syn_strlist *w, const char *header,
-                        const struct syn_strlist *l, const char *where)
+static void put_section(struct buf *b, struct strlist *w, const char *header,
+                        const struct strlist *l, const char *where)
 {
     struct lines v = {(const char **)l->v, l->n};
     putf(b, "\n%s\n", header);
     put_lines(b, w, where, &v);
 }
 
-static void render_global(struct buf *b, const struct syn_haproxy *h, struct syn_strlist *w)
+static void render_global(struct buf *b, const struct syn_haproxy *h, struct strlist *w)
 {
     put_section(b, w, "global", &h->global, "haproxy.global");
     if (!strlist_sets(&h->global, "stats socket")) {
@@ -354,7 +354,7 @@ static void render_global(struct buf *b, const struct syn_haproxy *h, struct syn
 }
 
 char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list *backends,
-                         const struct render_opts *opts, struct syn_strlist *warnings)
+                         const struct render_opts *opts, struct strlist *warnings)
 {
     struct buf b = {0};
     const struct syn_haproxy *h = &cfg->haproxy;

@@ -68,7 +68,7 @@ struct render_server_list {
  */
 int render_service_servers(const struct syn_config *cfg, size_t svc,
                            const struct backend_list *discovered, struct render_server_list *out,
-                           struct syn_strlist *warnings);
+                           struct strlist *warnings);
 void render_server_list_clear(struct render_server_list *l);
 
 /* "host:port", or "[v6]:port" for an IPv6 host. Caller frees; NULL on ENOMEM. */
@@ -87,6 +87,6 @@ char *render_server_line(const struct render_server *s);
  * for the caller to log. Caller frees the result; NULL on allocation failure.
  */
 char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list *backends,
-                         const struct render_opts *opts, struct syn_strlist *warnings);
+                         const struct render_opts *opts, struct strlist *warnings);
 
 #endif

@@ -64,14 +64,14 @@ static void loggable(const char *s, char *buf, size_t len)
     buf[j] = '\0';
 }
 
-static int warn(struct syn_strlist *w, const char *svc, const struct cand *c, const char *why,
+static int warn(struct strlist *w, const char *svc, const struct cand *c, const char *why,
                 const char *value)
 {
     char name[96], val[96];
     if (!w) return 0;
     loggable(c->name ? c->name : c->host, name, sizeof name);
     loggable(value, val, sizeof val);
-    return syn_strlist_pushf(w, "service %s: skipped server %s: %s \"%s\"", svc, name, why, val);
+    return strlist_pushf(w, "service %s: skipped server %s: %s \"%s\"", svc, name, why, val);
 }
 
 /* Why a candidate must not reach haproxy.cfg, or NULL when it may. */
@@ -229,7 +229,7 @@ static char *unique_name(const struct render_server_list *l, const struct cand *
 }
 
 static int emit(struct render_server_list *l, const struct syn_service *svc, const struct cand *c,
-                struct syn_strlist *warnings)
+                struct strlist *warnings)
 {
     struct render_server *s = &l->v[l->n];
     memset(s, 0, sizeof *s);
@@ -241,7 +241,7 @@ static int emit(struct render_server_list *l, const struct syn_service *svc, con
         strncmp(c->name, s->name, strlen(c->name)) != 0) {
         char was[96];
         loggable(c->name, was, sizeof was);
-        if (syn_strlist_pushf(warnings, "service %s: server name \"%s\" written as %s", svc->name,
+        if (strlist_pushf(warnings, "service %s: server name \"%s\" written as %s", svc->name,
                               was, s->name) < 0)
             goto oom;
     }
@@ -284,7 +284,7 @@ static struct cand *collect(const struct syn_service *svc, const struct backend_
 
 int render_service_servers(const struct syn_config *cfg, size_t svc_index,
                            const struct backend_list *discovered, struct render_server_list *out,
-                           struct syn_strlist *warnings)
+                           struct strlist *warnings)
 {
     const struct syn_service *svc = &cfg->services[svc_index];
     size_t n = 0, kept = 0;
