@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "json_path.h"
 
 #define CONFIG_MAX_BYTES (4 * 1024 * 1024)
 
@@ -49,7 +50,10 @@ int conf_errorf(char *err, size_t errlen, const char *fmt, ...)
 int conf_fail(struct conf_ctx *p, const char *path, const char *want, const cJSON *v)
 {
     char got[160];
-    conf_describe(v, got, sizeof got);
+    if (json_path_is_secret(path))
+        snprintf(got, sizeof got, "a value not shown");
+    else
+        conf_describe(v, got, sizeof got);
     return conf_failf(p, "%s: expected %s, got %s", path, want, got);
 }
 

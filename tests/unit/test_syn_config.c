@@ -376,6 +376,11 @@ static const struct bad bad_configs[] = {
     {DISC("\"method\":\"docker\",\"servers\":[{\"host\":\"h\"}],\"image_name\":\"i\","
           "\"container_port\":1,\"check_interval\":-1"),
      "services.s.discovery.check_interval: expected a number 0.001..86400, got -1"},
+    {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
+          "\"username\":\"u\",\"password\":12345"),
+     "services.s.discovery.password: expected a string, got a value not shown"},
+    {DISC("\"method\":\"zookeeper\",\"hosts\":[\"z:2181\"],\"path\":\"/p\",\"auth_file\":\"\""),
+     "services.s.discovery.auth_file: expected a file name, got \"\""},
     {DISC("\"method\":\"etcd\",\"path\":\"/p\""),
      "services.s.discovery.hosts: missing (etcd needs a non-empty \"endpoints\" or \"hosts\")"},
     {DISC("\"method\":\"etcd\",\"endpoints\":[\"e:2379\"],\"path\":\"/p\""),
@@ -461,8 +466,7 @@ static const struct bad bad_configs[] = {
      "haproxy.drain_timeout_ms: expected an integer 0..3600000, got -1"},
     {TOPW("\"safe_http_defaults\":\"no\""),
      "haproxy.safe_http_defaults: expected true or false, got \"no\""},
-    {TOPW("\"state_file_ttl\":0"),
-     "haproxy.state_file_ttl: expected an integer >= 1, got 0"},
+    {TOPW("\"state_file_ttl\":0"), "haproxy.state_file_ttl: expected an integer >= 1, got 0"},
     {TOPW("\"server_order_seed\":-1"),
      "haproxy.server_order_seed: expected an integer >= 0, got -1"},
     {TOPW("\"managed\":null,\"haproxy_binary\":3"),
@@ -674,11 +678,11 @@ static void conf_dir_merge(void **state)
 static void etcd_auth_and_tls_keys(void **state)
 {
     (void)state;
-    struct syn_config *cfg = parse_ok(
-        "{\"services\":{\"web\":{\"discovery\":{\"method\":\"etcd\","
-        "\"endpoints\":[\"https://127.0.0.1:2379\"],\"path\":\"/smartdock/services/web/\","
-        "\"username\":\"root\",\"password\":\"pw\",\"ca_file\":\"/ca.pem\","
-        "\"cert_file\":\"/c.pem\",\"key_file\":\"/k.pem\"},\"haproxy\":{}}}}");
+    struct syn_config *cfg =
+        parse_ok("{\"services\":{\"web\":{\"discovery\":{\"method\":\"etcd\","
+                 "\"endpoints\":[\"https://127.0.0.1:2379\"],\"path\":\"/smartdock/services/web/\","
+                 "\"username\":\"root\",\"password\":\"pw\",\"ca_file\":\"/ca.pem\","
+                 "\"cert_file\":\"/c.pem\",\"key_file\":\"/k.pem\"},\"haproxy\":{}}}}");
     assert_int_equal(0, cfg->warnings.n);
     syn_config_free(cfg);
 
