@@ -176,17 +176,20 @@ void *zk_registry_new(struct loop *l, const struct reg_config *cfg, registry_los
                 ? zk_new(l, hosts, cfg->zk_session_timeout_ms, on_session, on_watch, r)
                 : NULL;
     free(hosts);
-    struct zk_auth *auth = NULL;
+    /* Credentials that cannot be used stop the start: no silent fallback to open nodes. */
+    bool auth_ok = !cfg->zk_auth_file;
     if (r->zk && cfg->zk_auth_file) {
         char err[512];
-        if (!(auth = zk_auth_load(cfg->zk_auth_file, err, sizeof err)))
+        struct zk_auth *auth = zk_auth_load(cfg->zk_auth_file, err, sizeof err);
+        if (!auth)
             log_error("registry.auth_file: %s", err);
         else if (zk_set_auth(r->zk, auth) < 0)
             log_error("registry.auth_file: out of memory");
+        else
+            auth_ok = true;
+        zk_auth_free(auth);
     }
-    bool auth_failed = cfg->zk_auth_file && !auth;
-    zk_auth_free(auth);
-    if (!r->zk || auth_failed) {
+    if (!r->zk || !auth_ok) {
         zk_free(r->zk);
         if (r->zk) loop_run_posts(l);
         zk_registrations_free(r->state);
