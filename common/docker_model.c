@@ -366,6 +366,26 @@ void docker_container_clear(struct docker_container *c)
     memset(c, 0, sizeof *c);
 }
 
+bool docker_container_ready(const struct docker_container *c, char *why, size_t whylen)
+{
+    const char *reason = NULL;
+    if (!c->running)
+        reason = "not running";
+    else if (c->paused)
+        reason = "paused";
+    else if (c->has_healthcheck && (!c->health_status || strcmp(c->health_status, "healthy") != 0))
+        reason = "not healthy";
+    if (!reason) return true;
+    if (why && whylen) {
+        if (c->running && !c->paused)
+            snprintf(why, whylen, "%s (%.40s)", reason,
+                     c->health_status ? c->health_status : "no health status yet");
+        else
+            snprintf(why, whylen, "%s", reason);
+    }
+    return false;
+}
+
 const char *docker_container_label(const struct docker_container *c, const char *key)
 {
     if (!c || !key) return NULL;

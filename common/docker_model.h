@@ -74,6 +74,13 @@ void docker_container_clear(struct docker_container *c);
 const char *docker_container_label(const struct docker_container *c, const char *key);
 
 /*
+ * Whether c may serve traffic now: running, not paused, and "healthy" if it
+ * has a healthcheck. When not, why (may be NULL) gets one short reason:
+ * "not running", "paused", "not healthy (starting)".
+ */
+bool docker_container_ready(const struct docker_container *c, char *why, size_t whylen);
+
+/*
  * The port on the Docker host where private_port (tcp) of c is reachable,
  * or -1 if it is not.
  *   - host network: the container's ports are the host's, so private_port

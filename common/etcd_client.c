@@ -89,6 +89,7 @@ struct etcd_client *etcd_client_new(struct loop *l, const struct etcd_client_opt
     }
     c->username = dup_or_null(o->username);
     c->password = dup_or_null(o->password ? o->password : "");
+    log_redact(c->password); /* never in a log line, whatever logs it */
     c->ca_file = dup_or_null(o->ca_file);
     c->cert_file = dup_or_null(o->cert_file);
     c->key_file = dup_or_null(o->key_file);
@@ -329,6 +330,7 @@ static void on_auth_reply(void *arg, const cJSON *reply, const struct etcd_error
             snprintf(text, sizeof text, "etcd %s: authenticate reply: %s", etcd_client_endpoint(c),
                      derr);
         } else {
+            log_redact(token);
             free(c->token);
             c->token = token;
             log_info("etcd %s: authenticated as \"%s\"", etcd_client_endpoint(c), c->username);

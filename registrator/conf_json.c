@@ -19,14 +19,15 @@
 
 const char *const CONF_NO_KEYS[] = {NULL};
 
-/* cJSON escapes control characters inside strings; DEL is the one left to hide. */
+/* The common/json_path context for p: same error buffer, same warnings. */
+static struct json_ctx json_of(struct conf_ctx *p)
+{
+    return (struct json_ctx){.err = p->err, .errlen = p->errlen, .warnings = &p->warn};
+}
+
 void conf_describe(const cJSON *v, char *buf, size_t len)
 {
-    char *s = v ? cJSON_PrintUnformatted(v) : NULL;
-    snprintf(buf, len, "%.100s%s", s ? s : "nothing", s && strlen(s) > 100 ? "..." : "");
-    for (char *q = buf; *q; q++)
-        if (*q == 0x7f) *q = '?';
-    free(s);
+    json_describe(v, buf, len);
 }
 
 int conf_failf(struct conf_ctx *p, const char *fmt, ...)
@@ -49,12 +50,8 @@ int conf_errorf(char *err, size_t errlen, const char *fmt, ...)
 
 int conf_fail(struct conf_ctx *p, const char *path, const char *want, const cJSON *v)
 {
-    char got[160];
-    if (json_path_is_secret(path))
-        snprintf(got, sizeof got, "a value not shown");
-    else
-        conf_describe(v, got, sizeof got);
-    return conf_failf(p, "%s: expected %s, got %s", path, want, got);
+    struct json_ctx c = json_of(p);
+    return json_fail(&c, path, want, v);
 }
 
 int conf_oom(struct conf_ctx *p)
@@ -64,63 +61,40 @@ int conf_oom(struct conf_ctx *p)
 
 int conf_fail_str(struct conf_ctx *p, const char *path, const char *want, const char *s)
 {
-    cJSON *v = cJSON_CreateString(s);
-    int r = v ? conf_fail(p, path, want, v) : conf_oom(p);
-    cJSON_Delete(v);
-    return r;
+    struct json_ctx c = json_of(p);
+    return json_fail_text(&c, path, want, s);
 }
 
-/* Room for one more warning and the terminating NULL. */
 int conf_warn_reserve(struct conf_ctx *p)
 {
-    if (p->nwarn + 2 > p->capwarn) {
-        size_t cap = p->capwarn ? p->capwarn * 2 : 8;
-        char **v = realloc(p->warn, cap * sizeof *v);
-        if (!v) return conf_oom(p);
-        p->warn = v;
-        p->capwarn = cap;
-    }
-    p->warn[p->nwarn] = NULL;
-    return 0;
+    return strlist_terminate(&p->warn) < 0 ? conf_oom(p) : 0;
 }
 
 int conf_warnf(struct conf_ctx *p, const char *fmt, ...)
 {
-    if (conf_warn_reserve(p) < 0) return -1;
     va_list ap;
-    va_start(ap, fmt);
     char *s = NULL;
+    va_start(ap, fmt);
     int r = vasprintf(&s, fmt, ap);
     va_end(ap);
-    if (r < 0) return conf_oom(p);
-    p->warn[p->nwarn++] = s;
-    p->warn[p->nwarn] = NULL;
-    return 0;
+    if (r >= 0) r = strlist_push(&p->warn, s);
+    free(s);
+    return r < 0 ? conf_oom(p) : 0;
 }
 
 void conf_join(char *buf, size_t len, const char *prefix, const char *key)
 {
-    int n = prefix && *prefix ? snprintf(buf, len, "%s.", prefix) : 0;
-    size_t j = n < 0 ? 0 : (size_t)n;
-    for (const char *k = key ? key : ""; *k && j + 1 < len; k++)
-        buf[j++] = (unsigned char)*k < 0x20 || *k == 0x7f ? '?' : *k;
-    if (j < len) buf[j] = '\0';
+    json_path_key(buf, len, prefix, key);
 }
 
-/* The last one, as most JSON readers do; conf_check_keys warns about duplicates. */
 const cJSON *conf_member(const cJSON *obj, const char *key)
 {
-    const cJSON *found = NULL, *it;
-    cJSON_ArrayForEach(it, obj)
-    {
-        if (it->string && !strcmp(it->string, key)) found = it;
-    }
-    return cJSON_IsNull(found) ? NULL : found;
+    return json_member(obj, key);
 }
 
 bool conf_in_list(const char *const *list, const char *s)
 {
-    for (; *list; list++)
+    for (; list && *list; list++)
         if (!strcmp(*list, s)) return true;
     return false;
 }
@@ -128,65 +102,50 @@ bool conf_in_list(const char *const *list, const char *s)
 bool conf_has_later(const cJSON *it)
 {
     for (const cJSON *jt = it->next; jt; jt = jt->next)
-        if (!strcmp(jt->string, it->string)) return true;
+        if (jt->string && it->string && !strcmp(jt->string, it->string)) return true;
     return false;
 }
 
 int conf_check_keys(struct conf_ctx *p, const cJSON *obj, const char *path,
                     const char *const *known, const char *const *other_type, const char *type_name)
 {
-    const cJSON *it;
-    char k[CONF_PATH_LEN];
-    cJSON_ArrayForEach(it, obj)
-    {
-        conf_join(k, sizeof k, path, it->string);
-        if (conf_has_later(it) && conf_warnf(p, "duplicate key %s: the last one is used", k) < 0)
-            return -1;
-        if (conf_in_list(known, it->string)) continue;
-        int r = conf_in_list(other_type, it->string)
-                    ? conf_warnf(p, "unknown key %s (not used with %s)", k, type_name)
-                    : conf_warnf(p, "unknown key %s", k);
-        if (r < 0) return -1;
-    }
-    return 0;
+    char why[64];
+    struct json_ctx c = json_of(p);
+    snprintf(why, sizeof why, "not used with %s, ignored", type_name ? type_name : "this type");
+    return json_check_keys(&c, obj, path, known, other_type, why);
+}
+
+static int require(struct conf_ctx *p, const cJSON *obj, const char *prefix, const char *key)
+{
+    char path[CONF_PATH_LEN];
+    if (conf_member(obj, key)) return 0;
+    conf_join(path, sizeof path, prefix, key);
+    return conf_failf(p, "%s: required", path);
 }
 
 int conf_get_string(struct conf_ctx *p, const cJSON *obj, const char *prefix, const char *key,
                     bool required, char **out)
 {
-    char path[CONF_PATH_LEN];
-    const cJSON *v = conf_member(obj, key);
-    conf_join(path, sizeof path, prefix, key);
-    if (!v) return required ? conf_failf(p, "%s: required", path) : 0;
-    if (!cJSON_IsString(v)) return conf_fail(p, path, "a string", v);
-    if (!backend_text_is_safe(v->valuestring))
-        return conf_fail(p, path, "a string without control characters", v);
-    free(*out);
-    *out = strdup(v->valuestring);
-    return *out ? 0 : conf_oom(p);
+    struct json_ctx c = json_of(p);
+    const cJSON *v = NULL;
+    if ((required && require(p, obj, prefix, key) < 0) ||
+        json_get(&c, obj, prefix, key, JSON_STRING, &v) < 0)
+        return -1;
+    return json_get_string_if(&c, obj, prefix, key, backend_text_is_safe,
+                              "a string without control characters", out);
 }
 
 bool conf_as_int(const cJSON *v, long lo, long hi, int *out)
 {
-    if (!cJSON_IsNumber(v)) return false;
-    double d = v->valuedouble;
-    if (!isfinite(d) || d != floor(d) || d < (double)lo || d > (double)hi) return false;
-    *out = (int)d;
-    return true;
+    return json_as_int(v, JSON_INT_NUMBER, lo, hi, out);
 }
 
 int conf_get_int(struct conf_ctx *p, const cJSON *obj, const char *prefix, const char *key,
                  bool required, long lo, long hi, int *out)
 {
-    char path[CONF_PATH_LEN], want[64];
-    const cJSON *v = conf_member(obj, key);
-    conf_join(path, sizeof path, prefix, key);
-    if (!v) return required ? conf_failf(p, "%s: required", path) : 0;
-    if (hi == INT_MAX)
-        snprintf(want, sizeof want, "an integer >= %ld", lo);
-    else
-        snprintf(want, sizeof want, "an integer %ld..%ld", lo, hi);
-    return conf_as_int(v, lo, hi, out) ? 0 : conf_fail(p, path, want, v);
+    struct json_ctx c = json_of(p);
+    if (required && require(p, obj, prefix, key) < 0) return -1;
+    return json_get_int(&c, obj, prefix, key, JSON_INT_NUMBER, lo, hi, out);
 }
 
 int conf_get_positive(struct conf_ctx *p, const cJSON *obj, const char *prefix, const char *key,
@@ -202,13 +161,8 @@ int conf_get_positive(struct conf_ctx *p, const cJSON *obj, const char *prefix, 
 int conf_get_bool(struct conf_ctx *p, const cJSON *obj, const char *prefix, const char *key,
                   bool *out)
 {
-    char path[CONF_PATH_LEN];
-    const cJSON *v = conf_member(obj, key);
-    conf_join(path, sizeof path, prefix, key);
-    if (!v) return 0;
-    if (!cJSON_IsBool(v)) return conf_fail(p, path, "true or false", v);
-    *out = cJSON_IsTrue(v);
-    return 0;
+    struct json_ctx c = json_of(p);
+    return json_get_bool(&c, obj, prefix, key, out);
 }
 
 int conf_get_seconds_ms(struct conf_ctx *p, const cJSON *obj, const char *prefix, const char *key,
@@ -255,29 +209,10 @@ char *conf_read_file(const char *path, char *err, size_t errlen)
     return buf;
 }
 
-/* Where cJSON stopped, as 1-based line and column. */
-static void position(const char *json, const char *at, int *line, int *col)
-{
-    const char *bol = json;
-    *line = 1;
-    for (const char *q = json; q < at && *q; q++)
-        if (*q == '\n') {
-            (*line)++;
-            bol = q + 1;
-        }
-    *col = (int)(at - bol) + 1;
-}
-
 cJSON *conf_parse_json(struct conf_ctx *p, const char *json)
 {
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
-    if (!root) {
-        int line, col;
-        position(json, end ? end : json, &line, &col);
-        conf_failf(p, "malformed JSON at line %d, column %d", line, col);
-    }
-    return root;
+    struct json_ctx c = json_of(p);
+    return json_parse(&c, json, strlen(json), NULL);
 }
 
 int conf_get_labels(struct conf_ctx *p, const cJSON *obj, const char *prefix, const char *key,

@@ -1,6 +1,7 @@
 /*
- * The helpers every registrator config parser shares: typed getters over
- * cJSON that fail with the JSON path and the offending value
+ * The helpers every registrator config parser shares, on top of
+ * common/json_path.h (which the watcher's parser and the API decoders use
+ * too): typed getters that fail with the JSON path and the offending value
  * (`services.web.checks[0].rise: expected a positive integer, got "x"`), and
  * warnings collected for the caller. The first error wins; getters return
  * 0 or -1.
@@ -13,14 +14,14 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "strlist.h"
 
 #define CONF_PATH_LEN 512
 
 struct conf_ctx {
     char *err;
     size_t errlen;
-    char **warn; /* NULL-terminated once anything is pushed */
-    size_t nwarn, capwarn;
+    struct strlist warn;
 };
 
 extern const char *const CONF_NO_KEYS[];

@@ -355,7 +355,7 @@ static int etcdr_put(void *impl, const struct registration *reg)
     struct etcd_registry *r = impl;
     char *key = NULL;
     if (asprintf(&key, "%s%s/%s", r->prefix, reg->service, reg->instance) < 0) return -1;
-    char *payload = backend_encode_nerve(&reg->backend);
+    char *payload = reg->payload ? strdup(reg->payload) : backend_encode_nerve(&reg->backend);
     struct etcd_entry *e = find(r, key);
     if (!payload || (!e && !(e = calloc(1, sizeof *e)))) {
         free(key);
@@ -392,6 +392,24 @@ static void etcdr_remove(void *impl, const char *service, const char *instance)
     if (!e || !e->wanted) return;
     e->wanted = false;
     converge(e);
+}
+
+static bool etcdr_connected(const void *impl)
+{
+    const struct etcd_registry *r = impl;
+    return r->lease != 0 && !r->granting;
+}
+
+static char *etcdr_describe(const void *impl, const char *service, const char *instance)
+{
+    const struct etcd_registry *r = impl;
+    char *key = NULL;
+    if (asprintf(&key, "%s%s/%s", r->prefix, service, instance) < 0) return NULL;
+    if (!find((struct etcd_registry *)r, key)) {
+        free(key);
+        return NULL;
+    }
+    return key;
 }
 
 static bool etcdr_settled(const void *impl)
@@ -470,4 +488,5 @@ static void etcdr_free(void *impl)
     free(r);
 }
 
-const struct registry_ops etcd_registry_ops = {etcdr_put, etcdr_remove, etcdr_settled, etcdr_free};
+const struct registry_ops etcd_registry_ops = {etcdr_put,       etcdr_remove,   etcdr_settled,
+                                               etcdr_connected, etcdr_describe, etcdr_free};

@@ -1,6 +1,8 @@
 /* smartdock-registrator: Docker containers -> ephemeral registry entries. */
 #include "log.h"
 #include "loop.h"
+#include "nerve_services.h"
+#include "ops.h"
 #include "reg_cli.h"
 #include "reg_config.h"
 #include "registrator.h"
@@ -15,9 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#define DEFAULT_CONTROL_SOCKET "/run/smartdock/registrator.sock"
+
 static void usage(FILE *out)
 {
     fputs("usage: smartdock-registrator [options] [<registry-uri>]\n"
+          "       smartdock-registrator status [-c FILE] [--json]\n"
+          "       smartdock-registrator drain [-c FILE] CONTAINER\n"
           "  -c, --config FILE  config file (JSON); optional with a registry URI\n"
           "  --check            validate the config and exit (0 valid, 2 invalid)\n"
           "  --once             resynchronise once and exit\n"
@@ -36,6 +42,125 @@ struct shutdown {
     struct loop *loop;
     int signo;
 };
+
+/* The hooks' view of the daemon: the registrator exists only after ops. */
+struct daemon {
+    struct registrator *r;
+    struct ops *ops;
+};
+
+static void on_ready(void *arg)
+{
+    struct daemon *d = arg;
+    ops_ready(d->ops);
+}
+
+static char *status_json(void *arg)
+{
+    struct daemon *d = arg;
+    return d->r ? registrator_status_json(d->r) : NULL;
+}
+
+static void summary(void *arg, char *buf, size_t len)
+{
+    struct daemon *d = arg;
+    if (d->r) registrator_summary(d->r, buf, len);
+}
+
+/* "drain ID" */
+static char *command(void *arg, const char *request)
+{
+    struct daemon *d = arg;
+    if (!d->r || strncmp(request, "drain ", 6) != 0) return NULL;
+    char msg[256];
+    int rc = registrator_drain(d->r, request + 6, msg, sizeof msg);
+    log_info("control: drain %.64s: %s", request + 6, msg);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", rc == 0);
+    cJSON_AddStringToObject(o, rc == 0 ? "message" : "error", msg);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+/* The human view of `status`. */
+static void print_status(const cJSON *s, FILE *out)
+{
+    fprintf(out, "smartdock-registrator %s: docker %s %s; %s %s%s\n", ops_str(s, "version"),
+            ops_str(s, "docker"), ops_true(s, "docker_connected") ? "connected" : "DISCONNECTED",
+            ops_str(s, "registry"),
+            ops_true(s, "registry_connected") ? "connected" : "DISCONNECTED",
+            ops_true(s, "first_sync_done") ? "" : "; first sync not done yet");
+    fprintf(out, "%-12s  %-16s  %-21s  %-14s  %-15s  %s\n", "CONTAINER", "SERVICE", "ADDRESS",
+            "HEALTH", "DRAIN", "REGISTRATION");
+    const cJSON *c, *g;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(s, "containers"))
+    {
+        const cJSON *regs = cJSON_GetObjectItemCaseSensitive(c, "registrations");
+        if (cJSON_GetArraySize(regs) == 0)
+            fprintf(out, "%-12s  %-16s  %-21s  %-14s  %-15s  %s\n", ops_str(c, "container"), "-",
+                    "-", ops_str(c, "health"), ops_str(c, "drain"), "-");
+        cJSON_ArrayForEach(g, regs)
+        {
+            fprintf(out, "%-12s  %-16s  %-21s  %-14s  %-15s  %s\n", ops_str(c, "container"),
+                    ops_str(g, "service"), ops_str(g, "address"), ops_str(c, "health"),
+                    ops_str(c, "drain"), ops_str(g, "path"));
+        }
+    }
+}
+
+static void print_message(const cJSON *s, FILE *out)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(s, "message");
+    fprintf(out, "%s\n", cJSON_IsString(m) ? m->valuestring : "done");
+}
+
+/* `status [-c FILE] [--json]` and `drain [-c FILE] CONTAINER`. */
+static int control_command(int argc, char **argv)
+{
+    const char *path = NULL, *container = NULL;
+    bool json = false, drain = strcmp(argv[1], "drain") == 0;
+    for (int i = 2; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            path = argv[++i];
+        else if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (drain && !container && argv[i][0] != '-')
+            container = argv[i];
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (drain && !container) {
+        usage(stderr);
+        return 2;
+    }
+    char *socket_path = strdup(DEFAULT_CONTROL_SOCKET);
+    if (path) {
+        log_init("registrator", LL_WARN);
+        struct reg_config *cfg = NULL;
+        char err[512];
+        if (reg_config_load_partial(path, &cfg, NULL, err, sizeof err) < 0) {
+            fprintf(stderr, "%s: %s\n", path, err);
+            free(socket_path);
+            return 2;
+        }
+        if (cfg->daemon.control_socket) {
+            free(socket_path);
+            socket_path = strdup(cfg->daemon.control_socket);
+        }
+        reg_config_free(cfg);
+    }
+    char request[300];
+    snprintf(request, sizeof request, "%s%s%.200s", drain ? "drain" : "status", drain ? " " : "",
+             drain ? container : "");
+    int rc = socket_path
+                 ? ops_client(socket_path, request, json, drain ? print_message : print_status)
+                 : 1;
+    free(socket_path);
+    return rc;
+}
 
 static void on_signal(void *arg, int signo)
 {
@@ -97,7 +222,7 @@ static struct reg_config *load_config(const struct reg_cli *cli)
     for (char **w = warnings; w && *w; w++)
         log_warn("%s", *w);
     reg_config_free_warnings(warnings);
-    if (!cfg->advertise_host && advertise_from_hostname(cfg) < 0) {
+    if (cfg->follows_docker && !cfg->advertise_host && advertise_from_hostname(cfg) < 0) {
         log_error("advertise_host: required (the config key or -ip); the hostname does not "
                   "resolve");
         reg_config_free(cfg);
@@ -113,6 +238,8 @@ static struct reg_config *load_config(const struct reg_cli *cli)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "drain") == 0))
+        return control_command(argc, argv);
     struct reg_cli cli;
     char err[512];
     if (reg_cli_parse(argc, argv, &cli, err, sizeof err) < 0) {
@@ -137,30 +264,59 @@ int main(int argc, char **argv)
 
     struct reg_config *cfg = load_config(&cli);
     if (!cfg) return 2;
+    log_set_format(cfg->daemon.log_format);
     if (cli.check) {
         printf("%s: valid\n", cli.config_path ? cli.config_path : cli.registry_uri);
         reg_config_free(cfg);
         return 0;
     }
 
-    srand((unsigned)time(NULL) ^ (unsigned)getpid()); /* reconnect jitter differs per host */
     struct loop *loop = loop_new();
     if (!loop) return 1;
     struct shutdown sd = {loop, 0};
     loop_on_signal(loop, on_signal, &sd);
-    struct registrator_opts opts = {.once = cli.once, .dry_run = cli.dry_run ? stdout : NULL};
-    struct registrator *r = registrator_new(loop, cfg, &opts);
-    if (!r) {
-        loop_free(loop);
-        reg_config_free(cfg);
-        return 1;
+    struct daemon d = {NULL, NULL};
+    if (!cli.once) {
+        struct ops_hooks hooks = {status_json, command, summary, &d};
+        d.ops = ops_new(loop, "registrator", &cfg->daemon,
+                        cfg->daemon.control_socket ? cfg->daemon.control_socket
+                                                   : DEFAULT_CONTROL_SOCKET,
+                        &hooks);
+        if (!d.ops) {
+            loop_free(loop);
+            reg_config_free(cfg);
+            return 1;
+        }
     }
-    loop_run(loop);
-    int status = cli.once ? registrator_status(r) : 0;
+    struct registrator_opts opts = {.once = cli.once,
+                                    .dry_run = cli.dry_run ? stdout : NULL,
+                                    .on_ready = on_ready,
+                                    .ready_arg = &d,
+                                    .metrics = ops_metrics(d.ops)};
+    /* Nerve's services and the Docker follower share the loop. */
+    struct nerve_services *ns = NULL;
+    if (cfg->nnerve_services && !(ns = nerve_services_new(loop, cfg, opts.dry_run))) goto fail;
+    if (cfg->follows_docker && !(d.r = registrator_new(loop, cfg, &opts))) goto fail;
+    /* Nerve's services alone have no first sync to wait for. */
+    if (!d.r) ops_ready(d.ops);
+    if (d.r || !cli.once) loop_run(loop);
+    int status = cli.once && d.r ? registrator_status(d.r) : 0;
     if (sd.signo) log_info("signal %d: withdrawing every registration and exiting", sd.signo);
+    ops_stopping(d.ops);
+    struct registrator *r = d.r;
+    d.r = NULL;
     registrator_free(r);
+    nerve_services_free(ns);
     loop_run_posts(loop);
+    ops_free(d.ops);
     loop_free(loop);
     reg_config_free(cfg);
     return status;
+fail:
+    nerve_services_free(ns);
+    ops_free(d.ops);
+    loop_run_posts(loop);
+    loop_free(loop);
+    reg_config_free(cfg);
+    return 1;
 }

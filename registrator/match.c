@@ -110,8 +110,7 @@ static bool eligible(const struct docker_container *c)
 {
     if (label_is_true(docker_container_label(c, "smartdock.ignore"))) return false;
     /* registrator's SERVICE_IGNORE is weighed per port, in resolve(). */
-    if (!c->running || c->paused) return false;
-    return !c->has_healthcheck || (c->health_status && !strcmp(c->health_status, "healthy"));
+    return docker_container_ready(c, NULL, 0);
 }
 
 static bool service_matches(const struct reg_service *s, const struct docker_container *c)

@@ -16,6 +16,11 @@ struct registration {
     struct backend
         backend; /* host, port, name (= instance), weight, options, labels, container_id, service */
     int drain_ms;
+    /* Nerve services only (zero for containers); borrowed, registry_put copies: */
+    const char *dir;     /* the whole directory (zk_path) instead of <root>/<service> */
+    const char *payload; /* the node's data verbatim instead of the backend's JSON */
+    enum nerve_node_type node_type;
+    int ttl_s; /* touch a persistent node this often; 0: never */
 };
 
 struct registration_list {

@@ -353,13 +353,14 @@ static int parse_root(struct conf_ctx *p, const cJSON *root, struct reg_config *
 {
     static const char *const known[] = {
         "docker",   "advertise_host", "resync_interval_s", "registry", "services", "explicit",
-        "internal", "tags",           "use_ip_from_label", NULL};
+        "internal", "tags",           "use_ip_from_label", "log_format", "metrics", "control_socket", NULL};
     static const char *const known_nerve[] = {
         "docker",      "advertise_host", "resync_interval_s",
         "registry",    "services",       "explicit",
         "internal",    "tags",           "use_ip_from_label",
         "instance_id", "heartbeat_path", "service_conf_dir",
         "statsd",      "rate_limiting",  "max_repeated_report_failures",
+        "log_format",  "metrics",        "control_socket",
         NULL};
     if (!cJSON_IsObject(root)) return conf_fail(p, "config", "an object", root);
     bool nerve = conf_member(root, "instance_id") != NULL;
@@ -367,6 +368,9 @@ static int parse_root(struct conf_ctx *p, const cJSON *root, struct reg_config *
     if (conf_check_keys(p, root, "", nerve ? known_nerve : known, CONF_NO_KEYS, NULL) < 0 ||
         (nerve && parse_nerve_top(p, root, cfg) < 0))
         return -1;
+    char derr[300];
+    if (daemon_config_parse(root, &cfg->daemon, derr, sizeof derr) < 0)
+        return conf_failf(p, "%s", derr);
     if (cfg->follows_docker) {
         if (parse_docker(p, root, cfg) < 0 || parse_registrator_keys(p, root, cfg) < 0 ||
             conf_get_string(p, root, "", "advertise_host", !partial, &cfg->advertise_host) < 0)
@@ -425,14 +429,14 @@ static int parse(const char *json, bool partial, struct reg_config **out, char *
     if (rc == 0 && warnings) rc = conf_warn_reserve(&p);
     if (rc < 0) {
         reg_config_free(cfg);
-        reg_config_free_warnings(p.warn);
+        reg_config_free_warnings(p.warn.v);
         return -1;
     }
     *out = cfg;
     if (warnings)
-        *warnings = p.warn;
+        *warnings = p.warn.v;
     else
-        reg_config_free_warnings(p.warn);
+        reg_config_free_warnings(p.warn.v);
     return 0;
 }
 
@@ -525,6 +529,7 @@ bool reg_config_same_connections(const struct reg_config *a, const struct reg_co
 void reg_config_free(struct reg_config *c)
 {
     if (!c) return;
+    daemon_config_clear(&c->daemon);
     free(c->docker_host);
     free(c->advertise_host);
     for (size_t i = 0; i < c->nzk_hosts; i++)

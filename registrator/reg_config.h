@@ -9,6 +9,7 @@
 
 #include "backend.h"
 #include "check_config.h"
+#include "daemon_config.h"
 #include "nerve_config.h"
 
 enum registry_type { REGISTRY_ZOOKEEPER, REGISTRY_ETCD };
@@ -51,6 +52,8 @@ struct reg_config {
 
     struct reg_service *services;
     size_t nservices;
+
+    struct daemon_config daemon; /* log_format, metrics, control_socket */
 
     /* Docker is followed unless the file is a Nerve config without a
      * "registry" section (then only its Nerve services run). */

@@ -1,8 +1,12 @@
+/*
+ * The registrator: a docker_watch follows the engine and says what each
+ * container is now; this file turns containers into registrations (match.h)
+ * and keeps the registry equal to them, and drains the ones that ask for it.
+ */
 #include "registrator.h"
 
-#include "docker_client.h"
-#include "docker_event.h"
-#include "docker_model.h"
+#include "docker_watch.h"
+#include "metrics.h"
 #include "log.h"
 #include "match.h"
 #include "registry.h"
@@ -13,23 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 30000
-#define EVENTS_PATH "/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D"
-
-/* What we know of one container. */
+/* What we registered for one container: its docker_watch data. */
 struct container_state {
-    struct container_state *next;
-    char *id;
     char short_id[13];
-    uint64_t gen;       /* bumped by every event that changes what we want */
-    uint64_t touched;   /* resync number when an event last touched it */
-    bool stopping;      /* its stop signal was seen and it may still run: register nothing */
-    uint64_t stopping_since;
-    char *stop_signal;  /* from the last inspect */
-    bool has_healthcheck;
-    char *problems;     /* last problems logged, so each is logged once */
+    char *problems; /* last problems logged, so each is logged once */
     struct registration_list regs;
+    bool has_healthcheck;
+    char health[16];      /* State.Health.Status last seen, or "" */
+    bool drained_by_hand; /* `smartdock-registrator drain`: stays withdrawn until it stops */
 };
 
 /* A container whose stop signal it ignores, withdrawn and now being drained:
@@ -45,68 +40,38 @@ struct registrator {
     struct loop *loop;
     const struct reg_config *cfg;
     struct registrator_opts opts;
-    struct docker_client *docker;
+    struct docker_watch *docker;
     struct registry *registry;
-    struct docker_stream *events;
-    struct container_state *containers;
     struct drain *drains;
-    uint64_t reconnect_timer, resync_timer, settle_timer;
-    int backoff_ms;
-    uint64_t resync_no;  /* number of the resync in flight or last done */
-    int inspects_pending;
-    bool resyncing, first_sync_done;
-    bool resync_again; /* asked for while one was in flight */
+    uint64_t settle_timer;
+    bool first_sync_done;
+    bool ready_reported; /* opts.on_ready was called */
     bool closing;
     int status;
+    bool docker_connected; /* in sync with the engine, not lost since */
+    bool docker_lost;      /* lost since the last sync: the next one is a reconnect */
+    /* metrics (NULL families when opts.metrics is NULL) */
+    struct metric *m_registrations, *m_registry_connected, *m_docker_connected, *m_reconnects,
+        *m_checks;
 };
 
-struct inspect_req {
-    struct registrator *r;
-    char *id;
-    uint64_t gen;
-    bool from_resync;
-};
-
-static void connect_engine(void *arg);
-static void resync(struct registrator *r);
-
-static struct container_state *find(struct registrator *r, const char *id)
+static struct container_state *container_new(const char *id)
 {
-    for (struct container_state *c = r->containers; c; c = c->next)
-        if (strcmp(c->id, id) == 0) return c;
-    return NULL;
-}
-
-static struct container_state *get(struct registrator *r, const char *id)
-{
-    struct container_state *c = find(r, id);
-    if (c) return c;
-    c = calloc(1, sizeof *c);
-    if (!c || !(c->id = strdup(id))) {
-        free(c);
-        return NULL;
-    }
-    snprintf(c->short_id, sizeof c->short_id, "%.12s", id);
-    c->next = r->containers;
-    r->containers = c;
+    struct container_state *c = calloc(1, sizeof *c);
+    if (c)
+        snprintf(c->short_id, sizeof c->short_id, "%.12s", id);
+    else
+        log_error("container %.12s: out of memory", id);
     return c;
 }
 
-static void container_free(struct container_state *c)
+static void container_free(void *arg, void *data)
 {
+    struct container_state *c = data;
+    (void)arg;
     registration_list_clear(&c->regs);
-    free(c->id);
-    free(c->stop_signal);
     free(c->problems);
     free(c);
-}
-
-static void forget(struct registrator *r, struct container_state *c)
-{
-    struct container_state **p = &r->containers;
-    while (*p && *p != c) p = &(*p)->next;
-    if (*p) *p = c->next;
-    container_free(c);
 }
 
 static void withdraw_all(struct registrator *r, struct container_state *c, const char *why)
@@ -152,6 +117,7 @@ static void print_dry_run(struct registrator *r, const struct registration *g)
 /* Replaces c's registrations by want (moved in). */
 static void apply(struct registrator *r, struct container_state *c, struct registration_list *want)
 {
+    if (c->drained_by_hand) registration_list_clear(want);
     for (size_t i = 0; i < c->regs.n; i++)
         if (!has_registration(want, &c->regs.v[i]) && r->registry) {
             log_info("deregistering %s container=%s (no longer matches)", c->regs.v[i].service,
@@ -173,7 +139,8 @@ static void apply(struct registrator *r, struct container_state *c, struct regis
 static void log_problems(struct container_state *c, char **problems)
 {
     size_t len = 1;
-    for (char **p = problems; p && *p; p++) len += strlen(*p) + 1;
+    for (char **p = problems; p && *p; p++)
+        len += strlen(*p) + 1;
     char *joined = calloc(1, len);
     if (!joined) return;
     for (char **p = problems; p && *p; p++) {
@@ -181,105 +148,17 @@ static void log_problems(struct container_state *c, char **problems)
         strcat(joined, "\n");
     }
     if (!c->problems || strcmp(c->problems, joined) != 0)
-        for (char **p = problems; p && *p; p++) log_warn("%s", *p);
+        for (char **p = problems; p && *p; p++)
+            log_warn("%s", *p);
     free(c->problems);
     c->problems = joined;
-}
-
-static void maybe_finish_once(struct registrator *r);
-
-/* One fewer inspect outstanding for the resync in flight. */
-static void resync_release(struct registrator *r)
-{
-    if (--r->inspects_pending == 0 && r->resyncing) {
-        r->resyncing = false;
-        r->first_sync_done = true;
-        log_debug("resynchronisation %llu complete", (unsigned long long)r->resync_no);
-        maybe_finish_once(r);
-        if (r->resync_again && !r->closing) {
-            r->resync_again = false;
-            resync(r);
-        }
-    }
-}
-
-static void inspect_done(struct inspect_req *q)
-{
-    if (q->from_resync) resync_release(q->r);
-    free(q->id);
-    free(q);
-}
-
-static void on_inspect(void *arg, long status, const char *body, size_t len, const char *error)
-{
-    struct inspect_req *q = arg;
-    struct registrator *r = q->r;
-    struct container_state *c = find(r, q->id);
-    if (error || !c || c->gen != q->gen) {
-        if (error && error != DOCKER_CANCELLED) log_warn("inspecting container %.12s: %s", q->id, error);
-        inspect_done(q);
-        return;
-    }
-    if (status == 404) {
-        withdraw_all(r, c, "container is gone");
-        forget(r, c);
-        inspect_done(q);
-        return;
-    }
-    struct docker_container dc;
-    char err[256];
-    if (status != 200 || docker_container_decode(body, len, &dc, err, sizeof err) < 0) {
-        if (status != 200) snprintf(err, sizeof err, "status %ld", status);
-        log_error("inspecting container %.12s: unexpected reply: %s", q->id, err);
-        inspect_done(q);
-        return;
-    }
-    free(c->stop_signal);
-    c->stop_signal = dc.stop_signal ? strdup(dc.stop_signal) : NULL;
-    c->has_healthcheck = dc.has_healthcheck;
-    /* A resync that finds it still running after its stop signal is seeing
-     * it shut down, unless that was long ago (an app that ignored a manual
-     * `docker kill -s TERM` is serving again). */
-    bool shutting_down = c->stopping && q->from_resync &&
-                         loop_now_ms() - c->stopping_since < (uint64_t)r->cfg->resync_interval_s * 1000;
-    if (!shutting_down) {
-        struct registration_list want = {0};
-        struct strlist problems = {0};
-        c->stopping = false;
-        if (match_container(r->cfg, &dc, &want, &problems) == 0) {
-            log_problems(c, problems.v);
-            apply(r, c, &want);
-        }
-        registration_list_clear(&want);
-        strlist_clear(&problems);
-    }
-    docker_container_clear(&dc);
-    inspect_done(q);
-}
-
-static void inspect(struct registrator *r, struct container_state *c, bool from_resync)
-{
-    struct inspect_req *q = calloc(1, sizeof *q);
-    char path[128];
-    if (!q || !(q->id = strdup(c->id))) {
-        free(q);
-        return;
-    }
-    q->r = r;
-    q->gen = c->gen;
-    q->from_resync = from_resync;
-    snprintf(path, sizeof path, "/containers/%s/json", c->id);
-    if (from_resync) r->inspects_pending++;
-    if (docker_client_get(r->docker, path, on_inspect, q) < 0) {
-        log_error("inspecting container %s: cannot start the request", c->short_id);
-        inspect_done(q);
-    }
 }
 
 static void drain_free(struct registrator *r, struct drain *d)
 {
     struct drain **p = &r->drains;
-    while (*p && *p != d) p = &(*p)->next;
+    while (*p && *p != d)
+        p = &(*p)->next;
     if (*p) *p = d->next;
     if (d->timer) loop_timer_cancel(r->loop, d->timer);
     free(d->id);
@@ -304,11 +183,9 @@ static void drain_done(void *arg)
 {
     struct drain *d = arg;
     struct registrator *r = d->r;
-    char path[160];
     d->timer = 0;
-    snprintf(path, sizeof path, "/containers/%s/kill?signal=SIGTERM", d->id);
     char *id = strdup(d->id);
-    if (id && docker_client_post(r->docker, path, on_drain_kill, id) < 0) {
+    if (id && docker_watch_kill(r->docker, d->id, "SIGTERM", on_drain_kill, id) < 0) {
         log_error("drain over, but SIGTERM to container %.12s could not be sent", d->id);
         free(id);
     }
@@ -321,7 +198,8 @@ static void drain_done(void *arg)
  * us, we withdraw the instance at once, and SIGTERM follows drain_ms later
  * while HAProxy already sends it nothing new. docker stop -t still bounds it.
  */
-static void start_drain(struct registrator *r, struct container_state *c, const struct docker_event *ev)
+static void start_drain(struct registrator *r, const char *id, const struct container_state *c,
+                        const struct docker_event *ev)
 {
     int drain_ms = 0;
     for (size_t i = 0; i < c->regs.n; i++)
@@ -335,7 +213,7 @@ static void start_drain(struct registrator *r, struct container_state *c, const 
         return;
     }
     struct drain *d = calloc(1, sizeof *d);
-    if (!d || !(d->id = strdup(c->id))) {
+    if (!d || !(d->id = strdup(id))) {
         free(d);
         return;
     }
@@ -346,163 +224,80 @@ static void start_drain(struct registrator *r, struct container_state *c, const 
     log_info("draining container %s for %d ms before sending it SIGTERM", c->short_id, drain_ms);
 }
 
-static void on_event(void *arg, const char *line, size_t len)
+static void count_checks(struct registrator *r, const struct container_state *c)
+{
+    for (size_t i = 0; i < c->regs.n; i++)
+        metric_add(r->m_checks, 1, c->regs.v[i].service, c->health);
+}
+
+/* Container dc is now what it is: register what it matches, withdraw the rest. */
+static void on_container(void *arg, const struct docker_container *dc, void **data)
 {
     struct registrator *r = arg;
-    struct docker_event ev;
-    char err[256];
-    r->backoff_ms = BACKOFF_MIN_MS;
-    if (docker_event_decode(line, len, &ev, err, sizeof err) < 0) {
-        log_warn("docker event skipped: %s", err);
-        return;
+    struct container_state *c = *data ? *data : (*data = container_new(dc->id));
+    struct registration_list want = {0};
+    struct strlist problems = {0};
+    if (c && match_container(r->cfg, dc, &want, &problems) == 0) {
+        log_problems(c, problems.v);
+        /* A new health check result counts for the services it concerns:
+         * those registered after it, else those it withdrew. */
+        const char *health = dc->has_healthcheck && dc->health_status ? dc->health_status : "";
+        bool checked = *health && strcmp(health, c->health) != 0;
+        c->has_healthcheck = dc->has_healthcheck;
+        snprintf(c->health, sizeof c->health, "%s", health);
+        if (checked && !want.n) count_checks(r, c);
+        apply(r, c, &want);
+        if (checked && c->regs.n) count_checks(r, c);
     }
-    if (!ev.id || (ev.type && strcmp(ev.type, "container") != 0)) {
-        docker_event_clear(&ev);
-        return;
-    }
-    struct container_state *c = find(r, ev.id);
-    enum docker_effect effect = docker_event_effect(&ev, c ? c->stop_signal : NULL,
-                                                    c ? c->has_healthcheck : false);
-    log_debug("docker event %s container=%.12s", ev.action ? ev.action : "?", ev.id);
-    if (effect == DOCKER_EFFECT_REGISTER && (c = get(r, ev.id))) {
-        c->gen++;
-        c->touched = r->resync_no;
-        c->stopping = false;
-        inspect(r, c, false);
-    } else if (effect == DOCKER_EFFECT_DEREGISTER && (c = get(r, ev.id))) {
-        char why[96];
-        if (ev.signal)
-            snprintf(why, sizeof why, "%s signal %s", ev.action, ev.signal);
-        else
-            snprintf(why, sizeof why, "%s", ev.action ? ev.action : "event");
-        c->gen++;
-        c->touched = r->resync_no;
-        /* Only a kill leaves a process that may still run; after die or stop
-         * a resync that finds it running has seen it start again. */
-        c->stopping = ev.action && strcmp(ev.action, "kill") == 0;
-        c->stopping_since = loop_now_ms();
-        start_drain(r, c, &ev);
-        withdraw_all(r, c, why);
-        if (ev.action && strcmp(ev.action, "destroy") == 0) forget(r, c);
-    }
-    docker_event_clear(&ev);
+    registration_list_clear(&want);
+    strlist_clear(&problems);
 }
 
-static void schedule_reconnect(struct registrator *r)
-{
-    if (r->reconnect_timer) return;
-    /* Exponential backoff with +-25% jitter, so hosts don't stampede a restarted engine. */
-    int jitter = r->backoff_ms / 4;
-    int delay = r->backoff_ms - jitter + (jitter > 0 ? rand() % (2 * jitter + 1) : 0);
-    r->reconnect_timer = loop_timer(r->loop, (uint64_t)delay, connect_engine, r);
-    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
-}
-
-static void on_events_end(void *arg, const char *error)
+static void on_gone(void *arg, const char *id, const char *why, const struct docker_event *ev,
+                    bool final, void **data)
 {
     struct registrator *r = arg;
-    r->events = NULL;
-    log_warn("docker %s: events stream ended (%s); reconnecting",
-             docker_client_url(r->docker), error);
-    schedule_reconnect(r);
+    struct container_state *c = *data;
+    if (!c) return;
+    if (ev) start_drain(r, id, c, ev);
+    withdraw_all(r, c, why);
+    c->drained_by_hand = false; /* it stopped: a restart registers it again */
+    if (final) {
+        container_free(NULL, c);
+        *data = NULL;
+    }
 }
 
-static void on_list(void *arg, long status, const char *body, size_t len, const char *error)
+static void maybe_finish_once(struct registrator *r);
+
+static void on_in_sync(void *arg)
 {
     struct registrator *r = arg;
-    if (error == DOCKER_CANCELLED) return;
-    char **ids = NULL;
-    size_t n = 0;
-    char err[256];
-    if (error || status != 200 || docker_list_ids(body, len, &ids, &n, err, sizeof err) < 0) {
-        if (error)
-            snprintf(err, sizeof err, "%s", error);
-        else if (status != 200)
-            snprintf(err, sizeof err, "status %ld", status);
-        log_error("docker %s: listing containers failed: %s", docker_client_url(r->docker), err);
-        r->resyncing = false;
-        return;
-    }
-    /* Registered but no longer running, and no event since this resync began. */
-    for (struct container_state *c = r->containers, *next; c; c = next) {
-        next = c->next;
-        bool running = false;
-        for (size_t i = 0; i < n && !running; i++) running = strcmp(ids[i], c->id) == 0;
-        if (!running && c->touched < r->resync_no) {
-            withdraw_all(r, c, "not running at resynchronisation");
-            forget(r, c);
-        }
-    }
-    r->inspects_pending++; /* held while the inspects below start */
-    for (size_t i = 0; i < n; i++) {
-        struct container_state *c = get(r, ids[i]);
-        if (c) inspect(r, c, true);
-    }
-    docker_ids_free(ids, n);
-    resync_release(r);
+    r->first_sync_done = true;
+    if (r->docker_lost) metric_add(r->m_reconnects, 1);
+    r->docker_lost = false;
+    r->docker_connected = true;
+    maybe_finish_once(r);
 }
 
-static void resync(struct registrator *r)
-{
-    if (r->resyncing) {
-        r->resync_again = true; /* what changed meanwhile may predate its listing */
-        return;
-    }
-    r->resyncing = true;
-    r->resync_no++;
-    log_debug("resynchronising with docker %s", docker_client_url(r->docker));
-    if (docker_client_get(r->docker, "/containers/json", on_list, r) < 0) r->resyncing = false;
-}
-
-static void on_resync_timer(void *arg)
+static void on_engine_lost(void *arg, const char *why)
 {
     struct registrator *r = arg;
-    r->resync_timer = loop_timer(r->loop, (uint64_t)r->cfg->resync_interval_s * 1000,
-                                 on_resync_timer, r);
-    if (r->events) resync(r);
-}
-
-static void on_events_open(void *arg)
-{
-    resync(arg);
-}
-
-static void on_version(void *arg, long status, const char *body, size_t len, const char *error)
-{
-    struct registrator *r = arg;
-    if (error == DOCKER_CANCELLED) return;
-    if (error || status != 200) {
-        log_warn("docker %s: not reachable (%s); retrying in about %d ms",
-                 docker_client_url(r->docker), error ? error : "unexpected status",
-                 r->backoff_ms);
-        if (r->opts.once) {
-            r->status = 1;
-            loop_stop(r->loop);
-            return;
-        }
-        schedule_reconnect(r);
-        return;
-    }
-    char api[16];
-    docker_version_api(body, len, api, sizeof api);
-    log_info("docker %s: connected (API %s)", docker_client_url(r->docker), api);
-    /* Events first, and the listing once the engine has subscribed us, so
-     * nothing can happen unseen in between. */
+    (void)why; /* docker_watch logged it */
+    r->docker_connected = false;
+    r->docker_lost = true;
     if (r->opts.once) {
-        resync(r);
-        return;
+        r->status = 1;
+        loop_stop(r->loop);
     }
-    r->events = docker_client_stream(r->docker, EVENTS_PATH, on_events_open, on_event,
-                                     on_events_end, r);
-    if (!r->events) schedule_reconnect(r);
 }
 
-static void connect_engine(void *arg)
-{
-    struct registrator *r = arg;
-    r->reconnect_timer = 0;
-    if (docker_client_get(r->docker, "/version", on_version, r) < 0) schedule_reconnect(r);
-}
+static const struct docker_follow_reports reports = {
+    on_container,
+    on_gone,
+    on_in_sync,
+    on_engine_lost,
+};
 
 static void settle_check(void *arg)
 {
@@ -511,21 +306,72 @@ static void settle_check(void *arg)
     maybe_finish_once(r);
 }
 
+/* After the first full sync (Docker listed, every registration in the
+ * registry): --once stops, a daemon reports ready (once). */
 static void maybe_finish_once(struct registrator *r)
 {
-    if (r->closing || !r->opts.once || !r->first_sync_done) return;
+    if (r->closing || !r->first_sync_done) return;
+    if (!r->opts.once && (r->ready_reported || !r->opts.on_ready)) return;
     if (r->registry && !registry_settled(r->registry)) {
         if (!r->settle_timer) r->settle_timer = loop_timer(r->loop, 50, settle_check, r);
         return;
     }
-    loop_stop(r->loop);
+    if (r->opts.once) {
+        loop_stop(r->loop);
+        return;
+    }
+    r->ready_reported = true;
+    r->opts.on_ready(r->opts.ready_arg);
 }
 
 static void on_registry_lost(void *arg)
 {
     struct registrator *r = arg;
+    metric_add(r->m_reconnects, 1);
     /* The registry re-registers what it knows; a resync heals what changed meanwhile. */
-    if (r->events) resync(r);
+    docker_watch_resync(r->docker);
+}
+
+static void count_registrations(void *arg, void *data)
+{
+    struct registrator *r = arg;
+    const struct container_state *c = data;
+    for (size_t i = 0; i < c->regs.n; i++)
+        metric_add(r->m_registrations, 1, c->regs.v[i].service);
+}
+
+/* Gauges read from the state at each scrape. */
+static void collect(void *arg, struct metrics *m)
+{
+    struct registrator *r = arg;
+    (void)m;
+    metric_reset(r->m_registrations);
+    for (size_t i = 0; i < r->cfg->nservices; i++) /* configured services show 0 */
+        metric_set(r->m_registrations, 0, r->cfg->services[i].name);
+    docker_watch_each(r->docker, count_registrations, r);
+    metric_set(r->m_registry_connected, registry_connected(r->registry) ? 1 : 0);
+    metric_set(r->m_docker_connected, r->docker_connected ? 1 : 0);
+}
+
+static void add_metrics(struct registrator *r, struct metrics *m)
+{
+    if (!m) return;
+    r->m_registrations = metrics_gauge(m, "smartdock_registrator_registrations",
+                                       "Instances registered, per service.", "service");
+    r->m_registry_connected =
+        metrics_gauge(m, "smartdock_registrator_registry_connected",
+                      "1 while the ZooKeeper session is connected or the etcd lease held.", NULL);
+    r->m_docker_connected = metrics_gauge(m, "smartdock_registrator_docker_connected",
+                                          "1 while the registrator is in sync with Docker.", NULL);
+    r->m_reconnects =
+        metrics_counter(m, "smartdock_registrator_reconnects_total",
+                        "Docker engine re-synced after a loss, plus registry sessions or leases "
+                        "replaced.",
+                        NULL);
+    r->m_checks = metrics_counter(m, "smartdock_registrator_checks_total",
+                                  "Docker health check results seen, per service.",
+                                  "service,result");
+    metrics_on_collect(m, collect, r);
 }
 
 struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg,
@@ -536,9 +382,14 @@ struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg
     r->loop = l;
     r->cfg = cfg;
     r->opts = *opts;
-    r->backoff_ms = BACKOFF_MIN_MS;
     char err[256];
-    r->docker = docker_client_new(l, docker_default_url(cfg->docker_host), err, sizeof err);
+    struct docker_watch_config wc = {
+        .url = docker_default_url(cfg->docker_host),
+        .resync_ms = (uint64_t)cfg->resync_interval_s * 1000,
+        .once = opts->once,
+    };
+    /* It connects from the loop: nothing is reported before the registry exists. */
+    r->docker = docker_watch_new(l, &wc, &reports, r, err, sizeof err);
     if (!r->docker) {
         log_error("%s", err);
         free(r);
@@ -548,14 +399,12 @@ struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg
         r->registry = registry_new(l, cfg, on_registry_lost, r);
         if (!r->registry) {
             log_error("cannot create the registry client");
-            docker_client_free(r->docker);
+            docker_watch_free(r->docker);
             free(r);
             return NULL;
         }
     }
-    r->resync_timer =
-        loop_timer(l, (uint64_t)cfg->resync_interval_s * 1000, on_resync_timer, r);
-    connect_engine(r);
+    add_metrics(r, opts->metrics);
     return r;
 }
 
@@ -567,18 +416,140 @@ int registrator_status(const struct registrator *r)
 void registrator_free(struct registrator *r)
 {
     if (!r) return;
-    if (r->reconnect_timer) loop_timer_cancel(r->loop, r->reconnect_timer);
-    if (r->resync_timer) loop_timer_cancel(r->loop, r->resync_timer);
     if (r->settle_timer) loop_timer_cancel(r->loop, r->settle_timer);
     r->closing = true;
-    while (r->drains) drain_free(r, r->drains);
-    /* The Docker client first: its cancelled replies still look at the registry. */
-    docker_client_free(r->docker);
+    while (r->drains)
+        drain_free(r, r->drains);
+    docker_watch_each(r->docker, container_free, NULL);
+    docker_watch_free(r->docker); /* reports nothing more */
     registry_free(r->registry);
-    while (r->containers) {
-        struct container_state *c = r->containers;
-        r->containers = c->next;
-        container_free(c);
-    }
     free(r);
+}
+
+/* ---- the status and drain commands ---------------------------------------- */
+
+static bool is_draining(const struct registrator *r, const struct container_state *c)
+{
+    for (const struct drain *d = r->drains; d; d = d->next)
+        if (strncmp(d->id, c->short_id, strlen(c->short_id)) == 0) return true;
+    return false;
+}
+
+static const char *drain_state(const struct registrator *r, const struct container_state *c)
+{
+    if (is_draining(r, c)) return "draining";
+    if (c->drained_by_hand) return "drained by hand";
+    return "serving";
+}
+
+struct status_walk {
+    const struct registrator *r;
+    cJSON *list;
+};
+
+static void status_container(void *arg, void *data)
+{
+    struct status_walk *sw = arg;
+    const struct registrator *r = sw->r;
+    const struct container_state *c = data;
+    if (!c->regs.n && !c->drained_by_hand && !is_draining(r, c)) return;
+    cJSON *jc = cJSON_CreateObject();
+    if (!jc) return;
+    cJSON_AddItemToArray(sw->list, jc);
+    cJSON_AddStringToObject(jc, "container", c->short_id);
+    cJSON_AddStringToObject(jc, "health", !c->has_healthcheck ? "no healthcheck"
+                                          : c->health[0]      ? c->health
+                                                              : "starting");
+    cJSON_AddStringToObject(jc, "drain", drain_state(r, c));
+    cJSON *regs = cJSON_AddArrayToObject(jc, "registrations");
+    for (size_t i = 0; i < c->regs.n && regs; i++) {
+        const struct registration *g = &c->regs.v[i];
+        cJSON *jr = cJSON_CreateObject();
+        if (!jr) break;
+        cJSON_AddItemToArray(regs, jr);
+        cJSON_AddStringToObject(jr, "service", g->service);
+        char addr[300];
+        snprintf(addr, sizeof addr, "%s:%d", g->backend.host, g->backend.port);
+        cJSON_AddStringToObject(jr, "address", addr);
+        char *path = registry_describe(r->registry, g->service, g->instance);
+        cJSON_AddStringToObject(jr, "path", path ? path : "(dry run)");
+        free(path);
+    }
+}
+
+char *registrator_status_json(const struct registrator *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "daemon", "registrator");
+    cJSON_AddStringToObject(o, "version", SMARTDOCK_VERSION);
+    cJSON_AddStringToObject(o, "docker", docker_watch_url(r->docker));
+    cJSON_AddBoolToObject(o, "docker_connected", r->docker_connected);
+    cJSON_AddStringToObject(o, "registry",
+                            r->cfg->registry_type == REGISTRY_ETCD ? "etcd" : "zookeeper");
+    cJSON_AddBoolToObject(o, "registry_connected", registry_connected(r->registry));
+    cJSON_AddBoolToObject(o, "first_sync_done", r->first_sync_done);
+    struct status_walk sw = {r, cJSON_AddArrayToObject(o, "containers")};
+    if (sw.list) docker_watch_each(r->docker, status_container, &sw);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+static void count_regs(void *arg, void *data)
+{
+    *(size_t *)arg += ((const struct container_state *)data)->regs.n;
+}
+
+void registrator_summary(const struct registrator *r, char *buf, size_t len)
+{
+    size_t regs = 0;
+    docker_watch_each(r->docker, count_regs, &regs);
+    snprintf(buf, len, "%zu registration%s; docker %s; %s %s", regs, regs == 1 ? "" : "s",
+             r->docker_connected ? "connected" : "disconnected",
+             r->cfg->registry_type == REGISTRY_ETCD ? "etcd" : "zookeeper",
+             registry_connected(r->registry) ? "connected" : "disconnected");
+}
+
+struct drain_walk {
+    const char *id;
+    struct container_state *match;
+    size_t found;
+};
+
+static void find_drain_target(void *arg, void *data)
+{
+    struct drain_walk *dw = arg;
+    struct container_state *c = data;
+    if (strncmp(c->short_id, dw->id, strlen(dw->id)) == 0 && (c->regs.n || c->drained_by_hand)) {
+        dw->match = c;
+        dw->found++;
+    }
+}
+
+int registrator_drain(struct registrator *r, const char *id, char *msg, size_t len)
+{
+    size_t n = strlen(id);
+    if (n < 4 || n > 12) {
+        snprintf(msg, len, "give 4 to 12 characters of the container id");
+        return -1;
+    }
+    struct drain_walk dw = {id, NULL, 0};
+    docker_watch_each(r->docker, find_drain_target, &dw);
+    if (dw.found != 1) {
+        if (dw.found)
+            snprintf(msg, len, "%zu registered containers start with %s; give more of the id",
+                     dw.found, id);
+        else
+            snprintf(msg, len, "no registered container starts with %s", id);
+        return -1;
+    }
+    if (dw.match->drained_by_hand) {
+        snprintf(msg, len, "container %s was already drained", dw.match->short_id);
+        return 0;
+    }
+    dw.match->drained_by_hand = true;
+    withdraw_all(r, dw.match, "drained by hand");
+    snprintf(msg, len, "container %s withdrawn; it stays out until it stops", dw.match->short_id);
+    return 0;
 }

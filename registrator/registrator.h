@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "loop.h"
+#include "metrics.h"
 #include "reg_config.h"
 
 struct registrator;
@@ -17,6 +18,11 @@ struct registrator;
 struct registrator_opts {
     bool once;      /* one resynchronisation, then loop_stop() */
     FILE *dry_run;  /* non-NULL: print registrations there as JSON lines, register nothing */
+    /* Called once, on the loop thread, when the first full sync is done:
+     * Docker listed and every registration in the registry. */
+    void (*on_ready)(void *arg);
+    void *ready_arg;
+    struct metrics *metrics; /* borrowed; NULL: no metrics */
 };
 
 /* cfg is borrowed and must outlive the registrator. NULL on a bad docker address. */
@@ -26,5 +32,15 @@ struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg
 void registrator_free(struct registrator *r);
 /* Exit status for --once: 0 when the pass completed, 1 otherwise. */
 int registrator_status(const struct registrator *r);
+/* The status command's answer: per container its services, registration
+ * paths, health and drain state, as JSON (caller frees). */
+char *registrator_status_json(const struct registrator *r);
+/* "3 registrations of 2 services; docker connected; registry connected",
+ * for systemd's STATUS=. */
+void registrator_summary(const struct registrator *r, char *buf, size_t len);
+/* `smartdock-registrator drain ID`: withdraws the registered container whose
+ * id starts with id (4 characters at least) and keeps it out until it stops.
+ * 0 or -1, with a sentence in msg either way. */
+int registrator_drain(struct registrator *r, const char *id, char *msg, size_t len);
 
 #endif

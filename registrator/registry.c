@@ -50,3 +50,13 @@ bool registry_settled(const struct registry *r)
 {
     return r->ops->settled(r->impl);
 }
+
+bool registry_connected(const struct registry *r)
+{
+    return r && r->ops->connected(r->impl);
+}
+
+char *registry_describe(const struct registry *r, const char *service, const char *instance)
+{
+    return r ? r->ops->describe(r->impl, service, instance) : NULL;
+}

@@ -22,6 +22,8 @@ struct registry_ops {
     int (*put)(void *impl, const struct registration *r);
     void (*remove)(void *impl, const char *service, const char *instance);
     bool (*settled)(const void *impl);
+    bool (*connected)(const void *impl);
+    char *(*describe)(const void *impl, const char *service, const char *instance);
     void (*free)(void *impl);
 };
 
@@ -38,6 +40,11 @@ int registry_put(struct registry *r, const struct registration *reg);
 void registry_remove(struct registry *r, const char *service, const char *instance);
 /* True when every registration is in the registry as asked and nothing is in flight. */
 bool registry_settled(const struct registry *r);
+/* True while the session is connected (ZooKeeper) or a lease is held (etcd). */
+bool registry_connected(const struct registry *r);
+/* Where service/instance lives: the znode or key, for the status command;
+ * caller frees; NULL when unknown. */
+char *registry_describe(const struct registry *r, const char *service, const char *instance);
 
 /* Implementations. */
 void *zk_registry_new(struct loop *l, const struct reg_config *cfg, registry_lost_fn *on_lost,

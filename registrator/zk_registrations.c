@@ -22,6 +22,9 @@ struct zk_entry {
     bool scan_incomplete;     /* a candidate's owner could not be read in this scan */
     int pending;              /* replies still awaited in the current step */
     uint64_t epoch;           /* session epoch of the procedure in flight */
+    int create_flags;         /* ZOO_EPHEMERAL | ZOO_SEQUENCE unless zk_node_opts said */
+    int ttl_s;                /* touch a persistent node this often */
+    uint64_t touched_ms;
 };
 
 struct zk_registrations {
@@ -114,7 +117,7 @@ static bool request(struct zk_registrations *r, enum zk_registrations_request_ki
         r->requests = v;
         r->requests_cap = cap;
     }
-    struct zk_registrations_request rq = {kind, NULL, NULL, NULL, -1};
+    struct zk_registrations_request rq = {kind, NULL, NULL, NULL, -1, 0};
     rq.path = path ? strdup(path) : NULL;
     rq.data = data ? strdup(data) : NULL;
     if (data) rq.datalen = (int)strlen(data);
@@ -277,7 +280,8 @@ static void create_node(struct zk_entry *e)
     char *path = prefix ? malloc(n + 2) : NULL;
     if (path) snprintf(path, n + 2, "%s_", prefix);
     free(prefix);
-    if (path) request(e->reg, ZK_REG_CREATE, e, path, e->payload);
+    if (path && request(e->reg, ZK_REG_CREATE, e, path, e->payload))
+        e->reg->requests[e->reg->nrequests - 1].flags = e->create_flags;
     free(path);
 }
 
@@ -522,15 +526,18 @@ static struct zk_entry *find(struct zk_registrations *r, const char *service, co
 }
 
 static struct zk_entry *entry_new(struct zk_registrations *r, const char *service,
-                                  const char *instance, const char *what)
+                                  const char *instance, const char *what,
+                                  const struct zk_node_opts *opts)
 {
     struct zk_entry *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     e->reg = r;
     e->service = strdup(service);
     e->instance = strdup(instance);
-    e->dir = zk_path_join(r->root, service);
+    e->dir = opts && opts->dir ? strdup(opts->dir) : zk_path_join(r->root, service);
     e->what = strdup(what);
+    e->create_flags = opts && opts->set_flags ? opts->flags : ZOO_EPHEMERAL | ZOO_SEQUENCE;
+    e->ttl_s = opts && !(e->create_flags & ZOO_EPHEMERAL) ? opts->ttl_s : 0;
     if (!e->service || !e->instance || !e->dir || !e->what) {
         entry_free(e);
         return NULL;
@@ -543,10 +550,10 @@ static struct zk_entry *entry_new(struct zk_registrations *r, const char *servic
 /* Refuses a payload ZooKeeper would drop the connection for. The entry
  * stays (unwanted) to remember the size logged. */
 static int refuse_too_large(struct zk_registrations *r, const char *service, const char *instance,
-                            size_t len, const char *what)
+                            size_t len, const char *what, const struct zk_node_opts *opts)
 {
     struct zk_entry *e = find(r, service, instance);
-    if (!e) e = entry_new(r, service, instance, what);
+    if (!e) e = entry_new(r, service, instance, what, opts);
     if (!e || e->refused_len != len)
         log_error("not registering %s: its payload is %zu bytes, over the %d bytes ZooKeeper "
                   "takes",
@@ -564,13 +571,20 @@ static int refuse_too_large(struct zk_registrations *r, const char *service, con
 int zk_registrations_put(struct zk_registrations *r, const char *service, const char *instance,
                          const char *payload, const char *what)
 {
+    return zk_registrations_put_opts(r, service, instance, payload, what, NULL);
+}
+
+int zk_registrations_put_opts(struct zk_registrations *r, const char *service, const char *instance,
+                              const char *payload, const char *what,
+                              const struct zk_node_opts *opts)
+{
     size_t len = strlen(payload);
     if (len > ZK_REGISTRATIONS_PAYLOAD_MAX)
-        return refuse_too_large(r, service, instance, len, what);
+        return refuse_too_large(r, service, instance, len, what, opts);
     char *copy = strdup(payload);
     if (!copy) return -1;
     struct zk_entry *e = find(r, service, instance);
-    if (!e && !(e = entry_new(r, service, instance, what))) {
+    if (!e && !(e = entry_new(r, service, instance, what, opts))) {
         free(copy);
         return -1;
     }
@@ -641,4 +655,36 @@ void zk_registrations_shutdown(struct zk_registrations *r)
         e->node = NULL;
         e->busy = true; /* keeps converge() from starting anything */
     }
+}
+
+void zk_registrations_touch_due(struct zk_registrations *r, uint64_t now_ms)
+{
+    for (struct zk_entry *e = r->entries; e; e = e->next) {
+        if (!e->ttl_s || !e->node || !e->wanted) {
+            e->touched_ms = now_ms; /* counts from the node's creation */
+            continue;
+        }
+        if (e->busy || now_ms - e->touched_ms < (uint64_t)e->ttl_s * 1000) continue;
+        e->touched_ms = now_ms;
+        e->payload_dirty = true;
+        converge(e);
+    }
+}
+
+void zk_registrations_withdraw_persistent(struct zk_registrations *r)
+{
+    for (struct zk_entry *e = r->entries; e; e = e->next)
+        if (e->node && !(e->create_flags & ZOO_EPHEMERAL))
+            request(r, ZK_REG_DELETE, NULL, e->node, NULL);
+}
+
+char *zk_registrations_describe(const struct zk_registrations *r, const char *service,
+                                const char *instance)
+{
+    struct zk_entry *e = find((struct zk_registrations *)r, service, instance);
+    char *out = NULL;
+    if (!e) return NULL;
+    if (e->node) return strdup(e->node);
+    if (asprintf(&out, "%s/%s_ (not created yet)", e->dir, e->instance) < 0) return NULL;
+    return out;
 }

@@ -51,6 +51,16 @@ struct zk_registrations_request {
     char *path;                     /* owned by the request: the caller frees it */
     char *data;                     /* likewise; NULL for none */
     int datalen;
+    int flags; /* ZK_REG_CREATE: ZOO_EPHEMERAL | ZOO_SEQUENCE unless zk_node_opts said */
+};
+
+/* Nerve's services choose their node: a whole directory, a ZooKeeper mode
+ * and a touch interval. NULL or zeroes: <root>/<service>, ephemeral sequential. */
+struct zk_node_opts {
+    const char *dir; /* borrowed; NULL: <root>/<service> */
+    int flags;       /* ZOO_EPHEMERAL / ZOO_SEQUENCE; used when set_flags */
+    bool set_flags;
+    int ttl_s; /* rewrite a persistent node's data this often (Nerve's ttl_seconds); 0: never */
 };
 
 /* root is copied. */
@@ -69,9 +79,16 @@ void zk_registrations_free(struct zk_registrations *r);
  * once per size, and any node of the instance withdrawn. */
 int zk_registrations_put(struct zk_registrations *r, const char *service, const char *instance,
                          const char *payload, const char *what);
+int zk_registrations_put_opts(struct zk_registrations *r, const char *service, const char *instance,
+                              const char *payload, const char *what,
+                              const struct zk_node_opts *opts);
 void zk_registrations_remove(struct zk_registrations *r, const char *service, const char *instance);
 /* True when every registration is in ZooKeeper as asked and nothing is in flight. */
 bool zk_registrations_settled(const struct zk_registrations *r);
+/* The znode of service/instance (or where it will be), for the status
+ * command; caller frees; NULL when it is not wanted. */
+char *zk_registrations_describe(const struct zk_registrations *r, const char *service,
+                                const char *instance);
 
 /* Events. session_id is the session's once connected. */
 void zk_registrations_session(struct zk_registrations *r, enum zk_session_event ev,
@@ -85,6 +102,13 @@ void zk_registrations_reply(struct zk_registrations *r, struct zk_registrations_
 /* Shutting down (the session is closing, so every node goes): replies still
  * to come are consumed without starting anything. */
 void zk_registrations_shutdown(struct zk_registrations *r);
+
+/* Rewrites the data of persistent nodes whose ttl_s has passed (call about
+ * once a second). */
+void zk_registrations_touch_due(struct zk_registrations *r, uint64_t now_ms);
+/* Before closing the session: deletes for the nodes that would outlive it
+ * (persistent ones), as Nerve reports down when it stops. */
+void zk_registrations_withdraw_persistent(struct zk_registrations *r);
 
 /* Pops the next request to send; false when there is none. */
 bool zk_registrations_next(struct zk_registrations *r, struct zk_registrations_request *out);

@@ -22,6 +22,7 @@ struct zk_registry {
     struct zk *zk;
     struct zk_registrations *state;
     uint64_t retry_timer;
+    uint64_t touch_timer; /* while a node has a ttl_s */
     registry_lost_fn *on_lost;
     void *arg;
 };
@@ -69,11 +70,10 @@ static void send_one(struct zk_registry *r, struct zk_registrations_request *rq)
         sent = zk_exists(r->zk, rq->path, false, on_reply, ctx);
         break;
     case ZK_REG_CREATE:
-        sent = zk_create(r->zk, rq->path, rq->data, rq->datalen, ZOO_EPHEMERAL | ZOO_SEQUENCE,
-                         on_reply, ctx);
+        sent = zk_create(r->zk, rq->path, rq->data, rq->datalen, rq->flags, on_reply, ctx);
         break;
     case ZK_REG_DELETE:
-        sent = zk_delete(r->zk, rq->path, on_reply, ctx);
+        sent = zk_delete(r->zk, rq->path, ctx ? on_reply : ignore_reply, ctx);
         break;
     case ZK_REG_SET:
         sent = zk_set(r->zk, rq->path, rq->data, rq->datalen, on_reply, ctx);
@@ -114,16 +114,45 @@ static void on_reply(void *arg, int rc, const struct zk_result *res)
     pump(r);
 }
 
+static int node_flags(enum nerve_node_type t)
+{
+    switch (t) {
+    case NERVE_NODE_EPHEMERAL:
+        return ZOO_EPHEMERAL;
+    case NERVE_NODE_PERSISTENT:
+        return 0;
+    case NERVE_NODE_PERSISTENT_SEQUENTIAL:
+        return ZOO_SEQUENCE;
+    case NERVE_NODE_EPHEMERAL_SEQUENTIAL:
+        break;
+    }
+    return ZOO_EPHEMERAL | ZOO_SEQUENCE;
+}
+
+static void touch_due(void *arg)
+{
+    struct zk_registry *r = arg;
+    r->touch_timer = loop_timer(r->loop, 1000, touch_due, r);
+    zk_registrations_touch_due(r->state, loop_now_ms());
+    pump(r);
+}
+
 static int zkr_put(void *impl, const struct registration *reg)
 {
     struct zk_registry *r = impl;
-    char *payload = backend_encode_nerve(&reg->backend);
+    char *payload = reg->payload ? strdup(reg->payload) : backend_encode_nerve(&reg->backend);
     if (!payload) return -1;
     char what[512];
     snprintf(what, sizeof what, "%s %s:%d container=%.12s", reg->service, reg->backend.host,
              reg->backend.port, reg->backend.container_id ? reg->backend.container_id : "-");
-    int rc = zk_registrations_put(r->state, reg->service, reg->instance, payload, what);
+    struct zk_node_opts opts = {.dir = reg->dir,
+                                .flags = node_flags(reg->node_type),
+                                .set_flags = true,
+                                .ttl_s = reg->ttl_s};
+    int rc = zk_registrations_put_opts(r->state, reg->service, reg->instance, payload, what, &opts);
     free(payload);
+    if (reg->ttl_s && !(opts.flags & ZOO_EPHEMERAL) && !r->touch_timer)
+        r->touch_timer = loop_timer(r->loop, 1000, touch_due, r);
     pump(r);
     return rc;
 }
@@ -139,6 +168,18 @@ static bool zkr_settled(const void *impl)
 {
     const struct zk_registry *r = impl;
     return zk_registrations_settled(r->state);
+}
+
+static bool zkr_connected(const void *impl)
+{
+    const struct zk_registry *r = impl;
+    return zk_is_connected(r->zk);
+}
+
+static char *zkr_describe(const void *impl, const char *service, const char *instance)
+{
+    const struct zk_registry *r = impl;
+    return zk_registrations_describe(r->state, service, instance);
 }
 
 static void on_session(void *arg, enum zk_session_event ev)
@@ -204,6 +245,10 @@ static void zkr_free(void *impl)
     struct zk_registry *r = impl;
     if (r->retry_timer) loop_timer_cancel(r->loop, r->retry_timer);
     r->retry_timer = 0;
+    if (r->touch_timer) loop_timer_cancel(r->loop, r->touch_timer);
+    /* The session's requests go out in order, so these deletes precede the close. */
+    zk_registrations_withdraw_persistent(r->state);
+    pump(r);
     zk_free(r->zk);
     zk_registrations_shutdown(r->state);
     /* The completions zk_free flushed arrive now and find nothing to do. */
@@ -212,4 +257,5 @@ static void zkr_free(void *impl)
     free(r);
 }
 
-const struct registry_ops zk_registry_ops = {zkr_put, zkr_remove, zkr_settled, zkr_free};
+const struct registry_ops zk_registry_ops = {zkr_put, zkr_remove, zkr_settled, zkr_connected,
+                                             zkr_describe, zkr_free};

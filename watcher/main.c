@@ -3,6 +3,7 @@
 #include "haproxy_runtime.h"
 #include "log.h"
 #include "loop.h"
+#include "ops.h"
 #include "syn_config.h"
 #include "watcher.h"
 
@@ -18,6 +19,7 @@
 static void usage(FILE *out)
 {
     fputs("usage: smartdock-watcher -c FILE [--check] [--once] [-v] [--version] [--help]\n"
+          "       smartdock-watcher status -c FILE [--json]\n"
           "       smartdock-watcher --cli SOCKET COMMAND\n"
           "       smartdock-watcher --master-reload SOCKET\n"
           "  -c, --config FILE  Synapse config file (JSON)\n"
@@ -34,6 +36,7 @@ static void usage(FILE *out)
 struct ctx {
     struct loop *loop;
     struct watcher *watcher;
+    struct ops *ops;
     int signo;
 };
 
@@ -52,6 +55,99 @@ static void on_signal(void *arg, int signo)
     } else if (signo == SIGHUP) {
         log_info("SIGHUP ignored: restart the watcher to read a changed config");
     }
+}
+
+static void on_ready(void *arg)
+{
+    struct ctx *c = arg;
+    ops_ready(c->ops);
+}
+
+static char *status_json(void *arg)
+{
+    struct ctx *c = arg;
+    return c->watcher ? watcher_status_json(c->watcher) : NULL;
+}
+
+static void summary(void *arg, char *buf, size_t len)
+{
+    struct ctx *c = arg;
+    if (c->watcher) watcher_summary(c->watcher, buf, len);
+}
+
+/* The control socket's default: beside haproxy.cfg, else under /run. */
+static char *control_path(const struct syn_config *cfg)
+{
+    char *p = NULL;
+    if (cfg->daemon.control_socket) return strdup(cfg->daemon.control_socket);
+    if (cfg->has_haproxy && cfg->haproxy.config_file_path &&
+        asprintf(&p, "%s.control.sock", cfg->haproxy.config_file_path) >= 0)
+        return p;
+    return strdup("/run/smartdock/watcher.sock");
+}
+
+/* The human view of `status`. */
+static void print_status(const cJSON *s, FILE *out)
+{
+    fprintf(
+        out, "smartdock-watcher %s: registry %s; %.0f haproxy reloads, %.0f runtime changes%s%s\n",
+        ops_str(s, "version"), ops_true(s, "registry_connected") ? "connected" : "DISCONNECTED",
+        cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "haproxy_reloads")),
+        cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "runtime_changes")),
+        *ops_str(s, "last_apply_error") ? "; last error: " : "", ops_str(s, "last_apply_error"));
+    const cJSON *svc, *b;
+    cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(s, "services"))
+    {
+        const cJSON *bs = cJSON_GetObjectItemCaseSensitive(svc, "backends");
+        fprintf(out, "\nservice %s (backend %s): %d backends; registry %s; last change %s\n",
+                ops_str(svc, "service"), ops_str(svc, "backend"), cJSON_GetArraySize(bs),
+                ops_str(svc, "registry"),
+                *ops_str(svc, "last_change") ? ops_str(svc, "last_change") : "never");
+        if (*ops_str(svc, "last_error"))
+            fprintf(out, "  last error: %s\n", ops_str(svc, "last_error"));
+        if (cJSON_GetObjectItemCaseSensitive(svc, "haproxy_error"))
+            fprintf(out, "  haproxy: %s\n", ops_str(svc, "haproxy_error"));
+        if (cJSON_GetArraySize(bs))
+            fprintf(out, "  %-30s  %-21s  %-10s  %s\n", "NAME", "ADDRESS", "HAPROXY", "SOURCE");
+        cJSON_ArrayForEach(b, bs)
+        {
+            fprintf(out, "  %-30s  %-21s  %-10s  %s\n", ops_str(b, "name"), ops_str(b, "address"),
+                    ops_str(b, "haproxy"), ops_str(b, "source"));
+        }
+    }
+}
+
+/* `status -c FILE [--json]` */
+static int status_command(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool json = false;
+    for (int i = 2; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            path = argv[++i];
+        else if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    char *sock = NULL;
+    if (path) {
+        struct syn_config *cfg = NULL;
+        char err[512];
+        if (syn_config_load(path, &cfg, err, sizeof err) < 0) {
+            fprintf(stderr, "%s: %s\n", path, err);
+            return 2;
+        }
+        sock = control_path(cfg);
+        syn_config_free(cfg);
+    } else {
+        sock = strdup("/run/smartdock/watcher.sock");
+    }
+    int rc = sock ? ops_client(sock, "status", json, print_status) : 1;
+    free(sock);
+    return rc;
 }
 
 /* --cli: one command, its answer on stdout; 1 if no answer. */
@@ -90,6 +186,7 @@ int main(int argc, char **argv)
     int ch;
     if (argc == 4 && strcmp(argv[1], "--cli") == 0) return cli(argv[2], argv[3]);
     if (argc == 3 && strcmp(argv[1], "--master-reload") == 0) return master_reload(argv[2]);
+    if (argc >= 2 && strcmp(argv[1], "status") == 0) return status_command(argc, argv);
     while ((ch = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
@@ -127,6 +224,7 @@ int main(int argc, char **argv)
         log_error("%s: %s", path, err);
         return 2;
     }
+    log_set_format(cfg->daemon.log_format);
     for (size_t i = 0; i < cfg->warnings.n; i++)
         log_warn("%s: %s", path, cfg->warnings.v[i]);
     if (check) {
@@ -137,14 +235,30 @@ int main(int argc, char **argv)
 
     struct loop *loop = loop_new();
     if (!loop) return 1;
-    struct ctx c = {loop, NULL, 0};
+    struct ctx c = {loop, NULL, NULL, 0};
     loop_on_signal(loop, on_signal, &c);
+    if (!once) {
+        struct ops_hooks hooks = {status_json, NULL, summary, &c};
+        char *sock = control_path(cfg);
+        c.ops = ops_new(loop, "watcher", &cfg->daemon, sock, &hooks);
+        free(sock);
+        if (!c.ops) {
+            loop_free(loop);
+            syn_config_free(cfg);
+            return 1;
+        }
+    }
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     self[n > 0 ? n : 0] = '\0';
-    struct watcher_opts opts = {.once = once, .self_exe = n > 0 ? self : NULL};
+    struct watcher_opts opts = {.once = once,
+                                .self_exe = n > 0 ? self : NULL,
+                                .on_ready = on_ready,
+                                .ready_arg = &c,
+                                .metrics = ops_metrics(c.ops)};
     c.watcher = watcher_new(loop, cfg, &opts);
     if (!c.watcher) {
+        ops_free(c.ops);
         loop_free(loop);
         syn_config_free(cfg);
         return 1;
@@ -155,8 +269,12 @@ int main(int argc, char **argv)
         log_info("signal %d: exiting; %s", c.signo,
                  cfg->haproxy.managed ? "the managed haproxy is soft-stopped"
                                       : "haproxy keeps running");
-    watcher_free(c.watcher);
+    ops_stopping(c.ops);
+    struct watcher *w = c.watcher;
+    c.watcher = NULL;
+    watcher_free(w);
     loop_run_posts(loop);
+    ops_free(c.ops);
     loop_free(loop);
     syn_config_free(cfg);
     return status;

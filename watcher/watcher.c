@@ -4,16 +4,18 @@
 #include "file_output.h"
 #include "haproxy_apply.h"
 #include "haproxy_managed.h"
+#include "haproxy_runtime.h"
 #include "log.h"
 #include "render.h"
-#include "runtime_plan.h"
 #include "runtime_sync.h"
 #include "selection.h"
 #include "state_cache.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FIRST_ANSWER_WAIT_MS 3000 /* longest wait for every discovery before the first render */
 #define COALESCE_MS 5             /* changes this close together make one render */
@@ -23,8 +25,10 @@
 struct service_state {
     struct discovery *discovery;
     struct backend_list current;
-    bool answered;     /* the discovery has published at least once */
-    bool output_dirty; /* file_output owes this service a write */
+    bool answered;        /* the discovery has published at least once */
+    bool output_dirty;    /* file_output owes this service a write */
+    time_t last_change;   /* wall clock of the last change of its backends; 0: none */
+    char last_error[256]; /* the last registration refused, or "" */
 };
 
 struct watcher {
@@ -38,14 +42,18 @@ struct watcher {
     struct haproxy_managed *managed;  /* NULL unless haproxy.managed */
     char *reload_cmd, *master_socket; /* managed mode's own */
     uint64_t render_timer, first_answer_timer;
-    bool started; /* first render done or its wait is over */
+    bool started;            /* first render done or its wait is over */
+    bool ready_reported;     /* opts.on_ready was called */
+    uint64_t change_seen_ms; /* oldest change not yet in effect; 0: none */
+    char last_apply_error[256];
+    struct metric *m_backends, *m_reloads, *m_runtime_commands, *m_rejected, *m_apply_seconds,
+        *m_registry_connected;
     bool render_owed;
     bool state_dirty;  /* state_file_path owes a save */
     char *state_path;  /* state_file_path, or haproxy.cfg's path + ".state.json" */
-    bool force_reload;  /* the runtime API failed: the next render reloads */
-    char *batch_text;   /* the config a running runtime batch puts into effect */
-    char *pending_skel; /* the newest config submitted for a reload: its skeleton */
-    struct render_server_list *pending_lists; /* ... and its servers */
+    bool force_reload; /* the runtime API failed: the next render reloads */
+    char *batch_text;  /* the config a running runtime batch puts into effect */
+    struct render_model *pending_model; /* the newest config submitted for a reload */
     unsigned runtime_changes;
     int status;
 };
@@ -78,46 +86,21 @@ static void write_file_output(struct watcher *w)
     }
 }
 
-static void lists_free(const struct watcher *w, struct render_server_list *lists)
-{
-    for (size_t i = 0; lists && i < w->cfg->nservices; i++)
-        render_server_list_clear(&lists[i]);
-    free(lists);
-}
-
-/* The servers render writes, per service (what runtime_sync compares). */
-static struct render_server_list *server_lists(const struct watcher *w)
-{
-    struct render_server_list *l = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *l);
-    for (size_t i = 0; l && i < w->cfg->nservices; i++) {
-        if (w->cfg->services[i].haproxy.disabled) continue;
-        if (render_service_servers(w->cfg, i, &w->services[i].current, &l[i], NULL) < 0) {
-            lists_free(w, l);
-            return NULL;
-        }
-    }
-    return l;
-}
-
 static void clear_pending(struct watcher *w)
 {
-    free(w->pending_skel);
-    w->pending_skel = NULL;
-    lists_free(w, w->pending_lists);
-    w->pending_lists = NULL;
+    render_model_free(w->pending_model);
+    w->pending_model = NULL;
 }
 
-/* A reload puts text into effect; lists (taken over) are its servers. */
-static void submit_reload(struct watcher *w, const char *text, struct render_server_list *lists)
+/* A reload puts text, printed from model (taken over), into effect. */
+static void submit_reload(struct watcher *w, const char *text, struct render_model *model)
 {
     if (w->rs) {
         runtime_sync_invalidate(w->rs);
         clear_pending(w);
-        w->pending_skel = runtime_skeleton(text);
-        w->pending_lists = lists;
-        if (!w->pending_skel) clear_pending(w);
+        w->pending_model = model;
     } else {
-        lists_free(w, lists);
+        render_model_free(model);
     }
     haproxy_apply_submit(w->apply, text, true);
 }
@@ -159,6 +142,23 @@ static void load_state(struct watcher *w)
     if (n > 0) log_info("state_file_path %s: starting from %d saved backends", path, n);
 }
 
+/* A change seen is now in effect: time it. */
+static void change_applied(struct watcher *w)
+{
+    if (!w->change_seen_ms || w->render_owed) return;
+    metric_observe(w->m_apply_seconds, (double)(loop_now_ms() - w->change_seen_ms) / 1000.0);
+    w->change_seen_ms = 0;
+}
+
+/* The first time HAProxy is configured (or, without HAProxy, the outputs
+ * written): the daemon is ready. */
+static void report_ready(struct watcher *w)
+{
+    if (w->ready_reported || !w->opts.on_ready) return;
+    w->ready_reported = true;
+    w->opts.on_ready(w->opts.ready_arg);
+}
+
 static void render_now(void *arg)
 {
     struct watcher *w = arg;
@@ -174,7 +174,11 @@ static void render_now(void *arg)
     w->render_owed = false;
     write_file_output(w);
     save_state(w);
-    if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) return;
+    if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) {
+        change_applied(w);
+        report_ready(w); /* nothing to configure: the outputs are written */
+        return;
+    }
 
     struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
     if (!lists) return;
@@ -183,27 +187,28 @@ static void render_now(void *arg)
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
     struct strlist warnings = {0};
     uint64_t t0 = loop_now_ms();
-    char *text = render_haproxy_cfg(w->cfg, lists, &ropts, &warnings);
+    struct render_model *model = render_model_new(w->cfg, lists, &ropts, NULL, NULL, &warnings);
+    char *text = model ? render_model_text(model) : NULL;
     if (text)
         log_debug("rendered haproxy.cfg: %zu bytes in %llu ms", strlen(text),
                   (unsigned long long)(loop_now_ms() - t0));
     free(lists); /* shallow: the backends stay in w->services */
     log_warnings(&warnings);
     if (!text) {
+        render_model_free(model);
         log_error("rendering haproxy.cfg: out of memory");
         return;
     }
-    struct render_server_list *servers = w->rs ? server_lists(w) : NULL;
-    if (w->rs && servers && !w->force_reload) {
+    if (w->rs && !w->force_reload) {
         char why[400];
         bool ready = runtime_sync_ready(w->rs);
-        switch (runtime_sync_apply(w->rs, text, &servers, why, sizeof why)) {
+        switch (runtime_sync_apply(w->rs, &model, why, sizeof why)) {
         case RUNTIME_APPLYING:
             w->batch_text = text;
             return;
         case RUNTIME_NOTHING:
             haproxy_apply_submit(w->apply, text, false);
-            lists_free(w, servers);
+            render_model_free(model);
             free(text);
             return;
         case RUNTIME_RELOAD:
@@ -212,7 +217,7 @@ static void render_now(void *arg)
         }
     }
     w->force_reload = false;
-    submit_reload(w, text, servers);
+    submit_reload(w, text, model);
     free(text);
 }
 
@@ -224,6 +229,7 @@ static void on_runtime_done(void *arg, bool ok, const char *why)
     w->batch_text = NULL;
     if (ok && text) {
         w->runtime_changes++;
+        change_applied(w);
         log_info("runtime: servers changed without a reload (runtime change #%u; %u reloads so "
                  "far); writing haproxy.cfg to match",
                  w->runtime_changes, haproxy_apply_reload_count(w->apply));
@@ -257,6 +263,8 @@ static void on_update(void *arg, size_t index, struct backend_list *found)
         break;
     case SELECTION_UPDATED:
         log_info("service %s: %zu backends", svc->name, s->current.n);
+        s->last_change = time(NULL);
+        if (!w->change_seen_ms) w->change_seen_ms = loop_now_ms();
         s->output_dirty = true;
         w->state_dirty = true;
         schedule_render(w);
@@ -304,12 +312,19 @@ static void on_applied(void *arg, bool ok, bool reloaded)
         /* HAProxy runs something else than we were told: reload next time. */
         clear_pending(w);
         runtime_sync_invalidate(w->rs);
-    } else if (w->rs && reloaded && w->pending_lists && haproxy_apply_idle(w->apply)) {
-        runtime_sync_reloaded(w->rs, w->pending_skel, w->pending_lists);
-        w->pending_skel = NULL;
-        w->pending_lists = NULL;
+    } else if (w->rs && reloaded && w->pending_model && haproxy_apply_idle(w->apply)) {
+        runtime_sync_reloaded(w->rs, w->pending_model);
+        w->pending_model = NULL;
     }
     if (w->managed && ok) haproxy_managed_ensure_running(w->managed);
+    if (ok && haproxy_apply_idle(w->apply)) {
+        change_applied(w);
+        report_ready(w);
+        w->last_apply_error[0] = '\0';
+    } else if (!ok) {
+        snprintf(w->last_apply_error, sizeof w->last_apply_error,
+                 "haproxy.cfg not applied (see the log for haproxy's errors)");
+    }
     if (!w->opts.once) return;
     if (!haproxy_apply_idle(w->apply)) return;
     w->status = ok ? 0 : 1;
@@ -383,6 +398,66 @@ static void runtime_setup(struct watcher *w)
                  h->socket_files.v[0], h->drain_timeout_ms);
 }
 
+static void on_reject(void *arg, const char *service, const char *err)
+{
+    struct watcher *w = arg;
+    char reason[40];
+    discovery_reject_reason(err, reason, sizeof reason);
+    metric_add(w->m_rejected, 1, service, reason);
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        if (strcmp(w->cfg->services[i].name, service) == 0)
+            snprintf(w->services[i].last_error, sizeof w->services[i].last_error, "%s", err);
+}
+
+/* Worst registry connection: 0 when any discovery is down. */
+static int registry_connected(const struct watcher *w)
+{
+    int all = 1;
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        if (discovery_connected(w->services[i].discovery) == 0) all = 0;
+    return all;
+}
+
+static void collect(void *arg, struct metrics *m)
+{
+    struct watcher *w = arg;
+    (void)m;
+    metric_reset(w->m_backends);
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        metric_set(w->m_backends, (double)w->services[i].current.n, w->cfg->services[i].name);
+    metric_set(w->m_reloads, w->apply ? haproxy_apply_reload_count(w->apply) : 0);
+    struct runtime_sync_stats st = {0};
+    if (w->rs) runtime_sync_get_stats(w->rs, &st);
+    /* A failed command ends its batch with a fallback: one failure per fallback. */
+    metric_set(w->m_runtime_commands, st.commands, "ok");
+    metric_set(w->m_runtime_commands, st.fallbacks, "failed");
+    metric_set(w->m_registry_connected, registry_connected(w));
+}
+
+static void add_metrics(struct watcher *w, struct metrics *m)
+{
+    static const double apply_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                           0.25,  0.5,    1,     2.5,  5,     10};
+    if (!m) return;
+    w->m_backends = metrics_gauge(m, "smartdock_watcher_backends",
+                                  "Backends in effect, per service.", "service");
+    w->m_reloads = metrics_counter(m, "smartdock_watcher_haproxy_reloads_total",
+                                   "HAProxy reloads the watcher ran.", NULL);
+    w->m_runtime_commands = metrics_counter(m, "smartdock_watcher_runtime_commands_total",
+                                            "HAProxy runtime API commands, by result.", "result");
+    w->m_rejected = metrics_counter(m, "smartdock_watcher_rejected_registrations_total",
+                                    "Registrations refused, per service and offending field.",
+                                    "service,reason");
+    w->m_apply_seconds = metrics_histogram(
+        m, "smartdock_watcher_apply_seconds",
+        "From a change of backends seen to HAProxy running it (runtime API or reload).", NULL,
+        apply_buckets, sizeof apply_buckets / sizeof *apply_buckets);
+    w->m_registry_connected =
+        metrics_gauge(m, "smartdock_watcher_registry_connected",
+                      "1 while every ZooKeeper session and etcd watch is up.", NULL);
+    metrics_on_collect(m, collect, w);
+}
+
 struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
                             const struct watcher_opts *opts)
 {
@@ -392,6 +467,9 @@ struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
     w->cfg = cfg;
     w->opts = *opts;
     w->hub.loop = l;
+    w->hub.on_reject = on_reject;
+    w->hub.reject_arg = w;
+    add_metrics(w, opts->metrics);
     w->services = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *w->services);
     if (!w->services) {
         free(w);
@@ -467,4 +545,118 @@ void watcher_free(struct watcher *w)
     free(w->services);
     free(w->state_path);
     free(w);
+}
+
+/* ---- the status command --------------------------------------------------- */
+
+/* HAProxy's own view of one backend, "addr:port" -> state, from the stats
+ * socket's "show servers state" (a local socket: answered in milliseconds). */
+static cJSON *haproxy_view(const struct watcher *w, const char *backend)
+{
+    const struct strlist *socks = &w->cfg->haproxy.socket_files;
+    if (!w->cfg->haproxy.do_socket || socks->n == 0) return NULL;
+    char cmd[300], err[256], *answer = NULL;
+    snprintf(cmd, sizeof cmd, "show servers state %s", backend);
+    if (haproxy_cli_query(socks->v[0], cmd, 1000, &answer, err, sizeof err) < 0) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "error", err);
+        return e;
+    }
+    cJSON *view = cJSON_CreateObject();
+    char *save = NULL;
+    for (char *line = strtok_r(answer, "\n", &save); line && view;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#' || line[0] < '0' || line[0] > '9') continue;
+        char *f[20] = {0}, *fs = NULL;
+        int n = 0;
+        for (char *t = strtok_r(line, " ", &fs); t && n < 20; t = strtok_r(NULL, " ", &fs))
+            f[n++] = t;
+        if (n < 19) continue;
+        /* srv_addr 4, srv_op_state 5, srv_admin_state 6, srv_port 18 */
+        int op = atoi(f[5]), admin = atoi(f[6]);
+        const char *state = (admin & 0x01) || (admin & 0x20)   ? "MAINT"
+                            : (admin & 0x08) || (admin & 0x10) ? "DRAIN"
+                            : op == 2                          ? "UP"
+                            : op == 1                          ? "STARTING"
+                            : op == 3                          ? "STOPPING"
+                                                               : "DOWN";
+        char key[300];
+        snprintf(key, sizeof key, "%s:%s", f[4], f[18]);
+        cJSON_AddStringToObject(view, key, state);
+    }
+    free(answer);
+    return view;
+}
+
+char *watcher_status_json(const struct watcher *w)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "daemon", "watcher");
+    cJSON_AddStringToObject(o, "version", SMARTDOCK_VERSION);
+    cJSON_AddBoolToObject(o, "registry_connected", registry_connected(w) == 1);
+    cJSON_AddNumberToObject(o, "haproxy_reloads",
+                            w->apply ? haproxy_apply_reload_count(w->apply) : 0);
+    cJSON_AddNumberToObject(o, "runtime_changes", w->runtime_changes);
+    cJSON_AddStringToObject(o, "last_apply_error", w->last_apply_error);
+    cJSON *list = cJSON_AddArrayToObject(o, "services");
+    for (size_t i = 0; i < w->cfg->nservices && list; i++) {
+        const struct syn_service *svc = &w->cfg->services[i];
+        const struct service_state *s = &w->services[i];
+        cJSON *js = cJSON_CreateObject();
+        if (!js) break;
+        cJSON_AddItemToArray(list, js);
+        cJSON_AddStringToObject(js, "service", svc->name);
+        cJSON_AddStringToObject(js, "backend", svc->haproxy.backend_name);
+        int conn = discovery_connected(s->discovery);
+        cJSON_AddStringToObject(js, "registry",
+                                conn < 0 ? "n/a"
+                                : conn   ? "connected"
+                                         : "disconnected");
+        char when[64] = "";
+        if (s->last_change) {
+            struct tm tm;
+            gmtime_r(&s->last_change, &tm);
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        }
+        cJSON_AddStringToObject(js, "last_change", when);
+        cJSON_AddStringToObject(js, "last_error", s->last_error);
+        cJSON *view = haproxy_view(w, svc->haproxy.backend_name);
+        const cJSON *view_err = view ? cJSON_GetObjectItemCaseSensitive(view, "error") : NULL;
+        if (view_err) cJSON_AddStringToObject(js, "haproxy_error", view_err->valuestring);
+        cJSON *bs = cJSON_AddArrayToObject(js, "backends");
+        for (size_t j = 0; j < s->current.n && bs; j++) {
+            const struct backend *b = &s->current.v[j];
+            cJSON *jb = cJSON_CreateObject();
+            if (!jb) break;
+            cJSON_AddItemToArray(bs, jb);
+            char addr[300];
+            snprintf(addr, sizeof addr, "%s:%d", b->host, b->port);
+            cJSON_AddStringToObject(jb, "name", b->name);
+            cJSON_AddStringToObject(jb, "address", addr);
+            cJSON_AddStringToObject(jb, "source", b->source ? b->source : "default_servers");
+            const cJSON *st =
+                view && !view_err ? cJSON_GetObjectItemCaseSensitive(view, addr) : NULL;
+            cJSON_AddStringToObject(jb, "haproxy",
+                                    cJSON_IsString(st) ? st->valuestring
+                                    : !view            ? "(no stats socket)"
+                                    : view_err         ? "(stats socket error)"
+                                                       : "not in haproxy");
+        }
+        cJSON_Delete(view);
+    }
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+void watcher_summary(const struct watcher *w, char *buf, size_t len)
+{
+    size_t backends = 0;
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        backends += w->services[i].current.n;
+    snprintf(buf, len, "%zu service%s, %zu backend%s; %u haproxy reloads; registry %s",
+             w->cfg->nservices, w->cfg->nservices == 1 ? "" : "s", backends,
+             backends == 1 ? "" : "s", w->apply ? haproxy_apply_reload_count(w->apply) : 0,
+             registry_connected(w) ? "connected" : "DISCONNECTED");
 }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "loop.h"
+#include "metrics.h"
 #include "syn_config.h"
 
 struct watcher;
@@ -18,6 +19,11 @@ struct watcher_opts {
     /* Path of smartdock-watcher itself: managed mode's reload_command runs
      * "<self_exe> --master-reload <master socket>". */
     const char *self_exe;
+    /* Called once, on the loop thread, when HAProxy is first configured
+     * (haproxy.cfg valid and in effect). */
+    void (*on_ready)(void *arg);
+    void *ready_arg;
+    struct metrics *metrics; /* borrowed; NULL: no metrics */
 };
 
 /* cfg is borrowed and must outlive the watcher. */
@@ -28,5 +34,11 @@ void watcher_free(struct watcher *w);
 bool watcher_child_exited(struct watcher *w, pid_t pid, int status);
 /* 0 when --once applied a valid config, 1 otherwise. */
 int watcher_status(const struct watcher *w);
+/* The status command's answer, as JSON (caller frees): per service its
+ * backends, where each came from, HAProxy's view of it (through the stats
+ * socket, when there is one), the last change and the last error. */
+char *watcher_status_json(const struct watcher *w);
+/* One line for systemd's STATUS=. */
+void watcher_summary(const struct watcher *w, char *buf, size_t len);
 
 #endif

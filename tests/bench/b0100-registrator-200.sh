@@ -17,10 +17,8 @@
 # once on SIGTERM). dockerd uses vfs storage (tests/lib/lib.sh), so `docker
 # run` copies the image's rootfs each time: on 2 cores the start rate is
 # dockerd's, not the registrator's.
-# bench-lib.sh first: it points SMARTDOCK_BUILD_DIR at build-bench.
+# bench-lib.sh points SMARTDOCK_BUILD_DIR at build-bench and sources tests/lib.
 . "$(dirname "$0")/bench-lib.sh"
-. "$(dirname "$0")/../lib/lib.sh"
-. "$(dirname "$0")/../lib/smartdock.sh"
 sd_need_root
 bench_build
 sd_setup

@@ -18,10 +18,8 @@
 # with no health checks. HAProxy runs in master-worker mode and is reloaded
 # with USR2 (reload_command), as in tests/e2e/t0200. Every run uses a fresh
 # watcher, a fresh HAProxy and a fresh ZooKeeper path.
-# bench-lib.sh first: it points SMARTDOCK_BUILD_DIR at build-bench.
+# bench-lib.sh points SMARTDOCK_BUILD_DIR at build-bench and sources tests/lib.
 . "$(dirname "$0")/bench-lib.sh"
-. "$(dirname "$0")/../lib/lib.sh"
-. "$(dirname "$0")/../lib/smartdock.sh"
 sd_need_root
 sd_need_cmd haproxy java
 bench_build

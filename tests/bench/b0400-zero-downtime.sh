@@ -68,8 +68,6 @@
 # CSV and log (m-MODE/ in the temp dir). Benches report; nothing here fails
 # on a timing or a failed request, only when something breaks.
 . "$(dirname "$0")/bench-lib.sh"
-. "$(dirname "$0")/../lib/lib.sh"
-. "$(dirname "$0")/../lib/smartdock.sh"
 sd_need_root
 sd_need_cmd haproxy
 bench_build

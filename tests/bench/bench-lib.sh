@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# tests/bench/bench-lib.sh: helpers shared by the tests/bench/bNNNN-*.sh
-# benchmarks, beside tests/lib/lib.sh and tests/lib/smartdock.sh. Source it
-# before lib.sh, which reads SMARTDOCK_BUILD_DIR when sourced.
+# tests/bench/bench-lib.sh: what only the tests/bench/bNNNN-*.sh benchmarks
+# need. It sources tests/lib/lib.sh and tests/lib/smartdock.sh itself (after
+# choosing SMARTDOCK_BUILD_DIR, which lib.sh reads when sourced), so a
+# benchmark sources this file alone and everything else is the tests' own.
 #
 # Benchmarks default to a release build without sanitizers in build-bench
 # (built here if missing). Results go to stdout as "RESULT name value unit"
@@ -9,6 +10,10 @@
 
 SD_BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export SMARTDOCK_BUILD_DIR=${SMARTDOCK_BUILD_DIR:-$(cd "$SD_BENCH_DIR/../.." && pwd)/build-bench}
+# shellcheck source=../lib/lib.sh
+. "$SD_BENCH_DIR/../lib/lib.sh"
+# shellcheck source=../lib/smartdock.sh
+. "$SD_BENCH_DIR/../lib/smartdock.sh"
 
 # bench_build: configure and build the release binaries the benchmarks use.
 # Only the daemons and zkctl: the unit tests are not needed here (and at -O3
@@ -36,10 +41,9 @@ bench_build() {
 # each in /tmp/sd-ports, released at teardown), with one `ss` for all of
 # them; print them, one a line.
 bench_ports() {
-	local want=$1 lo=10000 hi eph_lo port got=0 owner used tries=0
+	local want=$1 lo=10000 hi eph_lo port got=0 used tries=0
 	read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range
 	hi=$((eph_lo - 1))
-	mkdir -p "$SD_PORTS_DIR"
 	used=" $(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u | tr '\n' ' ') "
 	port=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo)))
 	while [ $got -lt "$want" ]; do
@@ -48,12 +52,7 @@ bench_ports() {
 		port=$((port + 1))
 		[ $port -ge $hi ] && port=$lo
 		[[ $used == *" $port "* ]] && continue
-		if ! (set -C; echo $$ >"$SD_PORTS_DIR/$port") 2>/dev/null; then
-			owner=$(cat "$SD_PORTS_DIR/$port" 2>/dev/null)
-			[ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && continue
-			echo $$ >"$SD_PORTS_DIR/$port"
-		fi
-		echo "$port" >>"$SD_TMP/.ports"
+		_sd_reserve_port "$port" || continue
 		echo "$port"
 		got=$((got + 1))
 	done

@@ -1,14 +1,24 @@
 /*
  * hello: the backend that e2e tests run inside containers.
  *
- *   hello ADDR PORT NAME [--ignore-term]
+ *   hello ADDR PORT NAME [--ignore-term] [--log]
  *
  * Answers every request, whatever the method (GET, OPTIONS for HAProxy's
  * `option httpchk`, HEAD, POST...), with
  *
  *   200 OK, Content-Type: text/plain, Connection: close, "Hello from NAME\n"
  *
- * and closes the connection. One thread, one poll loop, non-blocking sockets:
+ * and closes the connection. A health endpoint with a switch, for tests of
+ * health checks:
+ *
+ *   GET /health        200 "healthy NAME" or 500 "unhealthy NAME", or no
+ *                      answer at all while hanging
+ *   GET /health/fail   /health answers 500 from now on (this answers 200)
+ *   GET /health/ok     /health answers 200 again
+ *   GET /health/hang   /health never answers (the connection stays open)
+ *
+ * With --log every request is one line on stdout, "request GET /health 500"
+ * ("hang" for a request left unanswered), so a test counts what it got. One thread, one poll loop, non-blocking sockets:
  * enough for a few thousand requests per second from wrk or HAProxy.
  *
  * SIGTERM and SIGINT make it exit 0 at once. With --ignore-term it ignores
@@ -54,6 +64,10 @@ static char response[1024];
 static size_t response_len;
 static char head_response[256];
 static size_t head_response_len;
+static char health_ok[512], health_fail[512];
+enum health_mode { HEALTH_OK, HEALTH_FAIL, HEALTH_HANG };
+static enum health_mode health_mode;
+static int log_requests;
 static int wake_pipe[2] = {-1, -1};
 static volatile sig_atomic_t stopping;
 
@@ -113,6 +127,57 @@ static int request_complete(const struct conn *c)
 	       memmem(c->in, c->in_len, "\n\n", 2);
 }
 
+/* "METHOD PATH" of the request line, each cut at 63 bytes. */
+static void request_line(const struct conn *c, char *method, char *path)
+{
+	size_t i = 0, j = 0;
+
+	while (i < c->in_len && c->in[i] != ' ' && j < 63)
+		method[j++] = c->in[i++];
+	method[j] = 0;
+	while (i < c->in_len && c->in[i] == ' ')
+		i++;
+	j = 0;
+	while (i < c->in_len && c->in[i] != ' ' && c->in[i] != '\r' && c->in[i] != '\n' && j < 63)
+		path[j++] = c->in[i++];
+	path[j] = 0;
+}
+
+/* Picks the answer; -1 when the request is left unanswered (hang). */
+static int route(struct conn *c)
+{
+	char method[64], path[64];
+	const char *status = "200";
+
+	request_line(c, method, path);
+	if (strcmp(path, "/health/fail") == 0)
+		health_mode = HEALTH_FAIL;
+	else if (strcmp(path, "/health/ok") == 0)
+		health_mode = HEALTH_OK;
+	else if (strcmp(path, "/health/hang") == 0)
+		health_mode = HEALTH_HANG;
+	if (strcmp(path, "/health") == 0 && health_mode == HEALTH_HANG) {
+		status = "hang";
+	} else if (strcmp(path, "/health") == 0) {
+		c->out = health_mode == HEALTH_OK ? health_ok : health_fail;
+		status = health_mode == HEALTH_OK ? "200" : "500";
+	} else if (strcmp(method, "HEAD") == 0) {
+		c->out = head_response;
+	} else {
+		c->out = response;
+	}
+	if (log_requests) {
+		printf("request %s %s %s\n", method, path, status);
+		fflush(stdout);
+	}
+	if (strcmp(status, "hang") == 0)
+		return -1;
+	c->out_len = c->out == head_response ? head_response_len
+		     : c->out == response    ? response_len
+					     : strlen(c->out);
+	return 0;
+}
+
 static void conn_on_readable(size_t i)
 {
 	struct conn *c = conns[i];
@@ -136,12 +201,11 @@ static void conn_on_readable(size_t i)
 	c->in_len += (size_t)n;
 	if (!request_complete(c))
 		return;
-	if (c->in_len >= 5 && memcmp(c->in, "HEAD ", 5) == 0) {
-		c->out = head_response;
-		c->out_len = head_response_len;
-	} else {
-		c->out = response;
-		c->out_len = response_len;
+	if (route(c) < 0) {
+		/* hanging: read until the client gives up and closes */
+		c->state = DRAINING;
+		c->deadline_ms = now_ms() + 600000;
+		return;
 	}
 	c->state = WRITING;
 	conn_on_writable(i);
@@ -202,10 +266,16 @@ int main(int argc, char **argv)
 	int lfd;
 	int body_len;
 
-	if (argc == 5 && strcmp(argv[4], "--ignore-term") == 0)
-		ignore_term = 1;
-	else if (argc != 4) {
-		fprintf(stderr, "usage: hello ADDR PORT NAME [--ignore-term]\n");
+	for (int a = 4; a < argc; a++) {
+		if (strcmp(argv[a], "--ignore-term") == 0)
+			ignore_term = 1;
+		else if (strcmp(argv[a], "--log") == 0)
+			log_requests = 1;
+		else
+			argc = 0;
+	}
+	if (argc < 4) {
+		fprintf(stderr, "usage: hello ADDR PORT NAME [--ignore-term] [--log]\n");
 		return 2;
 	}
 	body_len = (int)strlen(argv[3]) + (int)strlen("Hello from \n");
@@ -220,6 +290,18 @@ int main(int argc, char **argv)
 	}
 	snprintf(response, sizeof(response), "%sHello from %s\n", head_response, argv[3]);
 	response_len = strlen(response);
+	if (strlen(argv[3]) > 200) {
+		fprintf(stderr, "hello: NAME too long\n");
+		return 2;
+	}
+	snprintf(health_ok, sizeof(health_ok),
+		 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+		 "Connection: close\r\n\r\nhealthy %s\n",
+		 (int)strlen(argv[3]) + 9, argv[3]);
+	snprintf(health_fail, sizeof(health_fail),
+		 "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+		 "Content-Length: %d\r\nConnection: close\r\n\r\nunhealthy %s\n",
+		 (int)strlen(argv[3]) + 11, argv[3]);
 
 	if (pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
 		perror("hello: pipe");

@@ -348,7 +348,7 @@ sd_wait_for() {
 # in TIME_WAIT do not count), else a random one.
 sd_free_port() {
 	_sd_need_setup
-	local lo=10000 hi eph_lo port i owner used preferred=${1:-}
+	local lo=10000 hi eph_lo port i used preferred=${1:-}
 	read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range
 	hi=$((eph_lo - 1))
 	[ $hi -gt $lo ] || { lo=1024; hi=$((eph_lo - 1)); }
@@ -363,16 +363,25 @@ sd_free_port() {
 			port=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo)))
 			grep -qx "$port" <<<"$used" && continue
 		fi
-		if ! (set -C; echo $$ >"$SD_PORTS_DIR/$port") 2>/dev/null; then
-			owner=$(cat "$SD_PORTS_DIR/$port" 2>/dev/null)
-			[ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && continue
-			echo $$ >"$SD_PORTS_DIR/$port"
-		fi
-		echo "$port" >>"$SD_TMP/.ports"
+		_sd_reserve_port "$port" || continue
 		echo "$port"
 		return 0
 	done
 	sd_fail "sd_free_port: no free port found"
+}
+
+# _sd_reserve_port PORT: claim PORT in /tmp/sd-ports (a lock file holding our
+# pid; a dead owner's claim is taken over) and note it for teardown. False
+# if a live process holds it. Shared with tests/bench/bench-lib.sh.
+_sd_reserve_port() {
+	local port=$1 owner
+	mkdir -p "$SD_PORTS_DIR"
+	if ! (set -C; echo $$ >"$SD_PORTS_DIR/$port") 2>/dev/null; then
+		owner=$(cat "$SD_PORTS_DIR/$port" 2>/dev/null)
+		[ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && return 1
+		echo $$ >"$SD_PORTS_DIR/$port"
+	fi
+	echo "$port" >>"$SD_TMP/.ports"
 }
 
 # sd_port_open ADDR PORT: true if something accepts TCP connections there.

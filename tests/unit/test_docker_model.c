@@ -447,6 +447,30 @@ static void container_list(void **state)
     }
 }
 
+/* The one "ready" rule both daemons use. */
+static void ready_rule(void **state)
+{
+    struct docker_container c = {.id = "x", .running = true};
+    char why[64];
+    (void)state;
+    assert_true(docker_container_ready(&c, why, sizeof why));
+    c.has_healthcheck = true;
+    assert_false(docker_container_ready(&c, why, sizeof why));
+    assert_string_equal("not healthy (no health status yet)", why);
+    c.health_status = "starting";
+    assert_false(docker_container_ready(&c, why, sizeof why));
+    assert_string_equal("not healthy (starting)", why);
+    c.health_status = "healthy";
+    assert_true(docker_container_ready(&c, NULL, 0));
+    c.paused = true;
+    assert_false(docker_container_ready(&c, why, sizeof why));
+    assert_string_equal("paused", why);
+    c.running = false;
+    assert_false(docker_container_ready(&c, NULL, 0));
+    assert_false(docker_container_ready(&c, why, sizeof why));
+    assert_string_equal("not running", why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +484,7 @@ int main(void)
         cmocka_unit_test(hostile_numbers_and_keys),
         cmocka_unit_test(truncations_and_mutations),
         cmocka_unit_test(container_list),
+        cmocka_unit_test(ready_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,7 +180,7 @@ static void warnings(void **state)
     const char *want[] = {
         "unknown key color",
         "unknown key docker.tls",
-        "unknown key registry.ttl_s (not used with zookeeper)",
+        "registry.ttl_s: not used with zookeeper, ignored",
         "unknown key registry.x",
         "unknown key services.nodesrv.foo",
         "duplicate key services.nodesrv.weight: the last one is used",
@@ -199,7 +199,7 @@ static void warnings(void **state)
     reg_config_free_warnings(w);
 
     cfg = parse_ok("{" ADV "," ETCD(",'path':'/x'") "}", &w);
-    assert_string_equal(w[0], "unknown key registry.path (not used with etcd)");
+    assert_string_equal(w[0], "registry.path: not used with etcd, ignored");
     assert_null(w[1]);
     reg_config_free(cfg);
     reg_config_free_warnings(w);

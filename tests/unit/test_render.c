@@ -556,6 +556,96 @@ static void server_line_helpers(void **state)
     free(line);
 }
 
+#define TWO_SVCS(backend_lines)                                                                    \
+    "{\"services\":{"                                                                              \
+    "\"a\":{\"discovery\":{\"method\":\"base\"},\"haproxy\":{\"port\":3001" backend_lines "}},"    \
+    "\"b\":{\"discovery\":{\"method\":\"base\"},\"haproxy\":{\"port\":3002}}},"                    \
+    "\"haproxy\":{\"do_writes\":false,\"do_reloads\":false,\"shared_frontend\":[\"bind :80\"]}}"
+
+/* A model built from the previous one shares the unchanged services and
+ * prints exactly what a full render prints. */
+static void model_reuses_unchanged_services(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = parse(TWO_SVCS(""));
+    struct backend_list b[2] = {{0}};
+    add(&b[0], "a1", "127.0.20.1", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b[1], "b1", "127.0.20.2", 80, 5, NULL);
+    struct render_model *m1 = render_model_new(cfg, b, NULL, NULL, NULL, NULL);
+    assert_non_null(m1);
+    assert_int_equal(render_model_nservices(m1), 2);
+
+    add(&b[1], "b2", "127.0.20.3", 80, BACKEND_WEIGHT_UNSET, "check");
+    bool changed[2] = {false, true};
+    struct render_model *m2 = render_model_new(cfg, b, NULL, m1, changed, NULL);
+    assert_non_null(m2);
+    char *got = render_model_text(m2), *want = render_haproxy_cfg(cfg, b, NULL, NULL);
+    assert_string_equal(got, want);
+    assert_true(render_model_service_same(m1, m2, 0));
+    assert_false(render_model_service_same(m1, m2, 1));
+    assert_true(render_model_same_frame(m1, m2));
+    assert_ptr_equal(render_model_servers(m1, 0), render_model_servers(m2, 0)); /* shared */
+    assert_int_equal(render_model_servers(m2, 1)->n, 2);
+    assert_string_equal(render_model_servers(m2, 1)->v[1].name, "b2");
+    assert_null(render_model_runtime_refusal(m2));
+    free(got);
+    free(want);
+
+    /* The shared block outlives the model it came from. */
+    render_model_free(m1);
+    got = render_model_text(m2);
+    assert_non_null(strstr(got, "\n\tserver a1 127.0.20.1:80\n"));
+    free(got);
+    render_model_free(m2);
+
+    /* Another backend section: the frame differs. */
+    struct syn_config *cfg2 = parse(TWO_SVCS(",\"backend\":[\"balance first\"]"));
+    m1 = render_model_new(cfg, b, NULL, NULL, NULL, NULL);
+    m2 = render_model_new(cfg2, b, NULL, NULL, NULL, NULL);
+    assert_false(render_model_same_frame(m1, m2));
+    assert_false(render_model_service_same(m1, m2, 0));
+    assert_true(render_model_service_same(m1, m2, 1));
+    render_model_free(m1);
+    render_model_free(m2);
+    syn_config_free(cfg2);
+    syn_config_free(cfg);
+    clear_all(b, 2);
+}
+
+static const char *refusal_of(const char *json)
+{
+    static char why[300];
+    struct syn_config *cfg = parse(json);
+    struct backend_list b[2] = {{0}};
+    add(&b[0], "a1", "127.0.20.1", 80, BACKEND_WEIGHT_UNSET, NULL);
+    struct render_model *m = render_model_new(cfg, b, NULL, NULL, NULL, NULL);
+    assert_non_null(m);
+    const char *r = render_model_runtime_refusal(m);
+    snprintf(why, sizeof why, "%s", r ? r : "");
+    render_model_free(m);
+    syn_config_free(cfg);
+    clear_all(b, 2);
+    return why;
+}
+
+/* What "add server" cannot reproduce keeps a change on the reload path. */
+static void model_runtime_refusal(void **state)
+{
+    (void)state;
+    assert_string_equal(refusal_of(TWO_SVCS("")), "");
+    /* render appends " cookie a1": not what "add server" makes */
+    assert_non_null(strstr(refusal_of(TWO_SVCS(",\"backend\":[\"cookie SRV insert\"]")), "cookie"));
+    /* a configured server line beside the rendered ones */
+    assert_non_null(strstr(refusal_of(TWO_SVCS(",\"backend\":[\"server x 127.0.0.9:80\"]")),
+                           "configured lines"));
+    /* default-server: runtime-added servers would not inherit it */
+    assert_non_null(strstr(refusal_of(TWO_SVCS(",\"backend\":[\"default-server inter 1s\"]")),
+                           "default-server"));
+    /* server-template is not a server line */
+    assert_string_equal(refusal_of(TWO_SVCS(",\"backend\":[\"server-template t 2 127.0.0.9:80\"]")),
+                        "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +662,8 @@ int main(void)
         cmocka_unit_test(safe_http_defaults),
         cmocka_unit_test(sections_and_routing),
         cmocka_unit_test(server_line_helpers),
+        cmocka_unit_test(model_reuses_unchanged_services),
+        cmocka_unit_test(model_runtime_refusal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

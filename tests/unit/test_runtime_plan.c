@@ -167,37 +167,6 @@ static void add_command_is_the_server_line(void **state)
     assert_false(runtime_options_have_check("check-ssl agent-check"));
 }
 
-static void skeleton_drops_only_server_lines(void **state)
-{
-    (void)state;
-    char *s = runtime_skeleton("global\n\tmaxconn 10\nbackend web\n\tmode http\n"
-                               "\tserver a 127.0.0.2:80\n\tserver b 127.0.0.3:80 check\n"
-                               "\tserver-template x 2 127.0.0.4:80\n");
-    assert_string_equal(s, "global\n\tmaxconn 10\nbackend web\n\tmode http\n"
-                           "\tserver-template x 2 127.0.0.4:80\n");
-    free(s);
-}
-
-static void server_lines_must_be_what_add_server_makes(void **state)
-{
-    (void)state;
-    struct render_server v[] = {SRV("a", "127.0.0.2", 80, 5, "check"),
-                                SRV("b", "127.0.0.3", 81, BACKEND_WEIGHT_UNSET, NULL)};
-    struct render_server_list l[2] = {LIST(v), {NULL, 0}};
-    assert_true(runtime_server_lines_match("backend web\n\tserver b 127.0.0.3:81\n"
-                                           "\tserver a 127.0.0.2:80 weight 5 check\n",
-                                           l, 2));
-    /* render's cookie: not what "add server" can do */
-    assert_false(runtime_server_lines_match("backend web\n\tserver b 127.0.0.3:81 cookie b\n"
-                                            "\tserver a 127.0.0.2:80 weight 5 check cookie a\n",
-                                            l, 2));
-    /* a configured server line beside them */
-    assert_false(runtime_server_lines_match("backend web\n\tserver b 127.0.0.3:81\n"
-                                            "\tserver a 127.0.0.2:80 weight 5 check\n"
-                                            "\tserver x 127.0.0.9:80\n",
-                                            l, 2));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,8 +178,6 @@ int main(void)
         cmocka_unit_test(a_draining_server_that_returns_is_revived),
         cmocka_unit_test(effective_weight_follows_the_last_weight_keyword),
         cmocka_unit_test(add_command_is_the_server_line),
-        cmocka_unit_test(skeleton_drops_only_server_lines),
-        cmocka_unit_test(server_lines_must_be_what_add_server_makes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

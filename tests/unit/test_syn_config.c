@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "syn_config.h"
+#include "syn_config_json.h"
 
 /* A valid service to wrap variations in. */
 #define DOCKER_DISC                                                                                \
@@ -54,8 +55,7 @@ static void check_article(const struct syn_config *cfg)
     assert_int_equal(s->discovery.container_port, 8000);
     assert_true(s->discovery.check_interval == 15.0);
     assert_int_equal(s->discovery.nlabel_filters, 0);
-    cJSON *m = cJSON_GetObjectItemCaseSensitive(s->discovery.raw, "method");
-    assert_string_equal(cJSON_GetStringValue(m), "docker");
+    assert_null(s->discovery.etcd_username);
 
     assert_int_equal(s->haproxy.port_mode, SYN_PORT_SET);
     assert_int_equal(s->haproxy.port, 8080);
@@ -378,7 +378,7 @@ static const struct bad bad_configs[] = {
      "services.s.discovery.check_interval: expected a number 0.001..86400, got -1"},
     {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
           "\"username\":\"u\",\"password\":12345"),
-     "services.s.discovery.password: expected a string, got a value not shown"},
+     "services.s.discovery.password: expected a non-empty string without control characters, got a value not shown"},
     {DISC("\"method\":\"zookeeper\",\"hosts\":[\"z:2181\"],\"path\":\"/p\",\"auth_file\":\"\""),
      "services.s.discovery.auth_file: expected a file name, got \"\""},
     {DISC("\"method\":\"etcd\",\"path\":\"/p\""),
@@ -389,6 +389,20 @@ static const struct bad bad_configs[] = {
      "services.s.discovery.hosts[0]: expected \"host[:port]\", got \"a b\""},
     {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"]"),
      "services.s.discovery.path: missing (required for etcd)"},
+    {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
+          "\"username\":\"u\""),
+     "services.s.discovery.password: missing (username and password go together)"},
+    {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
+          "\"key_file\":\"/k.pem\""),
+     "services.s.discovery.cert_file: missing (cert_file and key_file go together)"},
+    {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
+          "\"password\":\"\""),
+     "services.s.discovery.password: expected a non-empty string without control characters, "
+     "got a value not shown"},
+    {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
+          "\"ca_file\":\"/a\\nb\""),
+     "services.s.discovery.ca_file: expected a non-empty string without control characters, got "
+     "\"/a\\nb\""},
     {DISC("\"method\":\"base\",\"label_filters\":{}"),
      "services.s.discovery.label_filters: expected an array of label filters, got {}"},
     {DISC("\"method\":\"base\",\"label_filters\":[1]"),
@@ -684,6 +698,12 @@ static void etcd_auth_and_tls_keys(void **state)
                  "\"username\":\"root\",\"password\":\"pw\",\"ca_file\":\"/ca.pem\","
                  "\"cert_file\":\"/c.pem\",\"key_file\":\"/k.pem\"},\"haproxy\":{}}}}");
     assert_int_equal(0, cfg->warnings.n);
+    const struct syn_discovery *d = &cfg->services[0].discovery;
+    assert_string_equal(d->etcd_username, "root");
+    assert_string_equal(d->etcd_password, "pw");
+    assert_string_equal(d->etcd_ca_file, "/ca.pem");
+    assert_string_equal(d->etcd_cert_file, "/c.pem");
+    assert_string_equal(d->etcd_key_file, "/k.pem");
     syn_config_free(cfg);
 
     struct syn_config *bad = NULL;
@@ -692,7 +712,9 @@ static void etcd_auth_and_tls_keys(void **state)
                                           "\"etcd\",\"endpoints\":[\"http://127.0.0.1:2379\"],"
                                           "\"path\":\"/x/\",\"username\":5},\"haproxy\":{}}}}",
                                           &bad, err, sizeof err));
-    assert_string_equal("services.web.discovery.username: expected a string, got 5", err);
+    assert_string_equal("services.web.discovery.username: expected a non-empty string without "
+                        "control characters, got 5",
+                        err);
 }
 
 int main(void)

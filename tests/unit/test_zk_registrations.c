@@ -431,6 +431,40 @@ static void payload_over_the_limit_is_refused(void **state)
     done(r);
 }
 
+/* A Nerve service's persistent node in its own directory: created with the
+ * asked mode, touched every ttl_s, deleted before the session closes. */
+static void nerve_persistent_node_with_ttl(void **state)
+{
+    (void)state;
+    struct zk_registrations *r = connected();
+    struct zk_node_opts opts = {.dir = "/nerve/db", .flags = 0, .set_flags = true, .ttl_s = 30};
+    assert_int_equal(zk_registrations_put_opts(r, "db", "host1", "P1", "db host1", &opts), 0);
+    assert_string_equal(requests(r), "parent:/nerve parent:/nerve/db list:/nerve/db");
+    reply_listed(r, 2, 0, NULL);
+    struct zk_registrations_request rq;
+    assert_true(zk_registrations_next(r, &rq));
+    assert_int_equal(rq.kind, ZK_REG_CREATE);
+    assert_string_equal(rq.path, "/nerve/db/host1_");
+    assert_int_equal(rq.flags, 0); /* persistent, not sequential */
+    free(rq.path);
+    free(rq.data);
+    ops[0] = rq.op;
+    track(rq.op);
+    reply_created(r, 0, "/nerve/db/host1_");
+    assert_string_equal(requests(r), "watch:/nerve/db/host1_");
+    reply_data(r, 0, "P1");
+    assert_true(zk_registrations_settled(r));
+    zk_registrations_touch_due(r, 1000);
+    assert_string_equal(requests(r), "");
+    zk_registrations_touch_due(r, 31000);
+    assert_string_equal(requests(r), "set:/nerve/db/host1_=P1");
+    reply(r, 0, ZOK);
+    zk_registrations_withdraw_persistent(r);
+    assert_string_equal(requests(r), "delete:/nerve/db/host1_");
+    assert_null(ops[0]);
+    done(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +481,7 @@ int main(void)
         cmocka_unit_test(our_own_delete_is_not_restored),
         cmocka_unit_test(watch_lost_with_the_connection_is_set_again),
         cmocka_unit_test(payload_over_the_limit_is_refused),
+        cmocka_unit_test(nerve_persistent_node_with_ttl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,8 @@
  * options), the top-level haproxy section, file_output, and
  * service_conf_dir merging. Discovery lives in syn_config_discovery.c.
  */
+#include "syn_config.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -15,8 +17,9 @@
 
 #define SYN_CONFIG_MAX_FILE (16 * 1024 * 1024)
 
-static const char *const top_keys[] = {"services", "haproxy", "file_output", "service_conf_dir",
-                                       NULL};
+static const char *const top_keys[] = {"services",         "haproxy",    "file_output",
+                                       "service_conf_dir", "log_format", "metrics",
+                                       "control_socket",   NULL};
 static const char *const top_unsupported[] = {"statsd", NULL};
 
 static const char *const service_keys[] = {"discovery",
@@ -85,6 +88,7 @@ static void service_clear(struct syn_service *s)
 void syn_config_free(struct syn_config *cfg)
 {
     if (!cfg) return;
+    daemon_config_clear(&cfg->daemon);
     for (size_t i = 0; i < cfg->nservices; i++)
         service_clear(&cfg->services[i]);
     free(cfg->services);
@@ -443,6 +447,9 @@ static int parse_root(struct json_ctx *c, const cJSON *root, struct syn_config *
 {
     if (!cJSON_IsObject(root)) return json_fail(c, "(top level)", "an object", root);
     if (syn_check_keys(c, root, "", top_keys, top_unsupported) < 0) return -1;
+    char derr[300];
+    if (daemon_config_parse(root, &cfg->daemon, derr, sizeof derr) < 0)
+        return json_failf(c, NULL, "%s", derr);
 
     /* haproxy first: a service's options are checked against it. */
     const cJSON *haproxy = json_lookup(root, "haproxy");

@@ -1,7 +1,6 @@
 /*
  * The watcher's configuration: Airbnb Synapse's JSON format, parsed once into
- * plain structs the watcher reads and never consulted as JSON again (the one
- * exception is discovery.raw, kept for the discovery modules' own options).
+ * plain structs the watcher reads and never consulted as JSON again.
  *
  * Pure: no globals; only syn_config_load touches the file system.
  *
@@ -13,62 +12,12 @@
 #ifndef SMARTDOCK_SYN_CONFIG_H
 #define SMARTDOCK_SYN_CONFIG_H
 
+#include "daemon_config.h"
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "strlist.h"
-
-struct cJSON;
-
-enum syn_discovery_method {
-    SYN_DISCOVERY_BASE, /* default_servers only */
-    SYN_DISCOVERY_ZOOKEEPER,
-    SYN_DISCOVERY_DOCKER,
-    SYN_DISCOVERY_ETCD,
-};
-
-enum syn_label_condition { SYN_LABEL_EQUALS, SYN_LABEL_NOT_EQUALS };
-
-struct syn_label_filter {
-    char *label;
-    char *value;
-    enum syn_label_condition condition;
-};
-
-#define SYN_DOCKER_DEFAULT_PORT 4243
-#define SYN_ETCD_DEFAULT_PORT 4003 /* Synapse's default for a "hosts" entry without a port */
-
-struct syn_docker_server {
-    char *name;   /* defaults to host, or to socket */
-    char *host;   /* NULL when only socket is given */
-    int port;     /* default SYN_DOCKER_DEFAULT_PORT */
-    char *socket; /* smartdock extension: unix socket path, or NULL */
-};
-
-struct syn_discovery {
-    char *method; /* as written */
-    enum syn_discovery_method kind;
-    struct cJSON *raw; /* owned deep copy of the discovery object */
-
-    /* zookeeper and etcd */
-    char *path; /* starts with '/' */
-    /* zookeeper: "host:port" strings, at least one */
-    struct strlist hosts;
-    /* zookeeper: a "user:password" file for the digest scheme; NULL reads anonymously */
-    char *auth_file;
-    /* docker */
-    struct syn_docker_server *servers;
-    size_t nservers;
-    char *image_name;
-    int container_port;    /* 1..65535 */
-    double check_interval; /* seconds, default 15 */
-    /* etcd: URLs ("http://host:port"); Synapse's "hosts" are turned into these */
-    struct strlist endpoints;
-
-    /* any method; Synapse's deprecated singular "label_filter" is merged in */
-    struct syn_label_filter *label_filters;
-    size_t nlabel_filters;
-};
+#include "syn_config_discovery.h"
 
 /* A default server (Synapse's default_servers entries). */
 struct syn_server {
@@ -155,6 +104,7 @@ struct syn_config {
     char *file_output_directory; /* file_output.output_directory, or NULL */
     char *service_conf_dir;      /* as written, or NULL */
     struct strlist warnings;     /* one sentence each; log them once */
+    struct daemon_config daemon; /* log_format, metrics, control_socket */
 };
 
 /*
@@ -183,15 +133,5 @@ bool syn_service_is_listen(const struct syn_service *s);
 
 /* Borrowed service by name, or NULL. */
 const struct syn_service *syn_config_service(const struct syn_config *cfg, const char *name);
-
-/*
- * HAProxy 2.1 refuses contimeout/clitimeout/srvtimeout (and their
- * "timeout contimeout" spellings). If line starts with one of them, sets *out
- * to a new string using "timeout connect"/"timeout client"/"timeout server"
- * with the rest of the line unchanged, *replacement to that keyword, and
- * returns 1. Returns 0 (with *out NULL) when nothing needs translating, -1 on
- * allocation failure.
- */
-int syn_translate_deprecated_line(const char *line, char **out, const char **replacement);
 
 #endif

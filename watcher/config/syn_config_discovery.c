@@ -1,7 +1,9 @@
 /*
- * services.<name>.discovery: the method, its common options validated, and a
- * deep copy of the whole object for the discovery module to read its own.
+ * services.<name>.discovery: the method and every option of it, validated
+ * and parsed into plain fields.
  */
+#include "syn_config_discovery.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,24 +226,47 @@ static int parse_docker(struct json_ctx *c, const cJSON *obj, const char *path,
     return syn_get_number(c, obj, path, "check_interval", 0.001, 86400, 15, &d->check_interval);
 }
 
+static bool nonempty_text(const char *s)
+{
+    return *s && json_text_ok(s);
+}
+
+/* Both keys of a pair, or neither: the error names the one that is missing. */
+static int require_pair(struct json_ctx *c, const char *path, const char *ka, const char *a,
+                        const char *kb, const char *b)
+{
+    char p[JSON_PATH_MAX];
+    if (!a == !b) return 0;
+    json_path_key(p, sizeof p, path, a ? kb : ka);
+    return json_failf(c, NULL, "%s: missing (%s and %s go together)", p, ka, kb);
+}
+
+/* etcd authentication and TLS: username/password, ca_file, cert_file/key_file. */
+static int parse_etcd_credentials(struct json_ctx *c, const cJSON *obj, const char *path,
+                                  struct syn_discovery *d)
+{
+    static const char *const want = "a non-empty string without control characters";
+    if (json_get_string_if(c, obj, path, "username", nonempty_text, want, &d->etcd_username) < 0 ||
+        json_get_string_if(c, obj, path, "password", nonempty_text, want, &d->etcd_password) < 0 ||
+        json_get_string_if(c, obj, path, "ca_file", nonempty_text, want, &d->etcd_ca_file) < 0 ||
+        json_get_string_if(c, obj, path, "cert_file", nonempty_text, want, &d->etcd_cert_file) <
+            0 ||
+        json_get_string_if(c, obj, path, "key_file", nonempty_text, want, &d->etcd_key_file) < 0)
+        return -1;
+    if (require_pair(c, path, "username", d->etcd_username, "password", d->etcd_password) < 0)
+        return -1;
+    return require_pair(c, path, "cert_file", d->etcd_cert_file, "key_file", d->etcd_key_file);
+}
+
 static int parse_etcd(struct json_ctx *c, const cJSON *obj, const char *path,
                       struct syn_discovery *d)
 {
     static const char *const keys[] = {"method",        "path",         "hosts",    "endpoints",
                                        "label_filters", "label_filter", "username", "password",
                                        "ca_file",       "cert_file",    "key_file", NULL};
-    static const char *const strings[] = {"username",  "password", "ca_file",
-                                          "cert_file", "key_file", NULL};
     char p[JSON_PATH_MAX], pi[JSON_PATH_MAX], host[256];
     if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
-    /* etcd_discovery reads these from discovery.raw; their types are checked here. */
-    for (const char *const *k = strings; *k; k++) {
-        const cJSON *v = json_lookup(obj, *k);
-        if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) {
-            json_path_key(p, sizeof p, path, *k);
-            return json_fail(c, p, "a string", v);
-        }
-    }
+    if (parse_etcd_credentials(c, obj, path, d) < 0) return -1;
     if (syn_get_strings(c, obj, path, "endpoints", &d->endpoints) < 0) return -1;
     json_path_key(p, sizeof p, path, "endpoints");
     for (size_t i = 0; i < d->endpoints.n; i++) {
@@ -288,8 +313,6 @@ int syn_parse_discovery(struct json_ctx *c, const cJSON *obj, const char *path,
     if (!obj)
         return json_failf(c, NULL, "%s: missing (every service needs a discovery method)", path);
     if (!cJSON_IsObject(obj)) return json_fail(c, path, "an object", obj);
-    d->raw = cJSON_Duplicate(obj, true);
-    if (!d->raw) return json_oom(c);
 
     json_path_key(p, sizeof p, path, "method");
     const cJSON *m = json_lookup(obj, "method");
@@ -324,7 +347,11 @@ int syn_parse_discovery(struct json_ctx *c, const cJSON *obj, const char *path,
 void syn_discovery_clear(struct syn_discovery *d)
 {
     free(d->method);
-    cJSON_Delete(d->raw);
+    free(d->etcd_username);
+    free(d->etcd_password);
+    free(d->etcd_ca_file);
+    free(d->etcd_cert_file);
+    free(d->etcd_key_file);
     free(d->path);
     free(d->auth_file);
     strlist_clear(&d->hosts);

@@ -1,6 +1,7 @@
 /*
  * Internal to syn_config*.c: what the Synapse config parser reads beyond
- * the typed readers of common/json_path.h. Not for other modules.
+ * the typed readers of common/json_path.h. Not for other modules; only
+ * syn_translate_deprecated_line is used outside (by its unit test).
  */
 #ifndef SMARTDOCK_SYN_CONFIG_JSON_H
 #define SMARTDOCK_SYN_CONFIG_JSON_H
@@ -45,9 +46,14 @@ int syn_get_lines(struct json_ctx *c, const cJSON *obj, const char *path, const 
 int syn_get_strings(struct json_ctx *c, const cJSON *obj, const char *path, const char *key,
                     struct strlist *out);
 
-/* Discovery, in syn_config_discovery.c. */
-int syn_parse_discovery(struct json_ctx *c, const cJSON *obj, const char *path,
-                        struct syn_discovery *out);
-void syn_discovery_clear(struct syn_discovery *d);
+/*
+ * HAProxy 2.1 refuses contimeout/clitimeout/srvtimeout (and their
+ * "timeout contimeout" spellings). If line starts with one of them, sets *out
+ * to a new string using "timeout connect"/"timeout client"/"timeout server"
+ * with the rest of the line unchanged, *replacement to that keyword, and
+ * returns 1. Returns 0 (with *out NULL) when nothing needs translating, -1 on
+ * allocation failure.
+ */
+int syn_translate_deprecated_line(const char *line, char **out, const char **replacement);
 
 #endif

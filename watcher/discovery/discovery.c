@@ -1,8 +1,13 @@
 #include "discovery.h"
 
+#include "etcd_discovery.h"
 #include "log.h"
+#include "zk_discovery.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct discovery {
     const struct discovery_impl *impl;
@@ -41,4 +46,30 @@ void discovery_hub_release(struct discovery_hub *h)
 {
     if (h->zk_pool && h->free_zk_pool) h->free_zk_pool(h->zk_pool);
     h->zk_pool = NULL;
+}
+
+int discovery_connected(const struct discovery *d)
+{
+    if (!d || !d->impl->connected) return -1;
+    return d->impl->connected(d->obj);
+}
+
+void discovery_hub_reject(struct discovery_hub *h, const char *service, const char *err)
+{
+    if (h && h->on_reject) h->on_reject(h->reject_arg, service, err);
+}
+
+void discovery_reject_reason(const char *err, char *buf, size_t len)
+{
+    size_t n = err ? strcspn(err, ":") : 0;
+    bool ok = err && err[n] == ':' && n > 0 && n < 32;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (err[i] >= 'a' && err[i] <= 'z') || err[i] == '_' || err[i] == ' ';
+    if (!ok) {
+        snprintf(buf, len, "other");
+        return;
+    }
+    snprintf(buf, len, "%.*s", (int)n, err);
+    for (char *p = buf; *p; p++)
+        if (*p == ' ') *p = '_';
 }

@@ -1,7 +1,8 @@
 /*
  * A discovery method turns one service's registry (ZooKeeper path, etcd
  * prefix, Docker engines) into its current set of backends. Each method is
- * one file; the watcher knows only this interface.
+ * one module (zk_discovery, etcd_discovery, docker_discovery) exporting a
+ * struct discovery_impl; the watcher knows only discovery_new/_free.
  */
 #ifndef SMARTDOCK_DISCOVERY_H
 #define SMARTDOCK_DISCOVERY_H
@@ -20,7 +21,16 @@ struct discovery_hub {
     struct loop *loop;
     void *zk_pool; /* zk_discovery.c's */
     void (*free_zk_pool)(void *pool);
+    /* A registration the methods refused (err names the field); may be NULL. */
+    void (*on_reject)(void *arg, const char *service, const char *err);
+    void *reject_arg;
 };
+
+/* Reports a refused registration through h->on_reject. */
+void discovery_hub_reject(struct discovery_hub *h, const char *service, const char *err);
+/* Pure: a bounded label for a refusal, from its error's field ("port: expected
+ * ..." -> "port", "znode name: ..." -> "znode_name"); "other" otherwise. */
+void discovery_reject_reason(const char *err, char *buf, size_t len);
 
 /* The method's complete current view of service index, on the loop thread.
  * backends is moved to the callee. */
@@ -34,15 +44,19 @@ void discovery_hub_release(struct discovery_hub *h);
 struct discovery *discovery_new(struct discovery_hub *h, const struct syn_service *svc,
                                 size_t index, discovery_update_fn *fn, void *arg);
 void discovery_free(struct discovery *d);
+/* 1 when the method's registry connection is up, 0 when down, -1 when the
+ * method has no such notion (docker, or d NULL). */
+int discovery_connected(const struct discovery *d);
 
-/* Implementations. */
+/* What a method module exports (zk_discovery.h, etcd_discovery.h, ...). */
 struct discovery_impl {
     void *(*new)(struct discovery_hub *h, const struct syn_service *svc, size_t index,
                  discovery_update_fn *fn, void *arg);
     void (*free)(void *impl);
+    int (*connected)(const void *impl); /* NULL: no notion of it */
 };
-extern const struct discovery_impl zk_discovery_impl;
+/* docker_discovery.c's; declared here until its rewrite on the common Docker
+ * follower gives docker_discovery.h the declaration. */
 extern const struct discovery_impl docker_discovery_impl;
-extern const struct discovery_impl etcd_discovery_impl;
 
 #endif

@@ -49,27 +49,16 @@ enum docker_discovery_verdict docker_discovery_backend(const struct syn_discover
                  d->image_name);
         return DOCKER_DISCOVERY_OTHER_IMAGE;
     }
-    if (!c->running) {
-        snprintf(why, whylen, "not running");
-        return DOCKER_DISCOVERY_NOT_READY;
-    }
-    if (c->paused) {
-        snprintf(why, whylen, "paused");
-        return DOCKER_DISCOVERY_NOT_READY;
-    }
-    if (c->has_healthcheck && (!c->health_status || strcmp(c->health_status, "healthy") != 0)) {
-        snprintf(why, whylen, "not healthy (%.40s)",
-                 c->health_status ? c->health_status : "no health status yet");
-        return DOCKER_DISCOVERY_NOT_READY;
-    }
+    if (!docker_container_ready(c, why, whylen)) return DOCKER_DISCOVERY_NOT_READY;
     const char *host = srv->host ? srv->host : SOCKET_ONLY_HOST;
     /* Host-network containers on one engine share its addresses: one that
      * listens on an address of its own (127.0.0.2, ...) says so by label. */
     const char *own = docker_container_label(c, DOCKER_DISCOVERY_HOST_LABEL);
     if (c->host_network && own) {
         if (!backend_host_is_valid(own)) {
-            int n = snprintf(why, whylen, "label %s: expected a hostname or IP address, got \"%.80s\"",
-                             DOCKER_DISCOVERY_HOST_LABEL, own);
+            int n =
+                snprintf(why, whylen, "label %s: expected a hostname or IP address, got \"%.80s\"",
+                         DOCKER_DISCOVERY_HOST_LABEL, own);
             for (int i = 0; i < n && (size_t)i < whylen && why[i]; i++)
                 if ((unsigned char)why[i] < 0x20) why[i] = '?';
             return DOCKER_DISCOVERY_UNUSABLE;

@@ -12,11 +12,12 @@
  * A value that does not decode is skipped with one log line naming the key;
  * its neighbours are published as usual.
  *
- * Options beyond syn_config's: "username"/"password" (etcd authentication)
- * and "ca_file"/"cert_file"/"key_file" (TLS), read from discovery.raw.
+ * Authentication ("username"/"password") and TLS ("ca_file", "cert_file"/
+ * "key_file") come parsed and checked from syn_config.
  */
+#include "etcd_discovery.h"
+
 #include "backoff.h"
-#include "discovery.h"
 
 #include "etcd_client.h"
 #include "etcd_codec.h"
@@ -46,6 +47,7 @@ struct etcd_discovery {
     discovery_update_fn *fn;
     void *arg;
     struct etcd_client *client;
+    struct discovery_hub *hub;
     char *prefix;
     struct etcd_item *items;
     size_t n, cap;
@@ -130,6 +132,7 @@ static void put_key(struct etcd_discovery *d, const struct etcd_kv *kv)
     }
     char *shown = backend_text_is_safe(kv->key) ? NULL : backend_server_name_dup(kv->key);
     log_warn("service %s: skipping key %s: %s", d->svc->name, shown ? shown : kv->key, err);
+    discovery_hub_reject(d->hub, d->svc->name, err);
     free(shown);
 }
 
@@ -294,37 +297,19 @@ static void start(struct etcd_discovery *d)
     free(body);
 }
 
-/* A string option of the discovery object that syn_config does not know. */
-static const char *raw_string(const struct syn_discovery *disc, const char *name, bool *bad)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(disc->raw, name);
-    if (!v) return NULL;
-    if (cJSON_IsString(v) && *v->valuestring && backend_text_is_safe(v->valuestring))
-        return v->valuestring;
-    *bad = true;
-    return NULL;
-}
-
 static void *etcdd_new(struct discovery_hub *h, const struct syn_service *svc, size_t index,
                        discovery_update_fn *fn, void *arg)
 {
     const struct syn_discovery *disc = &svc->discovery;
-    bool bad = false;
     struct etcd_client_opts o = {
         .endpoints = disc->endpoints.v,
         .nendpoints = disc->endpoints.n,
-        .username = raw_string(disc, "username", &bad),
-        .password = raw_string(disc, "password", &bad),
-        .ca_file = raw_string(disc, "ca_file", &bad),
-        .cert_file = raw_string(disc, "cert_file", &bad),
-        .key_file = raw_string(disc, "key_file", &bad),
+        .username = disc->etcd_username,
+        .password = disc->etcd_password,
+        .ca_file = disc->etcd_ca_file,
+        .cert_file = disc->etcd_cert_file,
+        .key_file = disc->etcd_key_file,
     };
-    if (bad || !o.username != !o.password || !o.cert_file != !o.key_file) {
-        log_error("service %s: discovery: username and password, and cert_file and key_file, "
-                  "go in pairs of non-empty strings",
-                  svc->name);
-        return NULL;
-    }
     struct etcd_discovery *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     size_t pl = strlen(disc->path);
@@ -335,6 +320,7 @@ static void *etcdd_new(struct discovery_hub *h, const struct syn_service *svc, s
         return NULL;
     }
     d->loop = h->loop;
+    d->hub = h;
     d->svc = svc;
     d->index = index;
     d->fn = fn;
@@ -365,4 +351,11 @@ static void etcdd_free(void *impl)
     free(d);
 }
 
-const struct discovery_impl etcd_discovery_impl = {etcdd_new, etcdd_free};
+/* Connected: the prefix was read and its watch stream is open. */
+static int etcdd_connected(const void *impl)
+{
+    const struct etcd_discovery *d = impl;
+    return d->watch && d->revision > 0 ? 1 : 0;
+}
+
+const struct discovery_impl etcd_discovery_impl = {etcdd_new, etcdd_free, etcdd_connected};

@@ -17,6 +17,7 @@ struct zk_child {
 
 struct zk_child_set {
     char *service, *path;
+    char rejected[256]; /* why the last read's data was refused */
     struct zk_child *children;
     size_t nchildren, cap;
     struct zk_child_set_request *requests; /* queue: [head, nrequests) */
@@ -174,9 +175,10 @@ void zk_child_set_watch_fired(struct zk_child_set *cs, int type, const char *pat
     }
 }
 
-void zk_child_set_read(struct zk_child_set *cs, const char *name, int rc, const char *data,
-                       int datalen)
+const char *zk_child_set_read(struct zk_child_set *cs, const char *name, int rc, const char *data,
+                              int datalen)
 {
+    const char *refused = NULL;
     cs->inflight--;
     struct zk_child *c = find_child(cs, name);
     if (c && rc == ZOK) {
@@ -189,6 +191,8 @@ void zk_child_set_read(struct zk_child_set *cs, const char *name, int rc, const 
         } else {
             c->state = CHILD_BAD;
             log_warn("service %s: skipping znode %s/%s: %s", cs->service, cs->path, name, err);
+            snprintf(cs->rejected, sizeof cs->rejected, "%s", err);
+            refused = cs->rejected;
         }
         cs->dirty = true;
     } else if (c && rc == ZNONODE) {
@@ -197,6 +201,7 @@ void zk_child_set_read(struct zk_child_set *cs, const char *name, int rc, const 
     } else if (c) {
         log_debug("service %s: reading %s/%s: %s", cs->service, cs->path, name, zerror(rc));
     }
+    return refused;
 }
 
 void zk_child_set_exists_answered(struct zk_child_set *cs, int rc)

@@ -50,8 +50,10 @@ void zk_child_set_watch_fired(struct zk_child_set *cs, int type, const char *pat
 
 /* Replies, one per request, rc a ZooKeeper return code. */
 void zk_child_set_listed(struct zk_child_set *cs, int rc, char *const *children, int nchildren);
-void zk_child_set_read(struct zk_child_set *cs, const char *child, int rc, const char *data,
-                       int datalen);
+/* Returns why the child's data was refused (valid until the next call), or
+ * NULL when it was not. */
+const char *zk_child_set_read(struct zk_child_set *cs, const char *child, int rc,
+                              const char *data, int datalen);
 void zk_child_set_exists_answered(struct zk_child_set *cs, int rc);
 
 /* Pops the next request to send; false when there is none. */

@@ -5,7 +5,7 @@
  * among the services that watch it, sends the requests and feeds back the
  * replies on the loop thread.
  */
-#include "discovery.h"
+#include "zk_discovery.h"
 
 #include "log.h"
 #include "zk.h"
@@ -34,6 +34,7 @@ struct zk_pool {
 struct zk_discovery {
     struct zk_discovery *next; /* in conn->subscribers */
     struct zk_conn *conn;
+    struct discovery_hub *hub;
     const struct syn_service *svc;
     size_t index;
     discovery_update_fn *fn;
@@ -122,7 +123,8 @@ static void on_data(void *arg, int rc, const struct zk_result *res)
     char *name = op->child;
     op->child = NULL;
     if (op_end(op)) {
-        zk_child_set_read(d->children, name, rc, res->data, res->datalen);
+        const char *refused = zk_child_set_read(d->children, name, rc, res->data, res->datalen);
+        if (refused) discovery_hub_reject(d->hub, d->svc->name, refused);
         pump(d);
     }
     free(name);
@@ -257,6 +259,7 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
         return NULL;
     }
     d->conn = conn;
+    d->hub = h;
     d->svc = svc;
     d->index = index;
     d->fn = fn;
@@ -286,4 +289,10 @@ static void zkd_free(void *impl)
     if (--d->outstanding == 0) discovery_destroy(d);
 }
 
-const struct discovery_impl zk_discovery_impl = {zkd_new, zkd_free};
+static int zkd_connected(const void *impl)
+{
+    const struct zk_discovery *d = impl;
+    return zk_is_connected(d->conn->zk) ? 1 : 0;
+}
+
+const struct discovery_impl zk_discovery_impl = {zkd_new, zkd_free, zkd_connected};

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "render.h"
+#include "render_servers.h"
 
 enum runtime_action_kind {
     RUNTIME_ADD,    /* add server, enable health (with "check"), enable server */
@@ -71,18 +71,5 @@ const char *runtime_options_refused(const char *options);
 
 /* "add server <backend>/<name> <addr>[ weight N][ <options>]". Caller frees. */
 char *runtime_add_command(const char *backend, const struct render_server *s);
-
-/* text without its "\tserver " lines: what must not change for a runtime
- * change. Caller frees; NULL on allocation failure. */
-char *runtime_skeleton(const char *text);
-
-/*
- * True when the "\tserver " lines of text are exactly render_server_line of
- * each server of lists (nlists of them), in any order: then "add server"
- * with the same words makes the same server. False when render added a
- * cookie, or a configured line holds a server.
- */
-bool runtime_server_lines_match(const char *text, const struct render_server_list *lists,
-                                size_t nlists);
 
 #endif

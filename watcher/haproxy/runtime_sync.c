@@ -45,8 +45,7 @@ struct runtime_sync {
     void *arg;
 
     enum state state;
-    char *skeleton;                     /* of the config HAProxy runs */
-    struct render_server_list *applied; /* per service, in rotation */
+    struct render_model *applied;       /* the config HAProxy runs; its servers are in rotation */
     bool *adds_refused;                 /* per service: "add server" refused (static balance) */
     long known_pid, pid_before;
     uint64_t confirm_deadline, confirm_timer;
@@ -56,9 +55,8 @@ struct runtime_sync {
     bool busy;
     struct bcmd **cmds;
     size_t ncmds, pending;
-    struct render_server_list *next; /* becomes applied */
-    struct drain *to_drain;          /* start polling once the batch succeeded */
-    char *next_skeleton;
+    struct render_model *next; /* becomes applied */
+    struct drain *to_drain;    /* start polling once the batch succeeded */
 
     struct runtime_sync_stats stats;
 };
@@ -66,13 +64,6 @@ struct runtime_sync {
 static const char *backend_of(const struct runtime_sync *rs, size_t svc)
 {
     return rs->cfg->services[svc].haproxy.backend_name;
-}
-
-static void lists_free(struct render_server_list *v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        render_server_list_clear(&v[i]);
-    free(v);
 }
 
 static int server_copy(struct render_server *d, const struct render_server *s)
@@ -297,8 +288,7 @@ static void batch_end(struct runtime_sync *rs, const char *why)
     rs->busy = false;
     if (why) {
         rs->stats.fallbacks++;
-        lists_free(rs->next, rs->cfg->nservices);
-        free(rs->next_skeleton);
+        render_model_free(rs->next);
         while (rs->to_drain) {
             struct drain *d = rs->to_drain;
             rs->to_drain = d->next;
@@ -306,16 +296,12 @@ static void batch_end(struct runtime_sync *rs, const char *why)
             free(d);
         }
         rs->next = NULL;
-        rs->next_skeleton = NULL;
         runtime_sync_invalidate(rs);
     } else {
         rs->stats.batches++;
-        lists_free(rs->applied, rs->cfg->nservices);
+        render_model_free(rs->applied);
         rs->applied = rs->next;
-        free(rs->skeleton);
-        rs->skeleton = rs->next_skeleton;
         rs->next = NULL;
-        rs->next_skeleton = NULL;
         while (rs->to_drain) {
             struct drain *d = rs->to_drain;
             rs->to_drain = d->next;
@@ -453,43 +439,36 @@ static int queue_plan(struct runtime_sync *rs, size_t svc, const struct runtime_
     return 0;
 }
 
-enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, const char *text,
-                                             struct render_server_list **lists, char *why,
-                                             size_t whylen)
+enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct render_model **next,
+                                             char *why, size_t whylen)
 {
     size_t ns = rs->cfg->nservices;
     if (rs->state != RS_READY || rs->busy) {
         snprintf(why, whylen, "the runtime API is not confirmed for the running haproxy");
         return RUNTIME_RELOAD;
     }
-    char *skel = runtime_skeleton(text);
     struct runtime_plan *plans = calloc(ns ? ns : 1, sizeof *plans);
     enum runtime_apply_result res = RUNTIME_RELOAD;
     size_t actions = 0;
-    if (!skel || !plans) {
+    const char *refusal = NULL;
+    if (!plans) {
         snprintf(why, whylen, "out of memory");
         goto out;
     }
-    if (strcmp(skel, rs->skeleton) != 0) {
+    if (!render_model_same_frame(rs->applied, *next)) {
         snprintf(why, whylen, "more than the servers changed");
         goto out;
     }
-    if (strstr(skel, "\n\tdefault-server")) {
-        snprintf(why, whylen,
-                 "a default-server line is configured, which runtime-added "
-                 "servers would not inherit");
-        goto out;
-    }
-    if (!runtime_server_lines_match(text, *lists, ns)) {
-        snprintf(why, whylen,
-                 "a server line is not one \"add server\" can reproduce (cookie, "
-                 "or a server in configured lines)");
+    if ((refusal = render_model_runtime_refusal(*next))) {
+        snprintf(why, whylen, "%s", refusal);
         goto out;
     }
     for (size_t i = 0; i < ns; i++) {
+        if (render_model_service_same(rs->applied, *next, i)) continue;
         struct render_server_list view;
         if (draining_view(rs, i, &view) < 0 ||
-            runtime_plan_make(&rs->applied[i], &view, &(*lists)[i], &plans[i]) < 0) {
+            runtime_plan_make(render_model_servers(rs->applied, i), &view,
+                              render_model_servers(*next, i), &plans[i]) < 0) {
             free(view.v);
             snprintf(why, whylen, "out of memory");
             goto out;
@@ -525,16 +504,13 @@ enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, const char
             snprintf(why, whylen, "out of memory");
             goto out;
         }
-    rs->next = *lists;
-    *lists = NULL;
-    rs->next_skeleton = skel;
-    skel = NULL;
+    rs->next = *next;
+    *next = NULL;
     res = RUNTIME_APPLYING;
 out:
     for (size_t i = 0; plans && i < ns; i++)
         runtime_plan_clear(&plans[i]);
     free(plans);
-    free(skel);
     return res;
 }
 
@@ -545,18 +521,14 @@ void runtime_sync_invalidate(struct runtime_sync *rs)
     if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
     rs->confirm_timer = 0;
     haproxy_runtime_cancel(rs->rt, rs);
-    lists_free(rs->applied, rs->cfg->nservices);
+    render_model_free(rs->applied);
     rs->applied = NULL;
-    free(rs->skeleton);
-    rs->skeleton = NULL;
 }
 
-void runtime_sync_reloaded(struct runtime_sync *rs, char *skeleton,
-                           struct render_server_list *lists)
+void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model)
 {
     runtime_sync_invalidate(rs);
-    rs->skeleton = skeleton;
-    rs->applied = lists;
+    rs->applied = model;
     rs->pid_before = rs->known_pid;
     rs->state = RS_CONFIRMING;
     rs->confirm_deadline = loop_now_ms() + CONFIRM_MS;
@@ -624,10 +596,8 @@ void runtime_sync_free(struct runtime_sync *rs)
     }
     if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
     haproxy_runtime_free(rs->rt);
-    lists_free(rs->applied, rs->cfg->nservices);
-    lists_free(rs->next, rs->cfg->nservices);
-    free(rs->skeleton);
-    free(rs->next_skeleton);
+    render_model_free(rs->applied);
+    render_model_free(rs->next);
     free(rs->adds_refused);
     free(rs);
 }

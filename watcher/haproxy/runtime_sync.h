@@ -50,19 +50,16 @@ enum runtime_apply_result {
 };
 
 /*
- * text is the rendered config, *lists its servers per service (a calloc'ed
- * array of cfg->nservices). On RUNTIME_APPLYING *lists is taken over (set to
- * NULL), otherwise left to the caller.
+ * *next is the model just rendered (of cfg). The plan is the difference
+ * between the model HAProxy runs and *next. On RUNTIME_APPLYING *next is
+ * taken over (set to NULL), otherwise left to the caller.
  */
-enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, const char *text,
-                                             struct render_server_list **lists, char *why,
-                                             size_t whylen);
+enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct render_model **next,
+                                             char *why, size_t whylen);
 
-/* HAProxy was reloaded with a config of this skeleton and these servers
- * (both taken over: malloc'ed string, calloc'ed array of cfg->nservices).
+/* HAProxy was reloaded with the config printed from model (taken over).
  * Pending drains are forgotten; confirmation starts. */
-void runtime_sync_reloaded(struct runtime_sync *rs, char *skeleton,
-                           struct render_server_list *lists);
+void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model);
 /* What HAProxy has is unknown (a reload is coming, or it restarted). */
 void runtime_sync_invalidate(struct runtime_sync *rs);
 

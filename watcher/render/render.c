@@ -1,6 +1,7 @@
 /*
- * haproxy.cfg text: sections, the lines an operator configured, the safe
- * HTTP defaults, and the server lines render_servers.c prepares.
+ * The render model and haproxy.cfg text: sections, the lines an operator
+ * configured, the safe HTTP defaults, and the server lines render_servers.c
+ * prepares.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,8 +88,7 @@ static void put_line(struct buf *b, struct strlist *w, const char *where, const 
         warnf(b, w, "%s: dropped a configured line holding a control character", where);
 }
 
-static void put_lines(struct buf *b, struct strlist *w, const char *where,
-                      const struct lines *l)
+static void put_lines(struct buf *b, struct strlist *w, const char *where, const struct lines *l)
 {
     for (size_t i = 0; i < l->n; i++)
         put_line(b, w, where, l->v[i]);
@@ -218,8 +218,8 @@ static bool in_kw_list(const char *line, const char *const *kws)
 }
 
 /* Section lines, then the listen lines that belong (skip those in not_here). */
-static int gather(struct lines *out, const struct strlist *own,
-                  const struct strlist *listen, const char *const *not_here)
+static int gather(struct lines *out, const struct strlist *own, const struct strlist *listen,
+                  const char *const *not_here)
 {
     out->n = 0;
     out->v = calloc(own->n + listen->n + 1, sizeof *out->v);
@@ -265,40 +265,72 @@ static void put_safe_http_defaults(struct buf *b, const struct syn_config *cfg,
             putf(b, "\t%s\n", safe[i].line);
 }
 
-static void put_servers(struct buf *b, const struct render_server_list *servers, bool cookie)
+/* Returns true when some line got " cookie <name>" appended. */
+static bool put_servers(struct buf *b, const struct render_server_list *servers, bool cookie)
 {
+    bool appended = false;
     for (size_t i = 0; i < servers->n; i++) {
         const struct render_server *s = &servers->v[i];
         char *line = render_server_line(s);
         if (!line) {
             b->oom = true;
-            return;
+            return appended;
         }
         putf(b, "\t%s", line);
         bool own_cookie = false;
         for (const char *p = s->options; p && (p = strstr(p, "cookie")); p += 6)
             own_cookie |= (p == s->options || p[-1] == ' ') && (p[6] == ' ' || !p[6]);
-        if (cookie && !own_cookie) putf(b, " cookie %s", s->name);
+        if (cookie && !own_cookie) {
+            putf(b, " cookie %s", s->name);
+            appended = true;
+        }
         put(b, "\n");
         free(line);
     }
+    return appended;
 }
 
-static void render_service(struct buf *b, const struct syn_config *cfg, size_t i,
-                           const struct backend_list *found, const struct render_opts *opts,
-                           struct strlist *w)
+/* One service's part of the model; immutable once built, shared between models. */
+struct render_block {
+    unsigned refs;
+    char *head; /* the section text before the server lines; "" when disabled */
+    char *text; /* head, then the server lines */
+    struct render_server_list servers;
+    bool cookie_appended; /* a server line is more than render_server_line */
+};
+
+struct render_model {
+    char *preamble;               /* header comment, global, defaults, extra sections */
+    struct render_block **blocks; /* parallel to cfg->services */
+    size_t n;
+    char *tail; /* the shared frontend */
+};
+
+static void block_unref(struct render_block *k)
+{
+    if (!k || --k->refs) return;
+    free(k->head);
+    free(k->text);
+    render_server_list_clear(&k->servers);
+    free(k);
+}
+
+static struct render_block *render_service(const struct syn_config *cfg, size_t i,
+                                           const struct backend_list *found,
+                                           const struct render_opts *opts, struct strlist *w)
 {
     const struct syn_service *s = &cfg->services[i];
     const struct syn_service_haproxy *h = &s->haproxy;
-    struct render_server_list servers = {0};
+    struct render_block *k = calloc(1, sizeof *k);
+    struct buf bb = {0}, *b = &bb;
     struct lines front = {0}, back = {0};
     static const struct strlist none;
     char where[300];
-    if (h->disabled) return;
-    if (render_service_servers(cfg, i, found, &servers, w) < 0) {
-        b->oom = true;
-        return;
-    }
+    if (!k) return NULL;
+    k->refs = 1;
+    put(b, ""); /* a disabled service is an empty, not a NULL, block */
+    if (h->disabled) goto out;
+    if (render_service_servers(cfg, i, found, &k->servers, w) < 0) goto oom;
     bool listen = syn_service_is_listen(s);
     if (listen) {
         if (gather(&back, &h->listen, &none, NULL) < 0) goto oom;
@@ -321,15 +353,24 @@ static void render_service(struct buf *b, const struct syn_config *cfg, size_t i
     }
     put_lines(b, w, where, &back);
     if (opts && opts->safe_http_defaults) put_safe_http_defaults(b, cfg, &back);
-    put_servers(b, &servers,
-                any_sets(&back, "cookie") || strlist_sets(&cfg->haproxy.defaults, "cookie"));
+    if (!b->oom && !(k->head = strdup(b->s))) goto oom;
+    k->cookie_appended =
+        put_servers(b, &k->servers,
+                    any_sets(&back, "cookie") || strlist_sets(&cfg->haproxy.defaults, "cookie"));
     goto out;
 oom:
     b->oom = true;
 out:
     free(front.v);
     free(back.v);
-    render_server_list_clear(&servers);
+    if (!b->oom && !k->head && !(k->head = strdup(""))) b->oom = true;
+    if (b->oom) {
+        free(b->s);
+        block_unref(k);
+        return NULL;
+    }
+    k->text = b->s;
+    return k;
 }
 
 static void put_section(struct buf *b, struct strlist *w, const char *header,
@@ -353,8 +394,18 @@ static void render_global(struct buf *b, const struct syn_haproxy *h, struct str
      * server-state file: it never appears here. */
 }
 
-char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list *backends,
-                         const struct render_opts *opts, struct strlist *warnings)
+void render_model_free(struct render_model *m)
+{
+    if (!m) return;
+    for (size_t i = 0; m->blocks && i < m->n; i++)
+        block_unref(m->blocks[i]);
+    free(m->blocks);
+    free(m->preamble);
+    free(m->tail);
+    free(m);
+}
+
+static char *render_preamble(const struct syn_config *cfg, struct strlist *warnings)
 {
     struct buf b = {0};
     const struct syn_haproxy *h = &cfg->haproxy;
@@ -367,8 +418,18 @@ char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list
             put_section(&b, warnings, h->extra_sections[i].header, &h->extra_sections[i].lines,
                         "haproxy.extra_sections");
     }
-    for (size_t i = 0; i < cfg->nservices; i++)
-        render_service(&b, cfg, i, backends ? &backends[i] : NULL, opts, warnings);
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+static char *render_tail(const struct syn_config *cfg, struct strlist *warnings)
+{
+    struct buf b = {0};
+    const struct syn_haproxy *h = &cfg->haproxy;
+    put(&b, "");
     if (h->shared_frontend.n) {
         put_section(&b, warnings, "frontend shared-frontend", &h->shared_frontend,
                     "haproxy.shared_frontend");
@@ -383,5 +444,123 @@ char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list
         free(b.s);
         return NULL;
     }
-    return b.s; /* every put ends with '\n', so the file does too */
+    return b.s;
+}
+
+struct render_model *render_model_new(const struct syn_config *cfg,
+                                      const struct backend_list *backends,
+                                      const struct render_opts *opts,
+                                      const struct render_model *prev, const bool *changed,
+                                      struct strlist *warnings)
+{
+    struct render_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->n = cfg->nservices;
+    m->blocks = calloc(m->n ? m->n : 1, sizeof *m->blocks);
+    if (!m->blocks) goto oom;
+    if (prev && prev->n != m->n) prev = NULL;
+    /* The frame depends on cfg alone: a previous model's is reused as is. */
+    m->preamble = prev ? strdup(prev->preamble) : render_preamble(cfg, warnings);
+    if (!m->preamble) goto oom;
+    for (size_t i = 0; i < m->n; i++) {
+        if (prev && changed && !changed[i]) {
+            m->blocks[i] = prev->blocks[i];
+            m->blocks[i]->refs++;
+        } else {
+            m->blocks[i] = render_service(cfg, i, backends ? &backends[i] : NULL, opts, warnings);
+            if (!m->blocks[i]) goto oom;
+        }
+    }
+    m->tail = prev ? strdup(prev->tail) : render_tail(cfg, warnings);
+    if (!m->tail) goto oom;
+    return m;
+oom:
+    render_model_free(m);
+    return NULL;
+}
+
+char *render_model_text(const struct render_model *m)
+{
+    size_t len = strlen(m->preamble) + strlen(m->tail), at = 0;
+    for (size_t i = 0; i < m->n; i++)
+        len += strlen(m->blocks[i]->text);
+    char *out = malloc(len + 1);
+    if (!out) return NULL;
+    size_t l = strlen(m->preamble);
+    memcpy(out, m->preamble, l);
+    at += l;
+    for (size_t i = 0; i < m->n; i++) {
+        l = strlen(m->blocks[i]->text);
+        memcpy(out + at, m->blocks[i]->text, l);
+        at += l;
+    }
+    l = strlen(m->tail);
+    memcpy(out + at, m->tail, l + 1);
+    return out; /* every section ends with '\n', so the file does too */
+}
+
+size_t render_model_nservices(const struct render_model *m)
+{
+    return m->n;
+}
+
+const struct render_server_list *render_model_servers(const struct render_model *m, size_t svc)
+{
+    return &m->blocks[svc]->servers;
+}
+
+bool render_model_service_same(const struct render_model *a, const struct render_model *b,
+                               size_t svc)
+{
+    return a->blocks[svc] == b->blocks[svc] ||
+           strcmp(a->blocks[svc]->text, b->blocks[svc]->text) == 0;
+}
+
+bool render_model_same_frame(const struct render_model *a, const struct render_model *b)
+{
+    if (a->n != b->n || strcmp(a->preamble, b->preamble) != 0 || strcmp(a->tail, b->tail) != 0)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->blocks[i] != b->blocks[i] && strcmp(a->blocks[i]->head, b->blocks[i]->head) != 0)
+            return false;
+    return true;
+}
+
+/* True when a configured line of text starts with kw ("\tserver ", ...). */
+static bool has_line(const char *text, const char *kw)
+{
+    for (const char *p = text; (p = strstr(p, kw)); p++)
+        if (p == text || p[-1] == '\n') return true;
+    return false;
+}
+
+static bool frame_has_line(const struct render_model *m, const char *kw)
+{
+    if (has_line(m->preamble, kw) || has_line(m->tail, kw)) return true;
+    for (size_t i = 0; i < m->n; i++)
+        if (has_line(m->blocks[i]->head, kw)) return true;
+    return false;
+}
+
+const char *render_model_runtime_refusal(const struct render_model *m)
+{
+    if (frame_has_line(m, "\tdefault-server"))
+        return "a default-server line is configured, which runtime-added servers would not "
+               "inherit";
+    bool cookie = false;
+    for (size_t i = 0; i < m->n; i++)
+        cookie |= m->blocks[i]->cookie_appended;
+    if (cookie || frame_has_line(m, "\tserver "))
+        return "a server line is not one \"add server\" can reproduce (cookie, or a server in "
+               "configured lines)";
+    return NULL;
+}
+
+char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list *backends,
+                         const struct render_opts *opts, struct strlist *warnings)
+{
+    struct render_model *m = render_model_new(cfg, backends, opts, NULL, NULL, warnings);
+    char *text = m ? render_model_text(m) : NULL;
+    render_model_free(m);
+    return text;
 }

@@ -1,6 +1,8 @@
 /*
- * haproxy.cfg from a Synapse config and the backends discovery found.
- * Pure and deterministic: the same inputs give byte-identical output.
+ * haproxy.cfg from a Synapse config and the backends discovery found, as a
+ * structured model: services -> backends -> server lines, built once per
+ * apply. The text is printed from the model; the runtime planner diffs two
+ * models. Pure and deterministic: the same inputs give byte-identical text.
  *
  * Layout, like Synapse's: global, defaults, extra_sections, then for each
  * enabled service either one "listen <backend_name>" section (when it has
@@ -8,19 +10,15 @@
  * (only when haproxy.port is given) plus "backend <backend_name>", and last the
  * shared frontend. The text always ends with a newline.
  *
- * Server lines:
- *   server <name> <host>:<port>[ weight <w>][ <server_options>][ <haproxy_server_options>][ cookie
- * <name>] weight is the registry's (Nerve's) weight, 0..256, emitted as HAProxy's own "weight N"
- * keyword. It comes before the options so that an operator's explicit "weight" in server_options
- * (or a registry's in haproxy_server_options) wins: HAProxy keeps the last value. "cookie <name>"
- * is added only when the section (or defaults) has a "cookie" directive and
- * the options do not set one. Both option strings are templated: %{host},
- * %{port}, %{name} (the final server name) and %% for a literal '%'.
+ * Server lines are render_servers.h's; " cookie <name>" is added when the
+ * section (or defaults) has a "cookie" directive and the options do not set
+ * one.
  *
- * Nothing a registry supplies can inject config: a server whose host is not a
- * hostname or IP, whose port, weight or options are out of range or hold
- * control characters or '#', is skipped and reported in warnings; names are
- * sanitised to [A-Za-z0-9._:-] and made unique with "-2", "-3", ... suffixes.
+ * A model holds one block per service: the section text up to the server
+ * lines (its "head"), its servers, and the whole rendered section. Blocks are
+ * immutable and shared between models (reference-counted inside render.c), so
+ * a model built from the previous one re-renders only the services that
+ * changed, and the planner skips a service whose block did not change.
  */
 #ifndef SMARTDOCK_RENDER_H
 #define SMARTDOCK_RENDER_H
@@ -29,6 +27,7 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "render_servers.h"
 #include "syn_config.h"
 
 struct render_opts {
@@ -41,51 +40,52 @@ struct render_opts {
     bool safe_http_defaults;
 };
 
-/* One server as render writes it. */
-struct render_server {
-    char *name; /* unique within its backend; only [A-Za-z0-9._:-] */
-    char *host; /* validated hostname or IP (IPv6 without brackets) */
-    int port;
-    int weight;      /* 0..256, or BACKEND_WEIGHT_UNSET */
-    char *options;   /* templated server_options + haproxy_server_options, or NULL */
-    bool is_default; /* came from default_servers */
-};
-
-struct render_server_list {
-    struct render_server *v;
-    size_t n;
-};
+struct render_model;
 
 /*
- * The servers of cfg->services[svc], final names and order included: what
- * render_haproxy_cfg writes, so the runtime-API code can address
- * "<backend_name>/<name>". discovered may be NULL (no backends). Applies
- * default_servers (when nothing was discovered, or always with
- * keep_default_servers), backend_port_override (to discovered and kept
- * default servers, as Synapse does) and backend_order. Servers that fail
- * validation are left out and described in warnings (may be NULL).
- * Returns 0, or -1 on allocation failure (out is then empty).
+ * The model of the whole haproxy.cfg. backends is an array parallel to
+ * cfg->services (NULL when nothing was discovered anywhere). opts may be NULL
+ * (all off). prev may be NULL; when given (built from the same cfg and opts),
+ * service i's block is shared from prev unless changed[i] (changed NULL: all
+ * changed). Skipped servers and other degraded choices of the services
+ * rendered now are appended to warnings (may be NULL) for the caller to log.
+ * Free with render_model_free; NULL on allocation failure.
  */
-int render_service_servers(const struct syn_config *cfg, size_t svc,
-                           const struct backend_list *discovered, struct render_server_list *out,
-                           struct strlist *warnings);
-void render_server_list_clear(struct render_server_list *l);
+struct render_model *render_model_new(const struct syn_config *cfg,
+                                      const struct backend_list *backends,
+                                      const struct render_opts *opts,
+                                      const struct render_model *prev, const bool *changed,
+                                      struct strlist *warnings);
+void render_model_free(struct render_model *m);
 
-/* "host:port", or "[v6]:port" for an IPv6 host. Caller frees; NULL on ENOMEM. */
-char *render_server_addr(const struct render_server *s);
+/* haproxy.cfg. Caller frees; NULL on allocation failure. */
+char *render_model_text(const struct render_model *m);
+
+size_t render_model_nservices(const struct render_model *m);
+
+/* Service svc's servers in the order written (empty when disabled). Borrowed
+ * from m. */
+const struct render_server_list *render_model_servers(const struct render_model *m, size_t svc);
+
+/* True when service svc's section is the same in both (same block, or same
+ * text). */
+bool render_model_service_same(const struct render_model *a, const struct render_model *b,
+                               size_t svc);
+
+/* True when a and b differ in server lines at most: the same global,
+ * defaults, extra sections, section heads and shared frontend. */
+bool render_model_same_frame(const struct render_model *a, const struct render_model *b);
 
 /*
- * "server <name> <addr>[ weight N][ <options>]" without indent or newline;
- * render_haproxy_cfg may append " cookie <name>" (see above). Caller frees.
+ * NULL when each server line of m is exactly render_server_line of its
+ * server and no configured line holds a server or default-server line: then
+ * "add server" with the same words makes the same server. Else why not
+ * (static string).
  */
-char *render_server_line(const struct render_server *s);
+const char *render_model_runtime_refusal(const struct render_model *m);
 
-/*
- * The whole haproxy.cfg. backends is an array parallel to cfg->services (NULL
- * when nothing was discovered anywhere). opts may be NULL (all off). Skipped
- * servers and other degraded choices are appended to warnings (may be NULL)
- * for the caller to log. Caller frees the result; NULL on allocation failure.
- */
+/* render_model_new + render_model_text: the whole haproxy.cfg. Caller frees;
+ * NULL on allocation failure. */
 char *render_haproxy_cfg(const struct syn_config *cfg, const struct backend_list *backends,
                          const struct render_opts *opts, struct strlist *warnings);
 

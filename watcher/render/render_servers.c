@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "render.h"
+#include "render_servers.h"
 
 /* A candidate before validation; every pointer is borrowed. */
 struct cand {
@@ -241,8 +241,8 @@ static int emit(struct render_server_list *l, const struct syn_service *svc, con
         strncmp(c->name, s->name, strlen(c->name)) != 0) {
         char was[96];
         loggable(c->name, was, sizeof was);
-        if (strlist_pushf(warnings, "service %s: server name \"%s\" written as %s", svc->name,
-                              was, s->name) < 0)
+        if (strlist_pushf(warnings, "service %s: server name \"%s\" written as %s", svc->name, was,
+                          s->name) < 0)
             goto oom;
     }
     if (build_options(svc->haproxy.server_options, c->options, s, &s->options) < 0) goto oom;

@@ -1,0 +1,125 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "loop.h"
+
+static char *answer(void *arg, const char *request)
+{
+    int *calls = arg;
+    (*calls)++;
+    if (strcmp(request, "ignore") == 0) return NULL;
+    char *r = malloc(strlen(request) + 32);
+    sprintf(r, "{\"you said\":\"%s\"}", request);
+    return r;
+}
+
+struct client {
+    struct loop *loop;
+    const char *path, *request;
+    char *reply;
+    char err[256];
+};
+
+static void stop(void *arg)
+{
+    loop_stop(arg);
+}
+
+static void *client_thread(void *arg)
+{
+    struct client *c = arg;
+    c->reply = control_request(c->path, c->request, 10000, c->err, sizeof c->err);
+    loop_post(c->loop, stop, c->loop);
+    return NULL;
+}
+
+/* One request from another thread while the loop serves it. */
+static void ask(struct loop *l, const char *path, const char *request, struct client *c)
+{
+    memset(c, 0, sizeof *c);
+    c->loop = l;
+    c->path = path;
+    c->request = request;
+    pthread_t t;
+    pthread_create(&t, NULL, client_thread, c);
+    loop_run(l);
+    pthread_join(t, NULL);
+}
+
+static void answers_one_line_per_connection_on_a_0600_socket(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sd-control.XXXXXX", path[128], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/ctl.sock", dir);
+    struct loop *l = loop_new();
+    int calls = 0;
+    struct control *c = control_new(l, path, answer, &calls, err, sizeof err);
+    assert_non_null(c);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    struct client cl;
+    ask(l, path, "status", &cl);
+    assert_non_null(cl.reply);
+    assert_string_equal(cl.reply, "{\"you said\":\"status\"}");
+    free(cl.reply);
+    ask(l, path, "drain abc", &cl);
+    assert_string_equal(cl.reply, "{\"you said\":\"drain abc\"}");
+    free(cl.reply);
+    ask(l, path, "ignore", &cl);
+    assert_null(cl.reply);
+    assert_non_null(strstr(cl.err, "without an answer"));
+    assert_int_equal(calls, 3);
+
+    /* a second daemon on the same path is refused while the first runs */
+    assert_null(control_new(l, path, answer, &calls, err, sizeof err));
+    assert_non_null(strstr(err, "another daemon answers there"));
+
+    control_free(c);
+    assert_int_equal(access(path, F_OK), -1); /* removed */
+    char *r = control_request(path, "status", 1000, err, sizeof err);
+    assert_null(r);
+    assert_non_null(strstr(err, "no daemon answers at"));
+
+    /* a stale socket (its daemon died) is replaced */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strcpy(a.sun_path, path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    close(fd);
+    c = control_new(l, path, answer, &calls, err, sizeof err);
+    assert_non_null(c);
+    control_free(c);
+
+    /* a file that is not a socket is left alone */
+    FILE *fp = fopen(path, "w");
+    fclose(fp);
+    assert_null(control_new(l, path, answer, &calls, err, sizeof err));
+    assert_non_null(strstr(err, "not a socket"));
+    unlink(path);
+    rmdir(dir);
+    loop_free(l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(answers_one_line_per_connection_on_a_0600_socket),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,75 @@
+/*
+ * services.<name>.discovery of a Synapse config: the method and its options,
+ * parsed into plain fields by syn_config_discovery.c with errors that name
+ * the JSON path. Part of syn_config (syn_config.h includes it).
+ */
+#ifndef SMARTDOCK_SYN_CONFIG_DISCOVERY_H
+#define SMARTDOCK_SYN_CONFIG_DISCOVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "strlist.h"
+
+struct cJSON;
+struct json_ctx;
+
+enum syn_discovery_method {
+    SYN_DISCOVERY_BASE, /* default_servers only */
+    SYN_DISCOVERY_ZOOKEEPER,
+    SYN_DISCOVERY_DOCKER,
+    SYN_DISCOVERY_ETCD,
+};
+
+enum syn_label_condition { SYN_LABEL_EQUALS, SYN_LABEL_NOT_EQUALS };
+
+struct syn_label_filter {
+    char *label;
+    char *value;
+    enum syn_label_condition condition;
+};
+
+#define SYN_DOCKER_DEFAULT_PORT 4243
+#define SYN_ETCD_DEFAULT_PORT 4003 /* Synapse's default for a "hosts" entry without a port */
+
+struct syn_docker_server {
+    char *name;   /* defaults to host, or to socket */
+    char *host;   /* NULL when only socket is given */
+    int port;     /* default SYN_DOCKER_DEFAULT_PORT */
+    char *socket; /* smartdock extension: unix socket path, or NULL */
+};
+
+struct syn_discovery {
+    char *method; /* as written */
+    enum syn_discovery_method kind;
+
+    /* zookeeper and etcd */
+    char *path; /* starts with '/' */
+    /* zookeeper: "host:port" strings, at least one */
+    struct strlist hosts;
+    /* zookeeper: a "user:password" file for the digest scheme; NULL reads anonymously */
+    char *auth_file;
+    /* docker */
+    struct syn_docker_server *servers;
+    size_t nservers;
+    char *image_name;
+    int container_port;    /* 1..65535 */
+    double check_interval; /* seconds, default 15 */
+    /* etcd: URLs ("http://host:port"); Synapse's "hosts" are turned into these */
+    struct strlist endpoints;
+    /* etcd: non-empty or NULL; username/password and cert_file/key_file in pairs */
+    char *etcd_username, *etcd_password;
+    char *etcd_ca_file, *etcd_cert_file, *etcd_key_file;
+
+    /* any method; Synapse's deprecated singular "label_filter" is merged in */
+    struct syn_label_filter *label_filters;
+    size_t nlabel_filters;
+};
+
+/* For syn_config.c: parses the discovery object at path into out; -1 after
+ * writing the error into c. */
+int syn_parse_discovery(struct json_ctx *c, const struct cJSON *obj, const char *path,
+                        struct syn_discovery *out);
+void syn_discovery_clear(struct syn_discovery *d);
+
+#endif
