@@ -38,6 +38,8 @@ int backend_copy(struct backend *out, const struct backend *b)
     memset(out, 0, sizeof *out);
     out->port = b->port;
     out->weight = b->weight;
+    out->created = b->created;
+    out->over_limits = b->over_limits;
     out->host = dup_or_null(b->host);
     out->name = dup_or_null(b->name);
     out->haproxy_server_options = dup_or_null(b->haproxy_server_options);
@@ -161,6 +163,10 @@ static int decode_labels(const cJSON *labels, struct backend *out, char *err, si
     const cJSON *l;
     cJSON_ArrayForEach(l, labels)
     {
+        if (out->nlabels >= BACKEND_MAX_LABELS) {
+            out->over_limits |= BACKEND_OVER_LABELS;
+            break;
+        }
         char field[160];
         snprintf(field, sizeof field, "labels.%.100s", l->string);
         if (!backend_text_is_safe(l->string)) {
@@ -332,20 +338,40 @@ static bool same_address(const struct backend *a, const struct backend *b)
     return a->port == b->port && cmp_str(a->host, b->host) == 0;
 }
 
-void backend_list_sort_unique(struct backend_list *l)
+/* Address, then first seen (unknown creation last), then name, then source. */
+static int cmp_address_first_seen(const void *pa, const void *pb)
 {
-    if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_backend);
+    const struct backend *a = pa, *b = pb;
+    int c = cmp_str(a->host, b->host);
+    if (!c) c = (a->port > b->port) - (a->port < b->port);
+    if (!c) {
+        uint64_t ca = a->created > 0 ? (uint64_t)a->created : UINT64_MAX;
+        uint64_t cb = b->created > 0 ? (uint64_t)b->created : UINT64_MAX;
+        c = (ca > cb) - (ca < cb);
+    }
+    if (!c) c = cmp_str(a->name, b->name);
+    if (!c) c = cmp_str(a->source, b->source);
+    return c;
+}
+
+void backend_list_sort_unique_dropping(struct backend_list *l, struct backend_list *dropped)
+{
+    if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_address_first_seen);
     size_t kept = 0;
     for (size_t i = 0; i < l->n; i++) {
-        bool dup = false;
-        for (size_t j = 0; j < kept && !dup; j++)
-            dup = same_address(&l->v[j], &l->v[i]);
-        if (dup)
-            backend_clear(&l->v[i]);
-        else
+        if (kept > 0 && same_address(&l->v[kept - 1], &l->v[i])) {
+            if (!dropped || backend_list_push(dropped, &l->v[i]) < 0) backend_clear(&l->v[i]);
+        } else {
             l->v[kept++] = l->v[i];
+        }
     }
     l->n = kept;
+    if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_backend);
+}
+
+void backend_list_sort_unique(struct backend_list *l)
+{
+    backend_list_sort_unique_dropping(l, NULL);
 }
 
 int backend_list_copy(struct backend_list *out, const struct backend_list *in)

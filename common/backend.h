@@ -9,9 +9,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define BACKEND_MAX_PAYLOAD (64 * 1024) /* larger registry values are refused */
 #define BACKEND_WEIGHT_UNSET (-1)
+#define BACKEND_MAX_LABELS 64 /* labels beyond these are left out (BACKEND_OVER_LABELS) */
+
+/* Bits of backend.over_limits: what decode left out of a registration. */
+#define BACKEND_OVER_LABELS 1u
 
 struct label {
     char *key;
@@ -29,6 +34,11 @@ struct backend {
     char *container_id; /* smartdock's own keys; NULL when another writer made it */
     char *service;
     char *source; /* where discovery found it (znode or key); may be NULL */
+    /* Creation order in its registry (ZooKeeper czxid or the sequence of a
+     * path-encoded child, etcd create_revision); 0 when unknown. Of two
+     * registrations of one host:port the lower wins. */
+    int64_t created;
+    unsigned over_limits; /* BACKEND_OVER_* bits */
 };
 
 struct backend_list {
@@ -79,8 +89,14 @@ char *backend_server_name_dup(const char *s);
 /* backend_list: owns its backends. push moves *b in (b is zeroed). */
 int backend_list_push(struct backend_list *l, struct backend *b);
 void backend_list_clear(struct backend_list *l);
-/* Sorts by name, then host, then port, and drops later duplicates of the same host:port. */
+/*
+ * Keeps one backend per host:port, the first seen (lowest created; unknown
+ * counts as last; then name, then source), and sorts the rest by name, host,
+ * port. The others are moved into dropped (when not NULL) or freed.
+ * O(n log n).
+ */
 void backend_list_sort_unique(struct backend_list *l);
+void backend_list_sort_unique_dropping(struct backend_list *l, struct backend_list *dropped);
 /* Deep copy. */
 int backend_list_copy(struct backend_list *out, const struct backend_list *in);
 bool backend_list_equal(const struct backend_list *a, const struct backend_list *b);

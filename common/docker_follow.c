@@ -343,8 +343,7 @@ void docker_follow_event_line(struct docker_follow *f, const char *line, size_t 
     struct followed *c = find(f, ev.id);
     enum docker_effect effect =
         docker_event_effect(&ev, c ? c->stop_signal : NULL, c ? c->has_healthcheck : false);
-    if (effect != DOCKER_EFFECT_NONE)
-        note(f, LL_DEBUG, "event %.64s container %.12s", ev.action, ev.id);
+    note(f, LL_DEBUG, "docker event %.64s container=%.12s", ev.action, ev.id);
     if (effect == DOCKER_EFFECT_REGISTER && (c = get(f, ev.id))) {
         c->gen++;
         c->touched = f->resync_no;

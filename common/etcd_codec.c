@@ -71,6 +71,27 @@ char *etcd_req_range_prefix(const char *prefix, int64_t rev)
     return finish(o, rc);
 }
 
+char *etcd_req_range_page(const char *prefix, const char *after_key, int64_t rev, int64_t limit)
+{
+    cJSON *o = cJSON_CreateObject();
+    int rc = o ? put_prefix(o, prefix) : -1;
+    if (rc == 0 && after_key) {
+        /* the smallest key after after_key is after_key followed by a NUL byte */
+        size_t n = strlen(after_key);
+        char *start = malloc(n + 1);
+        if (!start) rc = -1;
+        if (start) {
+            memcpy(start, after_key, n + 1);
+            cJSON_DeleteItemFromObjectCaseSensitive(o, "key");
+            rc = put_bytes(o, "key", start, n + 1);
+            free(start);
+        }
+    }
+    if (o && rev > 0) put_int64(o, "revision", rev);
+    if (o && limit > 0) put_int64(o, "limit", limit);
+    return finish(o, rc);
+}
+
 char *etcd_req_put(const char *key, const char *value, size_t value_len, int64_t lease)
 {
     cJSON *o = cJSON_CreateObject();
@@ -134,7 +155,11 @@ static int get_int64(const cJSON *o, const char *name, const char *path, int64_t
     const cJSON *v = json_lookup(o, name);
     *out = 0;
     if (!v || cJSON_IsNull(v)) return 0;
-    if (cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble) {
+    /* range first: converting a double beyond int64 is undefined behaviour
+     * (found by tests/fuzz/fuzz_etcd_range) */
+    if (cJSON_IsNumber(v) && v->valuedouble >= -9223372036854775808.0 &&
+        v->valuedouble < 9223372036854775808.0 &&
+        v->valuedouble == (double)(int64_t)v->valuedouble) {
         *out = (int64_t)v->valuedouble;
         return 0;
     }
@@ -200,6 +225,8 @@ static int decode_kv(const cJSON *o, const char *path, struct etcd_kv *kv, char 
     if (get_bytes(o, "value", p, false, &kv->value, &kv->value_len, err, errlen) < 0) goto bad;
     snprintf(p, sizeof p, "%s.mod_revision", path);
     if (get_int64(o, "mod_revision", p, &kv->mod_revision, err, errlen) < 0) goto bad;
+    snprintf(p, sizeof p, "%s.create_revision", path);
+    if (get_int64(o, "create_revision", p, &kv->create_revision, err, errlen) < 0) goto bad;
     snprintf(p, sizeof p, "%s.lease", path);
     if (get_int64(o, "lease", p, &kv->lease, err, errlen) < 0) goto bad;
     return 0;
@@ -233,6 +260,8 @@ int etcd_decode_range(const cJSON *root, struct etcd_range *out, char *err, size
 {
     memset(out, 0, sizeof *out);
     if (header_revision(root, &out->revision, err, errlen) < 0) return -1;
+    struct json_ctx c = {.err = err, .errlen = errlen};
+    if (json_get_bool(&c, root, "", "more", &out->more) < 0) return -1;
     const cJSON *kvs = json_lookup(root, "kvs");
     if (!kvs || cJSON_IsNull(kvs)) return 0; /* the gateway leaves out an empty list */
     if (!cJSON_IsArray(kvs)) return fail(err, errlen, "kvs", "an array", kvs);

@@ -35,6 +35,10 @@ char *etcd_prefix_end(const char *prefix, size_t len, size_t *out_len);
 
 /* Every key under prefix; at revision rev when rev > 0, else the latest. */
 char *etcd_req_range_prefix(const char *prefix, int64_t rev);
+/* One page of that range: at most limit keys, sorted, starting after
+ * after_key (NULL: from the start); rev as above. The reply's "more" says
+ * whether another page follows. */
+char *etcd_req_range_page(const char *prefix, const char *after_key, int64_t rev, int64_t limit);
 /* key = value, attached to lease when lease != 0. */
 char *etcd_req_put(const char *key, const char *value, size_t value_len, int64_t lease);
 char *etcd_req_delete(const char *key);
@@ -50,6 +54,7 @@ struct etcd_kv {
     char *value; /* decoded, NUL-terminated; "" for a DELETE event */
     size_t value_len;
     int64_t mod_revision;
+    int64_t create_revision; /* 0 when absent (DELETE events) */
     int64_t lease;
 };
 
@@ -57,6 +62,7 @@ struct etcd_range {
     int64_t revision; /* header.revision: the store revision the read saw */
     struct etcd_kv *kvs;
     size_t n;
+    bool more; /* a limited read left keys out: read the next page */
 };
 
 enum etcd_event_type { ETCD_EVENT_PUT, ETCD_EVENT_DELETE };

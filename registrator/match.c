@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "imageref.h"
+#include "server_options.h"
 #include "service_meta.h"
 
 #define LABEL_PREFIX "smartdock.label."
@@ -146,6 +147,13 @@ static int self_port(struct mctx *m, const char *name)
     return rc < 0 ? -2 : -1;
 }
 
+static bool configured(const struct reg_config *cfg, const char *service)
+{
+    for (size_t i = 0; i < cfg->nservices; i++)
+        if (!strcmp(cfg->services[i].name, service)) return true;
+    return false;
+}
+
 /* Adds the config services the container matches, then its own
  * smartdock.service, merged into a config match of the same name.
  * Returns the number of candidates, or -1 on allocation failure. */
@@ -170,6 +178,19 @@ static int collect(struct mctx *m, struct candidate *cand)
     struct candidate *same = NULL;
     for (int i = 0; i < n; i++)
         if (!strcmp(cand[i].name, self)) same = &cand[i];
+    /* A label must not let any container join a service whose image the
+     * config names (label_registration). */
+    const char *refused = NULL;
+    if (m->cfg->label_registration == LABEL_REGISTRATION_OFF)
+        refused = "label_registration is \"off\"; ignored";
+    else if (m->cfg->label_registration == LABEL_REGISTRATION_UNCONFIGURED && !same &&
+             configured(m->cfg, self))
+        refused = "the config defines this service and the container does not match it "
+                  "(label_registration \"unconfigured\"); ignored";
+    if (refused) {
+        int r = label_problem(m, "smartdock.service", self, refused);
+        return r < 0 ? -1 : n;
+    }
 
     const char *pl = docker_container_label(c, "smartdock.port");
     int port = -1;
@@ -321,14 +342,17 @@ static int read_overrides(struct mctx *m, struct overrides *o)
             return -1;
     }
     if ((v = docker_container_label(c, "smartdock.haproxy_server_options"))) {
-        if (backend_options_are_safe(v)) {
+        char why[300];
+        if (!backend_options_are_safe(v)) {
+            snprintf(why, sizeof why, "control characters, '#', ';' or '\\' in server options");
+        } else if (server_options_check(NULL, v, why, sizeof why, NULL) == 0) {
             o->has_options = true;
             o->options = *v ? v : NULL;
-        } else if (label_problem(
-                       m, "smartdock.haproxy_server_options", v,
-                       "control characters, '#', ';' or '\\' in server options; ignored") < 0) {
-            return -1;
+            why[0] = 0;
         }
+        /* why names the refused word; the watcher would refuse it too */
+        if (why[0] && strlen(why) + 10 < sizeof why) strcat(why, "; ignored");
+        if (why[0] && label_problem(m, "smartdock.haproxy_server_options", v, why) < 0) return -1;
     }
     if ((v = docker_container_label(c, "smartdock.tags"))) {
         if (backend_text_is_safe(v))
@@ -342,6 +366,14 @@ static int read_overrides(struct mctx *m, struct overrides *o)
         if (strncmp(key, LABEL_PREFIX, strlen(LABEL_PREFIX))) continue;
         if (docker_container_label(c, key) != val) continue; /* a duplicate key */
         const char *k = key + strlen(LABEL_PREFIX);
+        if (o->nextra == BACKEND_MAX_LABELS) {
+            char why[96];
+            snprintf(why, sizeof why,
+                     "more than %d smartdock.label.* labels; this and later ones left out",
+                     BACKEND_MAX_LABELS);
+            if (label_problem(m, key, val, why) < 0) return -1;
+            break;
+        }
         if (!*k || !backend_text_is_safe(k) || !backend_text_is_safe(val)) {
             if (label_problem(m, key, val,
                               *k ? "control characters; left out" : "empty key; left out") < 0)

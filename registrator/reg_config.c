@@ -313,6 +313,25 @@ static int parse_services(struct conf_ctx *p, const cJSON *root, struct reg_conf
     return 0;
 }
 
+/* label_registration: "unconfigured" (default), "any" or "off". */
+static int parse_label_registration(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
+{
+    char *lr = NULL;
+    if (conf_get_string(p, root, "", "label_registration", false, &lr) < 0) return -1;
+    if (!lr) return 0;
+    static const char *const modes[] = {"unconfigured", "any", "off"};
+    size_t i = 0;
+    while (i < 3 && strcmp(lr, modes[i]) != 0)
+        i++;
+    int r =
+        i < 3 ? 0
+              : conf_fail_str(p, "label_registration", "\"any\", \"unconfigured\" or \"off\"", lr);
+    free(lr);
+    if (r < 0) return -1;
+    cfg->label_registration = (enum label_registration)i;
+    return 0;
+}
+
 /* Nerve's top level: instance_id, heartbeat_path, service_conf_dir, ... */
 static int parse_nerve_top(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg)
 {
@@ -351,17 +370,40 @@ static int parse_registrator_keys(struct conf_ctx *p, const cJSON *root, struct 
 
 static int parse_root(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg, bool partial)
 {
-    static const char *const known[] = {
-        "docker",   "advertise_host", "resync_interval_s", "registry", "services", "explicit",
-        "internal", "tags",           "use_ip_from_label", "log_format", "metrics", "control_socket", NULL};
-    static const char *const known_nerve[] = {
-        "docker",      "advertise_host", "resync_interval_s",
-        "registry",    "services",       "explicit",
-        "internal",    "tags",           "use_ip_from_label",
-        "instance_id", "heartbeat_path", "service_conf_dir",
-        "statsd",      "rate_limiting",  "max_repeated_report_failures",
-        "log_format",  "metrics",        "control_socket",
-        NULL};
+    static const char *const known[] = {"docker",
+                                        "advertise_host",
+                                        "resync_interval_s",
+                                        "registry",
+                                        "services",
+                                        "explicit",
+                                        "internal",
+                                        "tags",
+                                        "use_ip_from_label",
+                                        "log_format",
+                                        "metrics",
+                                        "control_socket",
+                                        "label_registration",
+                                        NULL};
+    static const char *const known_nerve[] = {"docker",
+                                              "advertise_host",
+                                              "resync_interval_s",
+                                              "registry",
+                                              "services",
+                                              "explicit",
+                                              "internal",
+                                              "tags",
+                                              "use_ip_from_label",
+                                              "instance_id",
+                                              "heartbeat_path",
+                                              "service_conf_dir",
+                                              "statsd",
+                                              "rate_limiting",
+                                              "max_repeated_report_failures",
+                                              "log_format",
+                                              "metrics",
+                                              "control_socket",
+                                              "label_registration",
+                                              NULL};
     if (!cJSON_IsObject(root)) return conf_fail(p, "config", "an object", root);
     bool nerve = conf_member(root, "instance_id") != NULL;
     cfg->follows_docker = !nerve || conf_member(root, "registry");
@@ -380,7 +422,7 @@ static int parse_root(struct conf_ctx *p, const cJSON *root, struct reg_config *
                              conf_member(root, "advertise_host"));
         if (conf_get_int(p, root, "", "resync_interval_s", false, 1, INT_MAX,
                          &cfg->resync_interval_s) < 0 ||
-            parse_registry(p, root, cfg, partial) < 0)
+            parse_registry(p, root, cfg, partial) < 0 || parse_label_registration(p, root, cfg) < 0)
             return -1;
     }
     if (parse_services(p, root, cfg) < 0) return -1;

@@ -14,6 +14,12 @@
 
 enum registry_type { REGISTRY_ZOOKEEPER, REGISTRY_ETCD };
 
+/* Which services a container may join with its smartdock.service label. */
+enum label_registration {
+    LABEL_REGISTRATION_UNCONFIGURED, /* default: only services the config does not define */
+    LABEL_REGISTRATION_ANY,          /* any service, configured ones included */
+    LABEL_REGISTRATION_OFF,          /* none: only the config registers */
+};
 /* registrator's -deregister: withdraw on every exit, or only on a clean
  * one (exit code 0 or a signal). */
 enum deregister_mode { DEREGISTER_ALWAYS, DEREGISTER_ON_SUCCESS };
@@ -35,6 +41,7 @@ struct reg_config {
     char *docker_host;     /* NULL: $DOCKER_HOST, then the default socket */
     char *advertise_host;  /* required, valid host */
     int resync_interval_s; /* default 60 */
+    enum label_registration label_registration;
     enum registry_type registry_type;
     /* zookeeper */
     char **zk_hosts; /* "host:port" */

@@ -3,9 +3,11 @@
 #include "discovery.h"
 #include "file_output.h"
 #include "haproxy_apply.h"
+#include "haproxy_blame.h"
 #include "haproxy_managed.h"
 #include "haproxy_runtime.h"
 #include "log.h"
+#include "quarantine.h"
 #include "render.h"
 #include "runtime_sync.h"
 #include "selection.h"
@@ -25,10 +27,15 @@
 struct service_state {
     struct discovery *discovery;
     struct backend_list current;
-    bool answered;        /* the discovery has published at least once */
-    bool output_dirty;    /* file_output owes this service a write */
-    time_t last_change;   /* wall clock of the last change of its backends; 0: none */
-    char last_error[256]; /* the last registration refused, or "" */
+    bool answered;              /* the discovery has published at least once */
+    bool output_dirty;          /* file_output owes this service a write */
+    time_t last_change;         /* wall clock of the last change of its backends; 0: none */
+    char last_error[256];       /* the last registration refused, or "" */
+    struct strlist conflicts;   /* sources of address conflicts logged, sorted */
+    struct strlist refused;     /* source + options of refused registrations logged, sorted */
+    struct strlist quarantined; /* quarantine_key of registrations HAProxy refused, sorted */
+    size_t over_limit;          /* servers left out by the last update, logged once */
+    size_t labels_cut;
 };
 
 struct watcher {
@@ -49,10 +56,10 @@ struct watcher {
     struct metric *m_backends, *m_reloads, *m_runtime_commands, *m_rejected, *m_apply_seconds,
         *m_registry_connected;
     bool render_owed;
-    bool state_dirty;  /* state_file_path owes a save */
-    char *state_path;  /* state_file_path, or haproxy.cfg's path + ".state.json" */
-    bool force_reload; /* the runtime API failed: the next render reloads */
-    char *batch_text;  /* the config a running runtime batch puts into effect */
+    bool state_dirty;                   /* state_file_path owes a save */
+    char *state_path;                   /* state_file_path, or haproxy.cfg's path + ".state.json" */
+    bool force_reload;                  /* the runtime API failed: the next render reloads */
+    char *batch_text;                   /* the config a running runtime batch puts into effect */
     struct render_model *pending_model; /* the newest config submitted for a reload */
     unsigned runtime_changes;
     int status;
@@ -84,6 +91,57 @@ static void write_file_output(struct watcher *w)
                               &s->current) == 0)
             s->output_dirty = false;
     }
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_quarantined(const struct service_state *s, const struct backend *b)
+{
+    if (!s->quarantined.n) return false;
+    char *key = quarantine_key(b);
+    bool found = key && bsearch(&key, s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v,
+                                cmp_strp);
+    free(key);
+    return found;
+}
+
+/*
+ * The backends of service i that go into haproxy.cfg: current without the
+ * quarantined ones. Shallow: *scratch (freed by the caller with free(), not
+ * backend_list_clear) holds the array when something was left out.
+ */
+static struct backend_list served(const struct watcher *w, size_t i, struct backend **scratch)
+{
+    const struct service_state *s = &w->services[i];
+    *scratch = NULL;
+    if (!s->quarantined.n || !s->current.n) return s->current;
+    struct backend *v = malloc(s->current.n * sizeof *v);
+    if (!v) return s->current;
+    size_t n = 0;
+    for (size_t j = 0; j < s->current.n; j++)
+        if (!is_quarantined(s, &s->current.v[j])) v[n++] = s->current.v[j];
+    *scratch = v;
+    return (struct backend_list){v, n, s->current.n};
+}
+
+/* Forgets quarantined registrations that are gone or changed. */
+static void prune_quarantine(struct service_state *s)
+{
+    if (!s->quarantined.n) return;
+    struct strlist keep = {0};
+    for (size_t j = 0; j < s->current.n; j++) {
+        char *key = quarantine_key(&s->current.v[j]);
+        if (key &&
+            bsearch(&key, s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v, cmp_strp))
+            strlist_push(&keep, key);
+        free(key);
+    }
+    if (keep.n > 1) qsort(keep.v, keep.n, sizeof *keep.v, cmp_strp);
+    strlist_clear(&s->quarantined);
+    s->quarantined = keep;
 }
 
 static void clear_pending(struct watcher *w)
@@ -181,9 +239,14 @@ static void render_now(void *arg)
     }
 
     struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
-    if (!lists) return;
+    struct backend **scratch = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *scratch);
+    if (!lists || !scratch) {
+        free(lists);
+        free(scratch);
+        return;
+    }
     for (size_t i = 0; i < w->cfg->nservices; i++)
-        lists[i] = w->services[i].current;
+        lists[i] = served(w, i, &scratch[i]);
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
     struct strlist warnings = {0};
     uint64_t t0 = loop_now_ms();
@@ -193,6 +256,9 @@ static void render_now(void *arg)
         log_debug("rendered haproxy.cfg: %zu bytes in %llu ms", strlen(text),
                   (unsigned long long)(loop_now_ms() - t0));
     free(lists); /* shallow: the backends stay in w->services */
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        free(scratch[i]);
+    free(scratch);
     log_warnings(&warnings);
     if (!text) {
         render_model_free(model);
@@ -243,16 +309,106 @@ static void on_runtime_done(void *arg, bool ok, const char *why)
     if (w->render_owed) schedule_render(w);
 }
 
+#define CONFLICTS_LOGGED_MAX 10 /* per update; the rest are counted */
+
+/* Logs each registration that lost its address to an earlier one, once. */
+static void log_conflicts(const struct syn_service *svc, struct service_state *s,
+                          struct backend_list *conflicts)
+{
+    struct strlist now = {0};
+    size_t shown = 0, more = 0;
+    for (size_t i = 0; i < conflicts->n; i++) {
+        const struct backend *b = &conflicts->v[i];
+        const char *src = b->source ? b->source : "?";
+        if (strlist_push(&now, src) < 0) break;
+        if (s->conflicts.n &&
+            bsearch(&src, s->conflicts.v, s->conflicts.n, sizeof *s->conflicts.v, cmp_strp))
+            continue;
+        if (shown++ >= CONFLICTS_LOGGED_MAX) {
+            more++;
+            continue;
+        }
+        const struct backend *first = NULL;
+        for (size_t j = 0; j < s->current.n && !first; j++)
+            if (s->current.v[j].port == b->port && !strcmp(s->current.v[j].host, b->host))
+                first = &s->current.v[j];
+        log_warn("service %s: %s registers %s:%d (name %s) which %s registered first; the first "
+                 "registration stays as it is",
+                 svc->name, src, b->host, b->port, b->name ? b->name : "-",
+                 first && first->source ? first->source : "another registration");
+    }
+    if (more) log_warn("service %s: ... and %zu more address conflicts", svc->name, more);
+    if (now.n > 1) qsort(now.v, now.n, sizeof *now.v, cmp_strp);
+    strlist_clear(&s->conflicts);
+    s->conflicts = now;
+    backend_list_clear(conflicts);
+}
+
+/* Logs each registration the options allow-list refused, once per value. */
+static void log_refused(const struct syn_service *svc, struct service_state *s,
+                        struct selection_notes *notes)
+{
+    struct strlist now = {0};
+    size_t shown = 0, more = 0;
+    for (size_t i = 0; i < notes->refused.n; i++) {
+        const struct backend *b = &notes->refused.v[i];
+        char *key = NULL;
+        if (asprintf(&key, "%s\n%s", b->source ? b->source : "?",
+                     b->haproxy_server_options ? b->haproxy_server_options : "") < 0)
+            break;
+        bool seen = s->refused.n &&
+                    bsearch(&key, s->refused.v, s->refused.n, sizeof *s->refused.v, cmp_strp);
+        int pushed = strlist_push(&now, key);
+        free(key);
+        if (pushed < 0) break;
+        if (seen) continue;
+        if (shown++ >= CONFLICTS_LOGGED_MAX) {
+            more++;
+            continue;
+        }
+        log_warn("service %s: left out %s:%d from %s: haproxy_server_options %s", svc->name,
+                 b->host, b->port, b->source ? b->source : "?",
+                 i < notes->refused_why.n ? notes->refused_why.v[i] : "refused");
+        snprintf(s->last_error, sizeof s->last_error, "%s: haproxy_server_options %s",
+                 b->source ? b->source : "?",
+                 i < notes->refused_why.n ? notes->refused_why.v[i] : "refused");
+    }
+    if (more) log_warn("service %s: ... and %zu more refused server options", svc->name, more);
+    if (now.n > 1) qsort(now.v, now.n, sizeof *now.v, cmp_strp);
+    strlist_clear(&s->refused);
+    s->refused = now;
+    backend_list_clear(&notes->refused);
+    strlist_clear(&notes->refused_why);
+}
+
 static void on_update(void *arg, size_t index, struct backend_list *found)
 {
     struct watcher *w = arg;
     const struct syn_service *svc = &w->cfg->services[index];
     struct service_state *s = &w->services[index];
-    size_t found_n = found->n, filtered = 0;
-    enum selection_outcome outcome = selection_apply(svc, found, &s->current, &filtered);
-    if (filtered)
-        log_debug("service %s: %zu of %zu backends left out by label_filters", svc->name, filtered,
-                  found_n);
+    size_t found_n = found->n;
+    struct selection_notes notes = {0};
+    enum selection_outcome outcome = selection_apply(
+        svc, w->cfg->haproxy.allowed_server_options,
+        (size_t)w->cfg->haproxy.max_servers_per_service, found, &s->current, &notes);
+    if (notes.filtered_out)
+        log_debug("service %s: %zu of %zu backends left out by label_filters", svc->name,
+                  notes.filtered_out, found_n);
+    log_refused(svc, s, &notes);
+    prune_quarantine(s);
+    log_conflicts(svc, s, &notes.conflicts);
+    if (notes.over_limit && !s->over_limit)
+        log_warn("service %s: more than %d servers (max_servers_per_service); the %zu created "
+                 "last are left out",
+                 svc->name, w->cfg->haproxy.max_servers_per_service, notes.over_limit);
+    else if (!notes.over_limit && s->over_limit)
+        log_info("service %s: back under max_servers_per_service; every server is served",
+                 svc->name);
+    s->over_limit = notes.over_limit;
+    if (notes.labels_cut && !s->labels_cut)
+        log_warn("service %s: %zu registrations carry more than %d labels; the rest are left out",
+                 svc->name, notes.labels_cut, BACKEND_MAX_LABELS);
+    s->labels_cut = notes.labels_cut;
     bool first = !s->answered;
     s->answered = true;
     switch (outcome) {
@@ -304,9 +460,64 @@ static void on_first_answer_timeout(void *arg)
     render_now(w);
 }
 
+/*
+ * A candidate failed validation: leave out the registrations whose server
+ * lines HAProxy refused, log each once with HAProxy's words, and render
+ * again. One failed check finds them all (HAProxy reports every bad line),
+ * so the cost is one more `haproxy -c`, not one per server. When no
+ * registration of ours is to blame, the config is, and the old one stays.
+ */
+static void quarantine_rejected(struct watcher *w)
+{
+    const char *text = haproxy_apply_rejected_text(w->apply);
+    const char *output = haproxy_apply_rejected_output(w->apply);
+    if (!text || !output) return;
+    struct blamed_list blamed;
+    bool other = false;
+    if (haproxy_blame(text, output, &blamed, &other) < 0) return;
+    struct backend_list *current =
+        calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *current);
+    struct quarantine_hit *hits = NULL;
+    size_t n = 0, unmatched = 0, added = 0;
+    for (size_t i = 0; current && i < w->cfg->nservices; i++)
+        current[i] = w->services[i].current; /* shallow */
+    if (current && quarantine_match(w->cfg, current, &blamed, &hits, &n, &unmatched) == 0) {
+        for (size_t k = 0; k < n; k++) {
+            struct service_state *s = &w->services[hits[k].svc];
+            const struct backend *b = &s->current.v[hits[k].backend];
+            char *key = quarantine_key(b);
+            if (!key || is_quarantined(s, b) || strlist_push(&s->quarantined, key) < 0) {
+                free(key);
+                continue;
+            }
+            free(key);
+            qsort(s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v, cmp_strp);
+            added++;
+            log_warn("service %s: HAProxy refuses the server line of %s (%s:%d, "
+                     "haproxy_server_options \"%s\"): %s; left out until it changes",
+                     w->cfg->services[hits[k].svc].name, b->source ? b->source : "?", b->host,
+                     b->port, b->haproxy_server_options, hits[k].message);
+        }
+    }
+    if (added) {
+        log_info("quarantined %zu registration%s; applying everything else", added,
+                 added == 1 ? "" : "s");
+        w->render_owed = true;
+    } else if (n == 0) {
+        log_error("haproxy config refused for a reason of the config itself%s; the running "
+                  "config stays until the next change",
+                  unmatched ? " (or of a server without options of its own)" : "");
+    }
+    (void)other;
+    free(hits);
+    free(current);
+    blamed_list_clear(&blamed);
+}
+
 static void on_applied(void *arg, bool ok, bool reloaded)
 {
     struct watcher *w = arg;
+    if (!ok && w->apply) quarantine_rejected(w);
     if (w->render_owed) schedule_render(w);
     if (w->rs && !ok) {
         /* HAProxy runs something else than we were told: reload next time. */
@@ -525,8 +736,12 @@ void watcher_free(struct watcher *w)
     for (size_t i = 0; i < w->cfg->nservices; i++)
         discovery_free(w->services[i].discovery);
     discovery_hub_release(&w->hub);
-    for (size_t i = 0; i < w->cfg->nservices; i++)
+    for (size_t i = 0; i < w->cfg->nservices; i++) {
         backend_list_clear(&w->services[i].current);
+        strlist_clear(&w->services[i].conflicts);
+        strlist_clear(&w->services[i].refused);
+        strlist_clear(&w->services[i].quarantined);
+    }
     if (w->apply) {
         struct runtime_sync_stats st = {0};
         if (w->rs) runtime_sync_get_stats(w->rs, &st);

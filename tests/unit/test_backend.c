@@ -77,7 +77,7 @@ static void decode_err(const char *sq, const char *want)
 }
 
 #define FULL                                                                                       \
-    "{'host':'127.0.10.5','port':31000,'name':'web-1','weight':10,"                                  \
+    "{'host':'127.0.10.5','port':31000,'name':'web-1','weight':10,"                                \
     "'haproxy_server_options':'check inter 2s','labels':{'region':'us-east-1','az':'us-east-"      \
     "1a'},'container_id':'3f2a9c','service':'nodesrv','extra':{'x':[1,2,{'y':null}]}}"
 
@@ -444,7 +444,7 @@ static void host_validation(void **state)
     (void)state;
     const char *good[] = {
         "127.0.0.1", "127.1.2.3", "localhost",   "db-1.example.com", "my_container",
-        "::1",       "::",       "2001:db8::1", "fe80::1%eth0",     "::ffff:192.0.2.1",
+        "::1",       "::",        "2001:db8::1", "fe80::1%eth0",     "::ffff:192.0.2.1",
         "A",         NULL};
     for (size_t i = 0; good[i]; i++)
         if (!backend_host_is_valid(good[i])) fail_msg("refused good host %s", good[i]);
@@ -465,7 +465,7 @@ static void host_validation(void **state)
                          "a/b",
                          "a\\b",
                          "%eth0",
-                         "h%x",           /* '%' only in an IPv6 zone */
+                         "h%x",             /* '%' only in an IPv6 zone */
                          "127.0.10.1:8080", /* a host:port is not a host */
                          "db.example.com:80",
                          ":::",
@@ -657,6 +657,84 @@ static void list_sort_unique(void **state)
     backend_list_clear(&l);
     assert_int_equal(l.n, 0);
     assert_null(l.v);
+}
+
+/* Issue 11: a later registration of an address changes nothing of it. */
+static void list_sort_unique_first_seen_wins(void **state)
+{
+    (void)state;
+    struct backend_list l = {0}, dropped = {0};
+    push(&l, "127.0.10.1", 80, "real");
+    l.v[0].created = 500;
+    l.v[0].weight = 10;
+    push(&l, "127.0.10.1", 80, "-"); /* sorts first by name, created later */
+    l.v[1].created = 900;
+    l.v[1].weight = 0;
+    push(&l, "127.0.10.1", 80, "unknown"); /* no creation order: counts as last */
+    push(&l, "127.0.10.2", 80, "other");
+    l.v[3].created = 1000;
+    backend_list_sort_unique_dropping(&l, &dropped);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0].name, "other");
+    assert_string_equal(l.v[1].name, "real");
+    assert_int_equal(l.v[1].weight, 10);
+    assert_int_equal(dropped.n, 2);
+    for (size_t i = 0; i < dropped.n; i++)
+        assert_string_equal(dropped.v[i].host, "127.0.10.1");
+    backend_list_clear(&l);
+    backend_list_clear(&dropped);
+}
+
+/* 20,000 registrations of one address and 20,000 distinct ones: sorting, not
+ * pairwise comparison (the review measured 2 s at 20k). */
+static void list_sort_unique_many(void **state)
+{
+    (void)state;
+    struct backend_list l = {0};
+    for (int i = 0; i < 20000; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "n%05d", 19999 - i);
+        push(&l, "127.0.10.1", 80, name);
+        l.v[l.n - 1].created = i + 1;
+        push(&l, "127.0.10.2", 1 + i, name);
+    }
+    backend_list_sort_unique(&l);
+    assert_int_equal(l.n, 20001);
+    bool found = false;
+    for (size_t i = 0; i < l.n; i++)
+        if (!strcmp(l.v[i].host, "127.0.10.1")) {
+            assert_string_equal(l.v[i].name, "n19999"); /* created first */
+            found = true;
+        }
+    assert_true(found);
+    backend_list_clear(&l);
+}
+
+/* At most BACKEND_MAX_LABELS labels are kept; the rest are left out and flagged. */
+static void decode_label_bound(void **state)
+{
+    (void)state;
+    char json[8192];
+    size_t n =
+        (size_t)snprintf(json, sizeof json, "{\"host\":\"127.0.0.1\",\"port\":1,\"labels\":{");
+    for (int i = 0; i < BACKEND_MAX_LABELS + 6; i++)
+        n += (size_t)snprintf(json + n, sizeof json - n, "%s\"k%d\":\"v\"", i ? "," : "", i);
+    n += (size_t)snprintf(json + n, sizeof json - n, "}}");
+    struct backend b;
+    char err[256];
+    assert_int_equal(backend_decode_nerve(json, n, &b, err, sizeof err), 0);
+    assert_int_equal(b.nlabels, BACKEND_MAX_LABELS);
+    assert_true(b.over_limits & BACKEND_OVER_LABELS);
+    backend_clear(&b);
+
+    n = (size_t)snprintf(json, sizeof json, "{\"host\":\"127.0.0.1\",\"port\":1,\"labels\":{");
+    for (int i = 0; i < BACKEND_MAX_LABELS; i++)
+        n += (size_t)snprintf(json + n, sizeof json - n, "%s\"k%d\":\"v\"", i ? "," : "", i);
+    n += (size_t)snprintf(json + n, sizeof json - n, "}}");
+    assert_int_equal(backend_decode_nerve(json, n, &b, err, sizeof err), 0);
+    assert_int_equal(b.nlabels, BACKEND_MAX_LABELS);
+    assert_int_equal(b.over_limits, 0);
+    backend_clear(&b);
 }
 
 static void list_equal_and_copy(void **state)
@@ -878,6 +956,9 @@ int main(void)
         cmocka_unit_test(encode_decode_round_trip),
         cmocka_unit_test(copy_and_labels),
         cmocka_unit_test(list_sort_unique),
+        cmocka_unit_test(list_sort_unique_first_seen_wins),
+        cmocka_unit_test(list_sort_unique_many),
+        cmocka_unit_test(decode_label_bound),
         cmocka_unit_test(list_equal_and_copy),
         cmocka_unit_test(child_name_decode),
         cmocka_unit_test(child_name_malformed),

@@ -112,6 +112,35 @@ static void test_range_request(void **state)
     free(body);
 }
 
+/* Issue 11: the prefix is read in pages at one revision. */
+static void test_range_page_request(void **state)
+{
+    (void)state;
+    char *body = etcd_req_range_page("/p/", NULL, 0, 1000);
+    cJSON *o = parse(body);
+    size_t n;
+    char *key = member_bytes(o, "key", &n);
+    assert_string_equal(key, "/p/");
+    assert_string_equal(member_string(o, "limit"), "1000");
+    assert_null(cJSON_GetObjectItem(o, "revision"));
+    free(key);
+    cJSON_Delete(o);
+    free(body);
+
+    body = etcd_req_range_page("/p/", "/p/b", 42, 1000);
+    o = parse(body);
+    key = member_bytes(o, "key", &n);
+    assert_int_equal(n, 5); /* "/p/b" and a NUL: the first key after it */
+    assert_memory_equal(key, "/p/b\0", 5);
+    char *end = member_bytes(o, "range_end", &n);
+    assert_string_equal(end, "/p0");
+    assert_string_equal(member_string(o, "revision"), "42");
+    free(key);
+    free(end);
+    cJSON_Delete(o);
+    free(body);
+}
+
 static void test_put_delete_requests(void **state)
 {
     (void)state;
@@ -196,6 +225,15 @@ static void test_decode_range(void **state)
     assert_int_equal(r.kvs[0].mod_revision, 2);
     assert_true(r.kvs[0].lease == INT64_C(4111120231781142536));
     assert_int_equal(r.kvs[1].lease, 0);
+    assert_false(r.more);
+    etcd_range_clear(&r);
+    cJSON_Delete(o);
+
+    o = parse("{\"header\":{\"revision\":\"9\"},\"more\":true,\"kvs\":[{\"key\":\"YQ==\","
+              "\"create_revision\":\"4\",\"mod_revision\":\"7\"}]}");
+    assert_int_equal(etcd_decode_range(o, &r, err, sizeof err), 0);
+    assert_true(r.more);
+    assert_int_equal(r.kvs[0].create_revision, 4);
     etcd_range_clear(&r);
     cJSON_Delete(o);
 
@@ -204,6 +242,27 @@ static void test_decode_range(void **state)
     assert_int_equal(r.n, 0);
     assert_int_equal(r.revision, 3);
     etcd_range_clear(&r);
+    cJSON_Delete(o);
+}
+
+/* Found by fuzz_etcd_range and fuzz_etcd_watch: a number beyond int64 was
+ * converted before it was checked (undefined behaviour). Now an error. */
+static void test_huge_numbers_refused(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    struct etcd_range r;
+    cJSON *o = parse("{\"header\":{},\"kvs\":[{\"key\":\"L3\",\"mod_revision\":"
+                     "4333333333333333333333333333333333333333333333333333333}]}");
+    assert_int_equal(etcd_decode_range(o, &r, err, sizeof err), -1);
+    assert_non_null(strstr(err, "kvs[0].mod_revision"));
+    cJSON_Delete(o);
+    int64_t id = 0, ttl = 0;
+    o = parse("{\"ID\":81111111111111111111111111111111111111111111111111111111}");
+    assert_int_equal(etcd_decode_lease_grant(o, &id, &ttl, err, sizeof err), -1);
+    cJSON_Delete(o);
+    o = parse("{\"ID\":-9223372036854775808e10}");
+    assert_int_equal(etcd_decode_lease_grant(o, &id, &ttl, err, sizeof err), -1);
     cJSON_Delete(o);
 }
 
@@ -411,6 +470,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_prefix_end),
         cmocka_unit_test(test_range_request),
+        cmocka_unit_test(test_range_page_request),
+        cmocka_unit_test(test_huge_numbers_refused),
         cmocka_unit_test(test_put_delete_requests),
         cmocka_unit_test(test_lease_watch_auth_requests),
         cmocka_unit_test(test_decode_range),

@@ -222,6 +222,10 @@ static void invalid_config_keeps_running_one_until_next_change(void **state)
     assert_file_eq(h->candidate, GARBAGE); /* left for inspection */
     assert_int_equal(haproxy_apply_write_count(h->a), 1);
     assert_int_equal(haproxy_apply_reload_count(h->a), 1);
+    /* what was refused and HAProxy's words about it, for haproxy_blame */
+    assert_string_equal(haproxy_apply_rejected_text(h->a), GARBAGE);
+    assert_non_null(strstr(haproxy_apply_rejected_output(h->a), "[ALERT]"));
+    assert_non_null(strstr(haproxy_apply_rejected_output(h->a), ":1]"));
 
     /* Not retried until the text changes. */
     haproxy_apply_submit(h->a, GARBAGE, true);
@@ -235,6 +239,8 @@ static void invalid_config_keeps_running_one_until_next_change(void **state)
     assert_file_eq(h->target, better);
     assert_int_equal(haproxy_apply_write_count(h->a), 2);
     assert_int_equal(count_lines(h->countfile), 2);
+    assert_null(haproxy_apply_rejected_text(h->a));
+    assert_null(haproxy_apply_rejected_output(h->a));
     free(good);
     free(better);
 }

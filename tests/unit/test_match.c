@@ -364,6 +364,90 @@ static void self_registration(void **state)
     done(&r);
 }
 
+/* Issue 11: options labels pass the allow-list; the problem names the word. */
+static void refused_option_words(void **state)
+{
+    (void)state;
+    const char *words[] = {"disabled",  "cookie",         "track",        "source",    "usesrc",
+                           "interface", "namespace",      "sni",          "crt",       "ca-file",
+                           "crl-file",  "redir",          "addr",         "init-addr", "resolvers",
+                           "id",        "on-marked-down", "on-marked-up", "ssl"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        char patch[256], want[512];
+        snprintf(patch, sizeof patch,
+                 "{'Config':{'Labels':{'smartdock.haproxy_server_options':'check %s x'}}}",
+                 words[i]);
+        struct result r;
+        run(&r, NULL, patch);
+        assert_int_equal(r.regs.n, 1);
+        /* the config's options stand */
+        assert_string_equal(r.regs.v[0].backend.haproxy_server_options, "check inter 1s");
+        assert_int_equal(r.nproblems, 1);
+        snprintf(want, sizeof want,
+                 WHO ": label smartdock.haproxy_server_options=check %s x: \"%s\"", words[i],
+                 words[i]);
+        if (strncmp(r.problems.v[0], want, strlen(want)) != 0)
+            fail_msg("problem \"%s\", want it to start \"%s\"", r.problems.v[0], want);
+        done(&r);
+    }
+    assert_one(NULL, "{'Config':{'Labels':{'smartdock.haproxy_server_options':'check inter 2x'}}}",
+               "nodesrv", 18000,
+               WHO ": label smartdock.haproxy_server_options=check inter 2x: \"2x\": inter takes a "
+                   "duration of at least 1ms and under 24d (units us, ms, s, m, h, d); ignored");
+}
+
+/* Issue 11: label_registration any | unconfigured (default) | off. */
+static void label_registration_modes(void **state)
+{
+    (void)state;
+    const char *other_image =
+        "{'Config':{'Image':'evil/app','Labels':{'smartdock.service':'nodesrv',"
+        "'smartdock.port':'8000'}}}";
+    struct result r;
+    run(&r, NULL, other_image);
+    assert_int_equal(r.regs.n, 0);
+    assert_int_equal(r.nproblems, 1);
+    assert_string_equal(r.problems.v[0],
+                        "container 3f2a1b2c3d4e (web-1): label smartdock.service=nodesrv: the "
+                        "config defines this service and the container does not match it "
+                        "(label_registration \"unconfigured\"); ignored");
+    done(&r);
+    assert_one("{'label_registration':'any'}", other_image, "nodesrv", 18000, NULL);
+    /* a service the config does not define */
+    assert_one(NULL, "{'Config':{'Image':'evil/app','Labels':{'smartdock.service':'web'}}}", "web",
+               18000, NULL);
+    /* the configured image may still use the label (it merges into the config's match) */
+    assert_one(NULL, "{'Config':{'Labels':{'smartdock.service':'nodesrv'}}}", "nodesrv", 18000,
+               NULL);
+
+    run(&r, "{'label_registration':'off'}",
+        "{'Config':{'Image':'evil/app','Labels':{'smartdock.service':'web'}}}");
+    assert_int_equal(r.regs.n, 0);
+    assert_int_equal(r.nproblems, 1);
+    assert_string_equal(r.problems.v[0], WHO ": label smartdock.service=web: label_registration is "
+                                           "\"off\"; ignored");
+    done(&r);
+}
+
+/* Issue 11: at most 64 smartdock.label.* labels per registration. */
+static void label_bound(void **state)
+{
+    (void)state;
+    char patch[8192];
+    size_t n = (size_t)snprintf(patch, sizeof patch, "{'Config':{'Labels':{");
+    for (int i = 0; i < BACKEND_MAX_LABELS + 3; i++)
+        n += (size_t)snprintf(patch + n, sizeof patch - n, "%s'smartdock.label.k%03d':'v'",
+                              i ? "," : "", i);
+    snprintf(patch + n, sizeof patch - n, "}}}");
+    struct result r;
+    run(&r, NULL, patch);
+    assert_int_equal(r.regs.n, 1);
+    assert_int_equal(r.regs.v[0].backend.nlabels, BACKEND_MAX_LABELS);
+    assert_int_equal(r.nproblems, 1);
+    assert_non_null(strstr(r.problems.v[0], "more than 64 smartdock.label.* labels"));
+    done(&r);
+}
+
 static void fixtures(void **state)
 {
     (void)state;
@@ -858,6 +942,9 @@ int main(void)
         cmocka_unit_test(networks),
         cmocka_unit_test(self_registration),
         cmocka_unit_test(fixtures),
+        cmocka_unit_test(refused_option_words),
+        cmocka_unit_test(label_registration_modes),
+        cmocka_unit_test(label_bound),
         cmocka_unit_test(payload_labels),
         cmocka_unit_test(overrides),
         cmocka_unit_test(dedupe_and_order),

@@ -47,8 +47,16 @@ static void defaults(void **state)
     assert_string_equal(cfg->zk_path, "/smartdock/services");
     assert_int_equal(cfg->zk_session_timeout_ms, 10000);
     assert_int_equal(cfg->nservices, 0);
+    assert_int_equal(cfg->label_registration, LABEL_REGISTRATION_UNCONFIGURED);
     reg_config_free(cfg);
     reg_config_free_warnings(w);
+
+    cfg = parse_ok("{" BASE ",'label_registration':'off'}", NULL);
+    assert_int_equal(cfg->label_registration, LABEL_REGISTRATION_OFF);
+    reg_config_free(cfg);
+    cfg = parse_ok("{" BASE ",'label_registration':'any'}", NULL);
+    assert_int_equal(cfg->label_registration, LABEL_REGISTRATION_ANY);
+    reg_config_free(cfg);
 
     cfg = parse_ok("{" ADV "," ETCD("") ",'services':{}}", NULL);
     assert_int_equal(cfg->registry_type, REGISTRY_ETCD);
@@ -246,6 +254,8 @@ static const struct {
     {"{" BASE ",'resync_interval_s':1.5}", "resync_interval_s: expected an integer >= 1, got 1.5"},
     {"{" BASE ",'resync_interval_s':'60'}",
      "resync_interval_s: expected an integer >= 1, got \"60\""},
+    {"{" BASE ",'label_registration':'some'}",
+     "label_registration: expected \"any\", \"unconfigured\" or \"off\", got \"some\""},
     {"{" ADV "}", "registry: required"},
     {"{" ADV ",'registry':'zk'}", "registry: expected an object, got \"zk\""},
     {"{" ADV ",'registry':{}}", "registry.type: required"},

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "runtime_plan.h"
@@ -32,6 +33,30 @@ static void identical_lists_make_an_empty_plan(void **state)
     assert_false(p.needs_reload);
     assert_int_equal(p.n, 0);
     runtime_plan_clear(&p);
+}
+
+/* Issue 11: 20,000 servers and one more make one add, found by sorted
+ * lookups (a linear find per server was quadratic: seconds of CPU). */
+static void many_servers_one_more(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    struct render_server *v = calloc(N + 1, sizeof *v);
+    char(*names)[16] = calloc(N + 1, sizeof *names);
+    for (int i = 0; i <= N; i++) {
+        snprintf(names[i], sizeof names[i], "n%d", (i * 7919) % (N + 1));
+        v[i] = (struct render_server)SRV(names[i], "127.0.0.2", 1 + i, BACKEND_WEIGHT_UNSET, NULL);
+    }
+    struct render_server_list prev = {v, N}, next = {v, N + 1};
+    struct runtime_plan p;
+    assert_int_equal(runtime_plan_make(&prev, NULL, &next, &p), 0);
+    assert_false(p.needs_reload);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.v[0].kind, RUNTIME_ADD);
+    assert_ptr_equal(p.v[0].server, &v[N]);
+    runtime_plan_clear(&p);
+    free(names);
+    free(v);
 }
 
 static void adds_come_before_weights_and_removals(void **state)
@@ -159,7 +184,8 @@ static void add_command_is_the_server_line(void **state)
     assert_string_equal(cmd, "add server be/x [::1]:80");
     free(cmd);
     /* ';' separates commands on the admin socket: such a line is never sent. */
-    struct render_server semi = SRV("y", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check;shutdown frontend web");
+    struct render_server semi =
+        SRV("y", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check;shutdown frontend web");
     assert_null(runtime_add_command("be", &semi));
     struct render_server esc = SRV("z", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check\\");
     assert_null(runtime_add_command("be", &esc));
@@ -171,6 +197,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identical_lists_make_an_empty_plan),
+        cmocka_unit_test(many_servers_one_more),
         cmocka_unit_test(adds_come_before_weights_and_removals),
         cmocka_unit_test(removing_everything_is_a_runtime_change),
         cmocka_unit_test(changed_address_or_options_need_a_reload),

@@ -168,10 +168,11 @@ static void apply_updated_filtered_sorted_unique(void **state)
     add(&found, "{'host':'127.0.10.8','port':80,'name':'y'}");
     /* the same address again under a later name: dropped */
     add(&found, "{'host':'127.0.10.1','port':80,'name':'b','labels':{'az':'us-east-1a'}}");
-    size_t filtered = 99;
-    assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
-    assert_int_equal(filtered, 2); /* label_filters only; duplicates are not "filtered" */
-    assert_int_equal(found.n, 0);  /* consumed */
+    struct selection_notes notes = {.filtered_out = 99};
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
+    assert_int_equal(notes.filtered_out, 2); /* label_filters only; duplicates are not "filtered" */
+    assert_int_equal(found.n, 0);            /* consumed */
     assert_null(found.v);
     assert_int_equal(current.n, 2);
     assert_string_equal(current.v[0].name, "a");
@@ -184,25 +185,30 @@ static void apply_updated_filtered_sorted_unique(void **state)
     add(&found, "{'host':'127.0.10.3','port':80,'name':'c','labels':{'az':'us-east-1a'}}");
     add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
     const struct backend *before = current.v;
-    assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UNCHANGED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UNCHANGED);
     assert_int_equal(found.n, 0);
     assert_ptr_equal(current.v, before);
     assert_int_equal(current.n, 2);
 
     /* a changed weight is an update */
-    add(&found, "{'host':'127.0.10.3','port':80,'name':'c','weight':5,'labels':{'az':'us-east-1a'}}");
+    add(&found,
+        "{'host':'127.0.10.3','port':80,'name':'c','weight':5,'labels':{'az':'us-east-1a'}}");
     add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
-    assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
-    assert_int_equal(filtered, 0);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
+    assert_int_equal(notes.filtered_out, 0);
     assert_int_equal(current.n, 2);
     assert_int_equal(current.v[1].weight, 5);
 
     /* one fewer backend is an update */
     add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
-    assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
     assert_int_equal(current.n, 1);
 
     backend_list_clear(&current);
+    backend_list_clear(&notes.conflicts);
     syn_config_free(cfg);
 }
 
@@ -213,16 +219,17 @@ static void apply_empty_keeps_previous(void **state)
     assert_true(web(cfg)->use_previous_backends); /* Synapse's default */
     struct backend_list found = {0}, current = {0};
     add(&current, "{'host':'127.0.10.1','port':80}");
-    size_t filtered = 99;
-    assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered),
+    struct selection_notes notes = {.filtered_out = 99};
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
                      SELECTION_KEPT_PREVIOUS);
-    assert_int_equal(filtered, 0);
+    assert_int_equal(notes.filtered_out, 0);
     assert_int_equal(current.n, 1);
     assert_string_equal(current.v[0].host, "127.0.10.1");
 
     /* nothing before and nothing now: unchanged, not "kept" */
     backend_list_clear(&current);
-    assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UNCHANGED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UNCHANGED);
     assert_int_equal(current.n, 0);
     syn_config_free(cfg);
 }
@@ -235,9 +242,11 @@ static void apply_empty_without_use_previous_empties(void **state)
     struct backend_list found = {0}, current = {0};
     add(&current, "{'host':'127.0.10.1','port':80}");
     add(&current, "{'host':'127.0.10.2','port':80}");
-    assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UPDATED);
     assert_int_equal(current.n, 0);
-    assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UNCHANGED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UNCHANGED);
     assert_int_equal(current.n, 0);
     backend_list_clear(&current);
     syn_config_free(cfg);
@@ -252,15 +261,143 @@ static void apply_all_filtered_out_is_an_update(void **state)
     assert_true(web(cfg)->use_previous_backends);
     struct backend_list found = {0}, current = {0};
     add(&found, "{'host':'127.0.10.1','port':80,'labels':{'az':'us-east-1a'}}");
-    assert_int_equal(selection_apply(web(cfg), &found, &current, NULL), SELECTION_UPDATED);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UPDATED);
     assert_int_equal(current.n, 1);
 
     /* the instance moved to another zone */
     add(&found, "{'host':'127.0.10.2','port':80,'labels':{'az':'us-east-1b'}}");
-    size_t filtered = 0;
-    assert_int_equal(selection_apply(web(cfg), &found, &current, &filtered), SELECTION_UPDATED);
-    assert_int_equal(filtered, 1);
+    struct selection_notes notes = {0};
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
+    assert_int_equal(notes.filtered_out, 1);
     assert_int_equal(current.n, 0);
+    backend_list_clear(&current);
+    backend_list_clear(&notes.conflicts);
+    syn_config_free(cfg);
+}
+
+/* Issue 11: a later registration of an address changes nothing of it, and
+ * the conflict is handed back to be logged. */
+static void apply_first_created_wins(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(NULL, NULL);
+    struct backend_list found = {0}, current = {0};
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'real','weight':10}");
+    found.v[0].created = 100;
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'-','weight':0,"
+                "'haproxy_server_options':'backup'}");
+    found.v[1].created = 200;
+    struct selection_notes notes = {0};
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
+    assert_int_equal(current.n, 1);
+    assert_string_equal(current.v[0].name, "real");
+    assert_int_equal(current.v[0].weight, 10);
+    assert_null(current.v[0].haproxy_server_options);
+    assert_int_equal(notes.conflicts.n, 1);
+    assert_string_equal(notes.conflicts.v[0].name, "-");
+    backend_list_clear(&notes.conflicts);
+
+    /* the hostile one again, now alone with a lower name: still not the
+     * real one's weight, and once the real one is gone it may serve */
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'-','weight':0}");
+    found.v[0].created = 200;
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'real','weight':10}");
+    found.v[1].created = 100;
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UNCHANGED);
+    assert_int_equal(current.v[0].weight, 10);
+    backend_list_clear(&notes.conflicts);
+    backend_list_clear(&current);
+    syn_config_free(cfg);
+}
+
+/* Issue 11: at most max_servers per service, the first created kept. */
+static void apply_server_bound(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(NULL, NULL);
+    assert_int_equal(cfg->haproxy.max_servers_per_service, 10000);
+    struct backend_list found = {0}, current = {0};
+    for (int i = 0; i < 10003; i++) {
+        char json[128];
+        snprintf(json, sizeof json, "{'host':'127.0.10.1','port':%d,'name':'n%05d'}", 1 + i,
+                 10002 - i);
+        add(&found, json);
+        found.v[found.n - 1].created = 1000 + i;
+    }
+    struct selection_notes notes = {0};
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
+    assert_int_equal(current.n, 10000);
+    assert_int_equal(notes.over_limit, 3);
+    for (size_t i = 0; i < current.n; i++) {
+        assert_true(current.v[i].created < 1000 + 10000); /* the three last created went */
+        if (i) assert_true(strcmp(current.v[i - 1].name, current.v[i].name) < 0);
+    }
+    backend_list_clear(&current);
+    backend_list_clear(&notes.conflicts);
+    syn_config_free(cfg);
+}
+
+/* Issue 11: options from a registry pass the allow-list; a refused one holds
+ * no address. */
+static void apply_refuses_options(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(NULL, NULL);
+    struct backend_list found = {0}, current = {0};
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'evil','haproxy_server_options':'check "
+                "addr 127.0.0.9'}");
+    found.v[0].created = 1;
+    add(&found, "{'host':'127.0.10.1','port':80,'name':'real','haproxy_server_options':'check'}");
+    found.v[1].created = 2;
+    add(&found, "{'host':'127.0.10.2','port':80,'haproxy_server_options':'check inter 2x'}");
+    struct selection_notes notes = {0};
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
+    assert_int_equal(current.n, 1);
+    assert_string_equal(current.v[0].name, "real");
+    assert_int_equal(notes.refused.n, 2);
+    assert_int_equal(notes.refused_why.n, 2);
+    assert_string_equal(notes.refused.v[0].name, "evil");
+    assert_non_null(strstr(notes.refused_why.v[0], "\"addr\""));
+    assert_non_null(strstr(notes.refused_why.v[1], "\"2x\""));
+    assert_int_equal(notes.conflicts.n, 0);
+    backend_list_clear(&notes.refused);
+    strlist_clear(&notes.refused_why);
+
+    /* a policy of the config replaces the default list */
+    const char *kw[] = {"addr"};
+    char err[128];
+    struct server_options_policy *p = server_options_policy_new(kw, 0, err, sizeof err);
+    assert_non_null(p);
+    add(&found, "{'host':'127.0.10.1','port':80,'haproxy_server_options':'check'}");
+    assert_int_equal(selection_apply(web(cfg), p, 10000, &found, &current, &notes),
+                     SELECTION_UPDATED);
+    assert_int_equal(current.n, 0);
+    assert_int_equal(notes.refused.n, 1);
+    server_options_policy_free(p);
+    backend_list_clear(&notes.refused);
+    strlist_clear(&notes.refused_why);
+    backend_list_clear(&current);
+    syn_config_free(cfg);
+}
+
+/* Labels cut at decode are counted, for one log line per service. */
+static void apply_counts_cut_labels(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(NULL, NULL);
+    struct backend_list found = {0}, current = {0};
+    add(&found, "{'host':'127.0.10.1','port':80}");
+    found.v[0].over_limits = BACKEND_OVER_LABELS;
+    add(&found, "{'host':'127.0.10.2','port':80}");
+    struct selection_notes notes = {0};
+    selection_apply(web(cfg), NULL, 10000, &found, &current, &notes);
+    assert_int_equal(notes.labels_cut, 1);
     backend_list_clear(&current);
     syn_config_free(cfg);
 }
@@ -275,6 +412,10 @@ int main(void)
         cmocka_unit_test(apply_empty_keeps_previous),
         cmocka_unit_test(apply_empty_without_use_previous_empties),
         cmocka_unit_test(apply_all_filtered_out_is_an_update),
+        cmocka_unit_test(apply_first_created_wins),
+        cmocka_unit_test(apply_server_bound),
+        cmocka_unit_test(apply_counts_cut_labels),
+        cmocka_unit_test(apply_refuses_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

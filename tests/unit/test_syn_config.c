@@ -94,6 +94,7 @@ static void check_article(const struct syn_config *cfg)
     assert_false(h->managed);
     assert_true(h->safe_http_defaults);
     assert_int_equal(h->drain_timeout_ms, 10000);
+    assert_null(h->allowed_server_options); /* the default list */
     assert_null(h->state_file_path);
     assert_int_equal(h->socket_files.n, 0);
     assert_null(cfg->file_output_directory);
@@ -163,6 +164,7 @@ static void all_keys(void **state)
         "\"restart_jitter\":0.25,\"state_file_path\":\"/tmp/state\",\"state_file_ttl\":60,"
         "\"server_order_seed\":42,\"haproxy_binary\":\"/usr/sbin/haproxy\",\"managed\":true,"
         "\"safe_http_defaults\":false,\"drain_timeout_ms\":2500,"
+        "\"allowed_server_options\":[\"check\",\"cookie\"],"
         "\"extra_sections\":{\"listen stats\":[\"bind :9090\",\"clitimeout 5s\"]},"
         "\"shared_frontend\":[\"bind :80\"],\"bind_address\":\"0.0.0.0\"},"
         "\"file_output\":{\"output_directory\":\"/tmp/out\"},\"service_conf_dir\":\"/etc/s\"}");
@@ -223,6 +225,13 @@ static void all_keys(void **state)
     assert_true(h->managed);
     assert_false(h->safe_http_defaults);
     assert_int_equal(h->drain_timeout_ms, 2500);
+    assert_non_null(h->allowed_server_options);
+    char why[128];
+    assert_int_equal(
+        server_options_check(h->allowed_server_options, "check cookie a", why, sizeof why, NULL),
+        0);
+    assert_int_equal(
+        server_options_check(h->allowed_server_options, "weight 1", why, sizeof why, NULL), -1);
     assert_int_equal(h->nextra_sections, 1);
     assert_string_equal(h->extra_sections[0].header, "listen stats");
     assert_string_equal(h->extra_sections[0].lines.v[1], "timeout client 5s");
@@ -476,6 +485,13 @@ static const struct bad bad_configs[] = {
     {TOPW("\"restart_interval\":\"2\""),
      "haproxy.restart_interval: expected a number 0..86400, got \"2\""},
     {TOPW("\"restart_jitter\":-1"), "haproxy.restart_jitter: expected a number 0..100, got -1"},
+    {TOPW("\"allowed_server_options\":[\"check\",\"track\"]"),
+     "haproxy.allowed_server_options: \"track\" is not a server keyword smartdock can check the "
+     "arguments of"},
+    {TOPW("\"max_servers_per_service\":0"),
+     "haproxy.max_servers_per_service: expected an integer 1..1000000, got 0"},
+    {TOPW("\"allowed_server_options\":\"check\""),
+     "haproxy.allowed_server_options: expected an array of strings, got \"check\""},
     {TOPW("\"drain_timeout_ms\":-1"),
      "haproxy.drain_timeout_ms: expected an integer 0..3600000, got -1"},
     {TOPW("\"safe_http_defaults\":\"no\""),

@@ -66,7 +66,7 @@ static void read_ok(struct zk_child_set *cs, const char *child, const char *host
 {
     char json[256];
     snprintf(json, sizeof json, "{\"host\":\"%s\",\"port\":%d,\"name\":\"%s\"}", host, port, child);
-    zk_child_set_read(cs, child, ZOK, json, (int)strlen(json));
+    zk_child_set_read(cs, child, ZOK, json, (int)strlen(json), 0);
 }
 
 /* A set watching PATH with children a and b published. */
@@ -86,6 +86,65 @@ static struct zk_child_set *two_children(void)
     assert_string_equal(update(cs), "a@127.0.0.2:8001,b@127.0.0.3:8002");
     assert_string_equal(update(cs), "-"); /* once per change */
     return cs;
+}
+
+/* Issue 11: 20,000 children, then one more: one read, binary-search lookups
+ * (the relist was quadratic: 6.3 s at 40k), and each backend carries its
+ * czxid as its creation order. */
+static void many_children_and_creation_order(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    struct zk_child_set *cs = zk_child_set_new("web", PATH);
+    zk_child_set_session(cs, true);
+    assert_string_equal(requests(cs), "list");
+    char **names = calloc(N + 1, sizeof *names);
+    for (int i = 0; i <= N; i++) {
+        names[i] = malloc(32);
+        snprintf(names[i], 32, "n%05d_%010d", (i * 7919) % (N + 1), i); /* not sorted */
+    }
+    zk_child_set_listed(cs, ZOK, names, N);
+    struct zk_child_set_request rq;
+    int gets = 0;
+    while (zk_child_set_next_request(cs, &rq)) {
+        gets++;
+        free(rq.child);
+    }
+    assert_int_equal(gets, N);
+    for (int i = N - 1; i >= 0; i--) {
+        char json[128];
+        snprintf(json, sizeof json, "{\"host\":\"127.0.0.2\",\"port\":%d}", 1 + i);
+        zk_child_set_read(cs, names[i], ZOK, json, (int)strlen(json), 1000 + i);
+    }
+    struct backend_list list;
+    assert_true(zk_child_set_take_update(cs, &list));
+    assert_int_equal(list.n, N);
+    for (size_t i = 0; i < list.n; i++)
+        assert_int_equal(list.v[i].created, 1000 + list.v[i].port - 1);
+    backend_list_clear(&list);
+
+    zk_child_set_watch_fired(cs, ZOO_CHILD_EVENT, PATH);
+    assert_string_equal(requests(cs), "list");
+    zk_child_set_listed(cs, ZOK, names, N + 1);
+    char want[64];
+    snprintf(want, sizeof want, "get:%s", names[N]);
+    assert_string_equal(requests(cs), want);
+    const char *one = "{\"host\":\"127.0.0.3\",\"port\":1}";
+    zk_child_set_read(cs, names[N], ZOK, one, (int)strlen(one), 0);
+    assert_true(zk_child_set_take_update(cs, &list));
+    assert_int_equal(list.n, N + 1);
+    bool found = false;
+    for (size_t i = 0; i < list.n; i++)
+        if (!strcmp(list.v[i].host, "127.0.0.3")) {
+            found = true;
+            assert_int_equal(list.v[i].created, N); /* no czxid: the sequence in its name */
+        }
+    assert_true(found);
+    backend_list_clear(&list);
+    for (int i = 0; i <= N; i++)
+        free(names[i]);
+    free(names);
+    zk_child_set_free(cs);
 }
 
 static void children_and_data_watches(void **state)
@@ -116,7 +175,7 @@ static void bad_child_is_skipped(void **state)
     struct zk_child_set *cs = two_children();
     zk_child_set_watch_fired(cs, ZOO_CHANGED_EVENT, PATH "/a");
     assert_string_equal(requests(cs), "get:a");
-    zk_child_set_read(cs, "a", ZOK, "{not json", 9);
+    zk_child_set_read(cs, "a", ZOK, "{not json", 9, 0);
     assert_string_equal(update(cs), "b@127.0.0.3:8002");
     zk_child_set_free(cs);
 }
@@ -180,7 +239,7 @@ static void lost_reread_keeps_the_last_good_data(void **state)
     assert_string_equal(requests(cs), "list");
     listed(cs, ZOK, "a b c"); /* c joined meanwhile */
     assert_string_equal(requests(cs), "get:a get:b get:c");
-    zk_child_set_read(cs, "a", ZCONNECTIONLOSS, NULL, 0);
+    zk_child_set_read(cs, "a", ZCONNECTIONLOSS, NULL, 0, 0);
     read_ok(cs, "b", "127.0.0.3", 8002);
     read_ok(cs, "c", "127.0.0.4", 8003);
     assert_string_equal(update(cs), "a@127.0.0.2:8001,b@127.0.0.3:8002,c@127.0.0.4:8003");
@@ -197,7 +256,7 @@ static void read_of_a_removed_child_is_ignored(void **state)
     assert_string_equal(requests(cs), "get:a list");
     listed(cs, ZOK, "b");
     assert_string_equal(update(cs), "-");
-    zk_child_set_read(cs, "a", ZNONODE, NULL, 0);
+    zk_child_set_read(cs, "a", ZNONODE, NULL, 0, 0);
     assert_string_equal(update(cs), "b@127.0.0.3:8002");
     zk_child_set_free(cs);
 }
@@ -206,6 +265,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(children_and_data_watches),
+        cmocka_unit_test(many_children_and_creation_order),
         cmocka_unit_test(bad_child_is_skipped),
         cmocka_unit_test(change_during_listing_lists_again),
         cmocka_unit_test(missing_path_is_watched_until_it_exists),

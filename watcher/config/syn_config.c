@@ -59,7 +59,8 @@ static const char *const haproxy_keys[] = {"reload_command",    "config_file_pat
                                            "state_file_path",   "state_file_ttl",
                                            "server_order_seed", "haproxy_binary",
                                            "managed",           "safe_http_defaults",
-                                           "drain_timeout_ms",  NULL};
+                                           "drain_timeout_ms",  "allowed_server_options",
+                                           "max_servers_per_service", NULL};
 static const char *const haproxy_unsupported[] = {"max_server_id", "use_nerve_weights", NULL};
 
 static const char *const server_keys[] = {"name", "host", "port", NULL};
@@ -109,6 +110,7 @@ void syn_config_free(struct syn_config *cfg)
     strlist_clear(&h->socket_files);
     free(h->state_file_path);
     free(h->haproxy_binary);
+    server_options_policy_free(h->allowed_server_options);
     free(cfg->file_output_directory);
     free(cfg->service_conf_dir);
     strlist_clear(&cfg->warnings);
@@ -365,6 +367,22 @@ static int parse_extra_sections(struct json_ctx *c, const cJSON *obj, struct syn
     return 0;
 }
 
+/* haproxy.allowed_server_options: replaces server_options' default list. */
+static int parse_allowed_options(struct json_ctx *c, const cJSON *obj, struct syn_haproxy *h)
+{
+    struct strlist words = {0};
+    if (!json_lookup(obj, "allowed_server_options")) return 0;
+    if (syn_get_strings(c, obj, "haproxy", "allowed_server_options", &words) < 0) return -1;
+    char why[160];
+    h->allowed_server_options =
+        server_options_policy_new((const char *const *)words.v, words.n, why, sizeof why);
+    strlist_clear(&words);
+    if (!h->allowed_server_options)
+        return json_failf(c, json_lookup(obj, "allowed_server_options"),
+                          "haproxy.allowed_server_options: %s", why);
+    return 0;
+}
+
 static int parse_socket_files(struct json_ctx *c, const cJSON *obj, struct syn_haproxy *h)
 {
     const cJSON *v = json_lookup(obj, "socket_file_path");
@@ -423,7 +441,11 @@ static int parse_haproxy(struct json_ctx *c, const cJSON *obj, struct syn_haprox
         json_get_text(c, obj, path, "haproxy_binary", &h->haproxy_binary) < 0 ||
         syn_get_bool(c, obj, path, "managed", false, &h->managed) < 0 ||
         syn_get_bool(c, obj, path, "safe_http_defaults", true, &h->safe_http_defaults) < 0 ||
-        syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) < 0)
+        syn_get_int(c, obj, path, "drain_timeout_ms", 0, 3600000, 10000, &h->drain_timeout_ms) <
+            0 ||
+        parse_allowed_options(c, obj, h) < 0 ||
+        syn_get_int(c, obj, path, "max_servers_per_service", 1, 1000000, 10000,
+                    &h->max_servers_per_service) < 0)
         return -1;
     h->server_order_seed = (unsigned)seed;
     if (!h->bind_address && !(h->bind_address = strdup("localhost"))) return json_oom(c);

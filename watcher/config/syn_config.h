@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "server_options.h"
 #include "strlist.h"
 #include "syn_config_discovery.h"
 
@@ -94,6 +95,12 @@ struct syn_haproxy {
     bool managed;            /* smartdock runs haproxy itself; default false */
     bool safe_http_defaults; /* redispatch/retries/retry-on for mode http; default true */
     int drain_timeout_ms;    /* longest wait for a removed server's sessions; default 10000 */
+    /* allowed_server_options: the keywords a registry's haproxy_server_options
+     * may use; NULL means server_options' default list. */
+    struct server_options_policy *allowed_server_options;
+    /* max_servers_per_service: discovered servers beyond it are left out
+     * (the last created first); default 10000 */
+    int max_servers_per_service;
 };
 
 struct syn_config {

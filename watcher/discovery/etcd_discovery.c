@@ -33,6 +33,9 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 30000
 #define BACKOFF_JITTER_PERCENT 25
+/* Keys per range read: a prefix of 20,000 registrations is read in pages
+ * at one revision instead of one body of up to 64 MiB. */
+#define RANGE_PAGE_KEYS 1000
 
 struct etcd_item {
     char *key;
@@ -49,10 +52,12 @@ struct etcd_discovery {
     struct etcd_client *client;
     struct discovery_hub *hub;
     char *prefix;
-    struct etcd_item *items;
+    struct etcd_item *items; /* sorted by key */
     size_t n, cap;
-    int64_t revision; /* every change up to it is in items; 0: not read yet */
-    bool reading;     /* a range is in flight */
+    int64_t read_revision; /* the revision a paged read started at */
+    char *read_after;      /* the last key of the previous page */
+    int64_t revision;      /* every change up to it is in items; 0: not read yet */
+    bool reading;          /* a range is in flight */
     struct etcd_stream *watch;
     uint64_t retry_timer;
     struct backoff backoff;
@@ -91,26 +96,43 @@ static void items_clear(struct etcd_discovery *d)
     d->n = 0;
 }
 
-static struct etcd_item *find(struct etcd_discovery *d, const char *key)
+/* The index of key in the sorted items, or where it would go (*found false). */
+static size_t position(const struct etcd_discovery *d, const char *key, bool *found)
 {
-    for (size_t i = 0; i < d->n; i++)
-        if (strcmp(d->items[i].key, key) == 0) return &d->items[i];
-    return NULL;
+    size_t lo = 0, hi = d->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(d->items[mid].key, key);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
 }
 
 static void remove_key(struct etcd_discovery *d, const char *key)
 {
-    struct etcd_item *it = find(d, key);
-    if (!it) return;
-    item_clear(it);
-    *it = d->items[--d->n];
+    bool found;
+    size_t i = position(d, key, &found);
+    if (!found) return;
+    item_clear(&d->items[i]);
+    memmove(&d->items[i], &d->items[i + 1], (d->n - i - 1) * sizeof *d->items);
+    d->n--;
 }
 
 /* Adds or replaces key; a value that does not decode is kept as not ok. */
 static void put_key(struct etcd_discovery *d, const struct etcd_kv *kv)
 {
-    struct etcd_item *it = find(d, kv->key);
-    if (!it) {
+    bool found;
+    size_t at = position(d, kv->key, &found);
+    struct etcd_item *it = &d->items[at];
+    if (!found) {
         if (d->n == d->cap) {
             size_t cap = d->cap ? d->cap * 2 : 16;
             struct etcd_item *v = realloc(d->items, cap * sizeof *v);
@@ -118,9 +140,13 @@ static void put_key(struct etcd_discovery *d, const struct etcd_kv *kv)
             d->items = v;
             d->cap = cap;
         }
-        it = &d->items[d->n];
+        char *key = strdup(kv->key);
+        if (!key) return;
+        it = &d->items[at];
+        /* a range arrives sorted: appending moves nothing */
+        memmove(it + 1, it, (d->n - at) * sizeof *it);
         memset(it, 0, sizeof *it);
-        if (!(it->key = strdup(kv->key))) return;
+        it->key = key;
         d->n++;
     }
     char err[256];
@@ -128,6 +154,7 @@ static void put_key(struct etcd_discovery *d, const struct etcd_kv *kv)
     it->ok = backend_decode_nerve(kv->value, kv->value_len, &it->b, err, sizeof err) == 0;
     if (it->ok) {
         it->b.source = strdup(kv->key);
+        it->b.created = kv->create_revision; /* first registration of an address wins */
         return;
     }
     char *shown = backend_text_is_safe(kv->key) ? NULL : backend_server_name_dup(kv->key);
@@ -257,6 +284,8 @@ static void watch(struct etcd_discovery *d)
     if (!d->watch) schedule_retry(d);
 }
 
+static int read_page(struct etcd_discovery *d);
+
 static void on_range(void *arg, const cJSON *reply, const struct etcd_error *err)
 {
     struct etcd_discovery *d = arg;
@@ -267,18 +296,45 @@ static void on_range(void *arg, const cJSON *reply, const struct etcd_error *err
     if (err || etcd_decode_range(reply, &range, derr, sizeof derr) < 0) {
         report(d, "service %s: reading etcd %s: %s; retrying", d->svc->name, d->prefix,
                err ? err->message : derr);
+        free(d->read_after);
+        d->read_after = NULL;
         schedule_retry(d);
         return;
     }
-    items_clear(d);
+    if (!d->read_after) {
+        items_clear(d); /* the first page */
+        d->read_revision = range.revision;
+    }
     for (size_t i = 0; i < range.n; i++)
         put_key(d, &range.kvs[i]);
-    d->revision = range.revision;
-    log_info("service %s: read %zu keys under %s from etcd %s at revision %" PRId64, d->svc->name,
-             range.n, d->prefix, etcd_client_endpoint(d->client), d->revision);
+    free(d->read_after);
+    d->read_after = range.more && range.n > 0 ? strdup(range.kvs[range.n - 1].key) : NULL;
     etcd_range_clear(&range);
+    if (d->read_after) {
+        if (read_page(d) < 0) {
+            free(d->read_after);
+            d->read_after = NULL;
+            schedule_retry(d);
+        }
+        return;
+    }
+    d->revision = d->read_revision;
+    log_info("service %s: read %zu keys under %s from etcd %s at revision %" PRId64, d->svc->name,
+             d->n, d->prefix, etcd_client_endpoint(d->client), d->revision);
     publish(d);
     watch(d);
+}
+
+/* The next page of the prefix: the first, or the one after d->read_after at
+ * the revision the first page saw, so the pages make one consistent read. */
+static int read_page(struct etcd_discovery *d)
+{
+    char *body = etcd_req_range_page(d->prefix, d->read_after, d->read_after ? d->read_revision : 0,
+                                     RANGE_PAGE_KEYS);
+    int rc = body && etcd_client_post(d->client, "/v3/kv/range", body, on_range, d) == 0 ? 0 : -1;
+    if (rc == 0) d->reading = true;
+    free(body);
+    return rc;
 }
 
 /* Reads everything when nothing was read yet, else resumes the watch. */
@@ -289,12 +345,9 @@ static void start(struct etcd_discovery *d)
         watch(d);
         return;
     }
-    char *body = etcd_req_range_prefix(d->prefix, 0);
-    if (body && etcd_client_post(d->client, "/v3/kv/range", body, on_range, d) == 0)
-        d->reading = true;
-    else
-        schedule_retry(d);
-    free(body);
+    free(d->read_after);
+    d->read_after = NULL;
+    if (read_page(d) < 0) schedule_retry(d);
 }
 
 static void *etcdd_new(struct discovery_hub *h, const struct syn_service *svc, size_t index,
@@ -347,6 +400,7 @@ static void etcdd_free(void *impl)
     etcd_client_free(d->client); /* a range in flight ends with ETCD_CANCELLED */
     items_clear(d);
     free(d->items);
+    free(d->read_after);
     free(d->prefix);
     free(d);
 }

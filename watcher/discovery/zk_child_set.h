@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "backend.h"
 
@@ -51,9 +52,11 @@ void zk_child_set_watch_fired(struct zk_child_set *cs, int type, const char *pat
 /* Replies, one per request, rc a ZooKeeper return code. */
 void zk_child_set_listed(struct zk_child_set *cs, int rc, char *const *children, int nchildren);
 /* Returns why the child's data was refused (valid until the next call), or
- * NULL when it was not. */
-const char *zk_child_set_read(struct zk_child_set *cs, const char *child, int rc,
-                              const char *data, int datalen);
+ * NULL when it was not. czxid: the node's creation zxid from its stat (0
+ * when unknown), which orders registrations of one address (the first
+ * created wins). */
+const char *zk_child_set_read(struct zk_child_set *cs, const char *child, int rc, const char *data,
+                              int datalen, int64_t czxid);
 void zk_child_set_exists_answered(struct zk_child_set *cs, int rc);
 
 /* Pops the next request to send; false when there is none. */

@@ -89,7 +89,7 @@ static void pump(struct zk_discovery *d)
             if (rq.kind == ZK_CHILD_SET_LIST)
                 zk_child_set_listed(d->children, ZSYSTEMERROR, NULL, 0);
             else if (rq.kind == ZK_CHILD_SET_GET)
-                zk_child_set_read(d->children, rq.child, ZSYSTEMERROR, NULL, 0);
+                zk_child_set_read(d->children, rq.child, ZSYSTEMERROR, NULL, 0, 0);
             else
                 zk_child_set_exists_answered(d->children, ZSYSTEMERROR);
             free(op);
@@ -123,7 +123,8 @@ static void on_data(void *arg, int rc, const struct zk_result *res)
     char *name = op->child;
     op->child = NULL;
     if (op_end(op)) {
-        const char *refused = zk_child_set_read(d->children, name, rc, res->data, res->datalen);
+        const char *refused = zk_child_set_read(d->children, name, rc, res->data, res->datalen,
+                                                res->has_stat ? res->stat.czxid : 0);
         if (refused) discovery_hub_reject(d->hub, d->svc->name, refused);
         pump(d);
     }

@@ -61,6 +61,7 @@ struct haproxy_apply {
     char *effective;     /* last text renamed over the target (or dry-run) */
     char *wanted;        /* newest submitted text, not yet attempted */
     char *rejected;      /* failed validation: not retried until the text changes */
+    char *rejected_output; /* what the check printed about it */
     char *attempt;       /* text of the running attempt */
     bool pending_reload; /* owed once the wanted text is written */
     bool attempt_reload;
@@ -455,12 +456,26 @@ static void check_done(struct haproxy_apply *a, bool ok)
         free(a->rejected);
         a->rejected = a->attempt;
         a->attempt = NULL;
+        free(a->rejected_output);
+        a->rejected_output = strndup(a->child.out, a->child.len);
         a->pending_reload |= a->attempt_reload;
         finish(a, false, false);
         return;
     }
     log_output(&a->child, LL_WARN, LINES_TAGGED);
+    free(a->rejected_output);
+    a->rejected_output = NULL;
     install(a);
+}
+
+const char *haproxy_apply_rejected_text(const struct haproxy_apply *a)
+{
+    return a->rejected_output ? a->rejected : NULL;
+}
+
+const char *haproxy_apply_rejected_output(const struct haproxy_apply *a)
+{
+    return a->rejected ? a->rejected_output : NULL;
 }
 
 static void on_write_step(void *arg)
@@ -531,6 +546,8 @@ void haproxy_apply_submit(struct haproxy_apply *a, const char *cfg_text, bool ne
     if (a->rejected && strcmp(cfg_text, a->rejected) != 0) {
         free(a->rejected);
         a->rejected = NULL;
+        free(a->rejected_output);
+        a->rejected_output = NULL;
     }
     a->reload_failed = false;
     if (a->phase == PH_IDLE && !a->wanted && !a->reload_owed && a->effective &&
@@ -637,6 +654,7 @@ void haproxy_apply_free(struct haproxy_apply *a)
     free(a->effective);
     free(a->wanted);
     free(a->rejected);
+    free(a->rejected_output);
     free(a->attempt);
     free(a);
 }

@@ -51,6 +51,12 @@ bool haproxy_apply_child_exited(struct haproxy_apply *a, pid_t pid, int status);
 /* How long a check or reload child may run before it is killed (30 s). */
 void haproxy_apply_set_child_timeout_ms(struct haproxy_apply *a, unsigned ms);
 
+/* The last candidate validation refused and what the check printed (both
+ * borrowed, NULL when none was refused since the last success): the caller
+ * can find the lines HAProxy complained about (haproxy_blame). */
+const char *haproxy_apply_rejected_text(const struct haproxy_apply *a);
+const char *haproxy_apply_rejected_output(const struct haproxy_apply *a);
+
 /* Counters for tests and benchmarks. */
 unsigned haproxy_apply_reload_count(const struct haproxy_apply *a);
 unsigned haproxy_apply_write_count(const struct haproxy_apply *a);

@@ -1,5 +1,6 @@
 #include "runtime_sync.h"
 
+#include "haproxy_answer.h"
 #include "haproxy_runtime.h"
 #include "log.h"
 #include "runtime_plan.h"
@@ -153,41 +154,12 @@ static void drain_final(struct drain *d)
     if (haproxy_runtime_send(rs->rt, cmd, "Server deleted.", on_del, d) < 0) drain_unlink_free(d);
 }
 
-/* scur + qcur of server name in a "show stat" answer; -1 when absent. */
-static long sessions_of(const char *answer, const char *name)
-{
-    int col_sv = -1, col_scur = -1, col_qcur = -1, col = 0;
-    if (strncmp(answer, "# ", 2) != 0) return -1;
-    for (const char *p = answer + 2; *p && *p != '\n'; col++) {
-        size_t n = strcspn(p, ",\n");
-        if (n == 6 && !strncmp(p, "svname", 6)) col_sv = col;
-        if (n == 4 && !strncmp(p, "scur", 4)) col_scur = col;
-        if (n == 4 && !strncmp(p, "qcur", 4)) col_qcur = col;
-        p += n + (p[n] == ',');
-    }
-    if (col_sv < 0 || col_scur < 0 || col_qcur < 0) return -1;
-    for (const char *line = strchr(answer, '\n'); line && *++line; line = strchr(line, '\n')) {
-        long scur = -1, qcur = -1;
-        bool match = false;
-        col = 0;
-        for (const char *p = line; *p && *p != '\n'; col++) {
-            size_t n = strcspn(p, ",\n");
-            if (col == col_sv) match = strlen(name) == n && !strncmp(p, name, n);
-            if (col == col_scur) scur = strtol(p, NULL, 10);
-            if (col == col_qcur) qcur = strtol(p, NULL, 10);
-            p += n + (p[n] == ',');
-        }
-        if (match) return scur + qcur;
-    }
-    return -1;
-}
-
 static void on_stat(void *arg, bool ok, const char *answer)
 {
     struct drain *d = arg;
     struct runtime_sync *rs = d->rs;
     rs->stats.commands++;
-    long n = ok ? sessions_of(answer, d->srv.name) : -1;
+    long n = ok ? haproxy_answer_sessions(answer, d->srv.name) : -1;
     uint64_t waited = loop_now_ms() - d->started_ms;
     if (ok && n < 0) { /* not there (any more) */
         log_info("runtime: %s/%s is gone already", backend_of(rs, d->svc), d->srv.name);
@@ -230,18 +202,11 @@ static void drains_drop_all(struct runtime_sync *rs)
 
 static void confirm_send(void *arg);
 
-static long pid_of(const char *info)
-{
-    const char *p = strstr(info, "\nPid: ");
-    if (!p && !strncmp(info, "Pid: ", 5)) p = info - 1;
-    return p ? strtol(p + 6, NULL, 10) : 0;
-}
-
 static void on_info(void *arg, bool ok, const char *answer)
 {
     struct runtime_sync *rs = arg;
     rs->stats.commands++;
-    long pid = ok ? pid_of(answer) : 0;
+    long pid = ok ? haproxy_answer_pid(answer) : 0;
     if (rs->state != RS_CONFIRMING) {
         if (pid > 0 && rs->state == RS_UNKNOWN && !rs->known_pid) rs->known_pid = pid;
         return;

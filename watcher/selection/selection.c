@@ -1,5 +1,7 @@
 #include "selection.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool selection_labels_match(const struct syn_discovery *d, const struct backend *b)
@@ -13,22 +15,60 @@ bool selection_labels_match(const struct syn_discovery *d, const struct backend 
     return true;
 }
 
-enum selection_outcome selection_apply(const struct syn_service *svc,
-                                       struct backend_list *discovered,
-                                       struct backend_list *current, size_t *filtered_out)
+static int cmp_created(const void *pa, const void *pb)
 {
+    const struct backend *a = pa, *b = pb;
+    uint64_t ca = a->created > 0 ? (uint64_t)a->created : UINT64_MAX;
+    uint64_t cb = b->created > 0 ? (uint64_t)b->created : UINT64_MAX;
+    if (ca != cb) return ca < cb ? -1 : 1;
+    int c = strcmp(a->name ? a->name : "", b->name ? b->name : "");
+    return c ? c : strcmp(a->source ? a->source : "", b->source ? b->source : "");
+}
+
+/* Keeps the max first created of l (sorted by name); returns how many went. */
+static size_t keep_first_created(struct backend_list *l, size_t max)
+{
+    if (l->n <= max) return 0;
+    size_t over = l->n - max;
+    qsort(l->v, l->n, sizeof *l->v, cmp_created);
+    for (size_t i = max; i < l->n; i++)
+        backend_clear(&l->v[i]);
+    l->n = max;
+    backend_list_sort_unique(l); /* back to name order; nothing is dropped */
+    return over;
+}
+
+enum selection_outcome selection_apply(const struct syn_service *svc,
+                                       const struct server_options_policy *policy,
+                                       size_t max_servers, struct backend_list *discovered,
+                                       struct backend_list *current, struct selection_notes *notes)
+{
+    struct selection_notes ignored = {0};
+    if (!notes) notes = &ignored;
+    notes->filtered_out = notes->over_limit = notes->labels_cut = 0;
     size_t kept = 0, dropped = 0, found = discovered->n;
     for (size_t i = 0; i < discovered->n; i++) {
-        if (selection_labels_match(&svc->discovery, &discovered->v[i])) {
-            discovered->v[kept++] = discovered->v[i];
-        } else {
-            backend_clear(&discovered->v[i]);
+        struct backend *b = &discovered->v[i];
+        char why[256];
+        if (!selection_labels_match(&svc->discovery, b)) {
+            backend_clear(b);
             dropped++;
+        } else if (server_options_check(policy, b->haproxy_server_options, why, sizeof why, NULL) <
+                   0) {
+            /* refused before duplicates are removed: it holds no address */
+            if (notes == &ignored || strlist_push(&notes->refused_why, why) < 0 ||
+                backend_list_push(&notes->refused, b) < 0)
+                backend_clear(b);
+        } else {
+            discovered->v[kept++] = *b;
         }
     }
     discovered->n = kept;
-    if (filtered_out) *filtered_out = dropped;
-    backend_list_sort_unique(discovered);
+    notes->filtered_out = dropped;
+    backend_list_sort_unique_dropping(discovered, notes == &ignored ? NULL : &notes->conflicts);
+    notes->over_limit = keep_first_created(discovered, max_servers);
+    for (size_t i = 0; i < discovered->n; i++)
+        if (discovered->v[i].over_limits & BACKEND_OVER_LABELS) notes->labels_cut++;
 
     enum selection_outcome outcome;
     /* Only an empty discovery keeps the old set: when label_filters leave

@@ -19,10 +19,29 @@ enum selection_outcome {
     SELECTION_KEPT_PREVIOUS, /* discovery found none; use_previous_backends kept the old ones */
 };
 
-/* Filters discovered (consumed) by label, sorts it and drops duplicate
- * host:port pairs, then replaces *current unless the rules say otherwise. */
+/* What selection_apply left out, for the caller to log. */
+struct selection_notes {
+    size_t filtered_out; /* by label_filters */
+    /* Later registrations of an address another one holds (the first
+     * created wins); moved here from discovered. The caller clears it. */
+    struct backend_list conflicts;
+    /* Registrations whose haproxy_server_options the allow-list refused,
+     * moved here from discovered, and why (refused_why.v[i] for refused.v[i]).
+     * The caller clears both. */
+    struct backend_list refused;
+    struct strlist refused_why;
+    size_t over_limit; /* beyond max_servers: the last created are left out */
+    size_t labels_cut; /* backends whose labels decode left out (BACKEND_OVER_LABELS) */
+};
+
+/* Filters discovered (consumed) by label, refuses registrations whose
+ * haproxy_server_options policy refuses (NULL: the default allow-list), keeps
+ * the first created of each host:port, keeps at most max_servers (the first
+ * created), sorts by name, then replaces *current unless the rules say
+ * otherwise. notes may be NULL. O(n log n). */
 enum selection_outcome selection_apply(const struct syn_service *svc,
-                                       struct backend_list *discovered,
-                                       struct backend_list *current, size_t *filtered_out);
+                                       const struct server_options_policy *policy,
+                                       size_t max_servers, struct backend_list *discovered,
+                                       struct backend_list *current, struct selection_notes *notes);
 
 #endif
