@@ -2,10 +2,17 @@
  * The registrator: a docker_watch follows the engine and says what each
  * container is now; this file turns containers into registrations (match.h)
  * and keeps the registry equal to them, and drains the ones that ask for it.
+ *
+ * A registration with health checks (its config service's "checks", or the
+ * container's smartdock.check.* labels) is gated: it is in the registry
+ * only while its checks say up (health.h). Docker's own HEALTHCHECK still
+ * decides first: match_container offers nothing for an unhealthy container.
  */
 #include "registrator.h"
 
+#include "check_config.h"
 #include "docker_watch.h"
+#include "health.h"
 #include "metrics.h"
 #include "log.h"
 #include "match.h"
@@ -17,11 +24,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct container_state;
+
+/* The checks of one registration of a container; registered while up. */
+struct gate {
+    struct registrator *r;
+    struct container_state *c;
+    char *service, *instance;
+    struct health *health;
+    bool up;
+};
+
 /* What we registered for one container: its docker_watch data. */
 struct container_state {
     char short_id[13];
     char *problems; /* last problems logged, so each is logged once */
     struct registration_list regs;
+    struct gate **gates; /* parallel to regs.v; NULL for a registration without checks */
     bool has_healthcheck;
     char health[16];      /* State.Health.Status last seen, or "" */
     bool drained_by_hand; /* `smartdock-registrator drain`: stays withdrawn until it stops */
@@ -65,10 +84,34 @@ static struct container_state *container_new(const char *id)
     return c;
 }
 
+static void gate_free(struct gate *g)
+{
+    if (!g) return;
+    health_free(g->health);
+    free(g->service);
+    free(g->instance);
+    free(g);
+}
+
+static void gates_free(struct container_state *c)
+{
+    for (size_t i = 0; c->gates && i < c->regs.n; i++)
+        gate_free(c->gates[i]);
+    free(c->gates);
+    c->gates = NULL;
+}
+
+/* Whether c's i-th registration is (to be) in the registry. */
+static bool offered(const struct container_state *c, size_t i)
+{
+    return !c->gates || !c->gates[i] || c->gates[i]->up;
+}
+
 static void container_free(void *arg, void *data)
 {
     struct container_state *c = data;
     (void)arg;
+    gates_free(c);
     registration_list_clear(&c->regs);
     free(c->problems);
     free(c);
@@ -78,10 +121,12 @@ static void withdraw_all(struct registrator *r, struct container_state *c, const
 {
     for (size_t i = 0; i < c->regs.n; i++) {
         struct registration *g = &c->regs.v[i];
+        if (!offered(c, i)) continue;
         log_info("deregistering %s %s:%d container=%s (%s)", g->service, g->backend.host,
                  g->backend.port, c->short_id, why);
         if (r->registry) registry_remove(r->registry, g->service, g->instance);
     }
+    gates_free(c);
     registration_list_clear(&c->regs);
 }
 
@@ -114,26 +159,124 @@ static void print_dry_run(struct registrator *r, const struct registration *g)
     cJSON_Delete(o);
 }
 
+static void maybe_finish_once(struct registrator *r);
+
+static void offer(struct registrator *r, struct container_state *c, const struct registration *g)
+{
+    if (r->opts.dry_run)
+        print_dry_run(r, g);
+    else if (registry_put(r->registry, g) == -1)
+        log_error("registering %s container=%s: out of memory", g->service, c->short_id);
+}
+
+static void on_gate(void *arg, bool up)
+{
+    struct gate *gate = arg;
+    struct container_state *c = gate->c;
+    gate->up = up;
+    for (size_t i = 0; i < c->regs.n; i++) {
+        struct registration *g = &c->regs.v[i];
+        if (c->gates[i] != gate) continue;
+        if (up)
+            offer(gate->r, c, g);
+        else if (gate->r->registry)
+            registry_remove(gate->r->registry, g->service, g->instance);
+    }
+    maybe_finish_once(gate->r);
+}
+
+/* The checks for registration g of container dc: its smartdock.check.*
+ * labels, else its config service's checks. 0 with none. */
+static int checks_for(const struct registrator *r, const struct docker_container *dc,
+                      const struct registration *g, struct check_list *out, int *interval_ms,
+                      struct strlist *problems)
+{
+    char err[256];
+    struct check_spec spec;
+    *interval_ms = CHECK_INTERVAL_DEFAULT_MS;
+    int rc = check_from_labels(dc->labels, dc->nlabels, &spec, interval_ms, err, sizeof err);
+    if (rc < 0) {
+        strlist_pushf(problems, "container %.12s: %s; registered without that check", dc->id, err);
+    } else if (rc > 0) {
+        if (!(out->v = calloc(1, sizeof *out->v))) {
+            check_spec_clear(&spec);
+            return -1;
+        }
+        out->v[0] = spec;
+        out->n = 1;
+        return 0;
+    }
+    for (size_t i = 0; i < r->cfg->nservices; i++) {
+        const struct reg_service *s = &r->cfg->services[i];
+        if (strcmp(s->name, g->service) != 0 || !s->checks.n) continue;
+        *interval_ms = s->check_interval_ms;
+        return check_list_copy(out, &s->checks);
+    }
+    return 0;
+}
+
+/* The gate for g: c's existing one for the same instance (its window goes
+ * on), or a new one whose first round starts now. NULL without checks. */
+static struct gate *gate_for(struct registrator *r, struct container_state *c,
+                             const struct docker_container *dc, const struct registration *g,
+                             struct strlist *problems)
+{
+    for (size_t i = 0; c->gates && i < c->regs.n; i++) {
+        struct gate *old = c->gates[i];
+        if (old && !strcmp(old->service, g->service) && !strcmp(old->instance, g->instance)) {
+            c->gates[i] = NULL;
+            return old;
+        }
+    }
+    struct check_list checks = {0};
+    int interval_ms;
+    if (r->opts.dry_run || checks_for(r, dc, g, &checks, &interval_ms, problems) < 0 || !checks.n) {
+        check_list_clear(&checks);
+        return NULL;
+    }
+    struct gate *gate = calloc(1, sizeof *gate);
+    char what[512];
+    snprintf(what, sizeof what, "%s %s:%d container=%s", g->service, g->backend.host,
+             g->backend.port, c->short_id);
+    if (gate) {
+        gate->r = r;
+        gate->c = c;
+        gate->service = strdup(g->service);
+        gate->instance = strdup(g->instance);
+        gate->health = health_new(r->loop, &checks, g->backend.host, g->backend.port, interval_ms,
+                                  what, on_gate, gate);
+    }
+    check_list_clear(&checks);
+    if (!gate || !gate->service || !gate->instance || !gate->health) {
+        log_error("%s: out of memory; registered without its checks", what);
+        gate_free(gate);
+        return NULL;
+    }
+    return gate;
+}
+
 /* Replaces c's registrations by want (moved in). */
-static void apply(struct registrator *r, struct container_state *c, struct registration_list *want)
+static void apply(struct registrator *r, struct container_state *c,
+                  const struct docker_container *dc, struct registration_list *want,
+                  struct strlist *problems)
 {
     if (c->drained_by_hand) registration_list_clear(want);
     for (size_t i = 0; i < c->regs.n; i++)
-        if (!has_registration(want, &c->regs.v[i]) && r->registry) {
+        if (!has_registration(want, &c->regs.v[i]) && r->registry && offered(c, i)) {
             log_info("deregistering %s container=%s (no longer matches)", c->regs.v[i].service,
                      c->short_id);
             registry_remove(r->registry, c->regs.v[i].service, c->regs.v[i].instance);
         }
-    for (size_t i = 0; i < want->n; i++) {
-        if (r->opts.dry_run)
-            print_dry_run(r, &want->v[i]);
-        else if (registry_put(r->registry, &want->v[i]) == -1)
-            log_error("registering %s container=%s: out of memory", want->v[i].service,
-                      c->short_id);
-    }
+    struct gate **gates = want->n ? calloc(want->n, sizeof *gates) : NULL;
+    for (size_t i = 0; gates && i < want->n; i++)
+        gates[i] = gate_for(r, c, dc, &want->v[i], problems);
+    gates_free(c); /* the gates of registrations that went */
     registration_list_clear(&c->regs);
     c->regs = *want;
+    c->gates = gates;
     memset(want, 0, sizeof *want);
+    for (size_t i = 0; i < c->regs.n; i++)
+        if (offered(c, i)) offer(r, c, &c->regs.v[i]);
 }
 
 static void log_problems(struct container_state *c, char **problems)
@@ -238,7 +381,6 @@ static void on_container(void *arg, const struct docker_container *dc, void **da
     struct registration_list want = {0};
     struct strlist problems = {0};
     if (c && match_container(r->cfg, dc, &want, &problems) == 0) {
-        log_problems(c, problems.v);
         /* A new health check result counts for the services it concerns:
          * those registered after it, else those it withdrew. */
         const char *health = dc->has_healthcheck && dc->health_status ? dc->health_status : "";
@@ -246,8 +388,9 @@ static void on_container(void *arg, const struct docker_container *dc, void **da
         c->has_healthcheck = dc->has_healthcheck;
         snprintf(c->health, sizeof c->health, "%s", health);
         if (checked && !want.n) count_checks(r, c);
-        apply(r, c, &want);
+        apply(r, c, dc, &want, &problems);
         if (checked && c->regs.n) count_checks(r, c);
+        log_problems(c, problems.v);
     }
     registration_list_clear(&want);
     strlist_clear(&problems);
@@ -267,8 +410,6 @@ static void on_gone(void *arg, const char *id, const char *why, const struct doc
         *data = NULL;
     }
 }
-
-static void maybe_finish_once(struct registrator *r);
 
 static void on_in_sync(void *arg)
 {
@@ -306,12 +447,27 @@ static void settle_check(void *arg)
     maybe_finish_once(r);
 }
 
-/* After the first full sync (Docker listed, every registration in the
- * registry): --once stops, a daemon reports ready (once). */
+static void first_round_done(void *arg, void *data)
+{
+    bool *checked = arg;
+    const struct container_state *c = data;
+    for (size_t i = 0; c && c->gates && i < c->regs.n; i++)
+        if (c->gates[i] && !health_reported(c->gates[i]->health)) *checked = false;
+}
+
+/* After the first full sync (Docker listed, every check's first answer,
+ * every registration in the registry): --once stops, a daemon reports
+ * ready (once). */
 static void maybe_finish_once(struct registrator *r)
 {
     if (r->closing || !r->first_sync_done) return;
     if (!r->opts.once && (r->ready_reported || !r->opts.on_ready)) return;
+    bool checked = true;
+    docker_watch_each(r->docker, first_round_done, &checked);
+    if (!checked) {
+        if (!r->settle_timer) r->settle_timer = loop_timer(r->loop, 50, settle_check, r);
+        return;
+    }
     if (r->registry && !registry_settled(r->registry)) {
         if (!r->settle_timer) r->settle_timer = loop_timer(r->loop, 50, settle_check, r);
         return;
@@ -368,9 +524,9 @@ static void add_metrics(struct registrator *r, struct metrics *m)
                         "Docker engine re-synced after a loss, plus registry sessions or leases "
                         "replaced.",
                         NULL);
-    r->m_checks = metrics_counter(m, "smartdock_registrator_checks_total",
-                                  "Docker health check results seen, per service.",
-                                  "service,result");
+    r->m_checks =
+        metrics_counter(m, "smartdock_registrator_checks_total",
+                        "Docker health check results seen, per service.", "service,result");
     metrics_on_collect(m, collect, r);
 }
 
@@ -457,9 +613,10 @@ static void status_container(void *arg, void *data)
     if (!jc) return;
     cJSON_AddItemToArray(sw->list, jc);
     cJSON_AddStringToObject(jc, "container", c->short_id);
-    cJSON_AddStringToObject(jc, "health", !c->has_healthcheck ? "no healthcheck"
-                                          : c->health[0]      ? c->health
-                                                              : "starting");
+    cJSON_AddStringToObject(jc, "health",
+                            !c->has_healthcheck ? "no healthcheck"
+                            : c->health[0]      ? c->health
+                                                : "starting");
     cJSON_AddStringToObject(jc, "drain", drain_state(r, c));
     cJSON *regs = cJSON_AddArrayToObject(jc, "registrations");
     for (size_t i = 0; i < c->regs.n && regs; i++) {

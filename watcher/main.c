@@ -22,7 +22,7 @@ static void usage(FILE *out)
           "       smartdock-watcher status -c FILE [--json]\n"
           "       smartdock-watcher --cli SOCKET COMMAND\n"
           "       smartdock-watcher --master-reload SOCKET\n"
-          "  -c, --config FILE  Synapse config file (JSON)\n"
+          "  -c, --config FILE  Synapse config file (YAML or JSON); default $SYNAPSE_CONFIG\n"
           "  --check            validate the config and exit (0 valid, 2 invalid)\n"
           "  --once             discover once, apply haproxy.cfg once, exit\n"
           "  -v, --verbose      debug logging\n"
@@ -212,6 +212,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* Synapse's bin/synapse takes its default config path from SYNAPSE_CONFIG. */
+    if (!path && getenv("SYNAPSE_CONFIG") && *getenv("SYNAPSE_CONFIG"))
+        path = getenv("SYNAPSE_CONFIG");
     if (!path || optind != argc) {
         usage(stderr);
         return 2;
@@ -221,7 +224,11 @@ int main(int argc, char **argv)
     struct syn_config *cfg = NULL;
     char err[512];
     if (syn_config_load(path, &cfg, err, sizeof err) < 0) {
-        log_error("%s: %s", path, err);
+        /* A YAML file's messages already start with "path:line: ". */
+        if (strncmp(err, path, strlen(path)) == 0)
+            log_error("%s", err);
+        else
+            log_error("%s: %s", path, err);
         return 2;
     }
     log_set_format(cfg->daemon.log_format);

@@ -86,7 +86,7 @@ static void write_file_output(struct watcher *w)
     if (!w->cfg->file_output_directory) return;
     for (size_t i = 0; i < w->cfg->nservices; i++) {
         struct service_state *s = &w->services[i];
-        if (!s->output_dirty) continue;
+        if (!s->output_dirty || w->cfg->services[i].file_output_disabled) continue;
         if (file_output_write(w->cfg->file_output_directory, w->cfg->services[i].name,
                               &s->current) == 0)
             s->output_dirty = false;

@@ -139,8 +139,9 @@ case "$enc" in base64_*_*_[0-9]*) ;; *) sd_fail "path-encoded name $enc" ;; esac
 sd_wait_for "heartbeat file touched" 10 test -f "$SD_TMP/heartbeat"
 
 # your_http_service answers 500: never registered; its 500s are in its log.
+at_least() { [ "$(count "$1" "$2")" -ge "$3" ]; }
 count() { grep -c "request GET /health $2\$" "$SD_TMP/$1.log" || true; }
-sd_wait_for "web checked and failing" 20 test "$(count web 500)" -ge 3
+sd_wait_for "web checked and failing" 20 at_least web 500 3
 sd_zk_count_is "$HTTP" 1 || sd_fail "an unhealthy service was registered"
 
 # Healthy now: registered only once 3 checks passed. ZooKeeper is read

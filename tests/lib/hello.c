@@ -17,8 +17,9 @@
  *   GET /health/ok     /health answers 200 again
  *   GET /health/hang   /health never answers (the connection stays open)
  *
- * With --log every request is one line on stdout, "request GET /health 500"
- * ("hang" for a request left unanswered), so a test counts what it got. One thread, one poll loop, non-blocking sockets:
+ * With --log every request is one line on stdout, "<unix time with ms>
+ * request GET /health 500" ("hang" for a request left unanswered), so a test
+ * counts what it got and a benchmark sees when. One thread, one poll loop, non-blocking sockets:
  * enough for a few thousand requests per second from wrk or HAProxy.
  *
  * SIGTERM and SIGINT make it exit 0 at once. With --ignore-term it ignores
@@ -167,7 +168,11 @@ static int route(struct conn *c)
 		c->out = response;
 	}
 	if (log_requests) {
-		printf("request %s %s %s\n", method, path, status);
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		printf("%lld.%03ld request %s %s %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
+		       method, path, status);
 		fflush(stdout);
 	}
 	if (strcmp(status, "hang") == 0)

@@ -77,6 +77,38 @@ static void malformed_entries_are_skipped(void **state)
     syn_config_free(cfg);
 }
 
+/* The file Synapse 0.18.9 writes (update_state_file): per service, per server
+ * name, the backend hash with its own timestamp and server id. */
+static void synapse_state_file(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = two_services();
+    struct backend_list out[2] = {{0}};
+    char err[128] = "";
+    size_t web = strcmp(cfg->services[0].name, "web") == 0 ? 0 : 1;
+    const char *text =
+        "{\"web\":{"
+        "\"r5_127.0.0.1:39497\":{\"timestamp\":1000,\"haproxy_server_id\":3,"
+        "\"host\":\"127.0.0.1\",\"port\":39497,\"name\":\"r5\",\"weight\":2,"
+        "\"labels\":{\"az\":\"a\"},\"id\":7},"
+        "\"old_127.0.0.1:1\":{\"timestamp\":100,\"host\":\"127.0.0.1\",\"port\":1},"
+        "\"bad\":{\"timestamp\":1000,\"host\":\"127.0.0.1\\nbind :1\",\"port\":2},"
+        "\"watcher_config_for_generator\":{\"port\":3213}},"
+        "\"gone\":{\"x\":{\"timestamp\":1000,\"host\":\"127.0.0.5\",\"port\":80}}}";
+    /* The old entry has outlived the TTL on its own timestamp; bad is refused. */
+    assert_int_equal(1, state_cache_parse(text, cfg, 1010, 60, out, err, sizeof err));
+    assert_int_equal(1, out[web].n);
+    assert_string_equal("127.0.0.1", out[web].v[0].host);
+    assert_int_equal(39497, out[web].v[0].port);
+    assert_int_equal(2, out[web].v[0].weight);
+    assert_int_equal(0, out[1 - web].n);
+    /* Neither format. */
+    assert_int_equal(-1, state_cache_parse("{\"web\":[1]}", cfg, 100, 60, out, err, sizeof err));
+    assert_string_equal("neither a smartdock nor a Synapse state file", err);
+    for (int i = 0; i < 2; i++) backend_list_clear(&out[i]);
+    syn_config_free(cfg);
+}
+
 static void file_round_trip(void **state)
 {
     (void)state;
@@ -106,6 +138,7 @@ int main(void)
         cmocka_unit_test(round_trip_within_ttl),
         cmocka_unit_test(malformed_entries_are_skipped),
         cmocka_unit_test(file_round_trip),
+        cmocka_unit_test(synapse_state_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,14 @@ static bool has_warning(const struct syn_config *cfg, const char *w)
     return false;
 }
 
+/* A warning that starts with prefix (the rest says what smartdock does instead). */
+static bool has_warning_starting(const struct syn_config *cfg, const char *prefix)
+{
+    for (size_t i = 0; i < cfg->warnings.n; i++)
+        if (strncmp(cfg->warnings.v[i], prefix, strlen(prefix)) == 0) return true;
+    return false;
+}
+
 static void check_article(const struct syn_config *cfg)
 {
     assert_int_equal(cfg->nservices, 1);
@@ -276,15 +284,16 @@ static void unknown_keys_warn(void **state)
         "\"bind_address\":\"a\",\"bind_address\":\"b\"},\"file_output\":{\"output_directory\":"
         "\"/x\",\"y\":1}}");
     assert_true(has_warning(cfg, "unknown key bogus"));
-    assert_true(has_warning(cfg, "statsd: Synapse option not supported by smartdock, ignored"));
+    assert_true(has_warning(cfg, "statsd: Synapse option not supported by smartdock, ignored: "
+                                 "smartdock exports no metrics; it logs a summary line at exit"));
     assert_true(has_warning(cfg, "unknown key services.nodesrv.extra"));
-    assert_true(has_warning(cfg, "services.nodesrv.leader_election: Synapse option not supported "
-                                 "by smartdock, ignored"));
+    assert_true(has_warning_starting(cfg, "services.nodesrv.leader_election: Synapse option not "
+                                          "supported by smartdock, ignored: "));
     assert_true(has_warning(cfg, "unknown key services.nodesrv.haproxy.foo"));
-    assert_true(has_warning(cfg, "services.nodesrv.haproxy.cookie_value_method: Synapse option "
-                                 "not supported by smartdock, ignored"));
-    assert_true(has_warning(cfg, "haproxy.max_server_id: Synapse option not supported by "
-                                 "smartdock, ignored"));
+    assert_true(has_warning_starting(cfg, "services.nodesrv.haproxy.cookie_value_method: Synapse "
+                                          "option not supported by smartdock, ignored: "));
+    assert_true(has_warning_starting(cfg, "haproxy.max_server_id: Synapse option not supported by "
+                                          "smartdock, ignored: "));
     assert_true(has_warning(cfg, "unknown key haproxy.zzz"));
     assert_true(has_warning(cfg, "duplicate key haproxy.bind_address: the last one is used"));
     assert_string_equal(cfg->haproxy.bind_address, "b");
@@ -337,19 +346,28 @@ static const struct bad bad_configs[] = {
      "services.s.discovery.method: a Synapse watcher smartdock does not implement \"ec2tag\" "
      "(supported: base, docker, etcd, zookeeper)"},
     {DISC("\"method\":\"zookeeper\",\"path\":\"/p\""),
-     "services.s.discovery.hosts: expected a non-empty array of \"host:port\" strings, got "
-     "nothing"},
+     "services.s.discovery.hosts: expected a non-empty array of \"host:port\" strings, or one "
+     "such string, got nothing"},
     {DISC("\"method\":\"zookeeper\",\"hosts\":[],\"path\":\"/p\""),
-     "services.s.discovery.hosts: expected a non-empty array of \"host:port\" strings, got []"},
-    {DISC("\"method\":\"zookeeper\",\"hosts\":\"zk:2181\",\"path\":\"/p\""),
-     "services.s.discovery.hosts: expected a non-empty array of \"host:port\" strings, got "
-     "\"zk:2181\""},
+     "services.s.discovery.hosts: expected a non-empty array of \"host:port\" strings, or one "
+     "such string, got []"},
+    /* hosts as one connection string, as Synapse's README writes it */
+    {DISC("\"method\":\"zookeeper\",\"hosts\":\"zk:2181\",\"path\":\"/p\""), NULL},
+    {DISC("\"method\":\"zookeeper\",\"hosts\":\"zk:2181,zk2\",\"path\":\"/p\""),
+     "services.s.discovery.hosts: expected \"host:port\" or \"host:port/chroot\", got \"zk2\""},
+    {DISC("\"method\":\"zookeeper\",\"hosts\":\",\",\"path\":\"/p\""),
+     "services.s.discovery.hosts: expected \"host:port[,host:port...]\", got \",\""},
+    {DISC("\"method\":\"zookeeper\",\"hosts\":[\"zk:1/a\",\"zk:2/b\"],\"path\":\"/p\""),
+     "services.s.discovery.hosts[1]: chroot \"/b\" differs from \"/a\" (one per ensemble)"},
+    {DISC("\"method\":\"zookeeper\",\"hosts\":[\"zk:1/\"],\"path\":\"/p\""),
+     "services.s.discovery.hosts[0]: expected a chroot path like \"/chroot\", got \"/\""},
     {DISC("\"method\":\"zookeeper\",\"hosts\":[1],\"path\":\"/p\""),
-     "services.s.discovery.hosts[0]: expected a string, got 1"},
+     "services.s.discovery.hosts[0]: expected a \"host:port\" string, got 1"},
     {DISC("\"method\":\"zookeeper\",\"hosts\":[\"zk:1\",\"zk\"],\"path\":\"/p\""),
-     "services.s.discovery.hosts[1]: expected \"host:port\", got \"zk\""},
+     "services.s.discovery.hosts[1]: expected \"host:port\" or \"host:port/chroot\", got \"zk\""},
     {DISC("\"method\":\"zookeeper\",\"hosts\":[\"zk:99999\"],\"path\":\"/p\""),
-     "services.s.discovery.hosts[0]: expected \"host:port\", got \"zk:99999\""},
+     "services.s.discovery.hosts[0]: expected \"host:port\" or \"host:port/chroot\", got "
+     "\"zk:99999\""},
     {DISC("\"method\":\"zookeeper\",\"hosts\":[\"zk:1\"]"),
      "services.s.discovery.path: missing (required for zookeeper)"},
     {DISC("\"method\":\"zookeeper\",\"hosts\":[\"zk:1\"],\"path\":\"p\""),
@@ -482,8 +500,12 @@ static const struct bad bad_configs[] = {
      "characters, got 5"},
     {TOPW("\"socket_file_path\":[\"/a b\"]"),
      "haproxy.socket_file_path[0]: expected a path without spaces, got \"/a b\""},
-    {TOPW("\"restart_interval\":\"2\""),
-     "haproxy.restart_interval: expected a number 0..86400, got \"2\""},
+    /* Synapse takes numbers as strings (to_i); only numbers are. */
+    {TOPW("\"restart_interval\":\"2\""), NULL},
+    {TOPW("\"restart_interval\":\"2s\""),
+     "haproxy.restart_interval: expected a number 0..86400, got \"2s\""},
+    {TOPW("\"restart_interval\":\" 2\""),
+     "haproxy.restart_interval: expected a number 0..86400, got \" 2\""},
     {TOPW("\"restart_jitter\":-1"), "haproxy.restart_jitter: expected a number 0..100, got -1"},
     {TOPW("\"allowed_server_options\":[\"check\",\"track\"]"),
      "haproxy.allowed_server_options: \"track\" is not a server keyword smartdock can check the "
@@ -653,7 +675,12 @@ static void conf_dir_merge(void **state)
     snprintf(main_path, sizeof main_path, "%s/synapse.json", root);
     write_file(dir, "b.json", "{" DOCKER_DISC ",\"haproxy\":{\"port\":2}}");
     write_file(dir, "a.json", "{" DOCKER_DISC ",\"haproxy\":{\"port\":3}}");
-    write_file(dir, "c.yaml", "discovery: {}");
+    write_file(dir, "c.yaml",
+               "# Synapse's YAML form\ndiscovery:\n  method: zookeeper\n  hosts: 127.0.0.1:2181\n"
+               "  path: /svc/c\nhaproxy:\n  port: \"4\"\n");
+    write_file(dir, "d.yml",
+               "discovery: {method: base}\ndefault_servers:\n"
+               "  - {host: 127.0.0.1, port: 5}\n");
     write_file(dir, ".hidden.json", "not json");
     write_file(dir, "README", "ignored");
 
@@ -661,16 +688,19 @@ static void conf_dir_merge(void **state)
     char err[512] = "";
     int r = syn_config_load(main_path, &cfg, err, sizeof err);
     if (r != 0) fail_msg("%s", err);
-    assert_int_equal(cfg->nservices, 3);
+    assert_int_equal(cfg->nservices, 5);
     assert_string_equal(cfg->services[0].name, "a");
     assert_int_equal(cfg->services[0].haproxy.port, 3); /* the file replaced it */
     assert_string_equal(cfg->services[1].name, "keep");
     assert_string_equal(cfg->services[2].name, "b");
     assert_int_equal(cfg->services[2].haproxy.port, 2);
+    assert_string_equal(cfg->services[3].name, "c");
+    assert_int_equal(cfg->services[3].haproxy.port, 4);
+    assert_string_equal(cfg->services[3].discovery.hosts.v[0], "127.0.0.1:2181");
+    assert_string_equal(cfg->services[4].name, "d");
+    assert_int_equal(cfg->services[4].default_servers[0].port, 5);
     char w[1200];
     snprintf(w, sizeof w, "services.a is defined again in %s/a.json; the later one is used", dir);
-    assert_true(has_warning(cfg, w));
-    snprintf(w, sizeof w, "service_conf_dir: %s/c.yaml skipped: smartdock reads only JSON", dir);
     assert_true(has_warning(cfg, w));
     syn_config_free(cfg);
 
@@ -686,6 +716,16 @@ static void conf_dir_merge(void **state)
     assert_int_equal(syn_config_load(main_path, &cfg, err, sizeof err), -1);
     snprintf(w, sizeof w, "%s/b.json: malformed JSON at line 1, column ", dir);
     assert_memory_equal(err, w, strlen(w));
+
+    /* A YAML service file's error gives its line once. */
+    write_file(dir, "b.json", "{" DOCKER_DISC "}");
+    write_file(dir, "c.yaml", "discovery:\n  method: base\nhaproxy:\n  port: abc\n");
+    assert_int_equal(syn_config_load(main_path, &cfg, err, sizeof err), -1);
+    snprintf(w, sizeof w,
+             "%s/c.yaml:4: services.c.haproxy.port: expected an integer 1..65535, got \"abc\"",
+             dir);
+    assert_string_equal(err, w);
+    write_file(dir, "c.yaml", "discovery: {method: base}\n");
 
     write_file(dir, "b.json", "{}");
     assert_int_equal(syn_config_load(main_path, &cfg, err, sizeof err), -1);
@@ -703,6 +743,112 @@ static void conf_dir_merge(void **state)
     assert_int_equal(syn_config_load(main_path, &cfg, err, sizeof err), -1);
     snprintf(w, sizeof w, "%s: cannot open: No such file or directory", main_path);
     assert_string_equal(err, w);
+}
+
+/* The YAML form of Synapse's README: comments, anchors and merge keys, a
+ * folded string, hosts as one string, numbers as strings. */
+static const char yaml_main[] = "# Synapse's README style\n"
+                                "services:\n"
+                                "  web:\n"
+                                "    default_servers: &defaults\n"
+                                "      - {name: default1, host: localhost, port: 8423}\n"
+                                "    discovery:\n"
+                                "      method: zookeeper\n"
+                                "      path: /nerve/services/web\n"
+                                "      hosts: \"127.0.0.1:2181,127.0.0.2:2181/chroot\"\n"
+                                "      decode: {method: nerve}\n"
+                                "      retry_policy: {max_attempts: 3}\n"
+                                "      generator_config_path: disabled\n"
+                                "    haproxy: &hp\n"
+                                "      port: 3213\n"
+                                "      server_options: >-\n"
+                                "        check inter 2s\n"
+                                "        rise 3 fall 2\n"
+                                "      listen:\n"
+                                "        - mode http\n"
+                                "    file_output: {disabled: true}\n"
+                                "  api:\n"
+                                "    default_servers: *defaults\n"
+                                "    discovery: {method: base}\n"
+                                "    haproxy:\n"
+                                "      <<: *hp\n"
+                                "      port: \"3214\"\n"
+                                "haproxy:\n"
+                                "  reload_command: \"service haproxy reload\"\n"
+                                "  config_file_path: /etc/haproxy/haproxy.cfg\n"
+                                "  restart_interval: \"5\"\n"
+                                "  global: [daemon]\n"
+                                "  defaults: [mode http]\n";
+
+static void yaml_config(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = parse_ok(yaml_main);
+    assert_int_equal(cfg->nservices, 2);
+    const struct syn_service *web = &cfg->services[0], *api = &cfg->services[1];
+    assert_string_equal(web->name, "web");
+    assert_int_equal(web->discovery.hosts.n, 2);
+    assert_string_equal(web->discovery.hosts.v[0], "127.0.0.1:2181");
+    assert_string_equal(web->discovery.hosts.v[1], "127.0.0.2:2181");
+    assert_string_equal(web->discovery.zk_chroot, "/chroot");
+    assert_string_equal(web->haproxy.server_options, "check inter 2s rise 3 fall 2");
+    assert_true(web->file_output_disabled);
+    assert_false(api->file_output_disabled);
+    assert_int_equal(api->haproxy.port, 3214);
+    assert_string_equal(api->haproxy.server_options, "check inter 2s rise 3 fall 2");
+    assert_int_equal(api->ndefault_servers, 1);
+    assert_string_equal(api->default_servers[0].name, "default1");
+    assert_true(cfg->haproxy.restart_interval == 5.0);
+    /* Every Synapse key smartdock does not act on: one warning, saying what instead. */
+    assert_true(has_warning_starting(cfg, "config:10: services.web.discovery.decode: Synapse "
+                                          "option not supported by smartdock, ignored: children "
+                                          "are read as Nerve JSON"));
+    assert_true(has_warning_starting(cfg, "config:11: services.web.discovery.retry_policy: "));
+    assert_true(has_warning_starting(cfg, "config:12: services.web.discovery."
+                                          "generator_config_path: "));
+    syn_config_free(cfg);
+}
+
+static void yaml_errors(void **state)
+{
+    (void)state;
+    static const struct bad yaml_bad[] = {
+        {"services:\n  web:\n    discovery: {method: base}\n    haproxy:\n      port: abc\n",
+         "config:5: services.web.haproxy.port: expected an integer 1..65535, got \"abc\""},
+        {"services:\n  web:\n    discovery: {method: base}\n    haproxy:\n      port: 80\n"
+         "      disabled: \"yes\"\n",
+         "config:6: services.web.haproxy.disabled: expected true or false, got \"yes\""},
+        {"services:\n  web: [1\n", "config: line 3: "},
+        {"haproxy:\n  global: [\"a\\0b\"]\n", "config: line 2: a string holds a NUL character"},
+        {"services:\n  web:\n    discovery: *nothing\n", "config: line 3: unknown alias"},
+        {"- 1\n", "config:1: (top level): expected an object, got [1]"},
+    };
+    for (size_t i = 0; i < sizeof yaml_bad / sizeof yaml_bad[0]; i++) {
+        struct syn_config *cfg = NULL;
+        char err[512] = "";
+        int r = syn_config_parse(yaml_bad[i].json, &cfg, err, sizeof err);
+        if (r != -1 || strncmp(err, yaml_bad[i].err, strlen(yaml_bad[i].err)) != 0)
+            fail_msg("case %zu: r=%d\n  want: %s\n  got:  %s", i, r, yaml_bad[i].err, err);
+    }
+}
+
+/* The file named in a YAML main file's errors is the path it was read from. */
+static void yaml_main_file(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/smartdock-synyaml-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    write_file(root, "synapse.conf.yaml",
+               "haproxy:\n  do_writes: false\n  do_reloads: false\nservices:\n  web:\n"
+               "    discovery:\n      method: base\n    haproxy:\n      port: abc\n");
+    char path[1100], want[1400], err[512] = "";
+    snprintf(path, sizeof path, "%s/synapse.conf.yaml", root);
+    struct syn_config *cfg = NULL;
+    assert_int_equal(syn_config_load(path, &cfg, err, sizeof err), -1);
+    snprintf(want, sizeof want,
+             "%s:9: services.web.haproxy.port: expected an integer 1..65535, got \"abc\"", path);
+    assert_string_equal(err, want);
+    rm_tree(root);
 }
 
 static void etcd_auth_and_tls_keys(void **state)
@@ -738,6 +884,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(article_config),
         cmocka_unit_test(etcd_auth_and_tls_keys),
+        cmocka_unit_test(yaml_config),
+        cmocka_unit_test(yaml_errors),
+        cmocka_unit_test(yaml_main_file),
         cmocka_unit_test(defaults_without_haproxy),
         cmocka_unit_test(all_keys),
         cmocka_unit_test(single_socket_path),

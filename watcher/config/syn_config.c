@@ -14,6 +14,7 @@
 
 #include "backend.h"
 #include "syn_config_json.h"
+#include "yaml_doc.h"
 
 #define SYN_CONFIG_MAX_FILE (16 * 1024 * 1024)
 
@@ -239,6 +240,20 @@ static int parse_service_haproxy(struct json_ctx *c, const cJSON *obj, const cha
     return 0;
 }
 
+/* services.<name>.file_output: {disabled: bool}, as Synapse's file_output reads it. */
+static int parse_service_file_output(struct json_ctx *c, const cJSON *obj, const char *path,
+                                     struct syn_service *s)
+{
+    static const char *const keys[] = {"disabled", NULL};
+    char p[JSON_PATH_MAX];
+    const cJSON *fo = json_lookup(obj, "file_output");
+    if (!fo || cJSON_IsNull(fo)) return 0;
+    json_path_key(p, sizeof p, path, "file_output");
+    if (!cJSON_IsObject(fo)) return json_fail(c, p, "an object {\"disabled\": bool}", fo);
+    if (syn_check_keys(c, fo, p, keys, NULL) < 0) return -1;
+    return syn_get_bool(c, fo, p, "disabled", false, &s->file_output_disabled);
+}
+
 static int parse_service(struct json_ctx *c, const char *name, const cJSON *obj,
                          struct syn_service *s)
 {
@@ -256,7 +271,8 @@ static int parse_service(struct json_ctx *c, const char *name, const cJSON *obj,
         syn_get_bool(c, obj, path, "keep_default_servers", false, &s->keep_default_servers) < 0 ||
         syn_get_bool(c, obj, path, "use_previous_backends", true, &s->use_previous_backends) < 0 ||
         syn_get_int(c, obj, path, "backend_port_override", 1, 65535, 0, &s->backend_port_override) <
-            0)
+            0 ||
+        parse_service_file_output(c, obj, path, s) < 0)
         return -1;
     json_path_key(p, sizeof p, path, "haproxy");
     return parse_service_haproxy(c, json_lookup(obj, "haproxy"), p, s);
@@ -503,13 +519,72 @@ static int parse_root(struct json_ctx *c, const cJSON *root, struct syn_config *
     return json_get_text(c, root, "", "service_conf_dir", &cfg->service_conf_dir);
 }
 
-static int parse_json(struct json_ctx *c, const char *json, const char *what, cJSON **out)
+/*
+ * One config file's tree. Synapse reads every file as YAML, of which JSON is
+ * a subset. A text that starts with '{' (or '[') is read as JSON, with the
+ * JSON parser's stricter checks and messages; anything else as YAML, whose
+ * nodes then carry their lines into the messages ("file:14: services...").
+ * Both give the same cJSON tree to the one model reader below.
+ */
+struct source {
+    cJSON *json;           /* owned, when the text was JSON */
+    struct yaml_doc *yaml; /* owned, when it was YAML */
+};
+
+static const cJSON *source_root(const struct source *src)
 {
-    *out = json_parse(c, json, strlen(json), what);
-    return *out ? 0 : -1;
+    return src->json ? src->json : yaml_doc_root(src->yaml);
 }
 
-int syn_config_parse(const char *json, struct syn_config **out, char *err, size_t errlen)
+static void source_clear(struct source *src)
+{
+    cJSON_Delete(src->json);
+    yaml_doc_free(src->yaml);
+    memset(src, 0, sizeof *src);
+}
+
+static unsigned yaml_line_of(const cJSON *node, void *doc)
+{
+    int line = yaml_doc_line_of(doc, node);
+    return line > 0 ? (unsigned)line : 0;
+}
+
+static bool looks_like_json(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len && strchr(" \t\r\n", text[i]))
+        i++;
+    return i < len && (text[i] == '{' || text[i] == '[');
+}
+
+/* Parses text into src and points c's line lookup at it; what names the
+ * source in messages (a path, or NULL for an anonymous text). */
+static int source_parse(struct json_ctx *c, const char *text, size_t len, const char *what,
+                        struct source *src)
+{
+    memset(src, 0, sizeof *src);
+    const char *name = what ? what : "config";
+    if (looks_like_json(text, len)) return (src->json = json_parse(c, text, len, name)) ? 0 : -1;
+    char yaml_err[256] = "";
+    if (memchr(text, 0, len)) return json_failf(c, NULL, "%s: holds a NUL byte", name);
+    if (!(src->yaml = yaml_doc_parse(text, len, yaml_err, sizeof yaml_err)))
+        return json_failf(c, NULL, "%s: %s", name, yaml_err);
+    c->line_of = yaml_line_of;
+    c->line_arg = src->yaml;
+    c->file = name;
+    return 0;
+}
+
+/* Points c away from a source about to be freed. */
+static void source_forget(struct json_ctx *c)
+{
+    c->line_of = NULL;
+    c->line_arg = NULL;
+    c->file = NULL;
+}
+
+static int parse_text(const char *text, size_t len, const char *what, struct syn_config **out,
+                      char *err, size_t errlen)
 {
     *out = NULL;
     struct syn_config *cfg = calloc(1, sizeof *cfg);
@@ -518,19 +593,26 @@ int syn_config_parse(const char *json, struct syn_config **out, char *err, size_
         return -1;
     }
     struct json_ctx c = {.err = err, .errlen = errlen, .warnings = &cfg->warnings};
-    cJSON *root = NULL;
-    if (parse_json(&c, json, "config", &root) < 0 || parse_root(&c, root, cfg) < 0) {
-        cJSON_Delete(root);
+    struct source src;
+    int r = source_parse(&c, text, len, what, &src);
+    if (r == 0) r = parse_root(&c, source_root(&src), cfg);
+    source_forget(&c);
+    source_clear(&src);
+    if (r < 0) {
         syn_config_free(cfg);
         return -1;
     }
-    cJSON_Delete(root);
     *out = cfg;
     return 0;
 }
 
+int syn_config_parse(const char *text, struct syn_config **out, char *err, size_t errlen)
+{
+    return parse_text(text, strlen(text), NULL, out, err, errlen);
+}
+
 /* Whole file as a string; caller frees. */
-static char *read_file(struct json_ctx *c, const char *path)
+static char *read_file(struct json_ctx *c, const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -560,6 +642,7 @@ static char *read_file(struct json_ctx *c, const char *path)
         return NULL;
     }
     buf[n] = '\0';
+    *len = n;
     return buf;
 }
 
@@ -574,7 +657,20 @@ static bool has_suffix(const char *s, const char *suffix)
     return n > m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Lists the directory's regular names, sorted; warns about YAML files. */
+/* The service a service_conf_dir file defines (its name without the
+ * extension), or NULL when the file is not one: Synapse reads *.json and
+ * *.yaml; *.yml is read too, the other common spelling. */
+static const char *const conf_dir_suffixes[] = {".json", ".yaml", ".yml", NULL};
+
+static size_t conf_file_stem(const char *file)
+{
+    if (file[0] == '.') return 0;
+    for (const char *const *sfx = conf_dir_suffixes; *sfx; sfx++)
+        if (has_suffix(file, *sfx)) return strlen(file) - strlen(*sfx);
+    return 0;
+}
+
+/* Lists the directory's service files, sorted by name. */
 static int list_conf_dir(struct json_ctx *c, const char *dir, struct strlist *names)
 {
     DIR *d = opendir(dir);
@@ -584,36 +680,37 @@ static int list_conf_dir(struct json_ctx *c, const char *dir, struct strlist *na
     struct dirent *e;
     int r = 0;
     while (r == 0 && (e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        if (has_suffix(e->d_name, ".json"))
-            r = strlist_push(names, e->d_name) < 0 ? json_oom(c) : 0;
-        else if (has_suffix(e->d_name, ".yaml") || has_suffix(e->d_name, ".yml"))
-            r = json_warnf(c, NULL, "service_conf_dir: %s/%s skipped: smartdock reads only JSON",
-                           dir, e->d_name);
+        if (conf_file_stem(e->d_name) > 0) r = strlist_push(names, e->d_name) < 0 ? json_oom(c) : 0;
     }
     closedir(d);
     if (names->n) qsort(names->v, names->n, sizeof *names->v, cmp_names);
     return r;
 }
 
+/* Makes c->err start with "path" (a YAML error already does: "path:14: "). */
+static void name_the_file(struct json_ctx *c, const char *path)
+{
+    if (strncmp(c->err, path, strlen(path)) == 0) return;
+    char inner[512];
+    snprintf(inner, sizeof inner, "%s", c->err);
+    json_failf(c, NULL, "%s: %s", path, inner);
+}
+
 static int merge_one(struct json_ctx *c, struct syn_config *cfg, const char *dir, const char *file)
 {
     char path[PATH_MAX], name[256];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    snprintf(name, sizeof name, "%.*s", (int)(strlen(file) - 5), file);
-    char *text = read_file(c, path);
+    snprintf(name, sizeof name, "%.*s", (int)conf_file_stem(file), file);
+    size_t len = 0;
+    char *text = read_file(c, path, &len);
     if (!text) return -1;
-    cJSON *obj = NULL;
-    int r = parse_json(c, text, path, &obj);
+    struct source src;
+    int r = source_parse(c, text, len, path, &src);
     free(text);
-    if (r == 0 && add_service(c, cfg, name, obj, path) < 0) {
-        /* Say which file the path-naming error came from. */
-        char inner[512];
-        snprintf(inner, sizeof inner, "%s", c->err);
-        json_failf(c, NULL, "%s: %s", path, inner);
-        r = -1;
-    }
-    cJSON_Delete(obj);
+    if (r == 0) r = add_service(c, cfg, name, source_root(&src), path);
+    if (r < 0) name_the_file(c, path);
+    source_forget(c);
+    source_clear(&src);
     return r;
 }
 
@@ -621,10 +718,11 @@ int syn_config_load(const char *path, struct syn_config **out, char *err, size_t
 {
     *out = NULL;
     struct json_ctx c0 = {.err = err, .errlen = errlen, .warnings = NULL};
-    char *text = read_file(&c0, path);
+    size_t len = 0;
+    char *text = read_file(&c0, path, &len);
     if (!text) return -1;
     struct syn_config *cfg = NULL;
-    int r = syn_config_parse(text, &cfg, err, errlen);
+    int r = parse_text(text, len, path, &cfg, err, errlen);
     free(text);
     if (r < 0) return -1;
     if (cfg->service_conf_dir) {

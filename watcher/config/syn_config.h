@@ -1,5 +1,5 @@
 /*
- * The watcher's configuration: Airbnb Synapse's JSON format, parsed once into
+ * The watcher's configuration: Airbnb Synapse's format (YAML or JSON), parsed once into
  * plain structs the watcher reads and never consulted as JSON again.
  *
  * Pure: no globals; only syn_config_load touches the file system.
@@ -63,6 +63,7 @@ struct syn_service {
     bool keep_default_servers;  /* default false */
     bool use_previous_backends; /* default true */
     int backend_port_override;  /* 0 when unset */
+    bool file_output_disabled;  /* file_output.disabled: no <name>.json for it */
 };
 
 struct syn_extra_section {

@@ -137,30 +137,78 @@ static int parse_path(struct json_ctx *c, const cJSON *obj, const char *path, co
     return 0;
 }
 
+/*
+ * One "host:port[/chroot]" entry into d->hosts (as "host:port") and d->chroot.
+ * A chroot, as in a ZooKeeper connection string, is for the whole ensemble:
+ * every entry that gives one must give the same.
+ */
+static int push_zk_host(struct json_ctx *c, const char *entry, const cJSON *at, const char *p,
+                        struct syn_discovery *d)
+{
+    char hostport[300], host[256];
+    const char *slash = strchr(entry, '/');
+    size_t n = slash ? (size_t)(slash - entry) : strlen(entry);
+    int port;
+    if (n >= sizeof hostport) return json_fail(c, p, "\"host:port\"", at);
+    memcpy(hostport, entry, n);
+    hostport[n] = '\0';
+    if (!split_host_port(hostport, false, host, sizeof host, &port))
+        return json_fail_text(c, p, "\"host:port\" or \"host:port/chroot\"", entry);
+    if (slash) {
+        if (slash[1] == '\0' || strstr(slash, "//") || !json_text_ok(slash) || strpbrk(slash, " ,"))
+            return json_fail_text(c, p, "a chroot path like \"/chroot\"", slash);
+        if (d->zk_chroot && strcmp(d->zk_chroot, slash) != 0)
+            return json_failf(c, at, "%s: chroot \"%s\" differs from \"%s\" (one per ensemble)", p,
+                              slash, d->zk_chroot);
+        if (!d->zk_chroot && !(d->zk_chroot = strdup(slash))) return json_oom(c);
+    }
+    return strlist_push(&d->hosts, hostport) < 0 ? json_oom(c) : 0;
+}
+
+/* hosts: a list of "host:port[/chroot]", or one string of them joined by ','
+ * (a connection string, as Synapse's README writes it). */
+static int parse_zk_hosts(struct json_ctx *c, const cJSON *obj, const char *path,
+                          struct syn_discovery *d)
+{
+    char p[JSON_PATH_MAX], pi[JSON_PATH_MAX];
+    json_path_key(p, sizeof p, path, "hosts");
+    const cJSON *hosts = json_lookup(obj, "hosts"), *it;
+    if (cJSON_IsString(hosts) && *hosts->valuestring) {
+        char *copy = strdup(hosts->valuestring), *save = NULL;
+        if (!copy) return json_oom(c);
+        int r = 0;
+        for (char *tok = strtok_r(copy, ",", &save); tok && r == 0;
+             tok = strtok_r(NULL, ",", &save))
+            r = push_zk_host(c, tok, hosts, p, d);
+        free(copy);
+        if (r < 0) return -1;
+        if (d->hosts.n == 0) return json_fail(c, p, "\"host:port[,host:port...]\"", hosts);
+        return 0;
+    }
+    if (!cJSON_IsArray(hosts) || cJSON_GetArraySize(hosts) == 0)
+        return json_fail(c, p, "a non-empty array of \"host:port\" strings, or one such string",
+                         hosts);
+    size_t i = 0;
+    cJSON_ArrayForEach(it, hosts)
+    {
+        json_path_index(pi, sizeof pi, p, i++);
+        if (!cJSON_IsString(it)) return json_fail(c, pi, "a \"host:port\" string", it);
+        if (push_zk_host(c, it->valuestring, it, pi, d) < 0) return -1;
+    }
+    return 0;
+}
+
 static int parse_zookeeper(struct json_ctx *c, const cJSON *obj, const char *path,
                            struct syn_discovery *d)
 {
-    static const char *const keys[] = {"method",        "path",
-                                       "hosts",         "decode",
-                                       "retry_policy",  "generator_config_path",
-                                       "label_filters", "label_filter",
-                                       "auth_file",     NULL};
-    char p[JSON_PATH_MAX], host[256];
-    if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
-    json_path_key(p, sizeof p, path, "hosts");
-    const cJSON *hosts = json_lookup(obj, "hosts");
-    if (!cJSON_IsArray(hosts) || cJSON_GetArraySize(hosts) == 0)
-        return json_fail(c, p, "a non-empty array of \"host:port\" strings", hosts);
-    if (syn_get_strings(c, obj, path, "hosts", &d->hosts) < 0) return -1;
-    for (size_t i = 0; i < d->hosts.n; i++) {
-        int port;
-        if (!split_host_port(d->hosts.v[i], false, host, sizeof host, &port)) {
-            char pi[JSON_PATH_MAX];
-            json_path_index(pi, sizeof pi, p, i);
-            return json_fail(c, pi, "\"host:port\"", cJSON_GetArrayItem(hosts, (int)i));
-        }
-    }
+    static const char *const keys[] = {"method",       "path",      "hosts", "label_filters",
+                                       "label_filter", "auth_file", NULL};
+    static const char *const unsupported[] = {"decode", "retry_policy", "generator_config_path",
+                                              "discovery_jitter", NULL};
+    if (syn_check_keys(c, obj, path, keys, unsupported) < 0) return -1;
+    if (parse_zk_hosts(c, obj, path, d) < 0) return -1;
     /* smartdock's extension: digest credentials for reads where ACLs restrict them. */
+    char p[JSON_PATH_MAX];
     if (json_get_string(c, obj, path, "auth_file", &d->auth_file) < 0) return -1;
     if (d->auth_file && !*d->auth_file) {
         json_path_key(p, sizeof p, path, "auth_file");
@@ -355,6 +403,7 @@ void syn_discovery_clear(struct syn_discovery *d)
     free(d->path);
     free(d->auth_file);
     strlist_clear(&d->hosts);
+    free(d->zk_chroot);
     for (size_t i = 0; i < d->nservers; i++) {
         free(d->servers[i].name);
         free(d->servers[i].host);

@@ -49,6 +49,7 @@ struct syn_discovery {
     struct strlist hosts;
     /* zookeeper: a "user:password" file for the digest scheme; NULL reads anonymously */
     char *auth_file;
+    char *zk_chroot; /* "/chroot" from a "host:port/chroot" entry, or NULL */
     /* docker */
     struct syn_docker_server *servers;
     size_t nservers;

@@ -3,6 +3,8 @@
  * HAProxy lines (with the deprecated-keyword translation) and names.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +13,55 @@
 
 #include "syn_config_json.h"
 
+/*
+ * What smartdock does instead of each Synapse option it accepts and does not
+ * act on: every such key gets this, once, at load.
+ */
+static const struct {
+    const char *key;
+    const char *instead;
+} ignored_why[] = {
+    {"statsd", "smartdock exports no metrics; it logs a summary line at exit"},
+    {"leader_election", "every backend is served, not only the lowest sequence id"},
+    {"load_test_concurrency", "every backend is rendered once"},
+    {"decode", "children are read as Nerve JSON; a child that is not is skipped with one log line"},
+    {"retry_policy",
+     "the ZooKeeper client reconnects by itself, forever, and every child is read again"},
+    {"generator_config_path",
+     "the haproxy options come from this config only; no data is read from ZooKeeper"},
+    {"discovery_jitter", "changes are applied as they arrive, coalesced within milliseconds"},
+};
+
+static const char *instead_of(const char *key)
+{
+    for (size_t i = 0; i < sizeof ignored_why / sizeof ignored_why[0]; i++)
+        if (strcmp(ignored_why[i].key, key) == 0) return ignored_why[i].instead;
+    return "nothing reads it";
+}
+
 int syn_check_keys(struct json_ctx *c, const cJSON *obj, const char *path, const char *const *known,
                    const char *const *unsupported)
 {
-    return json_check_keys(c, obj, path, known, unsupported,
-                           "Synapse option not supported by smartdock, ignored");
+    /* json_check_keys sees both lists as known (duplicates and unknown keys are
+     * its job); each unsupported key then gets its own sentence. */
+    const char *all[64];
+    size_t n = 0;
+    for (const char *const *k = known; k && *k && n < 63; k++)
+        all[n++] = *k;
+    for (const char *const *k = unsupported; k && *k && n < 63; k++)
+        all[n++] = *k;
+    all[n] = NULL;
+    if (json_check_keys(c, obj, path, all, NULL, NULL) < 0) return -1;
+    for (const char *const *k = unsupported; k && *k; k++) {
+        const cJSON *v = json_lookup(obj, *k);
+        char p[JSON_PATH_MAX];
+        if (!v) continue;
+        json_path_key(p, sizeof p, path, *k);
+        if (json_warnf(c, v, "%s: Synapse option not supported by smartdock, ignored: %s", p,
+                       instead_of(*k)) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 bool syn_name_ok(const char *s)
@@ -61,6 +107,17 @@ int syn_get_number(struct json_ctx *c, const cJSON *obj, const char *path, const
                    double lo, double hi, double dflt, double *out)
 {
     *out = dflt;
+    /* Synapse converts with to_i/to_f, so restart_interval: "5" works there. */
+    const cJSON *v = json_member(obj, key);
+    if (cJSON_IsString(v) && *v->valuestring && !isspace((unsigned char)*v->valuestring)) {
+        char *end;
+        errno = 0;
+        double d = strtod(v->valuestring, &end);
+        if (!*end && !errno && isfinite(d) && d >= lo && d <= hi) {
+            *out = d;
+            return 0;
+        }
+    }
     return json_get_number(c, obj, path, key, lo, hi, out);
 }
 

@@ -246,12 +246,15 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     size_t len = 1;
     for (size_t i = 0; i < disc->hosts.n; i++)
         len += strlen(disc->hosts.v[i]) + 1;
+    if (disc->zk_chroot) len += strlen(disc->zk_chroot);
     char *hosts = calloc(1, len);
     if (!hosts) return NULL;
     for (size_t i = 0; i < disc->hosts.n; i++) {
         if (i) strcat(hosts, ",");
         strcat(hosts, disc->hosts.v[i]);
     }
+    /* A connection string's chroot follows the last host and applies to all. */
+    if (disc->zk_chroot) strcat(hosts, disc->zk_chroot);
     struct zk_discovery *d = calloc(1, sizeof *d);
     struct zk_conn *conn = d ? conn_get(h, hosts, disc->auth_file, 10000) : NULL;
     free(hosts);

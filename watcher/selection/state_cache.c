@@ -35,6 +35,55 @@ char *state_cache_render(const struct syn_config *cfg, const struct backend_list
     return text;
 }
 
+/* One backend from its cached JSON; 1 when pushed, 0 when skipped. */
+static int push_cached(const cJSON *item, struct backend_list *list)
+{
+    char *json = cJSON_PrintUnformatted(item);
+    struct backend b;
+    char why[256];
+    int r = json && backend_decode_nerve(json, strlen(json), &b, why, sizeof why) == 0 &&
+            backend_list_push(list, &b) == 0;
+    free(json);
+    return r;
+}
+
+/*
+ * Synapse's own state file, for a team switching from Synapse:
+ * {"<service>": {"<server name>": {"timestamp": T, "host", "port", "name",
+ * ...Nerve keys, "haproxy_server_id"}, ...}, ...}; each backend expires on
+ * its own timestamp, as in Synapse. Members that are not backends (Synapse
+ * keeps the watcher's generator config beside them) are skipped.
+ */
+static bool is_synapse_state(const cJSON *root)
+{
+    const cJSON *svc;
+    if (!cJSON_IsObject(root) || !root->child) return false;
+    cJSON_ArrayForEach(svc, root)
+    {
+        if (!cJSON_IsObject(svc)) return false;
+    }
+    return true;
+}
+
+static int parse_synapse_state(const cJSON *root, const struct syn_config *cfg, time_t now,
+                               int ttl_s, struct backend_list *lists)
+{
+    int loaded = 0;
+    for (size_t i = 0; i < cfg->nservices; i++) {
+        const cJSON *svc = cJSON_GetObjectItemCaseSensitive(root, cfg->services[i].name);
+        const cJSON *item;
+        cJSON_ArrayForEach(item, svc)
+        {
+            const cJSON *ts = cJSON_GetObjectItemCaseSensitive(item, "timestamp");
+            if (!cJSON_IsNumber(ts)) continue;
+            double age = (double)now - ts->valuedouble;
+            if (age > ttl_s || age < -60) continue;
+            loaded += push_cached(item, &lists[i]);
+        }
+    }
+    return loaded;
+}
+
 int state_cache_parse(const char *text, const struct syn_config *cfg, time_t now, int ttl_s,
                       struct backend_list *lists, char *err, size_t errlen)
 {
@@ -42,8 +91,13 @@ int state_cache_parse(const char *text, const struct syn_config *cfg, time_t now
     cJSON *root = cJSON_Parse(text);
     const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "saved_at");
     const cJSON *services = cJSON_GetObjectItemCaseSensitive(root, "services");
+    if (!cJSON_IsNumber(saved) && is_synapse_state(root)) {
+        int n = parse_synapse_state(root, cfg, now, ttl_s, lists);
+        cJSON_Delete(root);
+        return n;
+    }
     if (!cJSON_IsObject(root) || !cJSON_IsNumber(saved) || !cJSON_IsObject(services)) {
-        snprintf(err, errlen, "not a smartdock state file");
+        snprintf(err, errlen, "neither a smartdock nor a Synapse state file");
         cJSON_Delete(root);
         return -1;
     }
@@ -59,13 +113,7 @@ int state_cache_parse(const char *text, const struct syn_config *cfg, time_t now
         const cJSON *item;
         cJSON_ArrayForEach(item, arr)
         {
-            char *json = cJSON_PrintUnformatted(item);
-            struct backend b;
-            char why[256];
-            if (json && backend_decode_nerve(json, strlen(json), &b, why, sizeof why) == 0 &&
-                backend_list_push(&lists[i], &b) == 0)
-                loaded++;
-            free(json);
+            loaded += push_cached(item, &lists[i]);
         }
     }
     cJSON_Delete(root);

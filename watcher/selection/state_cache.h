@@ -15,7 +15,10 @@
 char *state_cache_render(const struct syn_config *cfg, const struct backend_list *lists,
                          time_t now);
 /* Fills lists (parallel to cfg->services, each cleared first) from text
- * saved less than ttl_s before now. Services not in the text, or the whole
+ * saved less than ttl_s before now: smartdock's format above, or the file
+ * Synapse writes ({"web": {"<server>": {"timestamp": T, "host", "port",
+ * ...}}}, each backend aged by its own timestamp), so a team switching from
+ * Synapse keeps its cached backends. Services not in the text, or the whole
  * text when too old, are left empty. Malformed entries are skipped. Returns
  * the number of backends loaded, or -1 with err naming what was wrong. Pure. */
 int state_cache_parse(const char *text, const struct syn_config *cfg, time_t now, int ttl_s,
