@@ -20,6 +20,12 @@ sd_zk_count_is() {
 	[ "$(sd_zk_count "$1")" = "$2" ]
 }
 
+# sd_zk_hosts_json: $SD_ZK_ADDR (one server, or an ensemble's comma-separated
+# list) as the members of a JSON array: "127.0.0.1:p1", "127.0.0.1:p2".
+sd_zk_hosts_json() {
+	sed 's/[^,][^,]*/"&"/g; s/,/, /g' <<<"$SD_ZK_ADDR"
+}
+
 # sd_registrator_config FILE ADVERTISE_HOST DOCKER_HOST SERVICES_JSON [SESSION_MS]
 sd_registrator_config() {
 	cat >"$1" <<JSON
@@ -27,7 +33,7 @@ sd_registrator_config() {
   "docker": {"host": "$3"},
   "advertise_host": "$2",
   "resync_interval_s": 60,
-  "registry": {"type": "zookeeper", "hosts": ["$SD_ZK_ADDR"],
+  "registry": {"type": "zookeeper", "hosts": [$(sd_zk_hosts_json)],
                "path": "/smartdock/services", "session_timeout_ms": ${5:-4000}},
   "services": $4
 }
@@ -99,7 +105,7 @@ JSON
 # sd_zk_web_service PORT ZK_PATH: the services object for one http service.
 sd_zk_service() {
 	cat <<JSON
-{"web": {"discovery": {"method": "zookeeper", "hosts": ["$SD_ZK_ADDR"], "path": "$2"},
+{"web": {"discovery": {"method": "zookeeper", "hosts": [$(sd_zk_hosts_json)], "path": "$2"},
          "haproxy": {"port": $1, "bind_address": "127.0.0.1",
                      "listen": ["mode http", "option httpchk /", "http-check expect string Hello"]}}}
 JSON

@@ -278,7 +278,7 @@ static void unknown_keys_warn(void **state)
     (void)state;
     struct syn_config *cfg = parse_ok(
         "{\"bogus\":1,\"statsd\":{},\"services\":{\"nodesrv\":{" DOCKER_DISC
-        ",\"extra\":true,\"leader_election\":true,"
+        ",\"extra\":true,\"leader_election\":true,\"discovery_multi\":{},"
         "\"haproxy\":{\"port\":80,\"foo\":1,\"cookie_value_method\":\"hash\"}}},"
         "\"haproxy\":{\"do_writes\":false,\"do_reloads\":false,\"max_server_id\":5,\"zzz\":0,"
         "\"bind_address\":\"a\",\"bind_address\":\"b\"},\"file_output\":{\"output_directory\":"
@@ -289,11 +289,14 @@ static void unknown_keys_warn(void **state)
     assert_true(has_warning(cfg, "unknown key services.nodesrv.extra"));
     assert_true(has_warning_starting(cfg, "services.nodesrv.leader_election: Synapse option not "
                                           "supported by smartdock, ignored: "));
+    assert_true(has_warning(cfg, "services.nodesrv.discovery_multi: Synapse option not supported "
+                                 "by smartdock, ignored: only discovery runs; there is no multi "
+                                 "watcher"));
     assert_true(has_warning(cfg, "unknown key services.nodesrv.haproxy.foo"));
     assert_true(has_warning_starting(cfg, "services.nodesrv.haproxy.cookie_value_method: Synapse "
                                           "option not supported by smartdock, ignored: "));
-    assert_true(has_warning_starting(cfg, "haproxy.max_server_id: Synapse option not supported by "
-                                          "smartdock, ignored: "));
+    assert_true(has_warning(cfg, "haproxy.max_server_id: Synapse option not supported by "
+                                 "smartdock, ignored: no id is rendered on server lines"));
     assert_true(has_warning(cfg, "unknown key haproxy.zzz"));
     assert_true(has_warning(cfg, "duplicate key haproxy.bind_address: the last one is used"));
     assert_string_equal(cfg->haproxy.bind_address, "b");

@@ -31,7 +31,8 @@ static const char *const service_keys[] = {"discovery",
                                            "backend_port_override",
                                            "file_output",
                                            NULL};
-static const char *const service_unsupported[] = {"leader_election", "load_test_concurrency", NULL};
+static const char *const service_unsupported[] = {"leader_election", "load_test_concurrency",
+                                                  "discovery_multi", NULL};
 
 static const char *const svc_haproxy_keys[] = {"port",
                                                "bind_address",
