@@ -24,8 +24,15 @@
 #define RUNTIME_COMMAND_MS 5000   /* longest wait for one stats-socket answer */
 #define MASTER_RELOAD_MS 20000    /* longest wait for a managed reload's new worker */
 
+/* Where a discovery reports: its service's index moves on a reload. */
+struct slot {
+    struct watcher *w;
+    size_t index;
+};
+
 struct service_state {
     struct discovery *discovery;
+    struct slot *slot; /* owned; the discovery's callback argument */
     struct backend_list current;
     bool answered;              /* the discovery has published at least once */
     bool output_dirty;          /* file_output owes this service a write */
@@ -381,9 +388,12 @@ static void log_refused(const struct syn_service *svc, struct service_state *s,
     strlist_clear(&notes->refused_why);
 }
 
-static void on_update(void *arg, size_t index, struct backend_list *found)
+static void on_update(void *arg, size_t ignored_index, struct backend_list *found)
 {
-    struct watcher *w = arg;
+    struct slot *slot = arg;
+    struct watcher *w = slot->w;
+    size_t index = slot->index;
+    (void)ignored_index;
     const struct syn_service *svc = &w->cfg->services[index];
     struct service_state *s = &w->services[index];
     size_t found_n = found->n;
@@ -609,6 +619,131 @@ static void runtime_setup(struct watcher *w)
                  h->socket_files.v[0], h->drain_timeout_ms);
 }
 
+static void start_discovery(struct watcher *w, size_t i)
+{
+    struct service_state *s = &w->services[i];
+    if (!(s->slot = calloc(1, sizeof *s->slot))) {
+        log_error("service %s: out of memory", w->cfg->services[i].name);
+        return;
+    }
+    *s->slot = (struct slot){w, i};
+    s->discovery = discovery_new(&w->hub, &w->cfg->services[i], i, on_update, s->slot);
+}
+
+static void stop_service(struct service_state *s)
+{
+    discovery_free(s->discovery);
+    free(s->slot);
+    backend_list_clear(&s->current);
+    strlist_clear(&s->conflicts);
+    strlist_clear(&s->refused);
+    strlist_clear(&s->quarantined);
+    memset(s, 0, sizeof *s);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_list(const struct strlist *a, const struct strlist *b)
+{
+    if (a->n != b->n) return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i])) return false;
+    return true;
+}
+
+/* What the watcher was built around and a reload cannot move; NULL if
+ * nothing of it changed. */
+static const char *fixed_change(const struct syn_config *a, const struct syn_config *b)
+{
+    const struct syn_haproxy *x = &a->haproxy, *y = &b->haproxy;
+    if (a->has_haproxy != b->has_haproxy) return "the haproxy section";
+    if (!same_text(x->config_file_path, y->config_file_path)) return "haproxy.config_file_path";
+    if (!same_text(x->reload_command, y->reload_command)) return "haproxy.reload_command";
+    if (!same_text(x->check_command, y->check_command)) return "haproxy.check_command";
+    if (!same_text(x->candidate_config_file_path, y->candidate_config_file_path))
+        return "haproxy.candidate_config_file_path";
+    if (!same_text(x->haproxy_binary, y->haproxy_binary)) return "haproxy.haproxy_binary";
+    if (!same_text(x->state_file_path, y->state_file_path)) return "haproxy.state_file_path";
+    if (!same_list(&x->socket_files, &y->socket_files) || x->do_socket != y->do_socket)
+        return "haproxy.socket_file_path";
+    if (x->managed != y->managed) return "haproxy.managed";
+    if (x->do_writes != y->do_writes || x->do_reloads != y->do_reloads)
+        return "haproxy.do_writes/do_reloads";
+    if (x->restart_interval != y->restart_interval || x->restart_jitter != y->restart_jitter)
+        return "haproxy.restart_interval/restart_jitter";
+    return NULL;
+}
+
+int watcher_reload(struct watcher *w, const struct syn_config *cfg, char *err, size_t errlen)
+{
+    const char *fixed = fixed_change(w->cfg, cfg);
+    if (fixed) {
+        snprintf(err, errlen, "%s changed, which needs a restart", fixed);
+        return -1;
+    }
+    struct service_state *next = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *next);
+    if (!next) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const struct syn_config *old = w->cfg;
+    bool *kept = calloc(old->nservices ? old->nservices : 1, sizeof *kept);
+    if (!kept) {
+        free(next);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t nkept = 0, nstarted = 0, nchanged = 0, nstopped = 0;
+    for (size_t i = 0; i < cfg->nservices; i++) {
+        bool known = false;
+        for (size_t j = 0; j < old->nservices; j++) {
+            if (strcmp(old->services[j].name, cfg->services[i].name)) continue;
+            known = true;
+            if (!strcmp(old->services[j].fingerprint, cfg->services[i].fingerprint)) {
+                next[i] = w->services[j]; /* session, backends, answered: all kept */
+                if (next[i].slot) next[i].slot->index = i;
+                kept[j] = true;
+                nkept++;
+            } else {
+                nchanged++;
+            }
+        }
+        if (!known) nstarted++;
+    }
+    nstopped = old->nservices - nkept - nchanged;
+    for (size_t j = 0; j < old->nservices; j++)
+        if (!kept[j]) stop_service(&w->services[j]);
+    free(kept);
+    free(w->services);
+    w->services = next;
+    w->cfg = cfg;
+    /* New and changed services start now; one render follows when they
+     * have answered (or FIRST_ANSWER_WAIT_MS is over). */
+    for (size_t i = 0; i < cfg->nservices; i++)
+        if (!w->services[i].slot) start_discovery(w, i);
+    w->render_owed = true;
+    w->state_dirty = true;
+    for (size_t i = 0; i < cfg->nservices; i++)
+        w->services[i].output_dirty = true;
+    if (w->started && nstarted + nchanged > 0) {
+        w->started = false;
+        if (w->render_timer) loop_timer_cancel(w->loop, w->render_timer);
+        w->render_timer = 0;
+        if (w->first_answer_timer) loop_timer_cancel(w->loop, w->first_answer_timer);
+        w->first_answer_timer =
+            loop_timer(w->loop, FIRST_ANSWER_WAIT_MS, on_first_answer_timeout, w);
+    } else {
+        schedule_render(w);
+    }
+    log_info("SIGHUP: reload applied: %zu services kept (sessions and backends), %zu started, "
+             "%zu changed (restarted), %zu stopped; one validated haproxy.cfg change follows",
+             nkept, nstarted, nchanged, nstopped);
+    return 0;
+}
+
 static void on_reject(void *arg, const char *service, const char *err)
 {
     struct watcher *w = arg;
@@ -712,7 +847,7 @@ struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
     }
     load_state(w);
     for (size_t i = 0; i < cfg->nservices; i++)
-        w->services[i].discovery = discovery_new(&w->hub, &cfg->services[i], i, on_update, w);
+        start_discovery(w, i);
     w->first_answer_timer = loop_timer(l, FIRST_ANSWER_WAIT_MS, on_first_answer_timeout, w);
     return w;
 }
@@ -733,15 +868,13 @@ void watcher_free(struct watcher *w)
     if (!w) return;
     if (w->render_timer) loop_timer_cancel(w->loop, w->render_timer);
     if (w->first_answer_timer) loop_timer_cancel(w->loop, w->first_answer_timer);
-    for (size_t i = 0; i < w->cfg->nservices; i++)
-        discovery_free(w->services[i].discovery);
-    discovery_hub_release(&w->hub);
     for (size_t i = 0; i < w->cfg->nservices; i++) {
-        backend_list_clear(&w->services[i].current);
-        strlist_clear(&w->services[i].conflicts);
-        strlist_clear(&w->services[i].refused);
-        strlist_clear(&w->services[i].quarantined);
+        discovery_free(w->services[i].discovery);
+        w->services[i].discovery = NULL;
     }
+    discovery_hub_release(&w->hub);
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        stop_service(&w->services[i]);
     if (w->apply) {
         struct runtime_sync_stats st = {0};
         if (w->rs) runtime_sync_get_stats(w->rs, &st);

@@ -111,6 +111,14 @@ sd_zk_service() {
 JSON
 }
 
+# sd_zk_named_service NAME LB_PORT: one member of a services object, service
+# NAME discovered in ZooKeeper at /smartdock/services/NAME, listening on
+# 127.0.0.1:LB_PORT in mode http.
+sd_zk_named_service() {
+	echo "\"$1\": {\"discovery\": {\"method\": \"zookeeper\", \"hosts\": [\"$SD_ZK_ADDR\"], \"path\": \"/smartdock/services/$1\"},
+	  \"haproxy\": {\"port\": $2, \"bind_address\": \"127.0.0.1\", \"listen\": [\"mode http\"]}}"
+}
+
 # ---------------------------------------------------------------- etcd
 # Through etcd's JSON gateway with curl (Debian's etcd-server has no
 # etcdctl). With SD_ETCD_USER and SD_ETCD_PASSWORD set, every call

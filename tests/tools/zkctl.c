@@ -11,6 +11,8 @@
  *   zkctl HOSTS delete PATH
  *   zkctl HOSTS stat PATH          the node's ctime, in ms since the epoch
  *   zkctl HOSTS ctimes PATH        "<child> <ctime ms>" per line, sorted
+ *   zkctl HOSTS czxids PATH        "<child> <czxid> <ephemeral owner hex>" per line, sorted:
+ *                                  a znode deleted and created again has a new czxid
  *   zkctl HOSTS bulk-create FILE [ephemeral] [sequential] [hold]
  *   zkctl HOSTS set PATH DATA      overwrite the data (any version)
  *   zkctl HOSTS acl PATH           "<scheme>:<id> <perms>" per line, sorted
@@ -159,7 +161,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int ctimes(zhandle_t *zh, const char *path)
+static int ctimes(zhandle_t *zh, const char *path, int czxid)
 {
     struct String_vector v;
     int rc = zoo_get_children(zh, path, 0, &v);
@@ -169,7 +171,11 @@ static int ctimes(zhandle_t *zh, const char *path)
         char child[1024];
         struct Stat st;
         snprintf(child, sizeof child, "%s/%s", strcmp(path, "/") ? path : "", v.data[i]);
-        if (zoo_exists(zh, child, 0, &st) == ZOK)
+        if (zoo_exists(zh, child, 0, &st) != ZOK) continue;
+        if (czxid)
+            printf("%s %lld %llx\n", v.data[i], (long long)st.czxid,
+                   (unsigned long long)st.ephemeralOwner);
+        else
             printf("%s %lld\n", v.data[i], (long long)st.ctime);
     }
     deallocate_String_vector(&v);
@@ -258,7 +264,7 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fputs("usage: zkctl HOSTS "
-              "ls|dump|get|owner|create|mkdirs|delete|stat|ctimes|bulk-create|set|acl "
+              "ls|dump|get|owner|create|mkdirs|delete|stat|ctimes|czxids|bulk-create|set|acl "
               "PATH [...]\n",
               stderr);
         return 2;
@@ -319,8 +325,8 @@ int main(int argc, char **argv)
         struct Stat st;
         rc = status(zoo_exists(zh, path, 0, &st), path);
         if (rc == 0) printf("%lld\n", (long long)st.ctime);
-    } else if (strcmp(cmd, "ctimes") == 0) {
-        rc = ctimes(zh, path);
+    } else if (strcmp(cmd, "ctimes") == 0 || strcmp(cmd, "czxids") == 0) {
+        rc = ctimes(zh, path, strcmp(cmd, "czxids") == 0);
     } else if (strcmp(cmd, "bulk-create") == 0) {
         int flags = 0, hold = 0;
         for (int i = 4; i < argc; i++) {

@@ -882,10 +882,30 @@ static void etcd_auth_and_tls_keys(void **state)
                         err);
 }
 
+/* A reload keeps a service whose fingerprint is the same. */
+static void fingerprints(void **state)
+{
+    (void)state;
+    const char *a = "{\"services\":{\"web\":{\"discovery\":{\"method\":\"base\"},"
+                    "\"haproxy\":{\"port\":3000}},\"api\":{\"discovery\":{\"method\":"
+                    "\"base\"},\"haproxy\":{\"port\":3001}}}}";
+    const char *b = "{\"services\":{\"api\":{\"discovery\":{\"method\":\"base\"},"
+                    "\"haproxy\":{\"port\":3002}},\"web\":{ \"discovery\": {\"method\":"
+                    "\"base\"}, \"haproxy\":{\"port\":3000}}}}";
+    struct syn_config *x = parse_ok(a), *y = parse_ok(b);
+    const struct syn_service *xw = syn_config_service(x, "web"), *yw = syn_config_service(y, "web");
+    const struct syn_service *xa = syn_config_service(x, "api"), *ya = syn_config_service(y, "api");
+    assert_string_equal(xw->fingerprint, yw->fingerprint); /* whitespace and order of services */
+    assert_string_not_equal(xa->fingerprint, ya->fingerprint);
+    syn_config_free(x);
+    syn_config_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(article_config),
+        cmocka_unit_test(fingerprints),
         cmocka_unit_test(etcd_auth_and_tls_keys),
         cmocka_unit_test(yaml_config),
         cmocka_unit_test(yaml_errors),
