@@ -171,7 +171,7 @@ static void offer(struct registrator *r, struct container_state *c, const struct
 {
     if (r->opts.dry_run)
         print_dry_run(r, g);
-    else if (registry_put(r->registry, g) < 0)
+    else if (registry_put(r->registry, g) == -1)
         log_error("registering %s container=%s: out of memory", g->service, c->short_id);
 }
 

@@ -406,6 +406,11 @@ static const struct bad bad_configs[] = {
     {DISC("\"method\":\"docker\",\"servers\":[{\"host\":\"h\"}],\"image_name\":\"i\","
           "\"container_port\":1,\"check_interval\":-1"),
      "services.s.discovery.check_interval: expected a number 0.001..86400, got -1"},
+    {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
+          "\"username\":\"u\",\"password\":12345"),
+     "services.s.discovery.password: expected a non-empty string without control characters, got a value not shown"},
+    {DISC("\"method\":\"zookeeper\",\"hosts\":[\"z:2181\"],\"path\":\"/p\",\"auth_file\":\"\""),
+     "services.s.discovery.auth_file: expected a file name, got \"\""},
     {DISC("\"method\":\"etcd\",\"path\":\"/p\""),
      "services.s.discovery.hosts: missing (etcd needs a non-empty \"endpoints\" or \"hosts\")"},
     {DISC("\"method\":\"etcd\",\"endpoints\":[\"e:2379\"],\"path\":\"/p\""),
@@ -423,7 +428,7 @@ static const struct bad bad_configs[] = {
     {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
           "\"password\":\"\""),
      "services.s.discovery.password: expected a non-empty string without control characters, "
-     "got \"\""},
+     "got a value not shown"},
     {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
           "\"ca_file\":\"/a\\nb\""),
      "services.s.discovery.ca_file: expected a non-empty string without control characters, got "

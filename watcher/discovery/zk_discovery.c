@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "zk.h"
+#include "zk_auth.h"
 #include "zk_child_set.h"
 
 #include <stdlib.h>
@@ -20,6 +21,7 @@ struct zk_conn {
     struct zk_conn *next;
     struct zk_pool *pool;
     char *hosts;
+    char *auth_file; /* NULL: anonymous */
     struct zk *zk;
     struct zk_discovery *subscribers;
 };
@@ -196,7 +198,10 @@ static void pool_free(void *p)
     free(pool);
 }
 
-static struct zk_conn *conn_get(struct discovery_hub *h, const char *hosts, int timeout_ms)
+/* One session per ensemble and credentials: services reading with different
+ * auth files must not share one. */
+static struct zk_conn *conn_get(struct discovery_hub *h, const char *hosts, const char *auth_file,
+                                int timeout_ms)
 {
     if (!h->zk_pool) {
         struct zk_pool *pool = calloc(1, sizeof *pool);
@@ -207,15 +212,34 @@ static struct zk_conn *conn_get(struct discovery_hub *h, const char *hosts, int 
     }
     struct zk_pool *pool = h->zk_pool;
     for (struct zk_conn *c = pool->conns; c; c = c->next)
-        if (strcmp(c->hosts, hosts) == 0) return c;
+        if (strcmp(c->hosts, hosts) == 0 &&
+            strcmp(c->auth_file ? c->auth_file : "", auth_file ? auth_file : "") == 0)
+            return c;
+    struct zk_auth *auth = NULL;
+    if (auth_file) {
+        char err[512];
+        if (!(auth = zk_auth_load(auth_file, err, sizeof err))) {
+            log_error("zookeeper %s: auth_file: %s", hosts, err);
+            return NULL;
+        }
+    }
     struct zk_conn *c = calloc(1, sizeof *c);
-    if (!c || !(c->hosts = strdup(hosts))) {
+    if (!c || !(c->hosts = strdup(hosts)) || (auth_file && !(c->auth_file = strdup(auth_file)))) {
+        zk_auth_free(auth);
+        if (c) free(c->hosts);
         free(c);
         return NULL;
     }
     c->pool = pool;
     c->zk = zk_new(h->loop, hosts, timeout_ms, on_session, on_watch, c);
+    if (c->zk && auth && zk_set_auth(c->zk, auth) < 0) {
+        zk_free(c->zk);
+        loop_run_posts(pool->loop);
+        c->zk = NULL;
+    }
+    zk_auth_free(auth);
     if (!c->zk) {
+        free(c->auth_file);
         free(c->hosts);
         free(c);
         return NULL;
@@ -234,6 +258,7 @@ static void conn_release(struct zk_conn *c)
     if (*p) *p = c->next;
     zk_free(c->zk);
     loop_run_posts(c->pool->loop); /* flushed replies end while their discoveries exist */
+    free(c->auth_file);
     free(c->hosts);
     free(c);
 }
@@ -255,7 +280,7 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     /* A connection string's chroot follows the last host and applies to all. */
     if (disc->zk_chroot) strcat(hosts, disc->zk_chroot);
     struct zk_discovery *d = calloc(1, sizeof *d);
-    struct zk_conn *conn = d ? conn_get(h, hosts, 10000) : NULL;
+    struct zk_conn *conn = d ? conn_get(h, hosts, disc->auth_file, 10000) : NULL;
     free(hosts);
     if (!conn || !(d->children = zk_child_set_new(svc->name, disc->path))) {
         free(d);
