@@ -31,6 +31,7 @@ current=$(znode)
 svc=$(
 	cat <<JSON
 {"web": {"discovery": {"method": "zookeeper", "hosts": ["$SD_ZK_ADDR"], "path": "/smartdock/services/web"},
+         "use_previous_backends": false,
          "haproxy": {"port": $lb, "bind_address": "127.0.0.1",
                      "listen": ["mode http", "option httpchk /", "http-check expect string Hello"]}},
  "empty": {"discovery": {"method": "zookeeper", "hosts": ["$SD_ZK_ADDR"], "path": "/smartdock/services/empty"},
