@@ -57,6 +57,22 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/* A password sent over http:// can be read on the wire: say so, once per
+ * process however many clients there are (loop thread only). */
+static void warn_plain_http_password(const struct etcd_client *c)
+{
+    static bool warned;
+    if (warned || !c->username) return;
+    for (size_t i = 0; i < c->n; i++)
+        if (strncmp(c->endpoints[i], "http://", 7) == 0) {
+            log_warn("etcd %s: the password of user \"%s\" is sent over plain http://; use "
+                     "https:// endpoints",
+                     c->endpoints[i], c->username);
+            warned = true;
+            return;
+        }
+}
+
 struct etcd_client *etcd_client_new(struct loop *l, const struct etcd_client_opts *o)
 {
     struct etcd_client *c = calloc(1, sizeof *c);
@@ -80,6 +96,7 @@ struct etcd_client *etcd_client_new(struct loop *l, const struct etcd_client_opt
     if ((o->username && !c->username) || !c->password || (o->ca_file && !c->ca_file) ||
         (o->cert_file && !c->cert_file) || (o->key_file && !c->key_file))
         goto fail;
+    warn_plain_http_password(c);
     return c;
 fail:
     etcd_client_free(c);
@@ -542,7 +559,8 @@ int etcd_client_post_sync(struct etcd_client *c, const char *path, const char *b
         long status = 0;
         curl_easy_getinfo(r.easy, CURLINFO_RESPONSE_CODE, &status);
         bool retry = rc != CURLE_OK && not_sent(r.easy, rc);
-        cJSON *root = rc == CURLE_OK && r.reply.len ? cJSON_ParseWithLength(r.reply.data, r.reply.len) : NULL;
+        cJSON *root =
+            rc == CURLE_OK && r.reply.len ? cJSON_ParseWithLength(r.reply.data, r.reply.len) : NULL;
         int code, result = -1;
         char msg[256];
         if (rc != CURLE_OK)

@@ -84,10 +84,19 @@ void json_describe(const cJSON *v, char *buf, size_t n)
     cJSON_free(s);
 }
 
+bool json_path_is_secret(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return strcmp(dot ? dot + 1 : path, "password") == 0;
+}
+
 int json_fail(struct json_ctx *c, const char *path, const char *want, const cJSON *v)
 {
     char got[JSON_SHOWN_MAX + 8];
-    json_describe(v, got, sizeof got);
+    if (json_path_is_secret(path))
+        snprintf(got, sizeof got, "a value not shown");
+    else
+        json_describe(v, got, sizeof got);
     return json_failf(c, v, "%s: expected %s, got %s", path, want, got);
 }
 

@@ -55,6 +55,8 @@ enum json_int_syntax { JSON_INT_NUMBER, JSON_INT_NUMBER_OR_DIGITS };
 
 /* "<path>: expected <want>, got <v as JSON>" (v may be NULL: "nothing"). */
 int json_fail(struct json_ctx *c, const char *path, const char *want, const struct cJSON *v);
+/* True for a path whose last key is "password": errors about it never show the value. */
+bool json_path_is_secret(const char *path);
 /* Same for a string that is not a JSON value of its own (an object key). */
 int json_fail_text(struct json_ctx *c, const char *path, const char *want, const char *s);
 /* Free text; at (may be NULL) is the node the message is about. */

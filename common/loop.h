@@ -49,6 +49,7 @@ void loop_run_posts(struct loop *l);
 void loop_stop(struct loop *l);
 
 uint64_t loop_now_ms(void); /* monotonic */
+uint64_t loop_now_us(void); /* the same clock, in microseconds: stage timings */
 
 /* A forked child calls this before exec: blocked signals survive execve. */
 void loop_child_reset_signals(void);

@@ -2,6 +2,7 @@
 
 #include "backoff.h"
 #include "log.h"
+#include "zk_auth.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +26,9 @@ struct zk {
     zk_session_fn *on_session;
     zk_watch_fn *on_watch;
     void *arg;
+    struct zk_auth *auth;      /* NULL: anonymous */
+    struct ACL acl[2];         /* with auth: digest ALL, world READ */
+    struct ACL_vector acl_vec; /* what our creates carry */
 };
 
 /* Everything a library thread hands to the loop, copied. */
@@ -166,6 +170,22 @@ static void done_children(int rc, const struct String_vector *v, const void *dat
     post(m);
 }
 
+/* Library thread: nothing to do, a refused digest fails the session instead. */
+static void auth_sent(int rc, const void *data)
+{
+    (void)rc, (void)data;
+}
+
+static void add_auth(struct zk *z)
+{
+    if (!z->zh || !z->auth) return;
+    const char *c = z->auth->credentials;
+    int rc = zoo_add_auth(z->zh, "digest", c, (int)strlen(c), auth_sent, NULL);
+    if (rc != ZOK)
+        log_error("zookeeper %s: cannot send the credentials of user %s: %s", z->hosts,
+                  z->auth->user, zerror(rc));
+}
+
 static void library_log(const char *message)
 {
     log_debug("libzookeeper: %s", message);
@@ -186,6 +206,7 @@ static void open_handle(struct zk *z)
         }
     }
     if (z->zh) backoff_reset(&z->reopen_backoff);
+    add_auth(z); /* queued until connected, and sent again on every reconnect */
     zk_session_opened(z->session, z->zh != NULL);
 }
 
@@ -243,6 +264,7 @@ static void free_later(void *p)
 {
     struct zk *z = p;
     zk_session_free(z->session);
+    zk_auth_free(z->auth);
     free(z->hosts);
     free(z);
 }
@@ -294,6 +316,21 @@ void zk_reopen(struct zk *z)
     perform(z);
 }
 
+int zk_set_auth(struct zk *z, const struct zk_auth *auth)
+{
+    char err[200];
+    struct zk_auth *copy = zk_auth_parse(auth->credentials, err, sizeof err);
+    if (!copy) return -1;
+    zk_auth_free(z->auth);
+    z->auth = copy;
+    z->acl[0] = (struct ACL){ZOO_PERM_ALL, {"digest", copy->digest_id}};
+    z->acl[1] = (struct ACL){ZOO_PERM_READ, {"world", "anyone"}};
+    z->acl_vec = (struct ACL_vector){2, z->acl};
+    add_auth(z);
+    log_info("zookeeper %s: authenticating as user %s (digest)", z->hosts, copy->user);
+    return 0;
+}
+
 bool zk_is_connected(const struct zk *z)
 {
     return zk_session_connected(z->session);
@@ -330,7 +367,8 @@ int zk_create(struct zk *z, const char *path, const char *data, int len, int fla
     struct zk_msg *m = request(z, fn, arg);
     if (!m) return -1;
     return sent(m, !z->zh ? ZINVALIDSTATE
-                          : zoo_acreate(z->zh, path, data, len, &ZOO_OPEN_ACL_UNSAFE, flags,
+                          : zoo_acreate(z->zh, path, data, len,
+                                        z->auth ? &z->acl_vec : &ZOO_OPEN_ACL_UNSAFE, flags,
                                         done_string, m));
 }
 

@@ -41,6 +41,12 @@ struct zk *zk_new(struct loop *l, const char *hosts, int session_timeout_ms,
  * runs before freeing what those completions point to. */
 void zk_free(struct zk *z);
 
+/* Authenticates with the "digest" scheme (now and on every new handle), and
+ * gives every node created from now on the ACL digest:<user>:<hash> ALL plus
+ * world:anyone READ. auth is copied. 0, or -1 when out of memory. */
+struct zk_auth;
+int zk_set_auth(struct zk *z, const struct zk_auth *auth);
+
 bool zk_is_connected(const struct zk *z);
 int64_t zk_session_id(const struct zk *z);
 /* Test hook and emergency exit: drop this session and open a new one. */

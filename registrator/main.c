@@ -41,6 +41,11 @@ static void usage(FILE *out)
 struct shutdown {
     struct loop *loop;
     int signo;
+    /* SIGHUP: what the reload needs. The first config made the connections
+     * and lives until exit; current is what matching uses. */
+    const struct reg_cli *cli;
+    struct daemon *d;
+    struct reg_config *first, *current;
 };
 
 /* The hooks' view of the daemon: the registrator exists only after ops. */
@@ -162,12 +167,46 @@ static int control_command(int argc, char **argv)
     return rc;
 }
 
+static struct reg_config *load_config(const struct reg_cli *cli, char *err, size_t errlen);
+
+/* SIGHUP: the file read again and the command line applied over it; the
+ * registrator applies only the difference. One log line either way (the
+ * registrator's once its resync is over). */
+static void reload(struct shutdown *s)
+{
+    char err[1024];
+    struct registrator *r = s->d ? s->d->r : NULL;
+    if (!s->cli->config_path || !r) {
+        log_info("SIGHUP: reload: %s", !r ? "only Nerve services run, and they are applied at "
+                                            "start only (restart to change them)"
+                                          : "no config file (-c); nothing to read again");
+        return;
+    }
+    struct reg_config *cfg = load_config(s->cli, err, sizeof err);
+    if (!cfg) {
+        log_error("SIGHUP: reload refused, the running config is kept: %s", err);
+        return;
+    }
+    if (!reg_config_same_connections(s->first, cfg)) {
+        log_error("SIGHUP: reload refused, the running config is kept: %s: docker.host or the "
+                  "registry changed, which needs a restart",
+                  s->cli->config_path);
+        reg_config_free(cfg);
+        return;
+    }
+    registrator_reload(r, cfg);
+    if (s->current != s->first) reg_config_free(s->current);
+    s->current = cfg;
+}
+
 static void on_signal(void *arg, int signo)
 {
     struct shutdown *s = arg;
     if (signo == SIGTERM || signo == SIGINT) {
         s->signo = signo;
         loop_stop(s->loop);
+    } else if (signo == SIGHUP) {
+        reload(s);
     }
 }
 
@@ -195,27 +234,26 @@ static int advertise_from_hostname(struct reg_config *cfg)
     return 0;
 }
 
-/* The config file (if any) with the command line applied over it. NULL
- * after logging why. */
-static struct reg_config *load_config(const struct reg_cli *cli)
+/* The config file (if any) with the command line applied over it; NULL
+ * with err saying why. Warnings are logged. */
+static struct reg_config *load_config(const struct reg_cli *cli, char *err, size_t errlen)
 {
     struct reg_config *cfg = NULL;
-    char **warnings = NULL, err[1024];
+    char **warnings = NULL;
     const char *what = cli->config_path ? cli->config_path : "command line";
     /* A file alone must be complete; with a URI or -ip it may leave those out. */
     bool partial = cli->registry_uri || cli->ip;
     int rc = !cli->config_path ? ((cfg = reg_config_new()) ? 0 : -1)
-             : partial ? reg_config_load_partial(cli->config_path, &cfg, &warnings, err, sizeof err)
-                       : reg_config_load(cli->config_path, &cfg, &warnings, err, sizeof err);
+             : partial ? reg_config_load_partial(cli->config_path, &cfg, &warnings, err, errlen)
+                       : reg_config_load(cli->config_path, &cfg, &warnings, err, errlen);
     if (rc < 0) {
-        log_error("%s", cli->config_path ? err : "out of memory");
+        if (!cli->config_path) snprintf(err, errlen, "out of memory");
         return NULL;
     }
     for (char **w = warnings; w && *w; w++)
         log_warn("%s: %s", what, *w);
     reg_config_free_warnings(warnings);
-    if (reg_cli_apply(cli, cfg, &warnings, err, sizeof err) < 0) {
-        log_error("%s", err);
+    if (reg_cli_apply(cli, cfg, &warnings, err, errlen) < 0) {
         reg_config_free(cfg);
         return NULL;
     }
@@ -223,13 +261,15 @@ static struct reg_config *load_config(const struct reg_cli *cli)
         log_warn("%s", *w);
     reg_config_free_warnings(warnings);
     if (cfg->follows_docker && !cfg->advertise_host && advertise_from_hostname(cfg) < 0) {
-        log_error("advertise_host: required (the config key or -ip); the hostname does not "
-                  "resolve");
+        snprintf(err, errlen,
+                 "advertise_host: required (the config key or -ip); the hostname does not "
+                 "resolve");
         reg_config_free(cfg);
         return NULL;
     }
-    if (reg_config_complete(cfg, err, sizeof err) < 0) {
-        log_error("%s: %s", what, err);
+    char inner[512];
+    if (reg_config_complete(cfg, inner, sizeof inner) < 0) {
+        snprintf(err, errlen, "%s: %s", what, inner);
         reg_config_free(cfg);
         return NULL;
     }
@@ -262,8 +302,12 @@ int main(int argc, char **argv)
     }
     log_init("registrator", cli.verbose ? LL_DEBUG : LL_INFO);
 
-    struct reg_config *cfg = load_config(&cli);
-    if (!cfg) return 2;
+    char lerr[1024];
+    struct reg_config *cfg = load_config(&cli, lerr, sizeof lerr);
+    if (!cfg) {
+        log_error("%s", lerr);
+        return 2;
+    }
     log_set_format(cfg->daemon.log_format);
     if (cli.check) {
         printf("%s: valid\n", cli.config_path ? cli.config_path : cli.registry_uri);
@@ -273,9 +317,9 @@ int main(int argc, char **argv)
 
     struct loop *loop = loop_new();
     if (!loop) return 1;
-    struct shutdown sd = {loop, 0};
-    loop_on_signal(loop, on_signal, &sd);
     struct daemon d = {NULL, NULL};
+    struct shutdown sd = {.loop = loop, .cli = &cli, .d = &d, .first = cfg, .current = cfg};
+    loop_on_signal(loop, on_signal, &sd);
     if (!cli.once) {
         struct ops_hooks hooks = {status_json, command, summary, &d};
         d.ops = ops_new(loop, "registrator", &cfg->daemon,
@@ -310,6 +354,7 @@ int main(int argc, char **argv)
     loop_run_posts(loop);
     ops_free(d.ops);
     loop_free(loop);
+    if (sd.current != cfg) reg_config_free(sd.current);
     reg_config_free(cfg);
     return status;
 fail:

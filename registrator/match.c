@@ -634,6 +634,59 @@ void registration_list_clear(struct registration_list *l)
     l->n = 0;
 }
 
+int registration_list_copy(struct registration_list *out, const struct registration_list *in)
+{
+    memset(out, 0, sizeof *out);
+    if (!in->n) return 0;
+    if (!(out->v = calloc(in->n, sizeof *out->v))) return -1;
+    for (size_t i = 0; i < in->n; i++) {
+        struct registration *d = &out->v[out->n++];
+        const struct registration *g = &in->v[i];
+        d->drain_ms = g->drain_ms;
+        d->service = strdup(g->service);
+        d->instance = strdup(g->instance);
+        if (!d->service || !d->instance || backend_copy(&d->backend, &g->backend) < 0) {
+            registration_list_clear(out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const struct registration *find_same(const struct registration_list *l,
+                                            const struct registration *g)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i].service, g->service) && !strcmp(l->v[i].instance, g->instance))
+            return &l->v[i];
+    return NULL;
+}
+
+int registration_list_compare(const struct registration_list *old,
+                              const struct registration_list *want, struct registration_counts *acc)
+{
+    for (size_t i = 0; i < old->n; i++)
+        if (!find_same(want, &old->v[i])) acc->removed++;
+    for (size_t i = 0; i < want->n; i++) {
+        const struct registration *was = find_same(old, &want->v[i]);
+        if (!was) {
+            acc->added++;
+            continue;
+        }
+        char *a = backend_encode_nerve(&was->backend),
+             *b = backend_encode_nerve(&want->v[i].backend);
+        int rc = a && b ? 0 : -1;
+        if (rc == 0 && (strcmp(a, b) || was->drain_ms != want->v[i].drain_ms))
+            acc->updated++;
+        else if (rc == 0)
+            acc->unchanged++;
+        free(a);
+        free(b);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
 char *match_instance_name(const char *host, int port, const char *container_id, bool udp)
 {
     char *s = NULL;

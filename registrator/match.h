@@ -49,6 +49,18 @@ struct registration_list {
 int match_container(const struct reg_config *cfg, const struct docker_container *c,
                     struct registration_list *out, struct strlist *problems);
 void registration_list_clear(struct registration_list *l);
+/* A deep copy of in into out (which is overwritten). -1 on allocation failure. */
+int registration_list_copy(struct registration_list *out, const struct registration_list *in);
+
+/* How want differs from old, registration by registration (same service
+ * and instance is the same registration; its payload may change). */
+struct registration_counts {
+    unsigned added, removed, updated, unchanged;
+};
+/* Adds the differences between old and want to *acc. -1 on allocation failure. */
+int registration_list_compare(const struct registration_list *old,
+                              const struct registration_list *want,
+                              struct registration_counts *acc);
 
 /* "<host>_<port>_<first 12 of id>" ("..._udp" for a udp port) with every
  * byte outside [A-Za-z0-9._-] replaced by '_'. Caller frees. */

@@ -138,7 +138,8 @@ static bool zk_host_ok(const char *s)
 
 static int parse_zookeeper(struct conf_ctx *p, const cJSON *reg, struct reg_config *cfg)
 {
-    static const char *const known[] = {"type", "hosts", "path", "session_timeout_ms", NULL};
+    static const char *const known[] = {"type",      "hosts", "path", "session_timeout_ms",
+                                        "auth_file", NULL};
     static const char *const etcd_keys[] = {"endpoints", "prefix",   "ttl_s",
                                             "username",  "password", "ca_file",
                                             "cert_file", "key_file", NULL};
@@ -155,6 +156,7 @@ static int parse_zookeeper(struct conf_ctx *p, const cJSON *reg, struct reg_conf
             p, "registry.path",
             "an absolute path of [A-Za-z0-9._-] components like \"/smartdock/services\"",
             conf_member(reg, "path"));
+    if (conf_get_string(p, reg, "registry", "auth_file", false, &cfg->zk_auth_file) < 0) return -1;
     return conf_get_int(p, reg, "registry", "session_timeout_ms", false, 1000, 600000,
                         &cfg->zk_session_timeout_ms);
 }
@@ -164,7 +166,7 @@ static int parse_etcd(struct conf_ctx *p, const cJSON *reg, struct reg_config *c
     static const char *const known[] = {"type",     "endpoints", "prefix",  "ttl_s",
                                         "username", "password",  "ca_file", "cert_file",
                                         "key_file", NULL};
-    static const char *const zk_keys[] = {"hosts", "path", "session_timeout_ms", NULL};
+    static const char *const zk_keys[] = {"hosts", "path", "session_timeout_ms", "auth_file", NULL};
     if (conf_check_keys(p, reg, "registry", known, zk_keys, "etcd") < 0) return -1;
     if (get_list(p, reg, "endpoints", url_ok, "an http:// or https:// URL",
                  "a non-empty array of http:// or https:// URLs", &cfg->etcd_endpoints,
@@ -576,6 +578,7 @@ void reg_config_free(struct reg_config *c)
         free(c->zk_hosts[i]);
     free(c->zk_hosts);
     free(c->zk_path);
+    free(c->zk_auth_file);
     for (size_t i = 0; i < c->netcd_endpoints; i++)
         free(c->etcd_endpoints[i]);
     free(c->etcd_endpoints);

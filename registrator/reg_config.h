@@ -48,6 +48,7 @@ struct reg_config {
     size_t nzk_hosts;
     char *zk_path;             /* default "/smartdock/services", no trailing '/' */
     int zk_session_timeout_ms; /* default 10000 */
+    char *zk_auth_file;        /* NULL: anonymous, nodes open to all */
     /* etcd */
     char **etcd_endpoints; /* "http://host:port" */
     size_t netcd_endpoints;

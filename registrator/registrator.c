@@ -40,6 +40,9 @@ struct container_state {
     char short_id[13];
     char *problems; /* last problems logged, so each is logged once */
     struct registration_list regs;
+    /* During a reload: the registrations before it (NULL v: none). */
+    struct registration_list before_reload;
+    bool in_reload;
     struct gate **gates; /* parallel to regs.v; NULL for a registration without checks */
     bool has_healthcheck;
     char health[16];      /* State.Health.Status last seen, or "" */
@@ -67,6 +70,8 @@ struct registrator {
     bool ready_reported; /* opts.on_ready was called */
     bool closing;
     int status;
+    /* A reload (SIGHUP) in progress: its resync reports in_sync at the end. */
+    bool reloading;
     bool docker_connected; /* in sync with the engine, not lost since */
     bool docker_lost;      /* lost since the last sync: the next one is a reconnect */
     /* metrics (NULL families when opts.metrics is NULL) */
@@ -113,6 +118,7 @@ static void container_free(void *arg, void *data)
     (void)arg;
     gates_free(c);
     registration_list_clear(&c->regs);
+    registration_list_clear(&c->before_reload);
     free(c->problems);
     free(c);
 }
@@ -165,7 +171,7 @@ static void offer(struct registrator *r, struct container_state *c, const struct
 {
     if (r->opts.dry_run)
         print_dry_run(r, g);
-    else if (registry_put(r->registry, g) < 0)
+    else if (registry_put(r->registry, g) == -1)
         log_error("registering %s container=%s: out of memory", g->service, c->short_id);
 }
 
@@ -411,10 +417,49 @@ static void on_gone(void *arg, const char *id, const char *why, const struct doc
     }
 }
 
+static void maybe_finish_once(struct registrator *r);
+
+struct reload_tally {
+    struct registration_counts counts;
+};
+
+/* A container's registrations now against before the reload (one started
+ * during it had none). */
+static void tally_reload(void *arg, void *data)
+{
+    struct reload_tally *t = arg;
+    struct container_state *c = data;
+    const struct registration_list none = {0};
+    if (registration_list_compare(c->in_reload ? &c->before_reload : &none, &c->regs, &t->counts) <
+        0)
+        log_error("reload: counting the changes: out of memory");
+    registration_list_clear(&c->before_reload);
+    c->in_reload = false;
+}
+
+static void snapshot_for_reload(void *arg, void *data)
+{
+    struct container_state *c = data;
+    (void)arg;
+    if (c->in_reload) return; /* a reload during a reload counts from the first */
+    if (registration_list_copy(&c->before_reload, &c->regs) < 0)
+        log_error("reload: remembering container %s: out of memory", c->short_id);
+    c->in_reload = true;
+}
+
 static void on_in_sync(void *arg)
 {
     struct registrator *r = arg;
     r->first_sync_done = true;
+    if (r->reloading) {
+        struct reload_tally t = {0};
+        docker_watch_each(r->docker, tally_reload, &t);
+        const struct registration_counts *n = &t.counts;
+        log_info("SIGHUP: reload applied: %u registered, %u withdrawn, %u updated in place, %u "
+                 "unchanged",
+                 n->added, n->removed, n->updated, n->unchanged);
+        r->reloading = false;
+    }
     if (r->docker_lost) metric_add(r->m_reconnects, 1);
     r->docker_lost = false;
     r->docker_connected = true;
@@ -580,6 +625,16 @@ void registrator_free(struct registrator *r)
     docker_watch_free(r->docker); /* reports nothing more */
     registry_free(r->registry);
     free(r);
+}
+
+void registrator_reload(struct registrator *r, const struct reg_config *cfg)
+{
+    r->cfg = cfg;
+    docker_watch_each(r->docker, snapshot_for_reload, NULL);
+    r->reloading = true;
+    /* Runs after a resync in flight, which may have matched with the old
+     * config; in_sync comes once both are over. */
+    docker_watch_resync(r->docker);
 }
 
 /* ---- the status and drain commands ---------------------------------------- */

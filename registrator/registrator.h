@@ -30,6 +30,12 @@ struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg
                                     const struct registrator_opts *opts);
 /* Withdraws every registration at once (closes the session / revokes the lease). */
 void registrator_free(struct registrator *r);
+/* SIGHUP: matches every container again with cfg (borrowed, must outlive
+ * the registrator or the next reload) and applies only the difference:
+ * registrations that stay keep their znode or key. Logs one line with the
+ * outcome once the resync is over. The docker host and registry must be
+ * the ones the registrator was made with. */
+void registrator_reload(struct registrator *r, const struct reg_config *cfg);
 /* Exit status for --once: 0 when the pass completed, 1 otherwise. */
 int registrator_status(const struct registrator *r);
 /* The status command's answer: per container its services, registration

@@ -32,7 +32,10 @@ struct registry *registry_new(struct loop *l, const struct reg_config *cfg,
 /* Withdraws everything at once (closes the session, revokes the lease). */
 void registry_free(struct registry *r);
 
-/* Registers r (copied); registering the same service+instance again updates it. */
+/* Registers r (copied); registering the same service+instance again updates
+ * it. 0; -1 when out of memory; REGISTRY_REFUSED when the registry cannot
+ * take it (logged there, with the reason). */
+#define REGISTRY_REFUSED (-2)
 int registry_put(struct registry *r, const struct registration *reg);
 void registry_remove(struct registry *r, const char *service, const char *instance);
 /* True when every registration is in the registry as asked and nothing is in flight. */

@@ -17,6 +17,8 @@ struct zk_entry {
     bool payload_dirty;
     unsigned payload_version; /* bumped by every new payload */
     bool busy;                /* a procedure is in flight */
+    bool watching;            /* a watch on node is set or being set */
+    size_t refused_len;       /* size of the last payload refused as too large, logged */
     bool scan_incomplete;     /* a candidate's owner could not be read in this scan */
     int pending;              /* replies still awaited in the current step */
     uint64_t epoch;           /* session epoch of the procedure in flight */
@@ -147,6 +149,32 @@ bool zk_registrations_next(struct zk_registrations *r, struct zk_registrations_r
     if (r->head == r->nrequests) return false;
     *out = r->requests[r->head++];
     return true;
+}
+
+/* A get with a watch on our node: not part of any procedure, so its reply
+ * finds the entry again by the node's path. */
+static void request_watch(struct zk_entry *e)
+{
+    struct zk_registrations *r = e->reg;
+    if (!request(r, ZK_REG_WATCH, NULL, e->node, NULL)) return;
+    struct zk_registrations_request *rq = &r->requests[r->nrequests - 1];
+    rq->op = calloc(1, sizeof *rq->op);
+    if (rq->op)
+        *rq->op = (struct zk_registrations_op){ZK_REG_WATCH, NULL, r->epoch, strdup(e->node), 0};
+    if (!rq->op || !rq->op->path) {
+        if (rq->op) free(rq->op);
+        free(rq->path);
+        r->nrequests--;
+        return;
+    }
+    e->watching = true;
+}
+
+static struct zk_entry *find_by_node(struct zk_registrations *r, const char *node)
+{
+    for (struct zk_entry *e = r->entries; e; e = e->next)
+        if (e->node && strcmp(e->node, node) == 0) return e;
+    return NULL;
 }
 
 static void finish(struct zk_entry *e)
@@ -368,7 +396,7 @@ static void on_updated(struct zk_entry *e, bool current, bool same_payload, int 
         if (rc == ZOK) {
             if (same_payload) e->payload_dirty = false;
         } else if (rc == ZNONODE) {
-            log_warn("znode %s of %s vanished; registering again", e->node, e->what);
+            if (e->node) log_warn("znode %s of %s vanished; registering again", e->node, e->what);
             free(e->node);
             e->node = NULL;
         } else if (!is_disconnection(rc)) {
@@ -378,12 +406,65 @@ static void on_updated(struct zk_entry *e, bool current, bool same_payload, int 
     finish(e);
 }
 
+/* Someone else deleted our node: register again (the listing first, so
+ * never twice). */
+static void node_lost(struct zk_entry *e)
+{
+    log_warn("znode %s of %s was deleted by another client; registering again", e->node, e->what);
+    free(e->node);
+    e->node = NULL;
+    e->watching = false;
+    converge(e);
+}
+
+static void on_watch_read(struct zk_registrations *r, const char *path, int rc,
+                          const struct zk_result *res)
+{
+    struct zk_entry *e = find_by_node(r, path);
+    if (!e) return; /* no longer ours */
+    if (rc == ZOK) {
+        size_t len = strlen(e->payload);
+        bool same = res && res->data && (size_t)res->datalen == len &&
+                    memcmp(res->data, e->payload, len) == 0;
+        if (e->wanted && !e->payload_dirty && !same) {
+            log_warn("znode %s of %s was overwritten by another client; restoring it", e->node,
+                     e->what);
+            e->payload_dirty = true;
+            converge(e);
+        }
+    } else if (rc == ZNONODE) {
+        if (e->wanted) node_lost(e);
+    } else {
+        e->watching = false; /* set again once connected, or on the retry */
+        if (!is_disconnection(rc)) {
+            log_error("watching znode %s of %s: %s; retrying", e->node, e->what, zerror(rc));
+            schedule_retry(r);
+        }
+    }
+}
+
+void zk_registrations_watch_fired(struct zk_registrations *r, int type, const char *path)
+{
+    struct zk_entry *e = find_by_node(r, path);
+    if (!e) return;
+    e->watching = false;
+    if (type == ZOO_DELETED_EVENT && e->wanted)
+        node_lost(e);
+    else
+        converge(e); /* reads it again with a new watch */
+}
+
 void zk_registrations_reply(struct zk_registrations *r, struct zk_registrations_op *op, int rc,
                             const struct zk_result *res)
 {
-    (void)r;
+    if (op->kind == ZK_REG_WATCH) {
+        if (op->epoch == r->epoch) on_watch_read(r, op->path, rc, res);
+        free(op->path);
+        free(op);
+        return;
+    }
     struct zk_entry *e = op->e;
-    bool current = op->epoch == e->reg->epoch;
+    bool current = op->epoch == r->epoch;
     bool same_payload = op->payload_version == e->payload_version;
     char *path = op->path;
     enum zk_registrations_request_kind kind = op->kind;
@@ -416,7 +497,7 @@ static void converge(struct zk_entry *e)
 {
     if (e->busy) return;
     if (!e->wanted && !e->node && !e->uncertain) {
-        unlink_and_free(e);
+        if (!e->refused_len) unlink_and_free(e); /* else kept to log a refusal once */
         return;
     }
     if (!e->reg->connected) return;
@@ -434,6 +515,7 @@ static void converge(struct zk_entry *e)
         request(e->reg, ZK_REG_SET, e, e->node, e->payload);
         if (e->pending == 0) e->busy = false;
     }
+    if (e->wanted && e->node && !e->watching) request_watch(e);
 }
 
 static struct zk_entry *find(struct zk_registrations *r, const char *service, const char *instance)
@@ -441,6 +523,49 @@ static struct zk_entry *find(struct zk_registrations *r, const char *service, co
     for (struct zk_entry *e = r->entries; e; e = e->next)
         if (strcmp(e->service, service) == 0 && strcmp(e->instance, instance) == 0) return e;
     return NULL;
+}
+
+static struct zk_entry *entry_new(struct zk_registrations *r, const char *service,
+                                  const char *instance, const char *what,
+                                  const struct zk_node_opts *opts)
+{
+    struct zk_entry *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    e->reg = r;
+    e->service = strdup(service);
+    e->instance = strdup(instance);
+    e->dir = opts && opts->dir ? strdup(opts->dir) : zk_path_join(r->root, service);
+    e->what = strdup(what);
+    e->create_flags = opts && opts->set_flags ? opts->flags : ZOO_EPHEMERAL | ZOO_SEQUENCE;
+    e->ttl_s = opts && !(e->create_flags & ZOO_EPHEMERAL) ? opts->ttl_s : 0;
+    if (!e->service || !e->instance || !e->dir || !e->what) {
+        entry_free(e);
+        return NULL;
+    }
+    e->next = r->entries;
+    r->entries = e;
+    return e;
+}
+
+/* Refuses a payload ZooKeeper would drop the connection for. The entry
+ * stays (unwanted) to remember the size logged. */
+static int refuse_too_large(struct zk_registrations *r, const char *service, const char *instance,
+                            size_t len, const char *what, const struct zk_node_opts *opts)
+{
+    struct zk_entry *e = find(r, service, instance);
+    if (!e) e = entry_new(r, service, instance, what, opts);
+    if (!e || e->refused_len != len)
+        log_error("not registering %s: its payload is %zu bytes, over the %d bytes ZooKeeper "
+                  "takes",
+                  what, len, ZK_REGISTRATIONS_PAYLOAD_MAX);
+    if (e) {
+        e->refused_len = len;
+        if (e->wanted) {
+            e->wanted = false;
+            converge(e);
+        }
+    }
+    return ZK_REGISTRATIONS_REFUSED;
 }
 
 int zk_registrations_put(struct zk_registrations *r, const char *service, const char *instance,
@@ -453,29 +578,15 @@ int zk_registrations_put_opts(struct zk_registrations *r, const char *service, c
                               const char *payload, const char *what,
                               const struct zk_node_opts *opts)
 {
+    size_t len = strlen(payload);
+    if (len > ZK_REGISTRATIONS_PAYLOAD_MAX)
+        return refuse_too_large(r, service, instance, len, what, opts);
     char *copy = strdup(payload);
     if (!copy) return -1;
     struct zk_entry *e = find(r, service, instance);
-    if (!e) {
-        e = calloc(1, sizeof *e);
-        if (!e) {
-            free(copy);
-            return -1;
-        }
-        e->reg = r;
-        e->service = strdup(service);
-        e->instance = strdup(instance);
-        e->dir = opts && opts->dir ? strdup(opts->dir) : zk_path_join(r->root, service);
-        e->what = strdup(what);
-        e->create_flags = opts && opts->set_flags ? opts->flags : ZOO_EPHEMERAL | ZOO_SEQUENCE;
-        e->ttl_s = opts && !(e->create_flags & ZOO_EPHEMERAL) ? opts->ttl_s : 0;
-        if (!e->service || !e->instance || !e->dir || !e->what) {
-            entry_free(e);
-            free(copy);
-            return -1;
-        }
-        e->next = r->entries;
-        r->entries = e;
+    if (!e && !(e = entry_new(r, service, instance, what, opts))) {
+        free(copy);
+        return -1;
     }
     if (e->payload && strcmp(e->payload, copy) != 0) {
         e->payload_dirty = true;
@@ -484,6 +595,7 @@ int zk_registrations_put_opts(struct zk_registrations *r, const char *service, c
     free(e->payload);
     e->payload = copy;
     e->wanted = true;
+    e->refused_len = 0;
     converge(e);
     return 0;
 }
@@ -491,8 +603,9 @@ int zk_registrations_put_opts(struct zk_registrations *r, const char *service, c
 void zk_registrations_remove(struct zk_registrations *r, const char *service, const char *instance)
 {
     struct zk_entry *e = find(r, service, instance);
-    if (!e || !e->wanted) return;
+    if (!e || (!e->wanted && !e->refused_len)) return;
     e->wanted = false;
+    e->refused_len = 0;
     converge(e);
 }
 
@@ -517,6 +630,7 @@ void zk_registrations_session(struct zk_registrations *r, enum zk_session_event 
             free(e->node);
             e->node = NULL;
             e->uncertain = false;
+            e->watching = false;
         }
         request(r, ZK_REG_LOST, NULL, NULL, NULL);
     } else if (ev == ZK_SESSION_DISCONNECTED) {

@@ -16,6 +16,10 @@
  * candidate's owner is known and none is ours is a node created. So a
  * reconnect never duplicates an instance and a restart never shows it twice
  * for longer than one round trip.
+ *
+ * Our own nodes are watched (a get with a watch): one that someone else
+ * deletes is registered again, one that someone else overwrites gets our
+ * payload back, at once, without waiting for a resync or an expiry.
  */
 #ifndef SMARTDOCK_ZK_REGISTRATIONS_H
 #define SMARTDOCK_ZK_REGISTRATIONS_H
@@ -36,6 +40,7 @@ enum zk_registrations_request_kind {
     ZK_REG_CREATE,        /* create(path, data, ephemeral | sequential) */
     ZK_REG_DELETE,        /* delete(path, any version) */
     ZK_REG_SET,           /* set(path, data, any version) */
+    ZK_REG_WATCH,         /* get(path) with a watch */
     ZK_REG_RETRY_LATER,   /* arm the retry timer; answer with zk_registrations_retry_due() */
     ZK_REG_LOST,          /* everything registered is gone (session expired): tell the owner */
 };
@@ -62,8 +67,16 @@ struct zk_node_opts {
 struct zk_registrations *zk_registrations_new(const char *root);
 void zk_registrations_free(struct zk_registrations *r);
 
+/* Largest payload registered. ZooKeeper drops the connection (and with it
+ * every registration of this host) on a request beyond its jute.maxbuffer,
+ * 1 MiB by default; this leaves room for the path and the ACL. */
+#define ZK_REGISTRATIONS_PAYLOAD_MAX (1024 * 1024 - 8192)
+#define ZK_REGISTRATIONS_REFUSED (-2)
+
 /* What is wanted. payload is copied; what names the registration in log
- * lines ("nodesrv 127.0.0.2:18000 container=3f2a1b2c3d4e"). */
+ * lines ("nodesrv 127.0.0.2:18000 container=3f2a1b2c3d4e"). 0; -1 when out
+ * of memory; ZK_REGISTRATIONS_REFUSED for a payload over the limit, logged
+ * once per size, and any node of the instance withdrawn. */
 int zk_registrations_put(struct zk_registrations *r, const char *service, const char *instance,
                          const char *payload, const char *what);
 int zk_registrations_put_opts(struct zk_registrations *r, const char *service, const char *instance,
@@ -81,6 +94,8 @@ char *zk_registrations_describe(const struct zk_registrations *r, const char *se
 void zk_registrations_session(struct zk_registrations *r, enum zk_session_event ev,
                               int64_t session_id);
 void zk_registrations_retry_due(struct zk_registrations *r);
+/* A watch fired on the session: type ZOO_*_EVENT, path the node's. */
+void zk_registrations_watch_fired(struct zk_registrations *r, int type, const char *path);
 /* One reply per request that carried an op; res may be NULL on failure. */
 void zk_registrations_reply(struct zk_registrations *r, struct zk_registrations_op *op, int rc,
                             const struct zk_result *res);

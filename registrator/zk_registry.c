@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "zk.h"
+#include "zk_auth.h"
 #include "zk_registrations.h"
 
 #include <stdio.h>
@@ -76,6 +77,9 @@ static void send_one(struct zk_registry *r, struct zk_registrations_request *rq)
         break;
     case ZK_REG_SET:
         sent = zk_set(r->zk, rq->path, rq->data, rq->datalen, on_reply, ctx);
+        break;
+    case ZK_REG_WATCH:
+        sent = zk_get(r->zk, rq->path, true, on_reply, ctx);
         break;
     case ZK_REG_RETRY_LATER:
         if (!r->retry_timer) r->retry_timer = loop_timer(r->loop, RETRY_MS, retry_due, r);
@@ -187,7 +191,9 @@ static void on_session(void *arg, enum zk_session_event ev)
 
 static void on_watch(void *arg, int type, const char *path)
 {
-    (void)arg, (void)type, (void)path; /* the registrator sets no watches */
+    struct zk_registry *r = arg;
+    zk_registrations_watch_fired(r->state, type, path);
+    pump(r);
 }
 
 void *zk_registry_new(struct loop *l, const struct reg_config *cfg, registry_lost_fn *on_lost,
@@ -211,7 +217,22 @@ void *zk_registry_new(struct loop *l, const struct reg_config *cfg, registry_los
                 ? zk_new(l, hosts, cfg->zk_session_timeout_ms, on_session, on_watch, r)
                 : NULL;
     free(hosts);
-    if (!r->zk) {
+    /* Credentials that cannot be used stop the start: no silent fallback to open nodes. */
+    bool auth_ok = !cfg->zk_auth_file;
+    if (r->zk && cfg->zk_auth_file) {
+        char err[512];
+        struct zk_auth *auth = zk_auth_load(cfg->zk_auth_file, err, sizeof err);
+        if (!auth)
+            log_error("registry.auth_file: %s", err);
+        else if (zk_set_auth(r->zk, auth) < 0)
+            log_error("registry.auth_file: out of memory");
+        else
+            auth_ok = true;
+        zk_auth_free(auth);
+    }
+    if (!r->zk || !auth_ok) {
+        zk_free(r->zk);
+        if (r->zk) loop_run_posts(l);
         zk_registrations_free(r->state);
         free(r);
         return NULL;

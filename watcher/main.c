@@ -38,7 +38,39 @@ struct ctx {
     struct watcher *watcher;
     struct ops *ops;
     int signo;
+    const char *path;
+    /* Every config loaded by SIGHUP: kept discoveries borrow their service
+     * from the config they started with, so all live until exit. */
+    struct syn_config **configs;
+    size_t nconfigs;
 };
+
+/* SIGHUP: read the file again; a config that does not validate, or moves
+ * what needs a restart, is refused and the running state kept. One line. */
+static void reload(struct ctx *c)
+{
+    struct syn_config *cfg = NULL;
+    char err[512];
+    if (syn_config_load(c->path, &cfg, err, sizeof err) < 0) {
+        log_error("SIGHUP: reload refused, the running config is kept: %s: %s", c->path, err);
+        return;
+    }
+    struct syn_config **v = realloc(c->configs, (c->nconfigs + 1) * sizeof *v);
+    if (!v) {
+        syn_config_free(cfg);
+        log_error("SIGHUP: reload refused, the running config is kept: out of memory");
+        return;
+    }
+    c->configs = v;
+    if (watcher_reload(c->watcher, cfg, err, sizeof err) < 0) {
+        log_error("SIGHUP: reload refused, the running config is kept: %s: %s", c->path, err);
+        syn_config_free(cfg);
+        return;
+    }
+    for (size_t i = 0; i < cfg->warnings.n; i++)
+        log_warn("%s: %s", c->path, cfg->warnings.v[i]);
+    c->configs[c->nconfigs++] = cfg;
+}
 
 static void on_signal(void *arg, int signo)
 {
@@ -52,8 +84,8 @@ static void on_signal(void *arg, int signo)
     } else if (signo == SIGTERM || signo == SIGINT) {
         c->signo = signo;
         loop_stop(c->loop);
-    } else if (signo == SIGHUP) {
-        log_info("SIGHUP ignored: restart the watcher to read a changed config");
+    } else if (signo == SIGHUP && c->watcher) {
+        reload(c);
     }
 }
 
@@ -242,7 +274,7 @@ int main(int argc, char **argv)
 
     struct loop *loop = loop_new();
     if (!loop) return 1;
-    struct ctx c = {loop, NULL, NULL, 0};
+    struct ctx c = {.loop = loop, .path = path};
     loop_on_signal(loop, on_signal, &c);
     if (!once) {
         struct ops_hooks hooks = {status_json, NULL, summary, &c};
@@ -284,5 +316,8 @@ int main(int argc, char **argv)
     ops_free(c.ops);
     loop_free(loop);
     syn_config_free(cfg);
+    for (size_t i = 0; i < c.nconfigs; i++)
+        syn_config_free(c.configs[i]);
+    free(c.configs);
     return status;
 }

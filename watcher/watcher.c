@@ -20,15 +20,26 @@
 #include <time.h>
 
 #define FIRST_ANSWER_WAIT_MS 3000 /* longest wait for every discovery before the first render */
-#define COALESCE_MS 5             /* changes this close together make one render */
-#define RUNTIME_COMMAND_MS 5000   /* longest wait for one stats-socket answer */
-#define MASTER_RELOAD_MS 20000    /* longest wait for a managed reload's new worker */
+/* A change is applied on the loop's next turn: what arrives meanwhile (one
+ * ZooKeeper reply batch) joins it, and what arrives while a runtime batch or
+ * a check of haproxy.cfg runs waits for its end and makes one render. */
+#define COALESCE_MS 0
+#define RUNTIME_COMMAND_MS 5000 /* longest wait for one stats-socket answer */
+#define MASTER_RELOAD_MS 20000  /* longest wait for a managed reload's new worker */
+
+/* Where a discovery reports: its service's index moves on a reload. */
+struct slot {
+    struct watcher *w;
+    size_t index;
+};
 
 struct service_state {
     struct discovery *discovery;
+    struct slot *slot; /* owned; the discovery's callback argument */
     struct backend_list current;
     bool answered;              /* the discovery has published at least once */
     bool output_dirty;          /* file_output owes this service a write */
+    bool render_dirty;          /* changed since last_model was rendered */
     time_t last_change;         /* wall clock of the last change of its backends; 0: none */
     char last_error[256];       /* the last registration refused, or "" */
     struct strlist conflicts;   /* sources of address conflicts logged, sorted */
@@ -61,6 +72,10 @@ struct watcher {
     bool force_reload;                  /* the runtime API failed: the next render reloads */
     char *batch_text;                   /* the config a running runtime batch puts into effect */
     struct render_model *pending_model; /* the newest config submitted for a reload */
+    struct render_model *last_model;    /* the last one rendered: the next reuses its blocks */
+    bool adopt_tried;                   /* the first render looked for a running haproxy */
+    bool adopting;                      /* runtime_sync_adopt runs */
+    bool *changed;                      /* per service, for render_model_new */
     unsigned runtime_changes;
     int status;
 };
@@ -217,6 +232,38 @@ static void report_ready(struct watcher *w)
     w->opts.on_ready(w->opts.ready_arg);
 }
 
+/* True when the file at path holds exactly text. */
+static bool file_holds(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char buf[65536];
+    size_t len = strlen(text), at = 0, n;
+    bool same = true;
+    while (same && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        same = at + n <= len && memcmp(buf, text + at, n) == 0;
+        at += n;
+    }
+    fclose(f);
+    return same && at == len;
+}
+
+/* The first render of a watcher restarted next to a running HAProxy: when
+ * haproxy.cfg is what we would write, adopt HAProxy instead of reloading it
+ * (runtime_sync checks its servers). Takes text and model when it does. */
+static bool adopt_running(struct watcher *w, char *text, struct render_model *model)
+{
+    /* Managed mode starts and restarts its own HAProxy: not here. */
+    if (w->adopt_tried || !w->rs || w->managed || w->force_reload) return false;
+    w->adopt_tried = true;
+    if (!file_holds(w->cfg->haproxy.config_file_path, text)) return false;
+    log_info("haproxy.cfg is unchanged; checking whether the running haproxy can be adopted");
+    w->adopting = true;
+    w->batch_text = text;
+    runtime_sync_adopt(w->rs, model);
+    return true;
+}
+
 static void render_now(void *arg)
 {
     struct watcher *w = arg;
@@ -249,26 +296,47 @@ static void render_now(void *arg)
         lists[i] = served(w, i, &scratch[i]);
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
     struct strlist warnings = {0};
-    uint64_t t0 = loop_now_ms();
-    struct render_model *model = render_model_new(w->cfg, lists, &ropts, NULL, NULL, &warnings);
+    /* Only the services that changed since the last model are rendered; the
+     * others share its blocks, and the planner skips them. */
+    size_t nchanged = 0;
+    for (size_t i = 0; i < w->cfg->nservices; i++) {
+        w->changed[i] = w->services[i].render_dirty || !w->last_model;
+        nchanged += w->changed[i];
+    }
+    uint64_t t0 = loop_now_us();
+    struct render_model *model =
+        render_model_new(w->cfg, lists, &ropts, w->last_model, w->changed, &warnings);
+    uint64_t t1 = loop_now_us();
     char *text = model ? render_model_text(model) : NULL;
-    if (text)
-        log_debug("rendered haproxy.cfg: %zu bytes in %llu ms", strlen(text),
-                  (unsigned long long)(loop_now_ms() - t0));
+    struct render_model *kept = text ? render_model_share(model) : NULL;
     free(lists); /* shallow: the backends stay in w->services */
     for (size_t i = 0; i < w->cfg->nservices; i++)
         free(scratch[i]);
     free(scratch);
     log_warnings(&warnings);
-    if (!text) {
+    if (!kept) {
         render_model_free(model);
+        free(text);
+        w->render_owed = true; /* the dirty marks stay: retried on the next change */
         log_error("rendering haproxy.cfg: out of memory");
         return;
     }
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        w->services[i].render_dirty = false;
+    render_model_free(w->last_model);
+    w->last_model = kept;
+    log_debug("render: %zu of %zu services in %llu us, haproxy.cfg text (%zu bytes) in %llu us",
+              nchanged, w->cfg->nservices, (unsigned long long)(t1 - t0), strlen(text),
+              (unsigned long long)(loop_now_us() - t1));
+    if (adopt_running(w, text, model)) return;
     if (w->rs && !w->force_reload) {
         char why[400];
         bool ready = runtime_sync_ready(w->rs);
-        switch (runtime_sync_apply(w->rs, &model, why, sizeof why)) {
+        uint64_t t2 = loop_now_us();
+        enum runtime_apply_result res = runtime_sync_apply(w->rs, &model, why, sizeof why);
+        log_debug("runtime: planned and queued in %llu us",
+                  (unsigned long long)(loop_now_us() - t2));
+        switch (res) {
         case RUNTIME_APPLYING:
             w->batch_text = text;
             return;
@@ -293,7 +361,16 @@ static void on_runtime_done(void *arg, bool ok, const char *why)
     struct watcher *w = arg;
     char *text = w->batch_text;
     w->batch_text = NULL;
-    if (ok && text) {
+    if (w->adopting) {
+        w->adopting = false;
+        if (ok) {
+            change_applied(w);
+            haproxy_apply_submit(w->apply, text, false); /* the same file: no reload */
+        } else {
+            w->force_reload = true;
+            w->render_owed = true;
+        }
+    } else if (ok && text) {
         w->runtime_changes++;
         change_applied(w);
         log_info("runtime: servers changed without a reload (runtime change #%u; %u reloads so "
@@ -381,9 +458,12 @@ static void log_refused(const struct syn_service *svc, struct service_state *s,
     strlist_clear(&notes->refused_why);
 }
 
-static void on_update(void *arg, size_t index, struct backend_list *found)
+static void on_update(void *arg, size_t ignored_index, struct backend_list *found)
 {
-    struct watcher *w = arg;
+    struct slot *slot = arg;
+    struct watcher *w = slot->w;
+    size_t index = slot->index;
+    (void)ignored_index;
     const struct syn_service *svc = &w->cfg->services[index];
     struct service_state *s = &w->services[index];
     size_t found_n = found->n;
@@ -422,12 +502,14 @@ static void on_update(void *arg, size_t index, struct backend_list *found)
         s->last_change = time(NULL);
         if (!w->change_seen_ms) w->change_seen_ms = loop_now_ms();
         s->output_dirty = true;
+        s->render_dirty = true;
         w->state_dirty = true;
         schedule_render(w);
         break;
     case SELECTION_UNCHANGED:
         if (first) {
             s->output_dirty = true;
+            s->render_dirty = true;
             schedule_render(w);
         }
         break;
@@ -493,6 +575,7 @@ static void quarantine_rejected(struct watcher *w)
             free(key);
             qsort(s->quarantined.v, s->quarantined.n, sizeof *s->quarantined.v, cmp_strp);
             added++;
+            s->render_dirty = true; /* served without it from now on */
             log_warn("service %s: HAProxy refuses the server line of %s (%s:%d, "
                      "haproxy_server_options \"%s\"): %s; left out until it changes",
                      w->cfg->services[hits[k].svc].name, b->source ? b->source : "?", b->host,
@@ -609,6 +692,139 @@ static void runtime_setup(struct watcher *w)
                  h->socket_files.v[0], h->drain_timeout_ms);
 }
 
+static void start_discovery(struct watcher *w, size_t i)
+{
+    struct service_state *s = &w->services[i];
+    if (!(s->slot = calloc(1, sizeof *s->slot))) {
+        log_error("service %s: out of memory", w->cfg->services[i].name);
+        return;
+    }
+    *s->slot = (struct slot){w, i};
+    s->discovery = discovery_new(&w->hub, &w->cfg->services[i], i, on_update, s->slot);
+}
+
+static void stop_service(struct service_state *s)
+{
+    discovery_free(s->discovery);
+    free(s->slot);
+    backend_list_clear(&s->current);
+    strlist_clear(&s->conflicts);
+    strlist_clear(&s->refused);
+    strlist_clear(&s->quarantined);
+    memset(s, 0, sizeof *s);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool same_list(const struct strlist *a, const struct strlist *b)
+{
+    if (a->n != b->n) return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i])) return false;
+    return true;
+}
+
+/* What the watcher was built around and a reload cannot move; NULL if
+ * nothing of it changed. */
+static const char *fixed_change(const struct syn_config *a, const struct syn_config *b)
+{
+    const struct syn_haproxy *x = &a->haproxy, *y = &b->haproxy;
+    if (a->has_haproxy != b->has_haproxy) return "the haproxy section";
+    if (!same_text(x->config_file_path, y->config_file_path)) return "haproxy.config_file_path";
+    if (!same_text(x->reload_command, y->reload_command)) return "haproxy.reload_command";
+    if (!same_text(x->check_command, y->check_command)) return "haproxy.check_command";
+    if (!same_text(x->candidate_config_file_path, y->candidate_config_file_path))
+        return "haproxy.candidate_config_file_path";
+    if (!same_text(x->haproxy_binary, y->haproxy_binary)) return "haproxy.haproxy_binary";
+    if (!same_text(x->state_file_path, y->state_file_path)) return "haproxy.state_file_path";
+    if (!same_list(&x->socket_files, &y->socket_files) || x->do_socket != y->do_socket)
+        return "haproxy.socket_file_path";
+    if (x->managed != y->managed) return "haproxy.managed";
+    if (x->do_writes != y->do_writes || x->do_reloads != y->do_reloads)
+        return "haproxy.do_writes/do_reloads";
+    if (x->restart_interval != y->restart_interval || x->restart_jitter != y->restart_jitter)
+        return "haproxy.restart_interval/restart_jitter";
+    return NULL;
+}
+
+int watcher_reload(struct watcher *w, const struct syn_config *cfg, char *err, size_t errlen)
+{
+    const char *fixed = fixed_change(w->cfg, cfg);
+    if (fixed) {
+        snprintf(err, errlen, "%s changed, which needs a restart", fixed);
+        return -1;
+    }
+    struct service_state *next = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *next);
+    if (!next) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    const struct syn_config *old = w->cfg;
+    bool *kept = calloc(old->nservices ? old->nservices : 1, sizeof *kept);
+    bool *changed = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *changed);
+    if (!kept || !changed) {
+        free(kept);
+        free(changed);
+        free(next);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t nkept = 0, nstarted = 0, nchanged = 0, nstopped = 0;
+    for (size_t i = 0; i < cfg->nservices; i++) {
+        bool known = false;
+        for (size_t j = 0; j < old->nservices; j++) {
+            if (strcmp(old->services[j].name, cfg->services[i].name)) continue;
+            known = true;
+            if (!strcmp(old->services[j].fingerprint, cfg->services[i].fingerprint)) {
+                next[i] = w->services[j]; /* session, backends, answered: all kept */
+                if (next[i].slot) next[i].slot->index = i;
+                kept[j] = true;
+                nkept++;
+            } else {
+                nchanged++;
+            }
+        }
+        if (!known) nstarted++;
+    }
+    nstopped = old->nservices - nkept - nchanged;
+    for (size_t j = 0; j < old->nservices; j++)
+        if (!kept[j]) stop_service(&w->services[j]);
+    free(kept);
+    free(w->services);
+    w->services = next;
+    w->cfg = cfg;
+    /* Another config: the next model is rendered whole. */
+    free(w->changed);
+    w->changed = changed;
+    render_model_free(w->last_model);
+    w->last_model = NULL;
+    /* New and changed services start now; one render follows when they
+     * have answered (or FIRST_ANSWER_WAIT_MS is over). */
+    for (size_t i = 0; i < cfg->nservices; i++)
+        if (!w->services[i].slot) start_discovery(w, i);
+    w->render_owed = true;
+    w->state_dirty = true;
+    for (size_t i = 0; i < cfg->nservices; i++)
+        w->services[i].output_dirty = true;
+    if (w->started && nstarted + nchanged > 0) {
+        w->started = false;
+        if (w->render_timer) loop_timer_cancel(w->loop, w->render_timer);
+        w->render_timer = 0;
+        if (w->first_answer_timer) loop_timer_cancel(w->loop, w->first_answer_timer);
+        w->first_answer_timer =
+            loop_timer(w->loop, FIRST_ANSWER_WAIT_MS, on_first_answer_timeout, w);
+    } else {
+        schedule_render(w);
+    }
+    log_info("SIGHUP: reload applied: %zu services kept (sessions and backends), %zu started, "
+             "%zu changed (restarted), %zu stopped; one validated haproxy.cfg change follows",
+             nkept, nstarted, nchanged, nstopped);
+    return 0;
+}
+
 static void on_reject(void *arg, const char *service, const char *err)
 {
     struct watcher *w = arg;
@@ -682,7 +898,10 @@ struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
     w->hub.reject_arg = w;
     add_metrics(w, opts->metrics);
     w->services = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *w->services);
-    if (!w->services) {
+    w->changed = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *w->changed);
+    if (!w->services || !w->changed) {
+        free(w->services);
+        free(w->changed);
         free(w);
         return NULL;
     }
@@ -712,7 +931,7 @@ struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
     }
     load_state(w);
     for (size_t i = 0; i < cfg->nservices; i++)
-        w->services[i].discovery = discovery_new(&w->hub, &cfg->services[i], i, on_update, w);
+        start_discovery(w, i);
     w->first_answer_timer = loop_timer(l, FIRST_ANSWER_WAIT_MS, on_first_answer_timeout, w);
     return w;
 }
@@ -733,15 +952,13 @@ void watcher_free(struct watcher *w)
     if (!w) return;
     if (w->render_timer) loop_timer_cancel(w->loop, w->render_timer);
     if (w->first_answer_timer) loop_timer_cancel(w->loop, w->first_answer_timer);
-    for (size_t i = 0; i < w->cfg->nservices; i++)
-        discovery_free(w->services[i].discovery);
-    discovery_hub_release(&w->hub);
     for (size_t i = 0; i < w->cfg->nservices; i++) {
-        backend_list_clear(&w->services[i].current);
-        strlist_clear(&w->services[i].conflicts);
-        strlist_clear(&w->services[i].refused);
-        strlist_clear(&w->services[i].quarantined);
+        discovery_free(w->services[i].discovery);
+        w->services[i].discovery = NULL;
     }
+    discovery_hub_release(&w->hub);
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        stop_service(&w->services[i]);
     if (w->apply) {
         struct runtime_sync_stats st = {0};
         if (w->rs) runtime_sync_get_stats(w->rs, &st);
@@ -754,6 +971,8 @@ void watcher_free(struct watcher *w)
     haproxy_managed_free(w->managed);
     haproxy_apply_free(w->apply);
     clear_pending(w);
+    render_model_free(w->last_model);
+    free(w->changed);
     free(w->batch_text);
     free(w->reload_cmd);
     free(w->master_socket);

@@ -30,6 +30,17 @@ struct watcher_opts {
 struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
                             const struct watcher_opts *opts);
 void watcher_free(struct watcher *w);
+/*
+ * SIGHUP: cfg replaces the running config (borrowed: it, and every config
+ * given before, must outlive the watcher, since kept discoveries borrow
+ * their service). A service whose JSON is unchanged keeps its discovery
+ * session and backends; changed and new ones start, removed ones stop; one
+ * render follows once the new ones answer (3 s at most), validated by
+ * haproxy -c like any other. -1 with err, nothing changed, when cfg moves
+ * what the watcher was built around (haproxy.cfg's path, the socket,
+ * managed mode, the reload or check command, the state file).
+ */
+int watcher_reload(struct watcher *w, const struct syn_config *cfg, char *err, size_t errlen);
 /* A child exited (from the loop's SIGCHLD); true if it was the watcher's. */
 bool watcher_child_exited(struct watcher *w, pid_t pid, int status);
 /* 0 when --once applied a valid config, 1 otherwise. */

@@ -111,6 +111,14 @@ sd_zk_service() {
 JSON
 }
 
+# sd_zk_named_service NAME LB_PORT: one member of a services object, service
+# NAME discovered in ZooKeeper at /smartdock/services/NAME, listening on
+# 127.0.0.1:LB_PORT in mode http.
+sd_zk_named_service() {
+	echo "\"$1\": {\"discovery\": {\"method\": \"zookeeper\", \"hosts\": [\"$SD_ZK_ADDR\"], \"path\": \"/smartdock/services/$1\"},
+	  \"haproxy\": {\"port\": $2, \"bind_address\": \"127.0.0.1\", \"listen\": [\"mode http\"]}}"
+}
+
 # ---------------------------------------------------------------- etcd
 # Through etcd's JSON gateway with curl (Debian's etcd-server has no
 # etcdctl). With SD_ETCD_USER and SD_ETCD_PASSWORD set, every call
@@ -262,6 +270,13 @@ sd_hap_servers() {
 # (as sd_hap_servers prints it) matches PATTERN (grep -E).
 sd_hap_has_server() {
 	sd_hap_servers "$1" "$2" | grep -qE "$3"
+}
+
+# sd_reload_marks SOCKET MASTER_SOCKET WATCHER: "WORKER_PID MASTER_RELOADS
+# WATCHER_RELOADS", all three unchanged when HAProxy was not reloaded.
+sd_reload_marks() {
+	echo "$(sd_hap_worker_pid "$1") $(sd_hap_cli "$2" "show proc" | awk '$2 == "master" { print $3 }')" \
+		"$(sd_watcher_reloads "$3")"
 }
 
 # sd_watcher_reloads NAME: how many reloads the watcher NAME logged.

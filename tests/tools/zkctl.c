@@ -11,7 +11,15 @@
  *   zkctl HOSTS delete PATH
  *   zkctl HOSTS stat PATH          the node's ctime, in ms since the epoch
  *   zkctl HOSTS ctimes PATH        "<child> <ctime ms>" per line, sorted
+ *   zkctl HOSTS czxids PATH        "<child> <czxid> <ephemeral owner hex>" per line, sorted:
+ *                                  a znode deleted and created again has a new czxid
  *   zkctl HOSTS bulk-create FILE [ephemeral] [sequential] [hold]
+ *   zkctl HOSTS set PATH DATA      overwrite the data (any version)
+ *   zkctl HOSTS acl PATH           "<scheme>:<id> <perms>" per line, sorted
+ *
+ * ZKCTL_AUTH=user:password in the environment authenticates with the digest
+ * scheme, and nodes created then get digest:user:<hash> ALL plus
+ * world:anyone READ (ZKCTL_ACL=private: the digest entry only).
  *
  * bulk-create (for the benchmarks) reads "PATH DATA" lines (DATA is the rest
  * of the line, maybe empty; FILE - is stdin), sends every create at once
@@ -30,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include <zookeeper/zookeeper.h>
 
 static int cmp(const void *a, const void *b)
@@ -41,12 +50,79 @@ static zhandle_t *connect_zk(const char *hosts)
 {
     zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
     zhandle_t *zh = zookeeper_init(hosts, NULL, 10000, NULL, NULL, 0);
-    for (int i = 0; zh && i < 100 && zoo_state(zh) != ZOO_CONNECTED_STATE; i++) usleep(50000);
+    for (int i = 0; zh && i < 100 && zoo_state(zh) != ZOO_CONNECTED_STATE; i++)
+        usleep(50000);
     if (!zh || zoo_state(zh) != ZOO_CONNECTED_STATE) {
         fprintf(stderr, "zkctl: cannot connect to %s\n", hosts);
         exit(2);
     }
     return zh;
+}
+
+static int status(int rc, const char *path);
+
+/* The ACL nodes are created with: open, or ZKCTL_AUTH's (see the top). */
+static struct ACL_vector *create_acl = &ZOO_OPEN_ACL_UNSAFE;
+static struct ACL auth_acl[2];
+static struct ACL_vector auth_acl_vec;
+static char digest_id[512];
+static volatile int auth_rc = -1;
+
+static void auth_done(int rc, const void *data)
+{
+    (void)data;
+    auth_rc = rc;
+}
+
+static void authenticate(zhandle_t *zh)
+{
+    const char *cred = getenv("ZKCTL_AUTH");
+    if (!cred || !*cred) return;
+    const char *colon = strchr(cred, ':');
+    unsigned char sha[EVP_MAX_MD_SIZE];
+    unsigned int shalen = 0;
+    unsigned char b64[64];
+    if (!colon || !EVP_Digest(cred, strlen(cred), sha, &shalen, EVP_sha1(), NULL)) {
+        fputs("zkctl: ZKCTL_AUTH: expected user:password\n", stderr);
+        exit(2);
+    }
+    EVP_EncodeBlock(b64, sha, (int)shalen);
+    snprintf(digest_id, sizeof digest_id, "%.*s:%s", (int)(colon - cred), cred, b64);
+    if (zoo_add_auth(zh, "digest", cred, (int)strlen(cred), auth_done, NULL) != ZOK) exit(2);
+    for (int i = 0; i < 200 && auth_rc < 0; i++)
+        usleep(10000);
+    if (auth_rc != ZOK) {
+        fprintf(stderr, "zkctl: authentication failed\n");
+        exit(2);
+    }
+    auth_acl[0] = (struct ACL){ZOO_PERM_ALL, {"digest", digest_id}};
+    auth_acl[1] = (struct ACL){ZOO_PERM_READ, {"world", "anyone"}};
+    const char *mode = getenv("ZKCTL_ACL");
+    auth_acl_vec = (struct ACL_vector){mode && strcmp(mode, "private") == 0 ? 1 : 2, auth_acl};
+    create_acl = &auth_acl_vec;
+}
+
+static int print_acl(zhandle_t *zh, const char *path)
+{
+    struct ACL_vector v;
+    struct Stat st;
+    int rc = zoo_get_acl(zh, path, &v, &st);
+    if (rc != ZOK) return status(rc, path);
+    char **lines = calloc((size_t)v.count + 1, sizeof *lines);
+    for (int i = 0; i < v.count; i++) {
+        char line[1024];
+        snprintf(line, sizeof line, "%s:%s %d", v.data[i].id.scheme, v.data[i].id.id,
+                 v.data[i].perms);
+        lines[i] = strdup(line);
+    }
+    qsort(lines, (size_t)v.count, sizeof *lines, cmp);
+    for (int i = 0; i < v.count; i++) {
+        printf("%s\n", lines[i]);
+        free(lines[i]);
+    }
+    free(lines);
+    deallocate_ACL_vector(&v);
+    return 0;
 }
 
 static int status(int rc, const char *path)
@@ -85,7 +161,7 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int ctimes(zhandle_t *zh, const char *path)
+static int ctimes(zhandle_t *zh, const char *path, int czxid)
 {
     struct String_vector v;
     int rc = zoo_get_children(zh, path, 0, &v);
@@ -95,7 +171,11 @@ static int ctimes(zhandle_t *zh, const char *path)
         char child[1024];
         struct Stat st;
         snprintf(child, sizeof child, "%s/%s", strcmp(path, "/") ? path : "", v.data[i]);
-        if (zoo_exists(zh, child, 0, &st) == ZOK)
+        if (zoo_exists(zh, child, 0, &st) != ZOK) continue;
+        if (czxid)
+            printf("%s %lld %llx\n", v.data[i], (long long)st.czxid,
+                   (unsigned long long)st.ephemeralOwner);
+        else
             printf("%s %lld\n", v.data[i], (long long)st.ctime);
     }
     deallocate_String_vector(&v);
@@ -157,19 +237,21 @@ static int bulk_create(zhandle_t *zh, const char *file, int flags, int hold, sig
             *sp = 0;
             data = sp + 1;
         }
-        int rc = zoo_acreate(zh, lines[i], data, (int)strlen(data), &ZOO_OPEN_ACL_UNSAFE, flags,
-                             bulk_done, lines[i]);
+        int rc = zoo_acreate(zh, lines[i], data, (int)strlen(data), create_acl, flags, bulk_done,
+                             lines[i]);
         if (rc != ZOK) bulk_done(rc, NULL, lines[i]);
     }
     pthread_mutex_lock(&bulk.mu);
-    while (bulk.pending > 0) pthread_cond_wait(&bulk.cv, &bulk.mu);
+    while (bulk.pending > 0)
+        pthread_cond_wait(&bulk.cv, &bulk.mu);
     long failed = bulk.failed;
     long long last = bulk.last_ms;
     pthread_mutex_unlock(&bulk.mu);
     printf("created %zu failed %ld first_ms %lld last_ms %lld\n", n - (size_t)failed, failed, first,
            last);
     fflush(stdout);
-    for (size_t i = 0; i < n; i++) free(lines[i]);
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
     free(lines);
     if (hold) {
         int sig;
@@ -181,7 +263,8 @@ static int bulk_create(zhandle_t *zh, const char *file, int flags, int hold, sig
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fputs("usage: zkctl HOSTS ls|dump|get|owner|create|mkdirs|delete|stat|ctimes|bulk-create "
+        fputs("usage: zkctl HOSTS "
+              "ls|dump|get|owner|create|mkdirs|delete|stat|ctimes|czxids|bulk-create|set|acl "
               "PATH [...]\n",
               stderr);
         return 2;
@@ -195,6 +278,7 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     if (strcmp(cmd, "bulk-create") == 0) pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     zhandle_t *zh = connect_zk(argv[1]);
+    authenticate(zh);
     int rc = 2;
     if (strcmp(cmd, "ls") == 0 || strcmp(cmd, "dump") == 0) {
         rc = list(zh, path, cmd[0] == 'd');
@@ -212,7 +296,7 @@ int main(int argc, char **argv)
         snprintf(p, sizeof p, "%s", path);
         for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
             if (s) *s = 0;
-            zoo_create(zh, p, NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+            zoo_create(zh, p, NULL, -1, create_acl, 0, NULL, 0);
             if (!s) break;
             *s = '/';
         }
@@ -225,20 +309,24 @@ int main(int argc, char **argv)
             if (strcmp(argv[i], "hold") == 0 && i + 1 < argc) hold = atoi(argv[++i]);
         }
         char created[1024];
-        rc = status(zoo_create(zh, path, argv[4], (int)strlen(argv[4]), &ZOO_OPEN_ACL_UNSAFE,
-                               flags, created, sizeof created),
+        rc = status(zoo_create(zh, path, argv[4], (int)strlen(argv[4]), create_acl, flags, created,
+                               sizeof created),
                     path);
         if (rc == 0) printf("%s\n", created);
         fflush(stdout);
         if (rc == 0 && hold > 0) sleep((unsigned)hold);
+    } else if (strcmp(cmd, "set") == 0 && argc >= 5) {
+        rc = status(zoo_set(zh, path, argv[4], (int)strlen(argv[4]), -1), path);
+    } else if (strcmp(cmd, "acl") == 0) {
+        rc = print_acl(zh, path);
     } else if (strcmp(cmd, "delete") == 0) {
         rc = status(zoo_delete(zh, path, -1), path);
     } else if (strcmp(cmd, "stat") == 0) {
         struct Stat st;
         rc = status(zoo_exists(zh, path, 0, &st), path);
         if (rc == 0) printf("%lld\n", (long long)st.ctime);
-    } else if (strcmp(cmd, "ctimes") == 0) {
-        rc = ctimes(zh, path);
+    } else if (strcmp(cmd, "ctimes") == 0 || strcmp(cmd, "czxids") == 0) {
+        rc = ctimes(zh, path, strcmp(cmd, "czxids") == 0);
     } else if (strcmp(cmd, "bulk-create") == 0) {
         int flags = 0, hold = 0;
         for (int i = 4; i < argc; i++) {

@@ -930,6 +930,38 @@ static void registrator_ip_from_label(void **state)
     done(&r);
 }
 
+/* What a reload reports: the registrations that stay, change, come and go. */
+static void compare_lists(void **state)
+{
+    (void)state;
+    struct result before, after;
+    run(&before, "{'explicit':false,'services':null}",
+        "{'Config':{'Env':['SERVICE_9000_NAME=metrics'],'ExposedPorts':{'9000/tcp':{}}},"
+        "'NetworkSettings':{'Ports':{'9000/tcp':[{'HostIp':'','HostPort':'19000'}]}}}");
+    run(&after, "{'explicit':false,'services':null,'tags':'new'}",
+        "{'Config':{'Env':['SERVICE_9000_NAME=metrics','SERVICE_8000_IGNORE=1'],"
+        "'ExposedPorts':{'9000/tcp':{},'7000/tcp':{}}},"
+        "'NetworkSettings':{'Ports':{'9000/tcp':[{'HostIp':'','HostPort':'19000'}],"
+        "'7000/tcp':[{'HostIp':'','HostPort':'17000'}]}}}");
+    assert_int_equal(2, before.regs.n); /* nodeapp-8000, metrics */
+    assert_int_equal(2, after.regs.n);  /* nodeapp-7000, metrics with a tag */
+    struct registration_counts n = {0};
+    assert_int_equal(0, registration_list_compare(&before.regs, &after.regs, &n));
+    assert_int_equal(1, n.added);
+    assert_int_equal(1, n.removed);
+    assert_int_equal(1, n.updated);
+    assert_int_equal(0, n.unchanged);
+    struct registration_counts same = {0};
+    struct registration_list copy;
+    assert_int_equal(0, registration_list_copy(&copy, &after.regs));
+    assert_int_equal(0, registration_list_compare(&copy, &after.regs, &same));
+    registration_list_clear(&copy);
+    assert_int_equal(2, same.unchanged);
+    assert_int_equal(0, same.added + same.removed + same.updated);
+    done(&before);
+    done(&after);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -958,6 +990,7 @@ int main(void)
         cmocka_unit_test(registrator_precedence_with_smartdock),
         cmocka_unit_test(registrator_internal),
         cmocka_unit_test(registrator_ip_from_label),
+        cmocka_unit_test(compare_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

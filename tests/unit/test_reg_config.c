@@ -295,6 +295,13 @@ static const struct {
     {"{" ADV ",'registry':{'hosts':['zk:2181'],'session_timeout_ms':999}}",
      "registry.session_timeout_ms: expected an integer 1000..600000, got 999"},
     {"{" ADV ",'registry':{'type':'etcd'}}", "registry.endpoints: required"},
+    /* A password is never shown back, even a malformed one. */
+    {"{" ADV "," ETCD(",'username':'u','password':'pw\\u0001zz9'") "}",
+     "registry.password: expected a string without control characters, got a value not shown"},
+    {"{" ADV "," ETCD(",'username':'u','password':12345") "}",
+     "registry.password: expected a string, got a value not shown"},
+    {"{" ADV ",'registry':{'hosts':['127.0.0.1:2181'],'auth_file':7}}",
+     "registry.auth_file: expected a string, got 7"},
     {"{" ADV ",'registry':{'type':'etcd','endpoints':[]}}",
      "registry.endpoints: expected a non-empty array of http:// or https:// URLs, got []"},
     {"{" ADV ",'registry':{'type':'etcd','endpoints':['127.0.0.1:2379']}}",

@@ -636,6 +636,18 @@ static void model_reuses_unchanged_services(void **state)
     free(got);
     free(want);
 
+    /* A share prints the same and shares every block. */
+    struct render_model *kept = render_model_share(m2);
+    assert_non_null(kept);
+    assert_true(render_model_same_frame(kept, m2));
+    assert_ptr_equal(render_model_servers(kept, 1), render_model_servers(m2, 1));
+    got = render_model_text(kept);
+    want = render_model_text(m2);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    render_model_free(kept);
+
     /* The shared block outlives the model it came from. */
     render_model_free(m1);
     got = render_model_text(m2);

@@ -193,6 +193,37 @@ static void add_command_is_the_server_line(void **state)
     assert_false(runtime_options_have_check("check-ssl agent-check"));
 }
 
+/* Adopting a running HAProxy: its "show servers state" must list exactly the
+ * config's servers (recorded from HAProxy 2.6). */
+static void servers_state_matches_only_the_same_servers(void **state)
+{
+    (void)state;
+    const char *head = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state "
+                       "srv_admin_state srv_uweight srv_iweight srv_time_since_last_change "
+                       "srv_check_status srv_check_result srv_check_health srv_check_state "
+                       "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port "
+                       "srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr "
+                       "srv_agent_port\n";
+    const char *a = "3 web 1 a 127.0.0.2 2 0 1 1 10 6 3 4 6 0 0 0 - 80 - 0 0 - - 0\n";
+    const char *b = "3 web 2 b 127.0.0.3 2 0 10 10 10 6 3 4 6 0 0 0 - 80 - 0 0 - - 0\n";
+    const char *b5 = "3 web 2 b 127.0.0.3 2 0 5 5 10 6 3 4 6 0 0 0 - 80 - 0 0 - - 0\n";
+    const char *c = "3 web 3 c 127.0.0.4 2 8 1 1 10 6 3 4 6 0 0 0 - 80 - 0 0 - - 0\n";
+    const char *other = "4 api 1 a 127.0.0.9 2 0 1 1 10 6 3 4 6 0 0 0 - 81 - 0 0 - - 0\n";
+    struct render_server_list servers = LIST(a1);
+    char answer[4096], why[300];
+    snprintf(answer, sizeof answer, "%s%s%s%s", head, a, other, b);
+    assert_true(runtime_servers_state_match(answer, "web", &servers, why, sizeof why));
+    snprintf(answer, sizeof answer, "%s%s%s%s", head, a, b, c); /* a leftover */
+    assert_false(runtime_servers_state_match(answer, "web", &servers, why, sizeof why));
+    assert_string_equal(why, "haproxy has server web/c that the config has not");
+    snprintf(answer, sizeof answer, "%s%s", head, a); /* one missing */
+    assert_false(runtime_servers_state_match(answer, "web", &servers, why, sizeof why));
+    snprintf(answer, sizeof answer, "%s%s%s", head, a, b5); /* another weight */
+    assert_false(runtime_servers_state_match(answer, "web", &servers, why, sizeof why));
+    assert_string_equal(why, "haproxy has web/b at 127.0.0.3:80 weight 5, the config at "
+                             "127.0.0.3:80 weight 10");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +236,7 @@ int main(void)
         cmocka_unit_test(a_draining_server_that_returns_is_revived),
         cmocka_unit_test(effective_weight_follows_the_last_weight_keyword),
         cmocka_unit_test(add_command_is_the_server_line),
+        cmocka_unit_test(servers_state_matches_only_the_same_servers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,25 @@ static struct backend one(const char *sq)
 #define AZ_EQ "[{'label':'az','value':'us-east-1a','condition':'equals'}]"
 #define AZ_NE "[{'label':'az','value':'us-east-1a','condition':'not-equals'}]"
 
+/* udp registrations stay out unless the service asks for them by label. */
+static void udp_only_when_asked(void **state)
+{
+    (void)state;
+    struct syn_config *plain = config(NULL, NULL);
+    struct syn_config *udp =
+        config("[{'label':'protocol','value':'udp','condition':'equals'}]", NULL);
+    struct backend b = one("{'host':'h','port':53,'labels':{'protocol':'udp','tags':'udp'}}");
+    assert_false(selection_labels_match(&web(plain)->discovery, &b));
+    assert_true(selection_labels_match(&web(udp)->discovery, &b));
+    backend_clear(&b);
+    b = one("{'host':'h','port':53,'labels':{'protocol':'tcp'}}");
+    assert_true(selection_labels_match(&web(plain)->discovery, &b));
+    assert_false(selection_labels_match(&web(udp)->discovery, &b));
+    backend_clear(&b);
+    syn_config_free(plain);
+    syn_config_free(udp);
+}
+
 static void labels_equals_needs_presence(void **state)
 {
     (void)state;
@@ -405,6 +424,7 @@ static void apply_counts_cut_labels(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(udp_only_when_asked),
         cmocka_unit_test(labels_equals_needs_presence),
         cmocka_unit_test(labels_not_equals_passes_when_absent),
         cmocka_unit_test(labels_all_filters_must_pass),

@@ -278,7 +278,7 @@ static void unknown_keys_warn(void **state)
     (void)state;
     struct syn_config *cfg = parse_ok(
         "{\"bogus\":1,\"statsd\":{},\"services\":{\"nodesrv\":{" DOCKER_DISC
-        ",\"extra\":true,\"leader_election\":true,"
+        ",\"extra\":true,\"leader_election\":true,\"discovery_multi\":{},"
         "\"haproxy\":{\"port\":80,\"foo\":1,\"cookie_value_method\":\"hash\"}}},"
         "\"haproxy\":{\"do_writes\":false,\"do_reloads\":false,\"max_server_id\":5,\"zzz\":0,"
         "\"bind_address\":\"a\",\"bind_address\":\"b\"},\"file_output\":{\"output_directory\":"
@@ -289,11 +289,14 @@ static void unknown_keys_warn(void **state)
     assert_true(has_warning(cfg, "unknown key services.nodesrv.extra"));
     assert_true(has_warning_starting(cfg, "services.nodesrv.leader_election: Synapse option not "
                                           "supported by smartdock, ignored: "));
+    assert_true(has_warning(cfg, "services.nodesrv.discovery_multi: Synapse option not supported "
+                                 "by smartdock, ignored: only discovery runs; there is no multi "
+                                 "watcher"));
     assert_true(has_warning(cfg, "unknown key services.nodesrv.haproxy.foo"));
     assert_true(has_warning_starting(cfg, "services.nodesrv.haproxy.cookie_value_method: Synapse "
                                           "option not supported by smartdock, ignored: "));
-    assert_true(has_warning_starting(cfg, "haproxy.max_server_id: Synapse option not supported by "
-                                          "smartdock, ignored: "));
+    assert_true(has_warning(cfg, "haproxy.max_server_id: Synapse option not supported by "
+                                 "smartdock, ignored: no id is rendered on server lines"));
     assert_true(has_warning(cfg, "unknown key haproxy.zzz"));
     assert_true(has_warning(cfg, "duplicate key haproxy.bind_address: the last one is used"));
     assert_string_equal(cfg->haproxy.bind_address, "b");
@@ -403,6 +406,11 @@ static const struct bad bad_configs[] = {
     {DISC("\"method\":\"docker\",\"servers\":[{\"host\":\"h\"}],\"image_name\":\"i\","
           "\"container_port\":1,\"check_interval\":-1"),
      "services.s.discovery.check_interval: expected a number 0.001..86400, got -1"},
+    {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
+          "\"username\":\"u\",\"password\":12345"),
+     "services.s.discovery.password: expected a non-empty string without control characters, got a value not shown"},
+    {DISC("\"method\":\"zookeeper\",\"hosts\":[\"z:2181\"],\"path\":\"/p\",\"auth_file\":\"\""),
+     "services.s.discovery.auth_file: expected a file name, got \"\""},
     {DISC("\"method\":\"etcd\",\"path\":\"/p\""),
      "services.s.discovery.hosts: missing (etcd needs a non-empty \"endpoints\" or \"hosts\")"},
     {DISC("\"method\":\"etcd\",\"endpoints\":[\"e:2379\"],\"path\":\"/p\""),
@@ -420,7 +428,7 @@ static const struct bad bad_configs[] = {
     {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
           "\"password\":\"\""),
      "services.s.discovery.password: expected a non-empty string without control characters, "
-     "got \"\""},
+     "got a value not shown"},
     {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
           "\"ca_file\":\"/a\\nb\""),
      "services.s.discovery.ca_file: expected a non-empty string without control characters, got "
@@ -874,10 +882,30 @@ static void etcd_auth_and_tls_keys(void **state)
                         err);
 }
 
+/* A reload keeps a service whose fingerprint is the same. */
+static void fingerprints(void **state)
+{
+    (void)state;
+    const char *a = "{\"services\":{\"web\":{\"discovery\":{\"method\":\"base\"},"
+                    "\"haproxy\":{\"port\":3000}},\"api\":{\"discovery\":{\"method\":"
+                    "\"base\"},\"haproxy\":{\"port\":3001}}}}";
+    const char *b = "{\"services\":{\"api\":{\"discovery\":{\"method\":\"base\"},"
+                    "\"haproxy\":{\"port\":3002}},\"web\":{ \"discovery\": {\"method\":"
+                    "\"base\"}, \"haproxy\":{\"port\":3000}}}}";
+    struct syn_config *x = parse_ok(a), *y = parse_ok(b);
+    const struct syn_service *xw = syn_config_service(x, "web"), *yw = syn_config_service(y, "web");
+    const struct syn_service *xa = syn_config_service(x, "api"), *ya = syn_config_service(y, "api");
+    assert_string_equal(xw->fingerprint, yw->fingerprint); /* whitespace and order of services */
+    assert_string_not_equal(xa->fingerprint, ya->fingerprint);
+    syn_config_free(x);
+    syn_config_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(article_config),
+        cmocka_unit_test(fingerprints),
         cmocka_unit_test(etcd_auth_and_tls_keys),
         cmocka_unit_test(yaml_config),
         cmocka_unit_test(yaml_errors),

@@ -215,6 +215,20 @@ static void missing_path_is_watched_until_it_exists(void **state)
     zk_child_set_free(cs);
 }
 
+/* A path that exists with no children is an answer: an empty view is
+ * published at once, so the watcher does not wait for it. */
+static void empty_path_is_an_answer(void **state)
+{
+    (void)state;
+    struct zk_child_set *cs = zk_child_set_new("web", PATH);
+    zk_child_set_session(cs, true);
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZOK, "");
+    assert_string_equal(update(cs), "");
+    assert_string_equal(update(cs), "-"); /* once */
+    zk_child_set_free(cs);
+}
+
 /* Nothing is asked or published while ZooKeeper is away. */
 static void nothing_while_disconnected(void **state)
 {
@@ -269,6 +283,7 @@ int main(void)
         cmocka_unit_test(bad_child_is_skipped),
         cmocka_unit_test(change_during_listing_lists_again),
         cmocka_unit_test(missing_path_is_watched_until_it_exists),
+        cmocka_unit_test(empty_path_is_an_answer),
         cmocka_unit_test(nothing_while_disconnected),
         cmocka_unit_test(lost_reread_keeps_the_last_good_data),
         cmocka_unit_test(read_of_a_removed_child_is_ignored),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zookeeper/zookeeper.h>
 
 #include "zk_registrations.h"
 
@@ -18,20 +19,43 @@
 
 /* The ops of the requests last popped by requests(), by position. */
 static struct zk_registrations_op *ops[32];
+/* Every op popped and not answered yet, for done(). */
+static struct zk_registrations_op *outstanding[64];
+
+static void track(struct zk_registrations_op *op)
+{
+    for (int i = 0; op && i < 64; i++)
+        if (!outstanding[i]) {
+            outstanding[i] = op;
+            return;
+        }
+    if (op) fail_msg("more than 64 ops outstanding");
+}
+
+/* Answers op: it leaves outstanding[]. */
+static void answer(struct zk_registrations *r, struct zk_registrations_op *op, int rc,
+                   const struct zk_result *res)
+{
+    assert_non_null(op);
+    for (int i = 0; i < 64; i++)
+        if (outstanding[i] == op) outstanding[i] = NULL;
+    zk_registrations_reply(r, op, rc, res);
+}
 
 /* The pending requests as a string ("list:/sd/web create:/sd/web/i1_=P1"),
  * leaving their ops in ops[] (untouched when there are none). */
 static const char *requests(struct zk_registrations *r)
 {
     static char buf[2048];
-    static const char *names[] = {"parent", "list", "stat",  "create",
-                                  "delete", "set",  "retry", "lost"};
+    static const char *names[] = {"parent", "list",  "stat",  "create", "delete",
+                                  "set",    "watch", "retry", "lost"};
     buf[0] = 0;
     struct zk_registrations_request rq;
     for (int i = 0; zk_registrations_next(r, &rq); i++) {
         assert_true(i < 32);
         if (i == 0) memset(ops, 0, sizeof ops);
         ops[i] = rq.op;
+        track(rq.op);
         if (buf[0]) strcat(buf, " ");
         strcat(buf, names[rq.kind]);
         if (rq.path) {
@@ -51,21 +75,29 @@ static const char *requests(struct zk_registrations *r)
 static void reply(struct zk_registrations *r, int i, int rc)
 {
     assert_non_null(ops[i]);
-    zk_registrations_reply(r, ops[i], rc, NULL);
+    answer(r, ops[i], rc, NULL);
     ops[i] = NULL;
 }
 
 static void reply_created(struct zk_registrations *r, int i, const char *path)
 {
     struct zk_result res = {.path = path};
-    zk_registrations_reply(r, ops[i], ZOK, &res);
+    answer(r, ops[i], ZOK, &res);
     ops[i] = NULL;
 }
 
 static void reply_listed(struct zk_registrations *r, int i, int n, char *const *children)
 {
     struct zk_result res = {.children = children, .nchildren = n};
-    zk_registrations_reply(r, ops[i], ZOK, &res);
+    answer(r, ops[i], ZOK, &res);
+    ops[i] = NULL;
+}
+
+/* A get's answer: the node's data. */
+static void reply_data(struct zk_registrations *r, int i, const char *data)
+{
+    struct zk_result res = {.data = data, .datalen = (int)strlen(data)};
+    answer(r, ops[i], ZOK, &res);
     ops[i] = NULL;
 }
 
@@ -73,7 +105,7 @@ static void reply_owner(struct zk_registrations *r, int i, int64_t owner)
 {
     struct zk_result res = {.has_stat = true};
     res.stat.ephemeralOwner = owner;
-    zk_registrations_reply(r, ops[i], ZOK, &res);
+    answer(r, ops[i], ZOK, &res);
     ops[i] = NULL;
 }
 
@@ -82,8 +114,8 @@ static void reply_owner(struct zk_registrations *r, int i, int64_t owner)
 static void done(struct zk_registrations *r)
 {
     zk_registrations_shutdown(r);
-    for (int i = 0; i < 32; i++)
-        if (ops[i]) reply(r, i, ZCLOSING);
+    for (int i = 0; i < 64; i++)
+        if (outstanding[i]) answer(r, outstanding[i], ZCLOSING, NULL);
     assert_string_equal(requests(r), "");
     zk_registrations_free(r);
 }
@@ -108,8 +140,10 @@ static struct zk_registrations *registered(void)
     assert_string_equal(requests(r), "create:/sd/web/i1_=P1");
     assert_false(zk_registrations_settled(r));
     reply_created(r, 0, DIR "/i1_0000000001");
-    assert_string_equal(requests(r), "");
+    assert_string_equal(requests(r), "watch:/sd/web/i1_0000000001");
     assert_true(zk_registrations_settled(r));
+    reply_data(r, 0, "P1");
+    assert_string_equal(requests(r), "");
     return r;
 }
 
@@ -121,7 +155,12 @@ static void register_update_and_remove(void **state)
     assert_string_equal(requests(r), "");
     zk_registrations_put(r, "web", "i1", "P2", "web i1");
     assert_string_equal(requests(r), "set:/sd/web/i1_0000000001=P2");
+    zk_registrations_watch_fired(r, ZOO_CHANGED_EVENT, DIR "/i1_0000000001"); /* our own set */
+    assert_string_equal(requests(r), "");
     reply(r, 0, ZOK);
+    assert_string_equal(requests(r), "watch:/sd/web/i1_0000000001");
+    reply_data(r, 0, "P2");
+    assert_string_equal(requests(r), "");
     assert_true(zk_registrations_settled(r));
     zk_registrations_remove(r, "web", "i1");
     assert_string_equal(requests(r), "delete:/sd/web/i1_0000000001");
@@ -170,7 +209,7 @@ static void node_created_unseen_is_adopted(void **state)
     reply_listed(r, 0, 1, children);
     assert_string_equal(requests(r), "stat:/sd/web/i1_0000000001");
     reply_owner(r, 0, ME);
-    assert_string_equal(requests(r), "");
+    assert_string_equal(requests(r), "watch:/sd/web/i1_0000000001");
     assert_true(zk_registrations_settled(r));
     zk_registrations_remove(r, "web", "i1");
     assert_string_equal(requests(r), "delete:/sd/web/i1_0000000001");
@@ -210,7 +249,7 @@ static void never_create_while_a_candidates_owner_is_unknown(void **state)
     reply_listed(r, 1, 1, children);
     requests(r);
     reply_owner(r, 0, ME);
-    assert_string_equal(requests(r), "");
+    assert_string_equal(requests(r), "watch:/sd/web/i1_0000000001");
     assert_true(zk_registrations_settled(r));
     done(r);
 }
@@ -228,7 +267,8 @@ static void payload_changed_during_create_is_set_afterwards(void **state)
     zk_registrations_put(r, "web", "i1", "P2", "web i1");
     assert_string_equal(requests(r), "");
     reply_created(r, 0, DIR "/i1_0000000001");
-    assert_string_equal(requests(r), "set:/sd/web/i1_0000000001=P2");
+    assert_string_equal(requests(r), "set:/sd/web/i1_0000000001=P2 watch:/sd/web/i1_0000000001");
+    reply_data(r, 1, "P1"); /* read before the set: not an overwrite */
     zk_registrations_put(r, "web", "i1", "P3", "web i1"); /* and again during the set */
     reply(r, 0, ZOK);
     assert_string_equal(requests(r), "set:/sd/web/i1_0000000001=P3");
@@ -271,7 +311,7 @@ static void replies_from_an_expired_session_are_ignored(void **state)
     zk_registrations_session(r, ZK_SESSION_EXPIRED, 0);
     assert_string_equal(requests(r), "lost");
     struct zk_result res = {.path = DIR "/i1_0000000001"};
-    zk_registrations_reply(r, create, ZOK, &res);
+    answer(r, create, ZOK, &res);
     zk_registrations_session(r, ZK_SESSION_CONNECTED, 0x2002);
     assert_string_equal(requests(r), "list:/sd/web");
     done(r);
@@ -294,6 +334,103 @@ static void removed_during_create(void **state)
     done(r);
 }
 
+/* Someone else deletes our node: it is registered again at once, after a
+ * listing (so never twice), and watched again. */
+static void node_deleted_by_another_client_is_restored(void **state)
+{
+    (void)state;
+    struct zk_registrations *r = registered();
+    zk_registrations_watch_fired(r, ZOO_DELETED_EVENT, DIR "/i1_0000000001");
+    assert_string_equal(requests(r), "list:/sd/web");
+    assert_false(zk_registrations_settled(r));
+    reply_listed(r, 0, 0, NULL);
+    assert_string_equal(requests(r), "create:/sd/web/i1_=P1");
+    reply_created(r, 0, DIR "/i1_0000000002");
+    assert_string_equal(requests(r), "watch:/sd/web/i1_0000000002");
+    reply_data(r, 0, "P1");
+    assert_true(zk_registrations_settled(r));
+    /* The watch's read finding the node gone does the same. */
+    zk_registrations_watch_fired(r, ZOO_CHANGED_EVENT, DIR "/i1_0000000002");
+    assert_string_equal(requests(r), "watch:/sd/web/i1_0000000002");
+    reply(r, 0, ZNONODE);
+    assert_string_equal(requests(r), "list:/sd/web");
+    done(r);
+}
+
+/* Someone else overwrites our node: our payload is set back. */
+static void node_overwritten_by_another_client_is_restored(void **state)
+{
+    (void)state;
+    struct zk_registrations *r = registered();
+    zk_registrations_watch_fired(r, ZOO_CHANGED_EVENT, DIR "/i1_0000000001");
+    assert_string_equal(requests(r), "watch:/sd/web/i1_0000000001");
+    reply_data(r, 0, "{\"host\":\"10.9.9.9\"}");
+    assert_string_equal(requests(r), "set:/sd/web/i1_0000000001=P1");
+    assert_false(zk_registrations_settled(r));
+    reply(r, 0, ZOK);
+    assert_true(zk_registrations_settled(r));
+    zk_registrations_watch_fired(r, ZOO_CHANGED_EVENT, DIR "/i1_0000000001"); /* our set */
+    assert_string_equal(requests(r), "watch:/sd/web/i1_0000000001");
+    reply_data(r, 0, "P1");
+    assert_string_equal(requests(r), "");
+    done(r);
+}
+
+/* Our own delete fires our watch too: that is not a loss to repair. */
+static void our_own_delete_is_not_restored(void **state)
+{
+    (void)state;
+    struct zk_registrations *r = registered();
+    zk_registrations_remove(r, "web", "i1");
+    assert_string_equal(requests(r), "delete:/sd/web/i1_0000000001");
+    zk_registrations_watch_fired(r, ZOO_DELETED_EVENT, DIR "/i1_0000000001");
+    assert_string_equal(requests(r), "");
+    reply(r, 0, ZOK);
+    assert_string_equal(requests(r), "");
+    assert_true(zk_registrations_settled(r));
+    done(r);
+}
+
+/* A watch read lost to a disconnection is set again on reconnecting. */
+static void watch_lost_with_the_connection_is_set_again(void **state)
+{
+    (void)state;
+    struct zk_registrations *r = registered();
+    zk_registrations_watch_fired(r, ZOO_CHANGED_EVENT, DIR "/i1_0000000001");
+    assert_string_equal(requests(r), "watch:/sd/web/i1_0000000001");
+    zk_registrations_session(r, ZK_SESSION_DISCONNECTED, 0);
+    reply(r, 0, ZCONNECTIONLOSS);
+    assert_string_equal(requests(r), "");
+    zk_registrations_session(r, ZK_SESSION_CONNECTED, ME);
+    assert_string_equal(requests(r), "watch:/sd/web/i1_0000000001");
+    done(r);
+}
+
+/* A payload ZooKeeper would drop the connection for is refused (logged once
+ * per size) and an older node of the instance withdrawn. */
+static void payload_over_the_limit_is_refused(void **state)
+{
+    (void)state;
+    struct zk_registrations *r = registered();
+    size_t n = ZK_REGISTRATIONS_PAYLOAD_MAX + 1;
+    char *big = malloc(n + 1);
+    memset(big, 'x', n);
+    big[n] = 0;
+    assert_int_equal(zk_registrations_put(r, "web", "i1", big, "web i1"), ZK_REGISTRATIONS_REFUSED);
+    assert_string_equal(requests(r), "delete:/sd/web/i1_0000000001");
+    reply(r, 0, ZOK);
+    assert_int_equal(zk_registrations_put(r, "web", "i1", big, "web i1"), ZK_REGISTRATIONS_REFUSED);
+    assert_int_equal(zk_registrations_put(r, "web", "i2", big, "web i2"), ZK_REGISTRATIONS_REFUSED);
+    assert_string_equal(requests(r), "");
+    assert_true(zk_registrations_settled(r));
+    big[ZK_REGISTRATIONS_PAYLOAD_MAX] = 0; /* at the limit: fine */
+    assert_int_equal(zk_registrations_put(r, "web", "i2", big, "web i2"), 0);
+    assert_string_equal(requests(r), "list:/sd/web");
+    free(big);
+    zk_registrations_remove(r, "web", "i1");
+    done(r);
+}
+
 /* A Nerve service's persistent node in its own directory: created with the
  * asked mode, touched every ttl_s, deleted before the session closes. */
 static void nerve_persistent_node_with_ttl(void **state)
@@ -312,7 +449,10 @@ static void nerve_persistent_node_with_ttl(void **state)
     free(rq.path);
     free(rq.data);
     ops[0] = rq.op;
+    track(rq.op);
     reply_created(r, 0, "/nerve/db/host1_");
+    assert_string_equal(requests(r), "watch:/nerve/db/host1_");
+    reply_data(r, 0, "P1");
     assert_true(zk_registrations_settled(r));
     zk_registrations_touch_due(r, 1000);
     assert_string_equal(requests(r), "");
@@ -336,6 +476,11 @@ int main(void)
         cmocka_unit_test(expiry_registers_everything_again),
         cmocka_unit_test(replies_from_an_expired_session_are_ignored),
         cmocka_unit_test(removed_during_create),
+        cmocka_unit_test(node_deleted_by_another_client_is_restored),
+        cmocka_unit_test(node_overwritten_by_another_client_is_restored),
+        cmocka_unit_test(our_own_delete_is_not_restored),
+        cmocka_unit_test(watch_lost_with_the_connection_is_set_again),
+        cmocka_unit_test(payload_over_the_limit_is_refused),
         cmocka_unit_test(nerve_persistent_node_with_ttl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

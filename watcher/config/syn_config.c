@@ -31,7 +31,8 @@ static const char *const service_keys[] = {"discovery",
                                            "backend_port_override",
                                            "file_output",
                                            NULL};
-static const char *const service_unsupported[] = {"leader_election", "load_test_concurrency", NULL};
+static const char *const service_unsupported[] = {"leader_election", "load_test_concurrency",
+                                                  "discovery_multi", NULL};
 
 static const char *const svc_haproxy_keys[] = {"port",
                                                "bind_address",
@@ -69,6 +70,7 @@ static const char *const server_keys[] = {"name", "host", "port", NULL};
 static void service_clear(struct syn_service *s)
 {
     free(s->name);
+    free(s->fingerprint);
     syn_discovery_clear(&s->discovery);
     struct syn_service_haproxy *h = &s->haproxy;
     free(h->bind_address);
@@ -264,6 +266,7 @@ static int parse_service(struct json_ctx *c, const char *name, const cJSON *obj,
     if (!syn_name_ok(name))
         return json_failf(c, NULL, "%s: a service name must use only [A-Za-z0-9._:-]", path);
     if (!cJSON_IsObject(obj)) return json_fail(c, path, "an object", obj);
+    if (!(s->fingerprint = cJSON_PrintUnformatted(obj))) return json_oom(c);
     if (syn_check_keys(c, obj, path, service_keys, service_unsupported) < 0) return -1;
     json_path_key(p, sizeof p, path, "discovery");
     if (syn_parse_discovery(c, json_lookup(obj, "discovery"), p, &s->discovery) < 0) return -1;

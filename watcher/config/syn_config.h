@@ -56,6 +56,9 @@ struct syn_service_haproxy {
 
 struct syn_service {
     char *name;
+    /* The service's JSON as parsed, printed compactly: two services with
+     * the same fingerprint are configured identically (a reload keeps it). */
+    char *fingerprint;
     struct syn_discovery discovery;
     struct syn_service_haproxy haproxy;
     struct syn_server *default_servers;

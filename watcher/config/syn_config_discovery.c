@@ -201,12 +201,19 @@ static int parse_zk_hosts(struct json_ctx *c, const cJSON *obj, const char *path
 static int parse_zookeeper(struct json_ctx *c, const cJSON *obj, const char *path,
                            struct syn_discovery *d)
 {
-    static const char *const keys[] = {"method",        "path",         "hosts",
-                                       "label_filters", "label_filter", NULL};
+    static const char *const keys[] = {"method",       "path",      "hosts", "label_filters",
+                                       "label_filter", "auth_file", NULL};
     static const char *const unsupported[] = {"decode", "retry_policy", "generator_config_path",
                                               "discovery_jitter", NULL};
     if (syn_check_keys(c, obj, path, keys, unsupported) < 0) return -1;
     if (parse_zk_hosts(c, obj, path, d) < 0) return -1;
+    /* smartdock's extension: digest credentials for reads where ACLs restrict them. */
+    char p[JSON_PATH_MAX];
+    if (json_get_string(c, obj, path, "auth_file", &d->auth_file) < 0) return -1;
+    if (d->auth_file && !*d->auth_file) {
+        json_path_key(p, sizeof p, path, "auth_file");
+        return json_fail(c, p, "a file name", json_lookup(obj, "auth_file"));
+    }
     return parse_path(c, obj, path, "zookeeper", &d->path);
 }
 
@@ -394,6 +401,7 @@ void syn_discovery_clear(struct syn_discovery *d)
     free(d->etcd_cert_file);
     free(d->etcd_key_file);
     free(d->path);
+    free(d->auth_file);
     strlist_clear(&d->hosts);
     free(d->zk_chroot);
     for (size_t i = 0; i < d->nservers; i++) {

@@ -47,6 +47,8 @@ struct syn_discovery {
     char *path; /* starts with '/' */
     /* zookeeper: "host:port" strings, at least one */
     struct strlist hosts;
+    /* zookeeper: a "user:password" file for the digest scheme; NULL reads anonymously */
+    char *auth_file;
     char *zk_chroot; /* "/chroot" from a "host:port/chroot" entry, or NULL */
     /* docker */
     struct syn_docker_server *servers;

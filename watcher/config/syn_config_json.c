@@ -30,6 +30,10 @@ static const struct {
     {"generator_config_path",
      "the haproxy options come from this config only; no data is read from ZooKeeper"},
     {"discovery_jitter", "changes are applied as they arrive, coalesced within milliseconds"},
+    {"discovery_multi", "only discovery runs; there is no multi watcher"},
+    {"max_server_id", "no id is rendered on server lines"},
+    {"use_nerve_weights", "a registry's weight is always rendered, before server_options"},
+    {"cookie_value_method", "a server's cookie value is its name"},
 };
 
 static const char *instead_of(const char *key)

@@ -29,6 +29,7 @@ struct zk_child_set {
     bool reread;       /* the next listing reloads every child's data */
     bool dirty;        /* something changed since the last publish */
     bool path_missing; /* logged once */
+    bool published;    /* a view was taken at least once */
 };
 
 static void child_clear(struct zk_child *c)
@@ -246,6 +247,9 @@ void zk_child_set_listed(struct zk_child_set *cs, int rc, char *const *children,
         cs->path_missing = false;
         bool reread = cs->reread;
         cs->reread = false;
+        /* An existing path without children is an answer too: the first
+         * listing publishes even when it is empty. */
+        if (!cs->published) cs->dirty = true;
         for (size_t i = 0; i < cs->nchildren; i++)
             cs->children[i].seen = false;
         /* Known children are looked up while the array is still sorted; new
@@ -300,6 +304,7 @@ bool zk_child_set_take_update(struct zk_child_set *cs, struct backend_list *out)
         }
     }
     cs->dirty = false;
+    cs->published = true;
     log_debug("service %s: %zu backends in %s", cs->service, list.n, cs->path);
     *out = list;
     return true;

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "zk.h"
+#include "zk_auth.h"
 #include "zk_child_set.h"
 
 #include <stdlib.h>
@@ -20,6 +21,7 @@ struct zk_conn {
     struct zk_conn *next;
     struct zk_pool *pool;
     char *hosts;
+    char *auth_file; /* NULL: anonymous */
     struct zk *zk;
     struct zk_discovery *subscribers;
 };
@@ -38,8 +40,9 @@ struct zk_discovery {
     discovery_update_fn *fn;
     void *arg;
     struct zk_child_set *children;
-    int outstanding; /* replies not yet delivered */
-    bool closing;    /* freed once outstanding reaches 0 */
+    int outstanding;   /* replies not yet delivered */
+    uint64_t fired_us; /* when the watch that led to the coming update fired; 0: none */
+    bool closing;      /* freed once outstanding reaches 0 */
 };
 
 /* One reply's context. */
@@ -109,6 +112,10 @@ static void pump(struct zk_discovery *d)
     }
     struct backend_list list;
     if (zk_child_set_take_update(d->children, &list)) {
+        if (d->fired_us)
+            log_debug("service %s: %zu backends read and decoded %llu us after the watch fired",
+                      d->svc->name, list.n, (unsigned long long)(loop_now_us() - d->fired_us));
+        d->fired_us = 0;
         d->fn(d->arg, d->index, &list);
         backend_list_clear(&list);
     }
@@ -121,6 +128,9 @@ static void on_data(void *arg, int rc, const struct zk_result *res)
     char *name = op->child;
     op->child = NULL;
     if (op_end(op)) {
+        if (d->fired_us)
+            log_debug("service %s: read %s (%s) %llu us after the watch fired", d->svc->name, name,
+                      zerror(rc), (unsigned long long)(loop_now_us() - d->fired_us));
         const char *refused = zk_child_set_read(d->children, name, rc, res->data, res->datalen,
                                                 res->has_stat ? res->stat.czxid : 0);
         if (refused) discovery_hub_reject(d->hub, d->svc->name, refused);
@@ -144,6 +154,10 @@ static void on_children(void *arg, int rc, const struct zk_result *res)
     struct zk_op *op = arg;
     struct zk_discovery *d = op->d;
     if (!op_end(op)) return;
+    if (d->fired_us)
+        log_debug("service %s: listed %d children (%s) %llu us after the watch fired", d->svc->name,
+                  rc == ZOK ? res->nchildren : 0, zerror(rc),
+                  (unsigned long long)(loop_now_us() - d->fired_us));
     zk_child_set_listed(d->children, rc, res->children, res->nchildren);
     pump(d);
 }
@@ -157,10 +171,22 @@ static void on_session(void *arg, enum zk_session_event ev)
     }
 }
 
+/* path is base or one of its children. */
+static bool path_is_under(const char *base, const char *path)
+{
+    size_t n = strlen(base);
+    return strncmp(base, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
 static void on_watch(void *arg, int type, const char *path)
 {
     struct zk_conn *conn = arg;
+    bool timed = log_enabled(LL_DEBUG);
     for (struct zk_discovery *d = conn->subscribers; d; d = d->next) {
+        if (timed && !d->fired_us && path_is_under(zk_child_set_path(d->children), path)) {
+            d->fired_us = loop_now_us();
+            log_debug("service %s: watch fired on %s (type %d)", d->svc->name, path, type);
+        }
         zk_child_set_watch_fired(d->children, type, path);
         pump(d);
     }
@@ -172,7 +198,10 @@ static void pool_free(void *p)
     free(pool);
 }
 
-static struct zk_conn *conn_get(struct discovery_hub *h, const char *hosts, int timeout_ms)
+/* One session per ensemble and credentials: services reading with different
+ * auth files must not share one. */
+static struct zk_conn *conn_get(struct discovery_hub *h, const char *hosts, const char *auth_file,
+                                int timeout_ms)
 {
     if (!h->zk_pool) {
         struct zk_pool *pool = calloc(1, sizeof *pool);
@@ -183,15 +212,34 @@ static struct zk_conn *conn_get(struct discovery_hub *h, const char *hosts, int 
     }
     struct zk_pool *pool = h->zk_pool;
     for (struct zk_conn *c = pool->conns; c; c = c->next)
-        if (strcmp(c->hosts, hosts) == 0) return c;
+        if (strcmp(c->hosts, hosts) == 0 &&
+            strcmp(c->auth_file ? c->auth_file : "", auth_file ? auth_file : "") == 0)
+            return c;
+    struct zk_auth *auth = NULL;
+    if (auth_file) {
+        char err[512];
+        if (!(auth = zk_auth_load(auth_file, err, sizeof err))) {
+            log_error("zookeeper %s: auth_file: %s", hosts, err);
+            return NULL;
+        }
+    }
     struct zk_conn *c = calloc(1, sizeof *c);
-    if (!c || !(c->hosts = strdup(hosts))) {
+    if (!c || !(c->hosts = strdup(hosts)) || (auth_file && !(c->auth_file = strdup(auth_file)))) {
+        zk_auth_free(auth);
+        if (c) free(c->hosts);
         free(c);
         return NULL;
     }
     c->pool = pool;
     c->zk = zk_new(h->loop, hosts, timeout_ms, on_session, on_watch, c);
+    if (c->zk && auth && zk_set_auth(c->zk, auth) < 0) {
+        zk_free(c->zk);
+        loop_run_posts(pool->loop);
+        c->zk = NULL;
+    }
+    zk_auth_free(auth);
     if (!c->zk) {
+        free(c->auth_file);
         free(c->hosts);
         free(c);
         return NULL;
@@ -210,6 +258,7 @@ static void conn_release(struct zk_conn *c)
     if (*p) *p = c->next;
     zk_free(c->zk);
     loop_run_posts(c->pool->loop); /* flushed replies end while their discoveries exist */
+    free(c->auth_file);
     free(c->hosts);
     free(c);
 }
@@ -231,7 +280,7 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     /* A connection string's chroot follows the last host and applies to all. */
     if (disc->zk_chroot) strcat(hosts, disc->zk_chroot);
     struct zk_discovery *d = calloc(1, sizeof *d);
-    struct zk_conn *conn = d ? conn_get(h, hosts, 10000) : NULL;
+    struct zk_conn *conn = d ? conn_get(h, hosts, disc->auth_file, 10000) : NULL;
     free(hosts);
     if (!conn || !(d->children = zk_child_set_new(svc->name, disc->path))) {
         free(d);

@@ -220,6 +220,59 @@ int runtime_plan_make(const struct render_server_list *prev,
     return rc;
 }
 
+/* Field i (1-based) of a blank-separated line into out; false when absent. */
+static bool field(const char *line, int i, char *out, size_t outlen)
+{
+    for (int k = 1;; k++) {
+        line += strspn(line, " ");
+        size_t n = strcspn(line, " \n");
+        if (!n) return false;
+        if (k == i) {
+            if (n >= outlen) return false;
+            memcpy(out, line, n);
+            out[n] = '\0';
+            return true;
+        }
+        line += n;
+    }
+}
+
+bool runtime_servers_state_match(const char *answer, const char *backend,
+                                 const struct render_server_list *servers, char *why, size_t whylen)
+{
+    size_t seen = 0;
+    for (const char *line = answer; line && *line; line = strchr(line, '\n'), line += !!line) {
+        char be[256], name[256], addr[256], weight[16], port[16];
+        if (*line == '#' || !field(line, 19, port, sizeof port)) continue; /* header, version */
+        if (!field(line, 2, be, sizeof be) || strcmp(be, backend) != 0) continue;
+        if (!field(line, 4, name, sizeof name) || !field(line, 5, addr, sizeof addr) ||
+            !field(line, 8, weight, sizeof weight))
+            continue;
+        const struct render_server *s = NULL;
+        for (size_t i = 0; i < servers->n && !s; i++)
+            if (strcmp(servers->v[i].name, name) == 0) s = &servers->v[i];
+        if (!s) {
+            snprintf(why, whylen, "haproxy has server %s/%s that the config has not", backend,
+                     name);
+            return false;
+        }
+        if (strcmp(s->host, addr) != 0 || s->port != atoi(port) ||
+            runtime_effective_weight(s) != atoi(weight)) {
+            snprintf(why, whylen,
+                     "haproxy has %s/%s at %s:%s weight %s, the config at %s:%d weight %d", backend,
+                     name, addr, port, weight, s->host, s->port, runtime_effective_weight(s));
+            return false;
+        }
+        seen++;
+    }
+    if (seen != servers->n) {
+        snprintf(why, whylen, "haproxy has %zu of the %zu servers of backend %s", seen, servers->n,
+                 backend);
+        return false;
+    }
+    return true;
+}
+
 void runtime_plan_clear(struct runtime_plan *p)
 {
     free(p->v);

@@ -69,6 +69,17 @@ bool runtime_options_have_check(const char *options);
  */
 const char *runtime_options_refused(const char *options);
 
+/*
+ * Whether HAProxy runs exactly servers in backend, by its "show servers
+ * state <backend>" answer (format 1: be_name is field 2, srv_name 4,
+ * srv_addr 5, srv_uweight 8, srv_port 19): the same names with the same
+ * address, port and weight, and no other server (a draining leftover is
+ * another). True, or false with why filled in.
+ */
+bool runtime_servers_state_match(const char *answer, const char *backend,
+                                 const struct render_server_list *servers, char *why,
+                                 size_t whylen);
+
 /* "add server <backend>/<name> <addr>[ weight N][ <options>]". Caller frees. */
 char *runtime_add_command(const char *backend, const struct render_server *s);
 

@@ -11,7 +11,8 @@
 
 #define DRAIN_POLL_MS 200
 #define DEL_RETRY_MS 100
-#define DEL_TRIES 20 /* "still has connections" (idle ones) this many times: give up */
+#define DEL_TRIES 20 /* "still has connections" (idle ones) this many times: then slower */
+#define DEL_SLOW_RETRY_MS 1000 /* idle connections go within pool-purge-delay (5 s) */
 #define CONFIRM_POLL_MS 100
 #define CONFIRM_MS 10000
 
@@ -35,6 +36,11 @@ struct bcmd {
     size_t svc;
     char *log;  /* the command, for the log */
     bool quiet; /* a follow-up (enable server...): logged only when it fails */
+    /* Reviving a server whose "del server" may have run meanwhile: when
+     * HAProxy has no such server, add this one (borrowed from the batch's
+     * model) instead. */
+    const struct render_server *readd;
+    bool gone_ok; /* "No such server" is no failure (the revive's follow-up) */
 };
 
 struct runtime_sync {
@@ -46,14 +52,16 @@ struct runtime_sync {
     void *arg;
 
     enum state state;
-    struct render_model *applied;       /* the config HAProxy runs; its servers are in rotation */
-    bool *adds_refused;                 /* per service: "add server" refused (static balance) */
+    struct render_model *applied; /* the config HAProxy runs; its servers are in rotation */
+    bool *adds_refused;           /* per service: "add server" refused (static balance) */
     long known_pid, pid_before;
     uint64_t confirm_deadline, confirm_timer;
     struct drain *drains;
 
     /* the running batch */
     bool busy;
+    bool adopting;     /* runtime_sync_adopt's check runs */
+    uint64_t batch_us; /* when it was queued */
     struct bcmd **cmds;
     size_t ncmds, pending;
     struct render_model *next; /* becomes applied */
@@ -118,8 +126,16 @@ static void on_del(void *arg, bool ok, const char *answer)
                  d->forced ? ", its last sessions shut down" : "");
         rs->stats.removed++;
         drain_unlink_free(d);
-    } else if (strstr(answer, "still has connections") && ++d->del_tries < DEL_TRIES) {
-        d->timer = loop_timer(rs->loop, DEL_RETRY_MS, drain_poll, d);
+    } else if (strstr(answer, "still has connections")) {
+        /* Idle connections to it keep it; they go within pool-purge-delay.
+         * The drain stays known meanwhile, so a quick re-add revives the
+         * server instead of failing "add server" (a reload). */
+        if (++d->del_tries == DEL_TRIES)
+            log_info("runtime: %s/%s still has idle connections; it stays in maintenance "
+                     "(no traffic) and del server is retried every %d ms",
+                     be, d->srv.name, DEL_SLOW_RETRY_MS);
+        d->timer = loop_timer(rs->loop, d->del_tries < DEL_TRIES ? DEL_RETRY_MS : DEL_SLOW_RETRY_MS,
+                              drain_poll, d);
     } else {
         log_warn("runtime: del server %s/%s failed: %s; it stays in maintenance (no traffic) "
                  "until the next reload",
@@ -278,6 +294,10 @@ static void batch_end(struct runtime_sync *rs, const char *why)
     if (rs->done) rs->done(rs->arg, why == NULL, why);
 }
 
+static int queue(struct runtime_sync *rs, size_t svc, const char *cmd, const char *expect,
+                 bool quiet);
+static int queue_add(struct runtime_sync *rs, size_t svc, const struct render_server *s);
+
 static void on_batch_cmd(void *arg, bool ok, const char *answer)
 {
     struct bcmd *c = arg;
@@ -285,6 +305,19 @@ static void on_batch_cmd(void *arg, bool ok, const char *answer)
     rs->stats.commands++;
     for (size_t i = 0; i < rs->ncmds; i++)
         if (rs->cmds[i] == c) rs->cmds[i] = NULL;
+    bool gone = !ok && strstr(answer, "No such server");
+    if (gone && c->readd) { /* its "del server" ran first: add it again */
+        log_info("runtime: %s: deleted meanwhile; adding it again", c->log);
+        if (queue_add(rs, c->svc, c->readd) < 0) {
+            free(c->log);
+            free(c);
+            batch_end(rs, "out of memory");
+            return;
+        }
+        ok = true;
+    } else if (gone && c->gone_ok) {
+        ok = true;
+    }
     if (!ok) {
         char why[600];
         snprintf(why, sizeof why, "\"%s\" failed: %s", c->log, answer);
@@ -294,47 +327,73 @@ static void on_batch_cmd(void *arg, bool ok, const char *answer)
         batch_end(rs, why);
         return;
     }
-    if (!c->quiet) log_info("runtime: %s", c->log);
+    if (!c->quiet && !gone) log_info("runtime: %s", c->log);
+    log_debug("runtime: \"%s\" answered %llu us into its batch", c->log,
+              (unsigned long long)(loop_now_us() - rs->batch_us));
     free(c->log);
     free(c);
     if (--rs->pending == 0) batch_end(rs, NULL);
 }
 
-/* Queues one batch command. */
-static int queue(struct runtime_sync *rs, size_t svc, const char *cmd, const char *expect,
-                 bool quiet)
+/* Queues one batch command; returns it (owned by the batch) or NULL. */
+static struct bcmd *queue_cmd(struct runtime_sync *rs, size_t svc, const char *cmd,
+                              const char *expect, bool quiet)
 {
     struct bcmd *c = calloc(1, sizeof *c);
-    if (!c) return -1;
+    if (!c) return NULL;
     c->rs = rs;
     c->svc = svc;
     c->quiet = quiet;
     if (!(c->log = strdup(cmd))) {
         free(c);
-        return -1;
+        return NULL;
     }
     struct bcmd **v = realloc(rs->cmds, (rs->ncmds + 1) * sizeof *v);
     if (!v || haproxy_runtime_send(rs->rt, cmd, expect, on_batch_cmd, c) < 0) {
         if (v) rs->cmds = v;
         free(c->log);
         free(c);
-        return -1;
+        return NULL;
     }
     rs->cmds = v;
     rs->cmds[rs->ncmds++] = c;
     rs->pending++;
-    return 0;
+    return c;
 }
 
-static struct drain *find_drain(struct runtime_sync *rs, size_t svc, const char *name,
-                                enum drain_phase phase)
+static int queue(struct runtime_sync *rs, size_t svc, const char *cmd, const char *expect,
+                 bool quiet)
+{
+    return queue_cmd(rs, svc, cmd, expect, quiet) ? 0 : -1;
+}
+
+/* add server, enable health (with "check"), enable server. */
+static int queue_add(struct runtime_sync *rs, size_t svc, const struct render_server *s)
+{
+    const char *be = backend_of(rs, svc);
+    char cmd[600];
+    char *add = runtime_add_command(be, s);
+    int r = add ? queue(rs, svc, add, "New server registered.", false) : -1;
+    free(add);
+    if (r == 0 && runtime_options_have_check(s->options)) {
+        snprintf(cmd, sizeof cmd, "enable health %s/%s", be, s->name);
+        r = queue(rs, svc, cmd, "", true);
+    }
+    snprintf(cmd, sizeof cmd, "enable server %s/%s", be, s->name);
+    if (r == 0) r = queue(rs, svc, cmd, "", true);
+    return r;
+}
+
+static struct drain *find_drain(struct runtime_sync *rs, size_t svc, const char *name)
 {
     for (struct drain *d = rs->drains; d; d = d->next)
-        if (d->svc == svc && d->phase == phase && strcmp(d->srv.name, name) == 0) return d;
+        if (d->svc == svc && strcmp(d->srv.name, name) == 0) return d;
     return NULL;
 }
 
-/* The servers of svc that drain and may still come back (shallow view). */
+/* The servers of svc that drain, or wait in maintenance for "del server":
+ * HAProxy still has them, so one that comes back is revived, not added
+ * (shallow view). */
 static int draining_view(struct runtime_sync *rs, size_t svc, struct render_server_list *out)
 {
     size_t n = 0;
@@ -344,7 +403,7 @@ static int draining_view(struct runtime_sync *rs, size_t svc, struct render_serv
     out->v = calloc(n ? n : 1, sizeof *out->v);
     if (!out->v) return -1;
     for (struct drain *d = rs->drains; d; d = d->next)
-        if (d->svc == svc && d->phase == DRAIN_WAIT) out->v[out->n++] = d->srv;
+        if (d->svc == svc) out->v[out->n++] = d->srv;
     return 0;
 }
 
@@ -358,25 +417,22 @@ static int queue_plan(struct runtime_sync *rs, size_t svc, const struct runtime_
         const char *name = a->server->name;
         int r = 0;
         switch (a->kind) {
-        case RUNTIME_ADD: {
-            char *add = runtime_add_command(be, a->server);
-            r = add ? queue(rs, svc, add, "New server registered.", false) : -1;
-            free(add);
-            if (r == 0 && runtime_options_have_check(a->server->options)) {
-                snprintf(cmd, sizeof cmd, "enable health %s/%s", be, name);
-                r = queue(rs, svc, cmd, "", true);
-            }
-            snprintf(cmd, sizeof cmd, "enable server %s/%s", be, name);
-            if (r == 0) r = queue(rs, svc, cmd, "", true);
+        case RUNTIME_ADD:
+            r = queue_add(rs, svc, a->server);
             break;
-        }
         case RUNTIME_REVIVE: {
-            struct drain *d = find_drain(rs, svc, name, DRAIN_WAIT);
+            /* Its "maint"/"del server" may be on the way already: a
+             * cancelled callback does not unsend the command, so the revive
+             * falls back to an add when the server is gone by then. */
+            struct drain *d = find_drain(rs, svc, name);
             if (d) drain_unlink_free(d);
             snprintf(cmd, sizeof cmd, "set server %s/%s state ready", be, name);
-            r = queue(rs, svc, cmd, "", false);
+            struct bcmd *c = queue_cmd(rs, svc, cmd, "", false);
+            r = c ? 0 : -1;
+            if (c) c->readd = a->server;
             snprintf(cmd, sizeof cmd, "set weight %s/%s %d", be, name, a->weight);
-            if (r == 0) r = queue(rs, svc, cmd, "", true);
+            if (r == 0 && !(c = queue_cmd(rs, svc, cmd, "", true))) r = -1;
+            if (r == 0) c->gone_ok = true;
             break;
         }
         case RUNTIME_WEIGHT:
@@ -460,6 +516,7 @@ enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct ren
         goto out;
     }
     rs->busy = true;
+    rs->batch_us = loop_now_us();
     for (size_t i = 0; i < ns; i++)
         if (queue_plan(rs, i, &plans[i]) < 0) {
             runtime_sync_done_fn *done = rs->done; /* not from inside this call */
@@ -479,9 +536,52 @@ out:
     return res;
 }
 
+static void on_adopt_pid(void *arg, bool ok, const char *answer)
+{
+    struct runtime_sync *rs = arg;
+    rs->stats.commands++;
+    long pid = ok ? haproxy_answer_pid(answer) : 0;
+    if (pid > 0) rs->known_pid = pid;
+}
+
+static void on_adopt_servers(void *arg, bool ok, const char *answer)
+{
+    struct runtime_sync *rs = arg;
+    rs->stats.commands++;
+    char why[400] = "";
+    if (!ok || !rs->known_pid)
+        snprintf(why, sizeof why, "no answer on %s: %s", haproxy_runtime_path(rs->rt), answer);
+    for (size_t i = 0; !why[0] && i < rs->cfg->nservices; i++)
+        runtime_servers_state_match(answer, backend_of(rs, i), render_model_servers(rs->applied, i),
+                                    why, sizeof why);
+    rs->adopting = false;
+    if (why[0]) {
+        log_info("runtime: not adopting the running haproxy (%s)", why);
+        runtime_sync_invalidate(rs);
+    } else {
+        rs->state = RS_READY;
+        log_info("runtime: stats socket %s answers from haproxy pid %ld, which runs this "
+                 "haproxy.cfg with its servers: adopted without a reload",
+                 haproxy_runtime_path(rs->rt), rs->known_pid);
+    }
+    if (rs->done) rs->done(rs->arg, !why[0], why[0] ? why : NULL);
+}
+
+void runtime_sync_adopt(struct runtime_sync *rs, struct render_model *model)
+{
+    runtime_sync_invalidate(rs);
+    rs->applied = model;
+    rs->known_pid = 0;
+    rs->adopting = true;
+    haproxy_runtime_send(rs->rt, "show info", NULL, on_adopt_pid, rs);
+    if (haproxy_runtime_send(rs->rt, "show servers state", NULL, on_adopt_servers, rs) < 0)
+        on_adopt_servers(rs, false, "out of memory");
+}
+
 void runtime_sync_invalidate(struct runtime_sync *rs)
 {
     rs->state = RS_UNKNOWN;
+    rs->adopting = false;
     drains_drop_all(rs);
     if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
     rs->confirm_timer = 0;
@@ -507,7 +607,7 @@ bool runtime_sync_ready(const struct runtime_sync *rs)
 
 bool runtime_sync_busy(const struct runtime_sync *rs)
 {
-    return rs->busy;
+    return rs->busy || rs->adopting;
 }
 
 void runtime_sync_get_stats(const struct runtime_sync *rs, struct runtime_sync_stats *s)

@@ -60,11 +60,19 @@ enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct ren
 /* HAProxy was reloaded with the config printed from model (taken over).
  * Pending drains are forgotten; confirmation starts. */
 void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model);
+/*
+ * HAProxy already runs with the config printed from model (taken over; the
+ * watcher restarted and found haproxy.cfg unchanged): adopt it without a
+ * reload when its "show servers state" lists exactly the model's servers.
+ * Busy meanwhile; done reports ok (ready), or why not (then reload).
+ */
+void runtime_sync_adopt(struct runtime_sync *rs, struct render_model *model);
+
 /* What HAProxy has is unknown (a reload is coming, or it restarted). */
 void runtime_sync_invalidate(struct runtime_sync *rs);
 
 bool runtime_sync_ready(const struct runtime_sync *rs);
-bool runtime_sync_busy(const struct runtime_sync *rs); /* a batch runs */
+bool runtime_sync_busy(const struct runtime_sync *rs); /* a batch or an adoption runs */
 
 struct runtime_sync_stats {
     unsigned batches, commands, removed, forced, fallbacks;

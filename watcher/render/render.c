@@ -479,6 +479,26 @@ oom:
     return NULL;
 }
 
+struct render_model *render_model_share(const struct render_model *m)
+{
+    struct render_model *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->n = m->n;
+    c->blocks = calloc(m->n ? m->n : 1, sizeof *c->blocks);
+    c->preamble = strdup(m->preamble);
+    c->tail = strdup(m->tail);
+    if (!c->blocks || !c->preamble || !c->tail) {
+        c->n = 0; /* no block referenced yet */
+        render_model_free(c);
+        return NULL;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        c->blocks[i] = m->blocks[i];
+        c->blocks[i]->refs++;
+    }
+    return c;
+}
+
 char *render_model_text(const struct render_model *m)
 {
     size_t len = strlen(m->preamble) + strlen(m->tail), at = 0;

@@ -58,6 +58,11 @@ struct render_model *render_model_new(const struct syn_config *cfg,
                                       struct strlist *warnings);
 void render_model_free(struct render_model *m);
 
+/* Another model with m's content, sharing its blocks (no re-rendering):
+ * for a caller that keeps the last model while handing m on. Free with
+ * render_model_free; NULL on allocation failure. */
+struct render_model *render_model_share(const struct render_model *m);
+
 /* haproxy.cfg. Caller frees; NULL on allocation failure. */
 char *render_model_text(const struct render_model *m);
 

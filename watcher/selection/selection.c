@@ -6,6 +6,13 @@
 
 bool selection_labels_match(const struct syn_discovery *d, const struct backend *b)
 {
+    /* A udp registration (gliderlabs/registrator's udp ports) is never a
+     * server of a tcp proxy unless the service filters on "protocol". */
+    const char *proto = backend_label(b, "protocol");
+    bool asked = false;
+    for (size_t i = 0; i < d->nlabel_filters; i++)
+        if (!strcmp(d->label_filters[i].label, "protocol")) asked = true;
+    if (proto && !strcmp(proto, "udp") && !asked) return false;
     for (size_t i = 0; i < d->nlabel_filters; i++) {
         const struct syn_label_filter *f = &d->label_filters[i];
         const char *v = backend_label(b, f->label);

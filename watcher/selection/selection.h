@@ -10,7 +10,9 @@
 #include "syn_config.h"
 
 /* Synapse's label_filters: "equals" needs the label present and equal;
- * "not-equals" passes when it is absent or different. All must pass. */
+ * "not-equals" passes when it is absent or different. All must pass. A
+ * backend labelled protocol=udp passes only where a filter names the
+ * "protocol" label: HAProxy proxies tcp. */
 bool selection_labels_match(const struct syn_discovery *d, const struct backend *b);
 
 enum selection_outcome {
