@@ -39,7 +39,7 @@ log() { printf 'run.sh: %s\n' "$*" >&2; }
 # ---------------------------------------------------------------- packages
 
 packages=(build-essential cmake pkg-config libzookeeper-mt-dev libcurl4-openssl-dev libssl-dev
-	libcjson-dev libmicrohttpd-dev libyaml-dev libcmocka-dev clang mandoc debhelper prometheus systemd jq zookeeper etcd-server haproxy docker.io
+	libcjson-dev libmicrohttpd-dev libyaml-dev libcmocka-dev clang libclang-rt-14-dev mandoc debhelper prometheus systemd jq zookeeper etcd-server haproxy docker.io
 	busybox-static curl wrk iproute2 procps)
 # Missing ones are installed with their services kept stopped (the tests
 # start their own servers in temp dirs): see tests/lib/deps.sh.
