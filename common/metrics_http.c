@@ -80,7 +80,8 @@ static void on_tick(void *arg)
     h->tick = loop_timer(h->loop, METRICS_TICK_MS, on_tick, h);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* fmt comes from libmicrohttpd; the attribute tells the compiler so. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];

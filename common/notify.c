@@ -106,7 +106,8 @@ void notify_free(struct notify *n)
 /* STATUS=<line>, preceded by READY=1 the first time ready asks for it; a
  * status repeated unchanged is not sent again. The line stays one line
  * whatever went into it. */
-static void send_status(struct notify *n, bool ready, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void send_status(struct notify *n, bool ready,
+                                                               const char *fmt, va_list ap)
 {
     char status[256], msg[300];
     vsnprintf(status, sizeof status, fmt, ap);

@@ -50,7 +50,7 @@ char *zk_auth_digest_id(const char *credentials)
     return id;
 }
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
