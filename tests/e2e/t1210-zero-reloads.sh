@@ -86,7 +86,10 @@ for i in $(seq 1 20); do
 	no_reload "round $i"
 done
 sd_wait_for "hw answers at the end" 30 sd_all_answer "$url" hw
-sd_log_has watcher "runtime: set server web/hw state ready" || sd_fail "no revive logged"
+# Whether a round found hw still draining (revived) or already deleted
+# (added again) depends on the machine's pace; both must avoid a reload, which
+# no_reload checked every round. Say which paths ran.
+sd_log "revived $(grep -c "runtime: set server web/hw state ready" "$SD_TMP/watcher.log" || true) times, added again $(grep -c "runtime: add server web/hw " "$SD_TMP/watcher.log" || true) times"
 no_reload "the end"
 
 # Restart with an unchanged config, HAProxy running: adopted, no reload.
