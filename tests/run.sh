@@ -120,8 +120,12 @@ fi
 run_label() {
 	local label=$1 t0=$SECONDS rc=0
 	shift
-	log "running $label tests"
-	ctest --test-dir "$build" --output-on-failure -L "^$label\$" "$@" || rc=$?
+	# Two at a time: every e2e script reserves its ports (sd_free_port) and
+	# runs its servers from its own temp dir, so they do not collide, and
+	# most of their time is spent waiting. SD_TEST_JOBS=1 runs them in turn.
+	local jobs=${SD_TEST_JOBS:-2}
+	log "running $label tests ($jobs at a time)"
+	ctest --test-dir "$build" --output-on-failure -j "$jobs" -L "^$label\$" "$@" || rc=$?
 	if [ $rc = 0 ]; then
 		results+=("$label PASS ($((SECONDS - t0))s)")
 	else
