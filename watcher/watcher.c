@@ -25,7 +25,11 @@
  * a check of haproxy.cfg runs waits for its end and makes one render. */
 #define COALESCE_MS 0
 #define RUNTIME_COMMAND_MS 5000 /* longest wait for one stats-socket answer */
-#define MASTER_RELOAD_MS 20000  /* longest wait for a managed reload's new worker */
+/* The state file holds every backend of every service (10,000 make ~1 MB of
+ * JSON and an fsync): it is saved at most this often, off the path of a
+ * change to HAProxy, and at exit. */
+#define STATE_SAVE_MS 1000
+#define MASTER_RELOAD_MS 20000 /* longest wait for a managed reload's new worker */
 
 /* Where a discovery reports: its service's index moves on a reload. */
 struct slot {
@@ -59,7 +63,7 @@ struct watcher {
     struct runtime_sync *rs;          /* NULL: every change reloads */
     struct haproxy_managed *managed;  /* NULL unless haproxy.managed */
     char *reload_cmd, *master_socket; /* managed mode's own */
-    uint64_t render_timer, first_answer_timer;
+    uint64_t render_timer, first_answer_timer, state_timer;
     bool started;            /* first render done or its wait is over */
     bool ready_reported;     /* opts.on_ready was called */
     uint64_t change_seen_ms; /* oldest change not yet in effect; 0: none */
@@ -190,6 +194,21 @@ static void save_state(struct watcher *w)
     free(lists);
 }
 
+static void on_state_timer(void *arg)
+{
+    struct watcher *w = arg;
+    w->state_timer = 0;
+    save_state(w);
+}
+
+/* The state file owes a save: within STATE_SAVE_MS. */
+static void state_changed(struct watcher *w)
+{
+    w->state_dirty = true;
+    if (w->state_path && !w->state_timer)
+        w->state_timer = loop_timer(w->loop, STATE_SAVE_MS, on_state_timer, w);
+}
+
 /* Seeds every service with the backends saved by an earlier run, so a
  * watcher that starts while its registry is away still has servers. */
 static void load_state(struct watcher *w)
@@ -278,7 +297,6 @@ static void render_now(void *arg)
     if (!runtime_possible && w->apply && haproxy_apply_child_running(w->apply)) return;
     w->render_owed = false;
     write_file_output(w);
-    save_state(w);
     if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) {
         change_applied(w);
         report_ready(w); /* nothing to configure: the outputs are written */
@@ -503,7 +521,7 @@ static void on_update(void *arg, size_t ignored_index, struct backend_list *foun
         if (!w->change_seen_ms) w->change_seen_ms = loop_now_ms();
         s->output_dirty = true;
         s->render_dirty = true;
-        w->state_dirty = true;
+        state_changed(w);
         schedule_render(w);
         break;
     case SELECTION_UNCHANGED:
@@ -806,7 +824,7 @@ int watcher_reload(struct watcher *w, const struct syn_config *cfg, char *err, s
     for (size_t i = 0; i < cfg->nservices; i++)
         if (!w->services[i].slot) start_discovery(w, i);
     w->render_owed = true;
-    w->state_dirty = true;
+    state_changed(w);
     for (size_t i = 0; i < cfg->nservices; i++)
         w->services[i].output_dirty = true;
     if (w->started && nstarted + nchanged > 0) {
@@ -952,6 +970,8 @@ void watcher_free(struct watcher *w)
     if (!w) return;
     if (w->render_timer) loop_timer_cancel(w->loop, w->render_timer);
     if (w->first_answer_timer) loop_timer_cancel(w->loop, w->first_answer_timer);
+    if (w->state_timer) loop_timer_cancel(w->loop, w->state_timer);
+    save_state(w); /* what changed in the last STATE_SAVE_MS */
     for (size_t i = 0; i < w->cfg->nservices; i++) {
         discovery_free(w->services[i].discovery);
         w->services[i].discovery = NULL;

@@ -214,6 +214,7 @@ static void on_watch_msg(void *arg, const cJSON *msg)
     struct etcd_discovery *d = arg;
     struct etcd_watch_msg m;
     char err[256];
+    uint64_t t0 = loop_now_us(); /* -v stage timings: the message is parsed JSON by now */
     if (etcd_decode_watch(msg, &m, err, sizeof err) < 0) {
         report(d, "service %s: etcd watch message: %s; watching again", d->svc->name, err);
         stop_watch(d);
@@ -249,6 +250,7 @@ static void on_watch_msg(void *arg, const cJSON *msg)
             backoff_reset(&d->backoff);
         }
         bool changed = false;
+        uint64_t t1 = loop_now_us();
         for (size_t i = 0; i < m.nevents; i++) {
             const struct etcd_event *ev = &m.events[i];
             if (ev->kv.mod_revision && ev->kv.mod_revision <= d->revision) continue; /* seen */
@@ -259,7 +261,16 @@ static void on_watch_msg(void *arg, const cJSON *msg)
             if (ev->kv.mod_revision > d->revision) d->revision = ev->kv.mod_revision;
             changed = true;
         }
-        if (changed) publish(d);
+        if (changed) {
+            uint64_t t2 = loop_now_us();
+            log_debug("service %s: etcd watch message (%zu events, revision %" PRId64
+                      "): decoded in %llu us, backends decoded in %llu us",
+                      d->svc->name, m.nevents, d->revision, (unsigned long long)(t1 - t0),
+                      (unsigned long long)(t2 - t1));
+            publish(d);
+            log_debug("service %s: published %llu us after the watch message arrived", d->svc->name,
+                      (unsigned long long)(loop_now_us() - t0));
+        }
     }
     etcd_watch_msg_clear(&m);
 }

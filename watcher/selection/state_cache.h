@@ -1,7 +1,8 @@
 /*
  * Synapse's state_file_path: the last known backends of every service,
- * saved after each change and read at start-up, so a watcher restarted while
- * its registry is unreachable still renders the servers it had.
+ * saved within a second of a change (and at exit) and read at start-up, so
+ * a watcher restarted while its registry is unreachable still renders the
+ * servers it had.
  */
 #ifndef SMARTDOCK_STATE_CACHE_H
 #define SMARTDOCK_STATE_CACHE_H
