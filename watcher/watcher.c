@@ -49,6 +49,7 @@ struct service_state {
     struct strlist conflicts;   /* sources of address conflicts logged, sorted */
     struct strlist refused;     /* source + options of refused registrations logged, sorted */
     struct strlist quarantined; /* quarantine_key of registrations HAProxy refused, sorted */
+    char *state_member;         /* its part of the state file; NULL: render it again */
     size_t over_limit;          /* servers left out by the last update, logged once */
     size_t labels_cut;
 };
@@ -186,12 +187,24 @@ static void save_state(struct watcher *w)
 {
     const char *path = w->state_path;
     if (!path || !w->state_dirty) return;
-    struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
-    if (!lists) return;
-    for (size_t i = 0; i < w->cfg->nservices; i++)
-        lists[i] = w->services[i].current; /* shallow */
-    if (state_cache_save(path, w->cfg, lists) == 0) w->state_dirty = false;
-    free(lists);
+    size_t n = w->cfg->nservices;
+    char **members = calloc(n ? n : 1, sizeof *members);
+    if (!members) return;
+    /* only the services that changed since the last save are rendered */
+    for (size_t i = 0; i < n; i++) {
+        struct service_state *s = &w->services[i];
+        if (!s->state_member)
+            s->state_member = state_cache_render_service(w->cfg->services[i].name, &s->current);
+        if (!(members[i] = s->state_member)) {
+            free(members);
+            log_error("state_file_path %s: out of memory", path);
+            return;
+        }
+    }
+    char *text = state_cache_join(members, n, time(NULL));
+    free(members);
+    if (text && state_cache_write(path, text) == 0) w->state_dirty = false;
+    free(text);
 }
 
 static void on_state_timer(void *arg)
@@ -521,6 +534,8 @@ static void on_update(void *arg, size_t ignored_index, struct backend_list *foun
         if (!w->change_seen_ms) w->change_seen_ms = loop_now_ms();
         s->output_dirty = true;
         s->render_dirty = true;
+        free(s->state_member);
+        s->state_member = NULL;
         state_changed(w);
         schedule_render(w);
         break;
@@ -726,6 +741,7 @@ static void stop_service(struct service_state *s)
     discovery_free(s->discovery);
     free(s->slot);
     backend_list_clear(&s->current);
+    free(s->state_member);
     strlist_clear(&s->conflicts);
     strlist_clear(&s->refused);
     strlist_clear(&s->quarantined);
@@ -825,8 +841,11 @@ int watcher_reload(struct watcher *w, const struct syn_config *cfg, char *err, s
         if (!w->services[i].slot) start_discovery(w, i);
     w->render_owed = true;
     state_changed(w);
-    for (size_t i = 0; i < cfg->nservices; i++)
+    for (size_t i = 0; i < cfg->nservices; i++) {
         w->services[i].output_dirty = true;
+        free(w->services[i].state_member); /* the name may be another */
+        w->services[i].state_member = NULL;
+    }
     if (w->started && nstarted + nchanged > 0) {
         w->started = false;
         if (w->render_timer) loop_timer_cancel(w->loop, w->render_timer);

@@ -6,6 +6,7 @@
 #   bash tests/bench/b1200-watcher-10000.sh
 #   BENCH_SERVICES=100 BENCH_CHURN_S=10 bash tests/bench/b1200-watcher-10000.sh   # quick
 #   BENCH_PERF=1 SD_KEEP=1 ...   # also `perf record -g` the watcher (burst and churn)
+#   BENCH_PERF=dwarf ...         # the same with DWARF call graphs (the release build has no frame pointers)
 #
 # Burst (method of b0200, with the runtime API on): ZooKeeper 3.8 and HAProxy
 # 2.6 (master-worker, reloaded by USR2) on loopback; every service's path
@@ -105,8 +106,10 @@ hpid0=$(sd_hap_worker_pid "$sock")
 reloads0=$(sd_watcher_reloads watcher)
 cpu0=$(bench_proc_cpu_ms "$wpid")
 zcpu0=$(bench_proc_cpu_ms "$(sd_pid zk)")
-if [ "${BENCH_PERF:-0}" = 1 ]; then
-	sd_bg perf-burst perf record -q -F 999 -g -p "$wpid" -o "$SD_TMP/perf-burst.data"
+perf_opts=(-F 999 -g)
+[ "${BENCH_PERF:-0}" = dwarf ] && perf_opts=(-F 250 --call-graph dwarf,16384)
+if [ "${BENCH_PERF:-0}" != 0 ]; then
+	sd_bg perf-burst perf record -q "${perf_opts[@]}" -p "$wpid" -o "$SD_TMP/perf-burst.data"
 	sleep 0.5
 fi
 load_burst=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -130,7 +133,7 @@ cpu1=$(bench_proc_cpu_ms "$wpid")
 zcpu1=$(bench_proc_cpu_ms "$(sd_pid zk)")
 reloads1=$(sd_watcher_reloads watcher)
 hpid1=$(sd_hap_worker_pid "$sock")
-if [ "${BENCH_PERF:-0}" = 1 ]; then
+if [ "${BENCH_PERF:-0}" != 0 ]; then
 	sd_kill perf-burst INT
 	sd_wait_for "perf written" 60 bash -c "! kill -0 $(sd_pid perf-burst) 2>/dev/null"
 fi
@@ -138,8 +141,8 @@ fi
 # ---------------------------------------------------------------- churn
 if [ "$CHURN_S" -gt 0 ]; then
 	sleep 2
-	if [ "${BENCH_PERF:-0}" = 1 ]; then
-		sd_bg perf-churn perf record -q -F 999 -g -p "$wpid" -o "$SD_TMP/perf-churn.data"
+	if [ "${BENCH_PERF:-0}" != 0 ]; then
+		sd_bg perf-churn perf record -q "${perf_opts[@]}" -p "$wpid" -o "$SD_TMP/perf-churn.data"
 		sleep 0.5
 	fi
 	load_churn=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -153,7 +156,7 @@ if [ "$CHURN_S" -gt 0 ]; then
 	creloads=$(($(sd_watcher_reloads watcher) - creloads0))
 	hpid2=$(sd_hap_worker_pid "$sock")
 	read -r chwm crss < <(bench_proc_mem "$wpid")
-	if [ "${BENCH_PERF:-0}" = 1 ]; then
+	if [ "${BENCH_PERF:-0}" != 0 ]; then
 		sd_kill perf-churn INT
 		sd_wait_for "perf written" 60 bash -c "! kill -0 $(sd_pid perf-churn) 2>/dev/null"
 	fi
@@ -218,7 +221,7 @@ fi
 		bench_result churn.reloads "$creloads" count
 		bench_result churn.watcher_cpu_ms $((ccpu1 - ccpu0)) ms
 	fi
-	if [ "${BENCH_PERF:-0}" = 1 ]; then
+	if [ "${BENCH_PERF:-0}" != 0 ]; then
 		for ph in burst churn; do
 			[ -f "$SD_TMP/perf-$ph.data" ] || continue
 			echo "perf ($ph), self time, top 15:"
