@@ -16,8 +16,8 @@
 struct registrator;
 
 struct registrator_opts {
-    bool once;      /* one resynchronisation, then loop_stop() */
-    FILE *dry_run;  /* non-NULL: print registrations there as JSON lines, register nothing */
+    bool once;     /* one resynchronisation, then loop_stop() */
+    FILE *dry_run; /* non-NULL: print registrations there as JSON lines, register nothing */
     /* Called once, on the loop thread, when the first full sync is done:
      * Docker listed and every registration in the registry. */
     void (*on_ready)(void *arg);

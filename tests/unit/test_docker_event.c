@@ -226,11 +226,11 @@ static void die_exit_codes(void **state)
         int code;
         bool failed;
     } odd[] = {
-        {"{\"exitCode\":\"0\"}", 0, false},     {"{\"exitCode\":\"2\"}", 2, true},
-        {"{\"exitCode\":\"127\"}", 127, true},  {"{\"exitCode\":\"139\"}", 139, false},
-        {"{\"exitCode\":\"255\"}", 255, false}, {"{}", -1, false},
+        {"{\"exitCode\":\"0\"}", 0, false},      {"{\"exitCode\":\"2\"}", 2, true},
+        {"{\"exitCode\":\"127\"}", 127, true},   {"{\"exitCode\":\"139\"}", 139, false},
+        {"{\"exitCode\":\"255\"}", 255, false},  {"{}", -1, false},
         {"{\"exitCode\":\"\"}", -1, false},      {"{\"exitCode\":\"-1\"}", -1, false},
-        {"{\"exitCode\":\"1x\"}", -1, false},   {"{\"exitCode\":\"256\"}", -1, false},
+        {"{\"exitCode\":\"1x\"}", -1, false},    {"{\"exitCode\":\"256\"}", -1, false},
         {"{\"exitCode\":\"99999\"}", -1, false},
     };
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
@@ -248,13 +248,15 @@ static void die_exit_codes(void **state)
         docker_event_clear(&ev);
     }
     /* A number instead of a string is unknown; the die still counts. */
-    const char *num = "{\"Action\":\"die\",\"Actor\":{\"ID\":\"a\",\"Attributes\":{\"exitCode\":1}}}";
+    const char *num =
+        "{\"Action\":\"die\",\"Actor\":{\"ID\":\"a\",\"Attributes\":{\"exitCode\":1}}}";
     struct docker_event ev;
     assert_int_equal(0, docker_event_decode(num, strlen(num), &ev, err, sizeof err));
     assert_int_equal(-1, ev.exit_code);
     docker_event_clear(&ev);
     /* Exit codes belong to die only. */
-    const char *stop = "{\"Action\":\"stop\",\"Actor\":{\"ID\":\"a\",\"Attributes\":{\"exitCode\":\"1\"}}}";
+    const char *stop =
+        "{\"Action\":\"stop\",\"Actor\":{\"ID\":\"a\",\"Attributes\":{\"exitCode\":\"1\"}}}";
     assert_int_equal(0, docker_event_decode(stop, strlen(stop), &ev, err, sizeof err));
     assert_int_equal(-1, ev.exit_code);
     assert_false(docker_event_exit_failed(&ev));
@@ -321,10 +323,8 @@ static void event_effects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(decodes_event_lines),
-        cmocka_unit_test(decodes_old_and_odd_events),
-        cmocka_unit_test(signal_numbers),
-        cmocka_unit_test(event_effects),
+        cmocka_unit_test(decodes_event_lines), cmocka_unit_test(decodes_old_and_odd_events),
+        cmocka_unit_test(signal_numbers),      cmocka_unit_test(event_effects),
         cmocka_unit_test(die_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
