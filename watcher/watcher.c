@@ -14,6 +14,7 @@
 #include "state_cache.h"
 
 #include <cjson/cJSON.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,9 @@
 #define RUNTIME_COMMAND_MS 5000 /* longest wait for one stats-socket answer */
 /* The state file holds every backend of every service (10,000 make ~1 MB of
  * JSON and an fsync): it is saved at most this often, off the path of a
- * change to HAProxy, and at exit. */
-#define STATE_SAVE_MS 1000
+ * change to HAProxy, and at exit. Memory freed by the changes is given back
+ * to the system then too (malloc_trim). */
+#define SETTLE_MS 1000
 #define MASTER_RELOAD_MS 20000 /* longest wait for a managed reload's new worker */
 
 /* Where a discovery reports: its service's index moves on a reload. */
@@ -64,7 +66,7 @@ struct watcher {
     struct runtime_sync *rs;          /* NULL: every change reloads */
     struct haproxy_managed *managed;  /* NULL unless haproxy.managed */
     char *reload_cmd, *master_socket; /* managed mode's own */
-    uint64_t render_timer, first_answer_timer, state_timer;
+    uint64_t render_timer, first_answer_timer, settle_timer;
     bool started;            /* first render done or its wait is over */
     bool ready_reported;     /* opts.on_ready was called */
     uint64_t change_seen_ms; /* oldest change not yet in effect; 0: none */
@@ -207,19 +209,20 @@ static void save_state(struct watcher *w)
     free(text);
 }
 
-static void on_state_timer(void *arg)
+/* SETTLE_MS after a change: the state file, and the heap's free pages. */
+static void on_settle(void *arg)
 {
     struct watcher *w = arg;
-    w->state_timer = 0;
+    w->settle_timer = 0;
     save_state(w);
+    malloc_trim(0);
 }
 
-/* The state file owes a save: within STATE_SAVE_MS. */
+/* The backends changed: the state file owes a save within SETTLE_MS. */
 static void state_changed(struct watcher *w)
 {
     w->state_dirty = true;
-    if (w->state_path && !w->state_timer)
-        w->state_timer = loop_timer(w->loop, STATE_SAVE_MS, on_state_timer, w);
+    if (!w->settle_timer) w->settle_timer = loop_timer(w->loop, SETTLE_MS, on_settle, w);
 }
 
 /* Seeds every service with the backends saved by an earlier run, so a
@@ -989,8 +992,8 @@ void watcher_free(struct watcher *w)
     if (!w) return;
     if (w->render_timer) loop_timer_cancel(w->loop, w->render_timer);
     if (w->first_answer_timer) loop_timer_cancel(w->loop, w->first_answer_timer);
-    if (w->state_timer) loop_timer_cancel(w->loop, w->state_timer);
-    save_state(w); /* what changed in the last STATE_SAVE_MS */
+    if (w->settle_timer) loop_timer_cancel(w->loop, w->settle_timer);
+    save_state(w); /* what changed in the last SETTLE_MS */
     for (size_t i = 0; i < w->cfg->nservices; i++) {
         discovery_free(w->services[i].discovery);
         w->services[i].discovery = NULL;

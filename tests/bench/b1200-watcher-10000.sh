@@ -98,10 +98,13 @@ mkdir -p "$SD_TMP/haproxy"
 sd_bg haproxy haproxy -W -db -f "$cfg" -S "$SD_TMP/haproxy/master.sock"
 sd_wait_for "haproxy answers on its stats socket" 60 bash -c "[ -S '$sock' ] && '$SD_BIN/smartdock-watcher' --cli '$sock' 'show info' | grep -q Pid"
 write_config "$SD_TMP/watcher.json" ", \"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\""
-sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
+# BENCH_WRAP: a command to run the watcher under (heaptrack -o FILE, ...)
+read -r -a wrap <<<"${BENCH_WRAP:-}"
+sd_bg watcher "${wrap[@]}" "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 sd_wait_for "runtime API ready" 60 sd_log_has watcher "runtime: stats socket .* answers from haproxy pid"
 sleep 2
 wpid=$(sd_pid watcher)
+[ -n "${BENCH_WRAP:-}" ] && wpid=$(pgrep -n -f "smartdock-watcher -v -c $SD_TMP/watcher.json")
 hpid0=$(sd_hap_worker_pid "$sock")
 reloads0=$(sd_watcher_reloads watcher)
 cpu0=$(bench_proc_cpu_ms "$wpid")
@@ -129,6 +132,9 @@ done
 [ -n "$cfg_ms" ] || sd_fail "haproxy.cfg never named all $want servers"
 sleep 1
 read -r hwm rss < <(bench_proc_mem "$wpid")
+# where the resident memory is: the biggest mappings (KiB)
+awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 ? $6 : "[anon]" } /^Rss:/ { rss[name] += $2 }
+	END { for (n in rss) if (rss[n] >= 256) print rss[n], n }' "/proc/$wpid/smaps" | sort -rn | head -n 8 >"$SD_TMP/maps"
 cpu1=$(bench_proc_cpu_ms "$wpid")
 zcpu1=$(bench_proc_cpu_ms "$(sd_pid zk)")
 reloads1=$(sd_watcher_reloads watcher)
@@ -196,6 +202,7 @@ fi
 	echo "  last znode → haproxy.cfg names all: $((cfg_ms - last_ms)) ms"
 	echo "  watcher VmRSS $rss KiB, VmHWM $hwm KiB; CPU $((cpu1 - cpu0)) ms (ZooKeeper $((zcpu1 - zcpu0)) ms)"
 	echo "  reloads: $((reloads1 - reloads0)) (worker pid $hpid0 → $hpid1)"
+	echo "  resident by mapping (KiB): $(tr '\n' ';' <"$SD_TMP/maps")"
 	bench_result burst.last_to_serving_ms $((serving_ms - last_ms)) ms
 	bench_result burst.last_to_cfg_ms $((cfg_ms - last_ms)) ms
 	bench_result burst.vmrss_kib "$rss" KiB

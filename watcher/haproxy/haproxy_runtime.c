@@ -220,7 +220,11 @@ static void on_writable(void *arg, short revents)
         }
         rt->sent += (size_t)n;
     }
-    shutdown(rt->fd, SHUT_WR);
+    /* A group ends with "quit", on which HAProxy closes. No half-close on
+     * top: in one loaded run HAProxy 2.6 reset a group's connection before
+     * its first answer ("Connection reset by peer"), and the half-close was
+     * the only thing a plain interactive client does not do. */
+    if (rt->ncur == 1) shutdown(rt->fd, SHUT_WR);
     loop_watch_fd(rt->loop, rt->fd, POLLIN, on_readable, rt);
 }
 
