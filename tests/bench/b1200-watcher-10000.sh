@@ -238,6 +238,10 @@ fi
 	fi
 	cat "$SD_TMP/results"
 } | tee -a "$SD_TMP/report"
+if [ -n "${BENCH_WRAP:-}" ]; then # the watcher alone, so the wrapper writes its data
+	kill -TERM "$wpid"
+	sd_wait_for "the wrapped watcher done" 120 bash -c "! kill -0 $(sd_pid watcher) 2>/dev/null"
+fi
 sd_kill writer TERM
 sd_kill churn TERM
 sd_log "done"
