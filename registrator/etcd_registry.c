@@ -11,7 +11,7 @@
  * unwanted one is deleted unless it is known to be absent. At most one
  * request per entry is in flight.
  */
-#include "registry.h"
+#include "etcd_registry.h"
 
 #include "backoff.h"
 #include "etcd_client.h"

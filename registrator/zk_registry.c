@@ -4,7 +4,7 @@
  * timer, sends the requests and feeds back replies and session events, all
  * on the loop thread.
  */
-#include "registry.h"
+#include "zk_registry.h"
 
 #include "log.h"
 #include "zk.h"

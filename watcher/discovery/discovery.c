@@ -1,5 +1,6 @@
 #include "discovery.h"
 
+#include "docker_discovery.h"
 #include "etcd_discovery.h"
 #include "log.h"
 #include "zk_discovery.h"
