@@ -89,6 +89,7 @@ struct reg_config {
  * array the caller frees with reg_config_free_warnings), may be NULL. */
 int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
                      size_t errlen);
+/* As reg_config_parse on the file at path; err starts with path. */
 int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
                     size_t errlen);
 void reg_config_free(struct reg_config *c);
