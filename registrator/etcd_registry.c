@@ -429,8 +429,8 @@ void *etcd_registry_new(struct loop *l, const struct reg_config *cfg, registry_l
     if (!r) return NULL;
     long timeout = cfg->etcd_ttl_s * 1000L / 2;
     struct etcd_client_opts o = {
-        .endpoints = cfg->etcd_endpoints,
-        .nendpoints = cfg->netcd_endpoints,
+        .endpoints = cfg->etcd_endpoints.v,
+        .nendpoints = cfg->etcd_endpoints.n,
         .username = cfg->etcd_username,
         .password = cfg->etcd_password,
         .ca_file = cfg->etcd_ca_file,
