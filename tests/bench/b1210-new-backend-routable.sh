@@ -86,6 +86,7 @@ one_path() {
 		echo "    own watch fired after the write: $w"
 		echo "    add server + enable server: $e"
 		echo "  reloads during the trials: $reloads; $(grep '^requests' "$SD_TMP/routable-$kind.out")"
+		grep -E 'reloading instead|falling back|not adopting' "$SD_TMP/watcher-$kind.log" | sed 's/^/    why: /' | head -n 3
 		echo "  stages of the last trial (watcher -v):"
 		grep -E 'watch fired|listed|read .* after the watch|backends read and decoded|render:|runtime: planned|answered .* into its batch|etcd .*(event|watch)|stage' \
 			"$SD_TMP/watcher-$kind.log" | tail -n 12 | sed 's/^/    /'
