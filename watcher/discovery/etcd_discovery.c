@@ -71,6 +71,7 @@ struct etcd_discovery {
     bool reading;          /* a range is in flight */
     struct etcd_stream *watch;
     struct watch_guard guard; /* is the watch's member still serving? */
+    char *watch_endpoint;     /* the member the open stream is on */
     uint64_t guard_timer;
     uint64_t retry_timer;
     struct backoff backoff;
@@ -225,16 +226,21 @@ static void on_probe(void *arg, const cJSON *reply, const struct etcd_error *err
     if (err && err->code == ETCD_CANCELLED) return;
     uint64_t now = loop_now_ms();
     uint64_t quiet_ms = now - d->guard.last_heard_ms;
-    if (watch_guard_probe_done(&d->guard, now, !err) != WATCH_GUARD_MOVE) {
+    /* A read the client could not even send to the stream's member went to
+     * the next endpoint: an answer from there says nothing about the
+     * stream's member, except that the client left it. */
+    const char *ep = etcd_client_endpoint(d->client);
+    bool moved = d->watch_endpoint && strcmp(ep, d->watch_endpoint) != 0;
+    if (watch_guard_probe_done(&d->guard, now, !err && !moved) != WATCH_GUARD_MOVE) {
         guard_check(d);
         return;
     }
     /* the client moved on when the read timed out */
-    log_warn("service %s: the etcd watch of %s was silent for %" PRIu64
-             " ms and its member did not answer a read (%s); watching through %s from revision "
+    log_warn("service %s: the etcd watch of %s on %s was silent for %" PRIu64
+             " ms and that member did not answer a read (%s); watching through %s from revision "
              "%" PRId64,
-             d->svc->name, d->prefix, quiet_ms, err->message, etcd_client_endpoint(d->client),
-             d->revision + 1);
+             d->svc->name, d->prefix, d->watch_endpoint ? d->watch_endpoint : "?", quiet_ms,
+             err ? err->message : "the read went to another endpoint", ep, d->revision + 1);
     stop_watch(d);
     watch(d);
 }
@@ -315,6 +321,8 @@ static void on_watch_msg(void *arg, const cJSON *msg)
     } else {
         watch_guard_heard(&d->guard, loop_now_ms());
         if (m.created) {
+            free(d->watch_endpoint);
+            d->watch_endpoint = strdup(etcd_client_endpoint(d->client));
             watch_guard_opened(&d->guard, loop_now_ms());
             guard_check(d);
             log_info("service %s: watching etcd %s%s from revision %" PRId64, d->svc->name,
@@ -478,6 +486,7 @@ static void etcdd_free(void *impl)
     items_clear(d);
     free(d->items);
     free(d->read_after);
+    free(d->watch_endpoint);
     free(d->prefix);
     free(d);
 }
