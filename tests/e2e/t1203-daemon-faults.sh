@@ -5,10 +5,11 @@
 # runtime API, 1000 requests/s (open loop, a fresh connection each) through
 # HAProxy the whole time. Three faults, each during a rolling replacement
 # (docker run new, docker stop old):
-#   1. the watcher is killed (-9) mid-deploy and started again: HAProxy
-#      serves throughout, the new watcher adopts the master its predecessor
-#      left running (no second HAProxy, no reload) and catches up through
-#      the runtime API;
+#   1. the watcher is killed (-9) mid-deploy (the new container served, the
+#      old one not stopped yet) and started again after the old one stopped:
+#      HAProxy serves throughout, the new watcher adopts the master its
+#      predecessor left running (no second HAProxy, no reload) and catches up
+#      through the runtime API;
 #   2. registrator r2 is killed (-9): its instances leave the registry
 #      within the session timeout and HAProxy drains them; host 1 deploys on,
 #      unaffected; r2 started again registers them again;
@@ -53,14 +54,22 @@ haproxy_masters() {
 	done
 }
 
-# 1. The watcher dies as a replacement starts; the old container stops
-# while no watcher runs (HAProxy's health checks take it out), then the
-# watcher comes back.
+# 1. The watcher dies in the middle of a replacement: the new container is
+# served, the old one not stopped yet. The old one stops while no watcher
+# runs (HAProxy's health checks take it out), then the watcher comes back.
 new=a1-next
 sd_fault_run 1 "$new"
-sd_kill watcher KILL
-sd_log "killed the watcher while $new starts"
 sd_wait_for "$new registered" 60 sd_fault_registered 1 "$new"
+sd_fault_agree zk
+# haproxy.cfg follows the runtime changes once they are made: wait for it,
+# since a watcher killed in between has nothing it can adopt (see README)
+cfg_has_all() {
+	[ "$(sed -n 's/^[[:space:]]*server [^ ]* \([0-9.]*:[0-9]*\).*/\1/p' "$SD_TMP/haproxy.cfg" | sort)" = \
+		"$(sd_view_docker web "${SD_FAULT_HOSTS[@]}")" ]
+}
+sd_wait_for "haproxy.cfg names $new" 60 cfg_has_all
+sd_kill watcher KILL
+sd_log "killed the watcher between starting $new and stopping $a1"
 sd_docker d1 stop -t 5 "$a1" >/dev/null
 a1=$new
 n=$(sd_fault_load_count ok)
@@ -68,8 +77,9 @@ sd_wait_for "HAProxy serves with no watcher" 60 sd_fault_load_at_least $((n + 50
 t0=$(date +%s%N)
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 sd_wait_for "the new watcher adopts the running master" 60 sd_log_has watcher "managed haproxy: adopted master pid"
+sd_wait_for "the new watcher adopts HAProxy without a reload" 60 sd_log_has watcher "adopted without a reload"
 sd_fault_agree zk
-sd_log "watcher restarted: converged in $((($(date +%s%N) - t0) / 1000000)) ms"
+sd_log "watcher restarted: adopted HAProxy and converged in $((($(date +%s%N) - t0) / 1000000)) ms"
 [ "$(haproxy_masters | wc -l)" = 1 ] || sd_fail "more than one HAProxy master: $(haproxy_masters | tr '\n' ' ')"
 sd_fault_settled "watcher killed"
 # and it keeps applying changes without a reload
