@@ -3,8 +3,8 @@
 # on: its lease is no longer kept alive, so its keys go within the TTL and
 # HAProxy drains its instances; the other host deploys on, unaffected; the
 # registrator started again registers them again. Two simulated hosts, one
-# watcher (managed HAProxy, runtime API), 1000 requests/s (open loop, a
-# fresh connection each) through HAProxy the whole time. Not one failed
+# watcher (managed HAProxy, runtime API), open-loop requests (250/s, or
+# SD_FAULT_RATE; a fresh connection each) through HAProxy the whole time. Not one failed
 # request, no HAProxy reload, and Docker, the registry and HAProxy agree.
 # (t1203 does the same against a ZooKeeper ensemble.)
 . "$(dirname "$0")/../lib/lib.sh"
