@@ -188,6 +188,10 @@ void haproxy_managed_free(struct haproxy_managed *m)
                  "their connections first",
                  (int)m->pid);
         kill(m->pid, SIGUSR1);
+        /* A master socket left behind means a watcher that died without
+         * stopping its HAProxy, whose successor adopts it: not this one,
+         * which is on its way out. */
+        unlink(m->master_socket);
     }
     forget_adopted(m);
     free(m->binary);
