@@ -37,7 +37,8 @@ struct nerve_instance {
 };
 
 /* Reporters and instances are each on the heap: registries borrow a
- * reporter's cfg and health callbacks an instance, across reloads. */
+ * reporter's cfg and health callbacks an instance, across reloads. inst
+ * is parallel to cfg->nerve_services (NULL: it could not start). */
 struct nerve_services {
     struct loop *loop;
     const struct reg_config *cfg;
@@ -309,7 +310,7 @@ int nerve_services_reload(struct nerve_services *n, const struct reg_config *cfg
     }
     /* Removed (or moved) first, so a moved node is gone before its new one. */
     for (size_t j = 0; j < n->ninst; j++)
-        if (plan.removed[j]) {
+        if (plan.removed[j] && n->inst[j]) {
             instance_withdraw(n->inst[j], "withdrawn (SIGHUP: no longer in the config, or moved)");
             n->inst[j] = NULL;
         }
@@ -332,19 +333,19 @@ int nerve_services_reload(struct nerve_services *n, const struct reg_config *cfg
         if (in && plan.from[i] != NERVE_PLAN_NEW) n->inst[plan.from[i]] = NULL;
         next[i] = in;
     }
-    /* Every instance is in next now (or freed). */
+    /* Every instance is in next now (or freed). next stays parallel to
+     * cfg's services: a service that could not start is NULL, and the
+     * next reload tries it again. */
     for (size_t j = 0; j < n->ninst; j++)
         instance_free(n->inst[j]);
     free(n->inst);
     n->inst = next;
-    n->ninst = 0;
-    for (size_t i = 0; i < cfg->nnerve_services; i++)
-        if (next[i]) next[n->ninst++] = next[i];
+    n->ninst = cfg->nnerve_services;
     /* Reporters nobody reports through any more: their sessions close. */
     for (size_t r = 0; r < n->nreps; r++)
         n->reps[r]->used = false;
     for (size_t i = 0; i < n->ninst; i++)
-        if (n->inst[i]->rep) n->inst[i]->rep->used = true;
+        if (n->inst[i] && n->inst[i]->rep) n->inst[i]->rep->used = true;
     size_t kept = 0;
     for (size_t r = 0; r < n->nreps; r++) {
         if (n->reps[r]->used)
