@@ -321,6 +321,13 @@ static int parse_dns_server(struct json_ctx *c, const cJSON *v, const char *p, s
 {
     static const char *const keys[] = {"name", "host", "port", "labels", NULL};
     char q[JSON_PATH_MAX], ql[JSON_PATH_MAX];
+    /* Synapse's own config/hostheader_test.json lists bare names, which its
+     * DnsWatcher reads as hashes and turns into no backend at all. */
+    if (cJSON_IsString(v))
+        return json_failf(c, v,
+                          "%s: expected an object {\"name\", \"host\", \"port\", \"labels\"}, "
+                          "got \"%.64s\" (a bare name has no port; Synapse serves nothing for it)",
+                          p, v->valuestring);
     if (!cJSON_IsObject(v))
         return json_fail(c, p, "an object {\"name\", \"host\", \"port\", \"labels\"}", v);
     if (syn_check_keys(c, v, p, keys, NULL) < 0) return -1;
