@@ -1,6 +1,7 @@
 #include "discovery.h"
 
 #include "etcd_discovery.h"
+#include "multi_discovery.h"
 #include "log.h"
 #include "zk_discovery.h"
 
@@ -22,6 +23,7 @@ struct discovery *discovery_new(struct discovery_hub *h, const struct syn_servic
     case SYN_DISCOVERY_ZOOKEEPER: impl = &zk_discovery_impl; break;
     case SYN_DISCOVERY_DOCKER: impl = &docker_discovery_impl; break;
     case SYN_DISCOVERY_ETCD: impl = &etcd_discovery_impl; break;
+    case SYN_DISCOVERY_MULTI: impl = &multi_discovery_impl; break;
     case SYN_DISCOVERY_BASE: return NULL;
     }
     struct discovery *d = calloc(1, sizeof *d);
