@@ -147,7 +147,7 @@ static int control_command(int argc, char **argv)
         struct reg_config *cfg = NULL;
         char err[512];
         if (reg_config_load_partial(path, &cfg, NULL, err, sizeof err) < 0) {
-            fprintf(stderr, "%s: %s\n", path, err);
+            fprintf(stderr, "%s\n", err); /* it names the file */
             free(socket_path);
             return 2;
         }

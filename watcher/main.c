@@ -47,12 +47,24 @@ struct ctx {
 
 /* SIGHUP: read the file again; a config that does not validate, or moves
  * what needs a restart, is refused and the running state kept. One line. */
+/* A load error as one line naming the file once: most of syn_config_load's
+ * messages start with path already (a YAML file's "path:line: "). */
+static void config_error_line(const char *path, const char *err, char *out, size_t outlen)
+{
+    if (strncmp(err, path, strlen(path)) == 0)
+        snprintf(out, outlen, "%s", err);
+    else
+        snprintf(out, outlen, "%s: %s", path, err);
+}
+
 static void reload(struct ctx *c)
 {
     struct syn_config *cfg = NULL;
     char err[512];
     if (syn_config_load(c->path, &cfg, err, sizeof err) < 0) {
-        log_error("SIGHUP: reload refused, the running config is kept: %s: %s", c->path, err);
+        char line[1100];
+        config_error_line(c->path, err, line, sizeof line);
+        log_error("SIGHUP: reload refused, the running config is kept: %s", line);
         return;
     }
     struct syn_config **v = realloc(c->configs, (c->nconfigs + 1) * sizeof *v);
@@ -169,7 +181,9 @@ static int status_command(int argc, char **argv)
         struct syn_config *cfg = NULL;
         char err[512];
         if (syn_config_load(path, &cfg, err, sizeof err) < 0) {
-            fprintf(stderr, "%s: %s\n", path, err);
+            char line[1100];
+            config_error_line(path, err, line, sizeof line);
+            fprintf(stderr, "%s\n", line);
             return 2;
         }
         sock = control_path(cfg);
@@ -256,11 +270,9 @@ int main(int argc, char **argv)
     struct syn_config *cfg = NULL;
     char err[512];
     if (syn_config_load(path, &cfg, err, sizeof err) < 0) {
-        /* A YAML file's messages already start with "path:line: ". */
-        if (strncmp(err, path, strlen(path)) == 0)
-            log_error("%s", err);
-        else
-            log_error("%s: %s", path, err);
+        char line[1100];
+        config_error_line(path, err, line, sizeof line);
+        log_error("%s", line);
         return 2;
     }
     log_set_format(cfg->daemon.log_format);

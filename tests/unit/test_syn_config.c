@@ -341,10 +341,12 @@ static const struct bad bad_configs[] = {
     {SVC("\"discovery\":[]"), "services.s.discovery: expected an object, got []"},
     {DISC("\"x\":1"), "services.s.discovery.method: expected a string, got nothing"},
     {DISC("\"method\":\"foo\""), "services.s.discovery.method: unknown discovery method \"foo\" "
-                                 "(supported: base, docker, etcd, multi, zookeeper)"},
+                                 "(supported: base, dns, docker, etcd, multi, zookeeper, "
+                                 "zookeeper_dns, zookeeper_dns_poll, zookeeper_poll)"},
     {DISC("\"method\":\"ec2tag\""),
      "services.s.discovery.method: a Synapse watcher smartdock does not implement \"ec2tag\" "
-     "(supported: base, docker, etcd, multi, zookeeper)"},
+     "(supported: base, dns, docker, etcd, multi, zookeeper, zookeeper_dns, zookeeper_dns_poll, "
+     "zookeeper_poll)"},
     {DISC("\"method\":\"zookeeper\",\"path\":\"/p\""),
      "services.s.discovery.hosts: expected a non-empty array of \"host:port\" strings, or one "
      "such string, got nothing"},
@@ -405,7 +407,8 @@ static const struct bad bad_configs[] = {
      "services.s.discovery.check_interval: expected a number 0.001..86400, got -1"},
     {DISC("\"method\":\"etcd\",\"endpoints\":[\"http://e:2379\"],\"path\":\"/p\","
           "\"username\":\"u\",\"password\":12345"),
-     "services.s.discovery.password: expected a non-empty string without control characters, got a value not shown"},
+     "services.s.discovery.password: expected a non-empty string without control characters, got a "
+     "value not shown"},
     {DISC("\"method\":\"zookeeper\",\"hosts\":[\"z:2181\"],\"path\":\"/p\",\"auth_file\":\"\""),
      "services.s.discovery.auth_file: expected a file name, got \"\""},
     {DISC("\"method\":\"etcd\",\"path\":\"/p\""),

@@ -27,7 +27,7 @@ static const struct {
      "the ZooKeeper client reconnects by itself, forever, and every child is read again"},
     {"generator_config_path",
      "the haproxy options come from this config only; no data is read from ZooKeeper yet"},
-    {"discovery_jitter", "changes are applied as they arrive, coalesced within milliseconds"},
+    {"discovery_jitter", "polling sets no watches, so there is nothing to delay (as in Synapse)"},
     {"max_server_id", "no id is rendered on server lines"},
     {"use_nerve_weights", "a registry's weight is always rendered, before server_options"},
     {"cookie_value_method", "a server's cookie value is its name"},
