@@ -3,11 +3,7 @@
 # that a stop removes the znode while the container is still shutting down.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 sd_image_tag d1 smartdock/web:latest
 sd_image_tag d1 smartdock/other:latest
 

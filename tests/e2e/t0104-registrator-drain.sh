@@ -4,15 +4,10 @@
 # from the registrator and exits by it, well before docker stop's SIGKILL.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 port=$(sd_free_port)
-sd_registrator_config "$SD_TMP/reg.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
-sd_registrator reg "$SD_TMP/reg.json"
+sd_label_registrator reg 127.0.0.2 d1
 sd_docker d1 run -d --network host --name slow --stop-signal SIGWINCH \
 	-l smartdock.service=web -l smartdock.port="$port" -l smartdock.drain_ms=1500 \
 	smartdock/hello /bin/hello 127.0.0.2 "$port" slow >/dev/null

@@ -4,11 +4,8 @@
 #
 #   #!/usr/bin/env bash
 #   . "$(dirname "$0")/../lib/lib.sh"
-#   sd_need_root
-#   sd_setup
-#   sd_zk_start
-#   sd_dockerd_start d1
-#   sd_image d1
+#   . "$(dirname "$0")/../lib/smartdock.sh"
+#   sd_world zk d1
 #   ...
 #   sd_wait_for "nodesrv registered" 30 sd_zkcli ls /smartdock/services/nodesrv
 #
@@ -110,3 +107,28 @@ sd_haproxy_stop() {
 	sd_kill haproxy TERM
 }
 
+
+# ---------------------------------------------------------------- worlds
+
+# sd_world REGISTRIES [DOCKERD...]: the start of most scenarios, after
+# sourcing: skip unless root, the temp dir and its teardown, the registries
+# ("zk", "etcd", both as "zk,etcd", or "-" for none), then a private dockerd
+# per name, each with the hello image ($SD_IMAGE).
+#   sd_world zk d1        # ZooKeeper and dockerd d1
+#   sd_world etcd d1 d2   # etcd and two dockerds
+sd_world() {
+	local registries=$1 r d
+	shift
+	sd_need_root
+	sd_setup
+	for r in ${registries//,/ }; do
+		case $r in
+		zk) sd_zk_start ;;
+		etcd) sd_etcd_start ;;
+		-) ;;
+		*) sd_fail "sd_world: registries are zk, etcd, zk,etcd or -, not '$r'" ;;
+		esac
+	done
+	for d in "$@"; do sd_dockerd_start "$d"; done
+	for d in "$@"; do sd_image "$d"; done
+}
