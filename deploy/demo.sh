@@ -321,7 +321,8 @@ sd_docker host1 stop -t "$STOP_TIMEOUT" "$victim" >/dev/null
 echo after >"$SD_TMP/phase"
 say "host1: $victim stopped"
 loop_done() { ! sd_alive curl-loop; }
-sd_wait_for "the background curl loop to finish" 30 loop_done
+# 30 requests of at most 2 s each: generous, for a loaded machine
+sd_wait_for "the background curl loop to finish" 120 loop_done
 
 say "what the daemons logged meanwhile:"
 for f in registrator-host1 registrator-host2 watcher; do
