@@ -1,4 +1,5 @@
 /* smartdock-watcher: registries -> HAProxy, with Synapse's config format. */
+#include "control.h"
 #include "haproxy_managed.h"
 #include "haproxy_runtime.h"
 #include "log.h"
@@ -119,15 +120,16 @@ static void summary(void *arg, char *buf, size_t len)
     if (c->watcher) watcher_summary(c->watcher, buf, len);
 }
 
-/* The control socket's default: beside haproxy.cfg, else under /run. */
-static char *control_path(const struct syn_config *cfg)
+/* The control socket's default: beside haproxy.cfg, else as the
+ * registrator's (control_default_path; server: the daemon's side). */
+static char *control_path(const struct syn_config *cfg, bool server)
 {
     char *p = NULL;
     if (cfg->daemon.control_socket) return strdup(cfg->daemon.control_socket);
     if (cfg->has_haproxy && cfg->haproxy.config_file_path &&
         asprintf(&p, "%s.control.sock", cfg->haproxy.config_file_path) >= 0)
         return p;
-    return strdup("/run/smartdock/watcher.sock");
+    return control_default_path("watcher", server);
 }
 
 /* The human view of `status`. */
@@ -186,10 +188,10 @@ static int status_command(int argc, char **argv)
             fprintf(stderr, "%s\n", line);
             return 2;
         }
-        sock = control_path(cfg);
+        sock = control_path(cfg, false);
         syn_config_free(cfg);
     } else {
-        sock = strdup("/run/smartdock/watcher.sock");
+        sock = control_default_path("watcher", false);
     }
     int rc = sock ? ops_client(sock, "status", json, print_status) : 1;
     free(sock);
@@ -290,7 +292,7 @@ int main(int argc, char **argv)
     loop_on_signal(loop, on_signal, &c);
     if (!once) {
         struct ops_hooks hooks = {status_json, NULL, summary, &c};
-        char *sock = control_path(cfg);
+        char *sock = control_path(cfg, true);
         c.ops = ops_new(loop, "watcher", &cfg->daemon, sock, &hooks);
         free(sock);
         if (!c.ops) {
