@@ -9,7 +9,7 @@ sd_world zk d1
 port=$(sd_free_port)
 sd_label_registrator reg 127.0.0.2 d1
 sd_docker d1 run -d --network host --name slow --stop-signal SIGWINCH \
-	-l smartdock.service=web -l smartdock.port="$port" -l smartdock.drain_ms=1500 \
+	-l smartdock.service=web -l smartdock.port="$port" -l smartdock.drain_ms=8000 \
 	smartdock/hello /bin/hello 127.0.0.2 "$port" slow >/dev/null
 sd_wait_for "registered" 30 sd_zk_count_is /smartdock/services/web 1
 
