@@ -331,23 +331,28 @@ static void on_watch_msg(void *arg, const cJSON *msg)
             d->last_error[0] = 0;
             backoff_reset(&d->backoff);
         }
-        bool changed = false;
-        uint64_t t1 = loop_now_us();
-        for (size_t i = 0; i < m.nevents; i++) {
-            const struct etcd_event *ev = &m.events[i];
-            if (ev->kv.mod_revision && ev->kv.mod_revision <= d->revision) continue; /* seen */
-            if (ev->type == ETCD_EVENT_DELETE)
-                remove_key(d, ev->kv.key);
-            else
-                put_key(d, &ev->kv);
-            if (ev->kv.mod_revision > d->revision) d->revision = ev->kv.mod_revision;
-            changed = true;
+        const struct etcd_event **news = m.nevents ? calloc(m.nevents, sizeof *news) : NULL;
+        if (m.nevents && !news) {
+            log_error("service %s: out of memory for %zu watch events; reading %s again",
+                      d->svc->name, m.nevents, d->prefix);
+            etcd_watch_msg_clear(&m);
+            resync(d);
+            return;
         }
-        if (changed) {
+        uint64_t t1 = loop_now_us();
+        size_t n = m.nevents ? etcd_watch_msg_news(&m, &d->revision, news) : 0;
+        for (size_t i = 0; i < n; i++) {
+            if (news[i]->type == ETCD_EVENT_DELETE)
+                remove_key(d, news[i]->kv.key);
+            else
+                put_key(d, &news[i]->kv);
+        }
+        free(news);
+        if (n) {
             uint64_t t2 = loop_now_us();
             log_debug("service %s: etcd watch message (%zu events, revision %" PRId64
                       "): decoded in %llu us, backends decoded in %llu us",
-                      d->svc->name, m.nevents, d->revision, (unsigned long long)(t1 - t0),
+                      d->svc->name, n, d->revision, (unsigned long long)(t1 - t0),
                       (unsigned long long)(t2 - t1));
             publish(d);
             log_debug("service %s: published %llu us after the watch message arrived", d->svc->name,
