@@ -31,9 +31,9 @@ static const struct {
      "the haproxy options come from this config only; no data is read from ZooKeeper"},
     {"discovery_jitter", "changes are applied as they arrive, coalesced within milliseconds"},
     {"discovery_multi", "only discovery runs; there is no multi watcher"},
-    {"max_server_id", "no id is rendered on server lines"},
-    {"use_nerve_weights", "a registry's weight is always rendered, before server_options"},
-    {"cookie_value_method", "a server's cookie value is its name"},
+    {"use_nerve_weights",
+     "Synapse reads only the top-level haproxy.use_nerve_weights, so this one changes nothing "
+     "there either"},
 };
 
 static const char *instead_of(const char *key)

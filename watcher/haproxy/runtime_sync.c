@@ -81,10 +81,12 @@ static int server_copy(struct render_server *d, const struct render_server *s)
     d->name = strdup(s->name);
     d->host = strdup(s->host);
     d->options = s->options ? strdup(s->options) : NULL;
-    if (d->name && d->host && (d->options || !s->options)) return 0;
+    d->cookie = s->cookie ? strdup(s->cookie) : NULL;
+    if (d->name && d->host && (d->options || !s->options) && (d->cookie || !s->cookie)) return 0;
     free(d->name);
     free(d->host);
     free(d->options);
+    free(d->cookie);
     return -1;
 }
 
@@ -93,6 +95,7 @@ static void server_free(struct render_server *s)
     free(s->name);
     free(s->host);
     free(s->options);
+    free(s->cookie);
 }
 
 /* ---- drains ---- */
@@ -405,6 +408,11 @@ static int draining_view(struct runtime_sync *rs, size_t svc, struct render_serv
     for (struct drain *d = rs->drains; d; d = d->next)
         if (d->svc == svc) out->v[out->n++] = d->srv;
     return 0;
+}
+
+int runtime_sync_draining(struct runtime_sync *rs, size_t svc, struct render_server_list *out)
+{
+    return draining_view(rs, svc, out);
 }
 
 /* Queues the commands of one service's plan. */
