@@ -39,6 +39,18 @@ static int attribute_dup(const cJSON *attrs, const char *key, char **dst, struct
     return json_get_string(jc, attrs, "Actor.Attributes", key, dst);
 }
 
+/* exitCode is a decimal string; anything else (absent, a number, junk) is
+ * kept as unknown (-1), so an odd value never costs the die event itself. */
+static void read_exit_code(const cJSON *attrs, int *out)
+{
+    const cJSON *v = attrs ? cJSON_GetObjectItemCaseSensitive(attrs, "exitCode") : NULL;
+    const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
+    if (text && *text && strlen(text) <= 3 && strspn(text, "0123456789") == strlen(text)) {
+        int code = atoi(text);
+        if (code <= 255) *out = code;
+    }
+}
+
 static int decode_event(const cJSON *root, struct docker_event *ev, struct json_ctx *jc)
 {
     const cJSON *actor, *attrs;
@@ -61,6 +73,7 @@ static int decode_event(const cJSON *root, struct docker_event *ev, struct json_
         return -1;
     if (!strcmp(ev->action, "kill") && attribute_dup(attrs, "signal", &ev->signal, jc) < 0)
         return -1;
+    if (!strcmp(ev->action, "die")) read_exit_code(attrs, &ev->exit_code);
     if (!ev->id && json_get_string(jc, root, NULL, "id", &ev->id) < 0) return -1;
     if (!ev->image && json_get_string(jc, root, NULL, "from", &ev->image) < 0) return -1;
     return decode_time(root, &ev->time_nano, jc);
@@ -73,6 +86,7 @@ int docker_event_decode(const char *line, size_t len, struct docker_event *ev, c
     cJSON *root;
     int rc;
     memset(ev, 0, sizeof *ev);
+    ev->exit_code = -1;
     if (!(root = json_parse(jc, line, len, "event"))) return -1;
     if (!cJSON_IsObject(root))
         rc = json_fail(jc, "event", json_kind_name(JSON_OBJECT), root);
@@ -93,6 +107,7 @@ void docker_event_clear(struct docker_event *ev)
     free(ev->name);
     free(ev->image);
     memset(ev, 0, sizeof *ev);
+    ev->exit_code = -1;
 }
 
 /* Linux numbering (x86, arm, most others): containers are Linux processes
@@ -155,6 +170,12 @@ static const char *health_value(const char *action)
     while (*action == ' ')
         action++;
     return action;
+}
+
+bool docker_event_exit_failed(const struct docker_event *ev)
+{
+    return ev && ev->action && !strcmp(ev->action, "die") && ev->exit_code > 0 &&
+           (ev->exit_code & 128) == 0;
 }
 
 enum docker_effect docker_event_effect(const struct docker_event *ev, const char *stop_signal,

@@ -19,6 +19,9 @@ struct docker_event {
     char *signal; /* Actor.Attributes.signal for kill ("15"), else NULL */
     char *name;   /* Actor.Attributes.name or NULL */
     char *image;  /* Actor.Attributes.image (or old "from") or NULL */
+    /* die: Actor.Attributes.exitCode (0..255); -1 when absent, unreadable
+     * or another action. */
+    int exit_code;
     /* timeNano, else time * 1e9, else 0. cJSON keeps numbers as doubles, so
      * this is exact only to a few hundred nanoseconds. */
     long long time_nano;
@@ -40,6 +43,14 @@ void docker_event_clear(struct docker_event *ev);
  * library says), or -1 if unknown. Numbers 1..64 are accepted.
  */
 int docker_signal_number(const char *s);
+
+/*
+ * gliderlabs/registrator's -deregister on-success: whether ev is a die that
+ * reports a failure, i.e. an exit code that is neither 0 nor one with bit
+ * 128 set (killed by a signal, 128 + n, which registrator counts as a clean
+ * end). A die without a readable exit code is not a failure.
+ */
+bool docker_event_exit_failed(const struct docker_event *ev);
 
 enum docker_effect { DOCKER_EFFECT_NONE, DOCKER_EFFECT_REGISTER, DOCKER_EFFECT_DEREGISTER };
 

@@ -46,7 +46,7 @@ fi
 
 . "$ROOT/tests/lib/deps.sh"
 packages=(build-essential cmake pkg-config libzookeeper-mt-dev libcurl4-openssl-dev libssl-dev
-	libcjson-dev libmicrohttpd-dev libyaml-dev zookeeper docker.io haproxy busybox-static curl iproute2 procps)
+	libcjson-dev libmicrohttpd-dev libyaml-dev libc-ares-dev zookeeper docker.io haproxy busybox-static curl iproute2 procps)
 say "packages: installing whatever is missing of ${packages[*]}"
 SD_DEPS_NAME=demo.sh sd_install_packages "${packages[@]}"
 

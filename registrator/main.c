@@ -344,7 +344,7 @@ int main(int argc, char **argv)
     /* Nerve's services alone have no first sync to wait for. */
     if (!d.r) ops_ready(d.ops);
     if (d.r || !cli.once) loop_run(loop);
-    int status = cli.once && d.r ? registrator_status(d.r) : 0;
+    int status = d.r && (cli.once || registrator_gave_up(d.r)) ? registrator_status(d.r) : 0;
     if (sd.signo) log_info("signal %d: withdrawing every registration and exiting", sd.signo);
     ops_stopping(d.ops);
     struct registrator *r = d.r;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "match.h"
 #include "registry.h"
+#include "startup_retry.h"
 
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -47,6 +48,9 @@ struct container_state {
     bool has_healthcheck;
     char health[16];      /* State.Health.Status last seen, or "" */
     bool drained_by_hand; /* `smartdock-registrator drain`: stays withdrawn until it stops */
+    /* -deregister on-success: the failed exit code it died with while its
+     * registrations were kept; 0 while it runs. */
+    int kept_exit_code;
 };
 
 /* A container whose stop signal it ignores, withdrawn and now being drained:
@@ -66,6 +70,9 @@ struct registrator {
     struct registry *registry;
     struct drain *drains;
     uint64_t settle_timer;
+    struct startup_retry retry; /* -retry-attempts at start-up */
+    uint64_t retry_timer;
+    bool gave_up; /* the registry never came: exit 1 */
     bool first_sync_done;
     bool ready_reported; /* opts.on_ready was called */
     bool closing;
@@ -386,6 +393,7 @@ static void on_container(void *arg, const struct docker_container *dc, void **da
     struct container_state *c = *data ? *data : (*data = container_new(dc->id));
     struct registration_list want = {0};
     struct strlist problems = {0};
+    if (c) c->kept_exit_code = 0;
     if (c && match_container(r->cfg, dc, &want, &problems) == 0) {
         /* A new health check result counts for the services it concerns:
          * those registered after it, else those it withdrew. */
@@ -408,6 +416,19 @@ static void on_gone(void *arg, const char *id, const char *why, const struct doc
     struct registrator *r = arg;
     struct container_state *c = *data;
     if (!c) return;
+    /* registrator's on-success: a crash keeps the registrations, so a
+     * container its restart policy brings back is never withdrawn; its
+     * start replaces them in place. What stops it for good (destroy, a
+     * resync that finds it stopped, `docker stop`) withdraws them. */
+    if (!final && r->cfg->deregister == DEREGISTER_ON_SUCCESS && docker_event_exit_failed(ev) &&
+        c->regs.n) {
+        c->kept_exit_code = ev->exit_code;
+        log_info("container %s exited with code %d: its %zu registration%s kept "
+                 "(-deregister on-success) until it starts again, is removed, or a resync "
+                 "finds it stopped",
+                 c->short_id, ev->exit_code, c->regs.n, c->regs.n == 1 ? "" : "s");
+        return;
+    }
     if (ev) start_drain(r, id, c, ev);
     withdraw_all(r, c, why);
     c->drained_by_hand = false; /* it stopped: a restart registers it again */
@@ -575,6 +596,36 @@ static void add_metrics(struct registrator *r, struct metrics *m)
     metrics_on_collect(m, collect, r);
 }
 
+/* -retry-attempts: one attempt every -retry-interval until the registry
+ * is connected, then never again; reconnects later retry forever. */
+static void retry_check(void *arg)
+{
+    struct registrator *r = arg;
+    r->retry_timer = 0;
+    bool connected = registry_connected(r->registry);
+    switch (startup_retry_attempt(&r->retry, connected)) {
+    case STARTUP_RETRY_CONNECTED:
+        if (r->retry.done)
+            log_info("registry connected after %d failed attempt%s", r->retry.done,
+                     r->retry.done == 1 ? "" : "s");
+        return;
+    case STARTUP_RETRY_WAIT:
+        log_warn("registry: attempt %d of %d: not connected yet; next in %d ms", r->retry.done,
+                 r->retry.attempts + 1, r->retry.interval_ms);
+        r->retry_timer = loop_timer(r->loop, (uint64_t)r->retry.interval_ms, retry_check, r);
+        return;
+    case STARTUP_RETRY_GIVE_UP:
+        log_error("registry: not connected after %d attempt%s %d ms apart (-retry-attempts %d); "
+                  "giving up",
+                  r->retry.done, r->retry.done == 1 ? "" : "s", r->retry.interval_ms,
+                  r->retry.attempts);
+        r->gave_up = true;
+        r->status = 1;
+        loop_stop(r->loop);
+        return;
+    }
+}
+
 struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg,
                                     const struct registrator_opts *opts)
 {
@@ -605,6 +656,9 @@ struct registrator *registrator_new(struct loop *l, const struct reg_config *cfg
             return NULL;
         }
     }
+    startup_retry_init(&r->retry, cfg->retry_attempts, cfg->retry_interval_ms);
+    if (r->registry && startup_retry_active(&r->retry))
+        r->retry_timer = loop_timer(l, (uint64_t)r->retry.interval_ms, retry_check, r);
     add_metrics(r, opts->metrics);
     return r;
 }
@@ -614,10 +668,16 @@ int registrator_status(const struct registrator *r)
     return r->status == 0 && r->first_sync_done ? 0 : 1;
 }
 
+bool registrator_gave_up(const struct registrator *r)
+{
+    return r->gave_up;
+}
+
 void registrator_free(struct registrator *r)
 {
     if (!r) return;
     if (r->settle_timer) loop_timer_cancel(r->loop, r->settle_timer);
+    if (r->retry_timer) loop_timer_cancel(r->loop, r->retry_timer);
     r->closing = true;
     while (r->drains)
         drain_free(r, r->drains);
@@ -673,6 +733,7 @@ static void status_container(void *arg, void *data)
                             : c->health[0]      ? c->health
                                                 : "starting");
     cJSON_AddStringToObject(jc, "drain", drain_state(r, c));
+    if (c->kept_exit_code) cJSON_AddNumberToObject(jc, "kept_after_exit_code", c->kept_exit_code);
     cJSON *regs = cJSON_AddArrayToObject(jc, "registrations");
     for (size_t i = 0; i < c->regs.n && regs; i++) {
         const struct registration *g = &c->regs.v[i];

@@ -16,8 +16,8 @@
 struct registrator;
 
 struct registrator_opts {
-    bool once;      /* one resynchronisation, then loop_stop() */
-    FILE *dry_run;  /* non-NULL: print registrations there as JSON lines, register nothing */
+    bool once;     /* one resynchronisation, then loop_stop() */
+    FILE *dry_run; /* non-NULL: print registrations there as JSON lines, register nothing */
     /* Called once, on the loop thread, when the first full sync is done:
      * Docker listed and every registration in the registry. */
     void (*on_ready)(void *arg);
@@ -36,6 +36,9 @@ void registrator_free(struct registrator *r);
  * outcome once the resync is over. The docker host and registry must be
  * the ones the registrator was made with. */
 void registrator_reload(struct registrator *r, const struct reg_config *cfg);
+/* -retry-attempts ran out before the registry connected (the loop was
+ * stopped): the daemon exits 1. */
+bool registrator_gave_up(const struct registrator *r);
 /* Exit status for --once: 0 when the pass completed, 1 otherwise. */
 int registrator_status(const struct registrator *r);
 /* The status command's answer: per container its services, registration

@@ -39,8 +39,8 @@ log() { printf 'run.sh: %s\n' "$*" >&2; }
 # ---------------------------------------------------------------- packages
 
 packages=(build-essential cmake pkg-config libzookeeper-mt-dev libcurl4-openssl-dev libssl-dev
-	libcjson-dev libmicrohttpd-dev libyaml-dev libcmocka-dev clang libclang-rt-14-dev mandoc debhelper prometheus systemd jq zookeeper etcd-server haproxy docker.io
-	busybox-static curl wrk iproute2 procps)
+	libcjson-dev libmicrohttpd-dev libyaml-dev libc-ares-dev libcmocka-dev clang libclang-rt-14-dev mandoc debhelper prometheus systemd jq zookeeper etcd-server haproxy docker.io
+	busybox-static curl wrk iproute2 procps dnsmasq)
 # Missing ones are installed with their services kept stopped (the tests
 # start their own servers in temp dirs): see tests/lib/deps.sh.
 . "$root/tests/lib/deps.sh"

@@ -102,4 +102,37 @@ sd_etcd_get "/reg/db/127.0.0.2_${p_db}_$(sd_container_id d1 redis.1 | cut -c1-12
 	sd_fail "db key in etcd: $(sd_etcd_keys /reg/)"
 sd_kill reg3 TERM
 sd_wait_for "lease revoked" 30 sd_etcd_count_is /reg/ 0
+
+# -deregister on-success: a crash (exit 3) keeps the registration, its
+# restart keeps the same znode, a clean exit (0) withdraws it.
+p_fl=$(sd_free_port)
+sd_docker d1 run -d --network host --name flaky --expose "$p_fl" -e SERVICE_NAME=flaky \
+	progrium/redis sh -c "/bin/hello 127.0.0.2 $p_fl flaky & rm -f /tmp/code;
+		while [ ! -e /tmp/code ]; do sleep 0.1; done; exit \$(cat /tmp/code)" >/dev/null
+sd_bg reg4 "$SD_BIN/smartdock-registrator" -v -ip 127.0.0.2 -explicit -resync 3600 \
+	-deregister on-success "$uri"
+sd_wait_for "flaky registered" 30 sd_zk_count_is /services/flaky 1
+czxid=$(sd_zkctl czxids /services/flaky)
+sd_docker d1 exec flaky sh -c 'echo 3 >/tmp/code'
+sd_wait_for "flaky kept after exit 3" 30 sd_log_has reg4 "exited with code 3: its 1 registration kept"
+[ "$(sd_docker d1 inspect -f '{{.State.Running}}' flaky)" = false ] || sd_fail "flaky still runs"
+sd_zk_count_is /services/flaky 1 || sd_fail "on-success withdrew a crashed container"
+sd_docker d1 start flaky >/dev/null
+sd_wait_for "flaky serving again" 30 sd_port_open 127.0.0.2 "$p_fl"
+sd_zk_count_is /services/flaky 1 || sd_fail "flaky's restart duplicated or lost its znode"
+[ "$(sd_zkctl czxids /services/flaky)" = "$czxid" ] ||
+	sd_fail "flaky's znode was recreated: $czxid -> $(sd_zkctl czxids /services/flaky)"
+sd_docker d1 exec flaky sh -c 'echo 0 >/tmp/code'
+sd_wait_for "flaky withdrawn after exit 0" 30 sd_zk_count_is /services/flaky 0
+sd_kill reg4 TERM
+
+# -retry-attempts: a registry that never answers is given up after N + 1
+# attempts, -retry-interval apart, with exit status 1.
+dead=$(sd_free_port)
+rc=0
+timeout 60 "$SD_BIN/smartdock-registrator" -ip 127.0.0.2 -retry-attempts 2 -retry-interval 300 \
+	"zookeeper://127.0.0.1:$dead/x" 2>"$SD_TMP/retry.log" || rc=$?
+[ "$rc" = 1 ] || sd_fail "-retry-attempts: exit status $rc, want 1: $(cat "$SD_TMP/retry.log")"
+grep -q "not connected after 3 attempts 300 ms apart" "$SD_TMP/retry.log" ||
+	sd_fail "-retry-attempts: $(tail -5 "$SD_TMP/retry.log")"
 sd_log "ok"

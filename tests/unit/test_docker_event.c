@@ -188,6 +188,81 @@ static enum docker_effect effect_of(const char *type, const char *action, const 
     return docker_event_effect(&ev, stop_signal, hc);
 }
 
+/* -deregister on-success: the recorded dies of restart.jsonl (143 after
+ * docker stop, 1 from a crash, 137 after SIGKILL), then odd values. */
+static void die_exit_codes(void **state)
+{
+    (void)state;
+    size_t len;
+    char err[256];
+    char *all = fixture("restart.jsonl", &len);
+    int codes[8], ncodes = 0;
+    bool failed[8];
+    for (char *p = all, *end; p && *p && ncodes < 8; p = end ? end + 1 : NULL) {
+        end = strchr(p, '\n');
+        struct docker_event ev;
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (docker_event_decode(p, n, &ev, err, sizeof err) != 0) fail_msg("%s", err);
+        if (!strcmp(ev.action, "die")) {
+            codes[ncodes] = ev.exit_code;
+            failed[ncodes++] = docker_event_exit_failed(&ev);
+        } else {
+            assert_int_equal(-1, ev.exit_code);
+            assert_false(docker_event_exit_failed(&ev));
+        }
+        docker_event_clear(&ev);
+    }
+    free(all);
+    assert_int_equal(3, ncodes);
+    assert_int_equal(143, codes[0]);
+    assert_false(failed[0]); /* a signal's: clean */
+    assert_int_equal(1, codes[1]);
+    assert_true(failed[1]);
+    assert_int_equal(137, codes[2]);
+    assert_false(failed[2]);
+
+    static const struct {
+        const char *attrs;
+        int code;
+        bool failed;
+    } odd[] = {
+        {"{\"exitCode\":\"0\"}", 0, false},      {"{\"exitCode\":\"2\"}", 2, true},
+        {"{\"exitCode\":\"127\"}", 127, true},   {"{\"exitCode\":\"139\"}", 139, false},
+        {"{\"exitCode\":\"255\"}", 255, false},  {"{}", -1, false},
+        {"{\"exitCode\":\"\"}", -1, false},      {"{\"exitCode\":\"-1\"}", -1, false},
+        {"{\"exitCode\":\"1x\"}", -1, false},    {"{\"exitCode\":\"256\"}", -1, false},
+        {"{\"exitCode\":\"99999\"}", -1, false},
+    };
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        char line[256];
+        struct docker_event ev;
+        snprintf(line, sizeof line,
+                 "{\"Type\":\"container\",\"Action\":\"die\",\"Actor\":{\"ID\":\"a\","
+                 "\"Attributes\":%s}}",
+                 odd[i].attrs);
+        if (docker_event_decode(line, strlen(line), &ev, err, sizeof err) != 0)
+            fail_msg("%s: %s", odd[i].attrs, err);
+        if (ev.exit_code != odd[i].code || docker_event_exit_failed(&ev) != odd[i].failed)
+            fail_msg("%s: exit code %d failed %d", odd[i].attrs, ev.exit_code,
+                     docker_event_exit_failed(&ev));
+        docker_event_clear(&ev);
+    }
+    /* A number instead of a string is unknown; the die still counts. */
+    const char *num =
+        "{\"Action\":\"die\",\"Actor\":{\"ID\":\"a\",\"Attributes\":{\"exitCode\":1}}}";
+    struct docker_event ev;
+    assert_int_equal(0, docker_event_decode(num, strlen(num), &ev, err, sizeof err));
+    assert_int_equal(-1, ev.exit_code);
+    docker_event_clear(&ev);
+    /* Exit codes belong to die only. */
+    const char *stop =
+        "{\"Action\":\"stop\",\"Actor\":{\"ID\":\"a\",\"Attributes\":{\"exitCode\":\"1\"}}}";
+    assert_int_equal(0, docker_event_decode(stop, strlen(stop), &ev, err, sizeof err));
+    assert_int_equal(-1, ev.exit_code);
+    assert_false(docker_event_exit_failed(&ev));
+    docker_event_clear(&ev);
+}
+
 static void event_effects(void **state)
 {
     enum docker_effect want[] = {DOCKER_EFFECT_REGISTER, DOCKER_EFFECT_DEREGISTER,
@@ -248,10 +323,9 @@ static void event_effects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(decodes_event_lines),
-        cmocka_unit_test(decodes_old_and_odd_events),
-        cmocka_unit_test(signal_numbers),
-        cmocka_unit_test(event_effects),
+        cmocka_unit_test(decodes_event_lines), cmocka_unit_test(decodes_old_and_odd_events),
+        cmocka_unit_test(signal_numbers),      cmocka_unit_test(event_effects),
+        cmocka_unit_test(die_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -378,10 +378,12 @@ static const struct bad bad_configs[] = {
     {SVC("\"discovery\":[]"), "services.s.discovery: expected an object, got []"},
     {DISC("\"x\":1"), "services.s.discovery.method: expected a string, got nothing"},
     {DISC("\"method\":\"foo\""), "services.s.discovery.method: unknown discovery method \"foo\" "
-                                 "(supported: base, docker, etcd, zookeeper)"},
+                                 "(supported: base, dns, docker, etcd, zookeeper, "
+                                 "zookeeper_dns, zookeeper_dns_poll, zookeeper_poll)"},
     {DISC("\"method\":\"ec2tag\""),
      "services.s.discovery.method: a Synapse watcher smartdock does not implement \"ec2tag\" "
-     "(supported: base, docker, etcd, zookeeper)"},
+     "(supported: base, dns, docker, etcd, zookeeper, zookeeper_dns, zookeeper_dns_poll, "
+     "zookeeper_poll)"},
     {DISC("\"method\":\"zookeeper\",\"path\":\"/p\""),
      "services.s.discovery.hosts: expected a non-empty array of \"host:port\" strings, or one "
      "such string, got nothing"},

@@ -275,6 +275,28 @@ static void read_of_a_removed_child_is_ignored(void **state)
     zk_child_set_free(cs);
 }
 
+/* zookeeper_poll and discovery_jitter: a reread lists again and reads every
+ * child again, so a data change no watch reported is found. */
+static void reread_reads_everything(void **state)
+{
+    (void)state;
+    struct zk_child_set *cs = two_children();
+    zk_child_set_reread(cs);
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZOK, "a b c");
+    assert_string_equal(requests(cs), "get:a get:b get:c");
+    read_ok(cs, "a", "127.0.0.2", 8001);
+    read_ok(cs, "b", "127.0.0.4", 8002); /* changed without a watch */
+    assert_string_equal(update(cs), "-");
+    read_ok(cs, "c", "127.0.0.5", 8003);
+    assert_string_equal(update(cs), "a@127.0.0.2:8001,b@127.0.0.4:8002,c@127.0.0.5:8003");
+    /* while disconnected a reread asks nothing: the reconnect reads everything */
+    zk_child_set_session(cs, false);
+    zk_child_set_reread(cs);
+    assert_string_equal(requests(cs), "");
+    zk_child_set_free(cs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +309,7 @@ int main(void)
         cmocka_unit_test(nothing_while_disconnected),
         cmocka_unit_test(lost_reread_keeps_the_last_good_data),
         cmocka_unit_test(read_of_a_removed_child_is_ignored),
+        cmocka_unit_test(reread_reads_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,22 +9,14 @@
 #include <string.h>
 
 #include "backend.h"
+#include "dns_resolver.h"
 #include "syn_config_json.h"
 
 static const char *const filter_keys[] = {"label", "value", "condition", NULL};
 
 /* Synapse watchers smartdock does not implement: a clearer error than "unknown". */
 static const char *const synapse_only_methods[] = {
-    "zookeeper_poll",
-    "zookeeper_dns",
-    "zookeeper_dns_poll",
-    "ec2tag",
-    "marathon",
-    "dns",
-    "multi",
-    "aws_ecs",
-    "file",
-    NULL,
+    "ec2tag", "marathon", "multi", "aws_ecs", "file", NULL,
 };
 
 static int parse_filter(struct json_ctx *c, const cJSON *v, const char *p,
@@ -198,23 +190,204 @@ static int parse_zk_hosts(struct json_ctx *c, const cJSON *obj, const char *path
     return 0;
 }
 
-static int parse_zookeeper(struct json_ctx *c, const cJSON *obj, const char *path,
-                           struct syn_discovery *d)
+/* The ZooKeeper side of every zookeeper method: hosts, path, auth_file,
+ * session_timeout_ms, and discovery_jitter where watches are set. */
+static int parse_zk_side(struct json_ctx *c, const cJSON *obj, const char *path,
+                         struct syn_discovery *d)
 {
-    static const char *const keys[] = {"method",       "path",      "hosts", "label_filters",
-                                       "label_filter", "auth_file", NULL};
-    static const char *const unsupported[] = {"decode", "retry_policy", "generator_config_path",
-                                              "discovery_jitter", NULL};
-    if (syn_check_keys(c, obj, path, keys, unsupported) < 0) return -1;
+    char p[JSON_PATH_MAX];
     if (parse_zk_hosts(c, obj, path, d) < 0) return -1;
     /* smartdock's extension: digest credentials for reads where ACLs restrict them. */
-    char p[JSON_PATH_MAX];
     if (json_get_string(c, obj, path, "auth_file", &d->auth_file) < 0) return -1;
     if (d->auth_file && !*d->auth_file) {
         json_path_key(p, sizeof p, path, "auth_file");
         return json_fail(c, p, "a file name", json_lookup(obj, "auth_file"));
     }
-    return parse_path(c, obj, path, "zookeeper", &d->path);
+    /* Synapse has no key for it (its session lasts 36 s); the registrator's name. */
+    if (syn_get_int(c, obj, path, "session_timeout_ms", 1000, 600000,
+                    SYN_ZK_DEFAULT_SESSION_TIMEOUT_MS, &d->zk_session_timeout_ms) < 0)
+        return -1;
+    if (d->zk_poll) {
+        /* Synapse: a number >= 0; 0 polls as often as its loop turns (0.5 s). */
+        if (syn_get_number(c, obj, path, "polling_interval_sec", 0, 86400,
+                           SYN_ZK_DEFAULT_POLLING_INTERVAL, &d->polling_interval) < 0)
+            return -1;
+    } else {
+        double jitter;
+        json_path_key(p, sizeof p, path, "discovery_jitter");
+        const cJSON *jv = json_member(obj, "discovery_jitter");
+        char *end = NULL;
+        if (cJSON_IsString(jv)) strtod(jv->valuestring, &end);
+        if (jv && !cJSON_IsNumber(jv) && !(end && end != jv->valuestring && !*end))
+            return json_fail(c, p, "a number of seconds 0..120", jv);
+        if (syn_get_number(c, obj, path, "discovery_jitter", -1e300, 1e300, 0, &jitter) < 0)
+            return -1;
+        if (jitter < 0 || jitter > SYN_ZK_MAX_DISCOVERY_JITTER) {
+            /* Synapse logs it and goes on without jitter; so does smartdock. */
+            if (json_warnf(c, json_lookup(obj, "discovery_jitter"),
+                           "%s: %g is outside 0..%g seconds, ignored (as Synapse does)", p, jitter,
+                           SYN_ZK_MAX_DISCOVERY_JITTER) < 0)
+                return -1;
+            jitter = 0;
+        }
+        d->discovery_jitter = jitter;
+    }
+    return parse_path(c, obj, path, d->method, &d->path);
+}
+
+/* nameserver: one address or a list; "ip", "ip:port" or "[ipv6]:port" each
+ * (Synapse takes addresses only; a port is smartdock's extension). Stored
+ * as c-ares reads them: "ip[:port]" or "[ipv6]:port". */
+static int parse_nameservers(struct json_ctx *c, const cJSON *obj, const char *path,
+                             struct syn_discovery *d)
+{
+    char p[JSON_PATH_MAX], pi[JSON_PATH_MAX], host[256];
+    json_path_key(p, sizeof p, path, "nameserver");
+    const cJSON *v = json_member(obj, "nameserver");
+    if (!v) return 0;
+    if (!cJSON_IsString(v) && !cJSON_IsArray(v))
+        return json_fail(c, p, "an IP address or a list of them", v);
+    for (size_t i = 0; i < (cJSON_IsString(v) ? 1u : (size_t)cJSON_GetArraySize(v)); i++) {
+        const cJSON *e = cJSON_IsString(v) ? v : cJSON_GetArrayItem(v, (int)i);
+        if (cJSON_IsString(v))
+            snprintf(pi, sizeof pi, "%s", p);
+        else
+            json_path_index(pi, sizeof pi, p, i);
+        int port = 0;
+        bool ok = cJSON_IsString(e) && !strchr(e->valuestring, ' ');
+        const char *s = ok ? e->valuestring : "";
+        /* A bare IPv6 address has colons but no brackets. */
+        if (ok && *s != '[' && strchr(s, ':') != strrchr(s, ':')) {
+            ok = strlen(s) < sizeof host;
+            if (ok) snprintf(host, sizeof host, "%s", s);
+        } else if (ok) {
+            ok = split_host_port(s, true, host, sizeof host, &port);
+        }
+        ok = ok && dns_is_ip_address(host);
+        if (!ok) return json_fail(c, pi, "an IP address, \"ip:port\" or \"[ipv6]:port\"", e);
+        bool v6 = strchr(host, ':') != NULL;
+        int r = v6     ? strlist_pushf(&d->nameservers, "[%s]:%d", host, port ? port : 53)
+                : port ? strlist_pushf(&d->nameservers, "%s:%d", host, port)
+                       : strlist_push(&d->nameservers, host);
+        if (r < 0) return json_oom(c);
+    }
+    if (d->nameservers.n == 0) return json_fail(c, p, "an IP address or a list of them", v);
+    return 0;
+}
+
+/* nameserver and check_interval, for dns and zookeeper_dns(_poll). */
+static int parse_dns_side(struct json_ctx *c, const cJSON *obj, const char *path,
+                          struct syn_discovery *d)
+{
+    if (parse_nameservers(c, obj, path, d) < 0) return -1;
+    return syn_get_number(c, obj, path, "check_interval", 0.001, 86400,
+                          SYN_DNS_DEFAULT_CHECK_INTERVAL, &d->check_interval);
+}
+
+/* zookeeper, zookeeper_poll, zookeeper_dns, zookeeper_dns_poll: one
+ * parser, keys as Synapse hands them to each watcher. */
+static int parse_zookeeper(struct json_ctx *c, const cJSON *obj, const char *path,
+                           struct syn_discovery *d, bool dns)
+{
+    static const char *const zk_keys[] = {"method",
+                                          "path",
+                                          "hosts",
+                                          "label_filters",
+                                          "label_filter",
+                                          "auth_file",
+                                          "session_timeout_ms",
+                                          "discovery_jitter",
+                                          NULL};
+    static const char *const poll_keys[] = {"method",
+                                            "path",
+                                            "hosts",
+                                            "label_filters",
+                                            "label_filter",
+                                            "auth_file",
+                                            "session_timeout_ms",
+                                            "polling_interval_sec",
+                                            NULL};
+    static const char *const zk_dns_keys[] = {
+        "method",    "path",       "hosts",          "label_filters",      "label_filter",
+        "auth_file", "nameserver", "check_interval", "session_timeout_ms", "discovery_jitter",
+        NULL};
+    static const char *const poll_dns_keys[] = {
+        "method",    "path",       "hosts",          "label_filters",      "label_filter",
+        "auth_file", "nameserver", "check_interval", "session_timeout_ms", "polling_interval_sec",
+        NULL};
+    static const char *const unsupported[] = {"decode", "retry_policy", "generator_config_path",
+                                              NULL};
+    static const char *const poll_unsupported[] = {
+        "decode", "retry_policy", "generator_config_path", "discovery_jitter", NULL};
+    const char *const *keys =
+        dns ? (d->zk_poll ? poll_dns_keys : zk_dns_keys) : (d->zk_poll ? poll_keys : zk_keys);
+    if (syn_check_keys(c, obj, path, keys, d->zk_poll ? poll_unsupported : unsupported) < 0)
+        return -1;
+    if (parse_zk_side(c, obj, path, d) < 0) return -1;
+    return dns ? parse_dns_side(c, obj, path, d) : 0;
+}
+
+/* One "dns" server: {name, host, port, labels}, as a backend template. */
+static int parse_dns_server(struct json_ctx *c, const cJSON *v, const char *p, struct backend *b)
+{
+    static const char *const keys[] = {"name", "host", "port", "labels", NULL};
+    char q[JSON_PATH_MAX], ql[JSON_PATH_MAX];
+    if (!cJSON_IsObject(v))
+        return json_fail(c, p, "an object {\"name\", \"host\", \"port\", \"labels\"}", v);
+    if (syn_check_keys(c, v, p, keys, NULL) < 0) return -1;
+    if (json_get_text(c, v, p, "name", &b->name) < 0) return -1;
+    if (b->name && !*b->name) {
+        free(b->name);
+        b->name = NULL;
+    }
+    json_path_key(q, sizeof q, p, "host");
+    if (!json_lookup(v, "host")) return json_failf(c, NULL, "%s: missing (required for dns)", q);
+    if (syn_get_word(c, v, p, "host", &b->host) < 0) return -1;
+    if (!backend_host_is_valid(b->host))
+        return json_fail(c, q, "a host name or IP address", json_lookup(v, "host"));
+    json_path_key(q, sizeof q, p, "port");
+    if (!json_lookup(v, "port")) return json_failf(c, NULL, "%s: missing (required for dns)", q);
+    if (syn_get_int(c, v, p, "port", 1, 65535, 0, &b->port) < 0) return -1;
+    const cJSON *labels = json_member(v, "labels"), *it;
+    if (!labels) return 0;
+    json_path_key(q, sizeof q, p, "labels");
+    if (!cJSON_IsObject(labels)) return json_fail(c, q, "an object of string values", labels);
+    cJSON_ArrayForEach(it, labels)
+    {
+        json_path_quoted(ql, sizeof ql, q, it->string);
+        if (!cJSON_IsString(it) || !backend_text_is_safe(it->valuestring))
+            return json_fail(c, ql, "a string without control characters", it);
+        if (!backend_text_is_safe(it->string))
+            return json_fail_text(c, ql, "a label name without control characters", it->string);
+        if (backend_set_label(b, it->string, it->valuestring) < 0) return json_oom(c);
+    }
+    return 0;
+}
+
+static int parse_dns(struct json_ctx *c, const cJSON *obj, const char *path,
+                     struct syn_discovery *d)
+{
+    static const char *const keys[] = {
+        "method", "servers", "nameserver", "check_interval", "label_filters", "label_filter", NULL};
+    char p[JSON_PATH_MAX], pi[JSON_PATH_MAX];
+    if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
+    json_path_key(p, sizeof p, path, "servers");
+    const cJSON *servers = json_lookup(obj, "servers"), *it;
+    if (!cJSON_IsArray(servers) || cJSON_GetArraySize(servers) == 0)
+        return json_fail(c, p, "a non-empty array of servers {\"name\", \"host\", \"port\"}",
+                         servers);
+    size_t i = 0;
+    cJSON_ArrayForEach(it, servers)
+    {
+        struct backend b = {0};
+        b.weight = BACKEND_WEIGHT_UNSET;
+        json_path_index(pi, sizeof pi, p, i++);
+        if (parse_dns_server(c, it, pi, &b) < 0 || backend_list_push(&d->dns_servers, &b) < 0) {
+            backend_clear(&b);
+            return c->err && *c->err ? -1 : json_oom(c);
+        }
+    }
+    return parse_dns_side(c, obj, path, d);
 }
 
 static int parse_docker_server(struct json_ctx *c, const cJSON *v, const char *p,
@@ -372,9 +545,18 @@ int syn_parse_discovery(struct json_ctx *c, const cJSON *obj, const char *path,
     if (strcmp(d->method, "base") == 0) {
         d->kind = SYN_DISCOVERY_BASE;
         r = syn_check_keys(c, obj, path, base_keys, NULL);
-    } else if (strcmp(d->method, "zookeeper") == 0) {
+    } else if (strcmp(d->method, "zookeeper") == 0 || strcmp(d->method, "zookeeper_poll") == 0) {
         d->kind = SYN_DISCOVERY_ZOOKEEPER;
-        r = parse_zookeeper(c, obj, path, d);
+        d->zk_poll = strcmp(d->method, "zookeeper_poll") == 0;
+        r = parse_zookeeper(c, obj, path, d, false);
+    } else if (strcmp(d->method, "zookeeper_dns") == 0 ||
+               strcmp(d->method, "zookeeper_dns_poll") == 0) {
+        d->kind = SYN_DISCOVERY_ZOOKEEPER_DNS;
+        d->zk_poll = strcmp(d->method, "zookeeper_dns_poll") == 0;
+        r = parse_zookeeper(c, obj, path, d, true);
+    } else if (strcmp(d->method, "dns") == 0) {
+        d->kind = SYN_DISCOVERY_DNS;
+        r = parse_dns(c, obj, path, d);
     } else if (strcmp(d->method, "docker") == 0) {
         d->kind = SYN_DISCOVERY_DOCKER;
         r = parse_docker(c, obj, path, d);
@@ -385,8 +567,10 @@ int syn_parse_discovery(struct json_ctx *c, const cJSON *obj, const char *path,
         const char *what = "unknown discovery method";
         for (const char *const *s = synapse_only_methods; *s; s++)
             if (strcmp(*s, d->method) == 0) what = "a Synapse watcher smartdock does not implement";
-        return json_failf(c, NULL, "%s: %s \"%.64s\" (supported: base, docker, etcd, zookeeper)", p,
-                          what, d->method);
+        return json_failf(c, NULL,
+                          "%s: %s \"%.64s\" (supported: base, dns, docker, etcd, zookeeper, "
+                          "zookeeper_dns, zookeeper_dns_poll, zookeeper_poll)",
+                          p, what, d->method);
     }
     if (r < 0) return -1;
     return parse_filters(c, obj, path, d);
@@ -412,6 +596,8 @@ void syn_discovery_clear(struct syn_discovery *d)
     free(d->servers);
     free(d->image_name);
     strlist_clear(&d->endpoints);
+    backend_list_clear(&d->dns_servers);
+    strlist_clear(&d->nameservers);
     for (size_t i = 0; i < d->nlabel_filters; i++) {
         free(d->label_filters[i].label);
         free(d->label_filters[i].value);

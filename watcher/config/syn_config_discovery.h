@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "backend.h"
 #include "strlist.h"
 
 struct cJSON;
@@ -19,6 +20,8 @@ enum syn_discovery_method {
     SYN_DISCOVERY_ZOOKEEPER,
     SYN_DISCOVERY_DOCKER,
     SYN_DISCOVERY_ETCD,
+    SYN_DISCOVERY_DNS,           /* "dns": servers' names re-resolved */
+    SYN_DISCOVERY_ZOOKEEPER_DNS, /* "zookeeper_dns(_poll)": ZooKeeper names, re-resolved */
 };
 
 enum syn_label_condition { SYN_LABEL_EQUALS, SYN_LABEL_NOT_EQUALS };
@@ -30,7 +33,13 @@ struct syn_label_filter {
 };
 
 #define SYN_DOCKER_DEFAULT_PORT 4243
-#define SYN_ETCD_DEFAULT_PORT 4003 /* Synapse's default for a "hosts" entry without a port */
+#define SYN_ETCD_DEFAULT_PORT 4003
+#define SYN_DNS_DEFAULT_CHECK_INTERVAL 30.0  /* Synapse's dns and zookeeper_dns */
+#define SYN_ZK_DEFAULT_POLLING_INTERVAL 60.0 /* Synapse's zookeeper_poll */
+#define SYN_ZK_DEFAULT_SESSION_TIMEOUT_MS 10000
+#define SYN_ZK_MAX_DISCOVERY_JITTER                                                                \
+    120.0 /* Synapse ignores larger ones, with a warning */ /* Synapse's default for a "hosts"     \
+                                                               entry without a port */
 
 struct syn_docker_server {
     char *name;   /* defaults to host, or to socket */
@@ -50,12 +59,23 @@ struct syn_discovery {
     /* zookeeper: a "user:password" file for the digest scheme; NULL reads anonymously */
     char *auth_file;
     char *zk_chroot; /* "/chroot" from a "host:port/chroot" entry, or NULL */
+    /* zookeeper family: zookeeper_poll and zookeeper_dns_poll read on a
+     * timer instead of setting watches */
+    bool zk_poll;
+    double polling_interval;   /* seconds, default 60; 0 polls every 0.5 s as Synapse */
+    double discovery_jitter;   /* seconds, 0..120; 0: off */
+    int zk_session_timeout_ms; /* default SYN_ZK_DEFAULT_SESSION_TIMEOUT_MS */
+    /* dns; zookeeper_dns(_poll) use nameservers and check_interval */
+    /* dns: servers as backend templates: host (a name or an IP address),
+     * port, name (NULL: "<address>:<port>") and labels */
+    struct backend_list dns_servers;
+    struct strlist nameservers; /* "ip" or "ip:port"; empty: the system's */
     /* docker */
     struct syn_docker_server *servers;
     size_t nservers;
     char *image_name;
     int container_port;    /* 1..65535 */
-    double check_interval; /* seconds, default 15 */
+    double check_interval; /* seconds: docker 15, dns methods 30 */
     /* etcd: URLs ("http://host:port"); Synapse's "hosts" are turned into these */
     struct strlist endpoints;
     /* etcd: non-empty or NULL; username/password and cert_file/key_file in pairs */

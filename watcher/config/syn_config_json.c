@@ -29,7 +29,7 @@ static const struct {
      "the ZooKeeper client reconnects by itself, forever, and every child is read again"},
     {"generator_config_path",
      "the haproxy options come from this config only; no data is read from ZooKeeper"},
-    {"discovery_jitter", "changes are applied as they arrive, coalesced within milliseconds"},
+    {"discovery_jitter", "polling sets no watches, so there is nothing to delay (as in Synapse)"},
     {"discovery_multi", "only discovery runs; there is no multi watcher"},
     {"use_nerve_weights",
      "Synapse reads only the top-level haproxy.use_nerve_weights, so this one changes nothing "

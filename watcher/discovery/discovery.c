@@ -1,5 +1,6 @@
 #include "discovery.h"
 
+#include "dns_discovery.h"
 #include "etcd_discovery.h"
 #include "log.h"
 #include "zk_discovery.h"
@@ -22,6 +23,8 @@ struct discovery *discovery_new(struct discovery_hub *h, const struct syn_servic
     case SYN_DISCOVERY_ZOOKEEPER: impl = &zk_discovery_impl; break;
     case SYN_DISCOVERY_DOCKER: impl = &docker_discovery_impl; break;
     case SYN_DISCOVERY_ETCD: impl = &etcd_discovery_impl; break;
+    case SYN_DISCOVERY_DNS:
+    case SYN_DISCOVERY_ZOOKEEPER_DNS: impl = &dns_discovery_impl; break;
     case SYN_DISCOVERY_BASE: return NULL;
     }
     struct discovery *d = calloc(1, sizeof *d);

@@ -180,6 +180,13 @@ void zk_child_set_session(struct zk_child_set *cs, bool connected)
     list_children(cs);
 }
 
+void zk_child_set_reread(struct zk_child_set *cs)
+{
+    if (!cs->connected) return; /* the reconnect reads everything anyway */
+    cs->reread = true;
+    list_children(cs);
+}
+
 void zk_child_set_watch_fired(struct zk_child_set *cs, int type, const char *path)
 {
     const char *slash = strrchr(path, '/');

@@ -49,6 +49,11 @@ void zk_child_set_session(struct zk_child_set *cs, bool connected);
  * for other paths are ignored. */
 void zk_child_set_watch_fired(struct zk_child_set *cs, int type, const char *path);
 
+/* Lists the children again and reads every child's data again, as after a
+ * reconnect: a poll (zookeeper_poll), or the catch-up after a delay that
+ * let watches fire unheeded (discovery_jitter). */
+void zk_child_set_reread(struct zk_child_set *cs);
+
 /* Replies, one per request, rc a ZooKeeper return code. */
 void zk_child_set_listed(struct zk_child_set *cs, int rc, char *const *children, int nchildren);
 /* Returns why the child's data was refused (valid until the next call), or

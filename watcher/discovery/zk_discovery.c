@@ -22,6 +22,7 @@ struct zk_conn {
     struct zk_pool *pool;
     char *hosts;
     char *auth_file; /* NULL: anonymous */
+    int timeout_ms;
     struct zk *zk;
     struct zk_discovery *subscribers;
 };
@@ -43,6 +44,14 @@ struct zk_discovery {
     int outstanding;   /* replies not yet delivered */
     uint64_t fired_us; /* when the watch that led to the coming update fired; 0: none */
     bool closing;      /* freed once outstanding reaches 0 */
+    bool poll;         /* zookeeper_poll: no watches; everything read on poll_timer */
+    uint64_t poll_ms;
+    uint64_t poll_timer;
+    /* discovery_jitter: a watch firing within jitter_ms of the last read
+     * waits jitter_ms, then everything is read again (re-arming watches). */
+    uint64_t jitter_ms;
+    uint64_t last_read_ms; /* when a watch last led to a read; 0: never */
+    uint64_t jitter_timer;
 };
 
 /* One reply's context. */
@@ -102,12 +111,13 @@ static void pump(struct zk_discovery *d)
         op->child = rq.child; /* moved */
         d->outstanding++;
         struct zk *zk = d->conn->zk;
+        bool watch = !d->poll;
         if (rq.kind == ZK_CHILD_SET_LIST)
-            zk_get_children(zk, path, true, on_children, op);
+            zk_get_children(zk, path, watch, on_children, op);
         else if (rq.kind == ZK_CHILD_SET_GET)
-            zk_get(zk, child_path, true, on_data, op);
+            zk_get(zk, child_path, watch, on_data, op);
         else
-            zk_exists(zk, path, true, on_exists, op);
+            zk_exists(zk, path, watch, on_exists, op);
         free(child_path);
     }
     struct backend_list list;
@@ -178,12 +188,41 @@ static bool path_is_under(const char *base, const char *path)
     return strncmp(base, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
+static void on_jitter_over(void *arg)
+{
+    struct zk_discovery *d = arg;
+    d->jitter_timer = 0;
+    d->last_read_ms = loop_now_ms();
+    zk_child_set_reread(d->children);
+    pump(d);
+}
+
+/* discovery_jitter, as Synapse has it: a watch firing less than jitter
+ * after the last one that led to a read is held back for jitter; true when
+ * this one is (the read when it ends covers every watch held meanwhile). */
+static bool jitter_holds(struct zk_discovery *d)
+{
+    if (!d->jitter_ms) return false;
+    if (d->jitter_timer) return true;
+    uint64_t now = loop_now_ms();
+    if (d->last_read_ms && now - d->last_read_ms < d->jitter_ms) {
+        log_info("service %s: discovery_jitter: reading again in %llu ms", d->svc->name,
+                 (unsigned long long)d->jitter_ms);
+        d->jitter_timer = loop_timer(d->conn->pool->loop, d->jitter_ms, on_jitter_over, d);
+        return d->jitter_timer != 0;
+    }
+    d->last_read_ms = now;
+    return false;
+}
+
 static void on_watch(void *arg, int type, const char *path)
 {
     struct zk_conn *conn = arg;
     bool timed = log_enabled(LL_DEBUG);
     for (struct zk_discovery *d = conn->subscribers; d; d = d->next) {
-        if (timed && !d->fired_us && path_is_under(zk_child_set_path(d->children), path)) {
+        bool mine = path_is_under(zk_child_set_path(d->children), path);
+        if (mine && jitter_holds(d)) continue;
+        if (timed && !d->fired_us && mine) {
             d->fired_us = loop_now_us();
             log_debug("service %s: watch fired on %s (type %d)", d->svc->name, path, type);
         }
@@ -192,14 +231,23 @@ static void on_watch(void *arg, int type, const char *path)
     }
 }
 
+static void on_poll(void *arg)
+{
+    struct zk_discovery *d = arg;
+    d->poll_timer = loop_timer(d->conn->pool->loop, d->poll_ms, on_poll, d);
+    log_debug("service %s: polling %s", d->svc->name, zk_child_set_path(d->children));
+    zk_child_set_reread(d->children);
+    pump(d);
+}
+
 static void pool_free(void *p)
 {
     struct zk_pool *pool = p;
     free(pool);
 }
 
-/* One session per ensemble and credentials: services reading with different
- * auth files must not share one. */
+/* One session per ensemble, credentials and session timeout: services
+ * reading with different auth files must not share one. */
 static struct zk_conn *conn_get(struct discovery_hub *h, const char *hosts, const char *auth_file,
                                 int timeout_ms)
 {
@@ -212,7 +260,7 @@ static struct zk_conn *conn_get(struct discovery_hub *h, const char *hosts, cons
     }
     struct zk_pool *pool = h->zk_pool;
     for (struct zk_conn *c = pool->conns; c; c = c->next)
-        if (strcmp(c->hosts, hosts) == 0 &&
+        if (strcmp(c->hosts, hosts) == 0 && c->timeout_ms == timeout_ms &&
             strcmp(c->auth_file ? c->auth_file : "", auth_file ? auth_file : "") == 0)
             return c;
     struct zk_auth *auth = NULL;
@@ -231,6 +279,7 @@ static struct zk_conn *conn_get(struct discovery_hub *h, const char *hosts, cons
         return NULL;
     }
     c->pool = pool;
+    c->timeout_ms = timeout_ms;
     c->zk = zk_new(h->loop, hosts, timeout_ms, on_session, on_watch, c);
     if (c->zk && auth && zk_set_auth(c->zk, auth) < 0) {
         zk_free(c->zk);
@@ -280,7 +329,8 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     /* A connection string's chroot follows the last host and applies to all. */
     if (disc->zk_chroot) strcat(hosts, disc->zk_chroot);
     struct zk_discovery *d = calloc(1, sizeof *d);
-    struct zk_conn *conn = d ? conn_get(h, hosts, disc->auth_file, 10000) : NULL;
+    struct zk_conn *conn =
+        d ? conn_get(h, hosts, disc->auth_file, disc->zk_session_timeout_ms) : NULL;
     free(hosts);
     if (!conn || !(d->children = zk_child_set_new(svc->name, disc->path))) {
         free(d);
@@ -294,8 +344,16 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     d->arg = arg;
     d->next = conn->subscribers;
     conn->subscribers = d;
-    log_info("service %s: watching zookeeper %s%s", svc->name, conn->hosts,
-             zk_child_set_path(d->children));
+    d->jitter_ms = (uint64_t)(disc->discovery_jitter * 1000);
+    d->poll = disc->zk_poll;
+    if (d->poll) {
+        /* Synapse checks every 0.5 s whether the interval has passed. */
+        double s = disc->polling_interval < 0.5 ? 0.5 : disc->polling_interval;
+        d->poll_ms = (uint64_t)(s * 1000);
+        d->poll_timer = loop_timer(h->loop, d->poll_ms, on_poll, d);
+    }
+    log_info("service %s: %s zookeeper %s%s", svc->name, d->poll ? "polling" : "watching",
+             conn->hosts, zk_child_set_path(d->children));
     if (zk_is_connected(conn->zk)) {
         zk_child_set_session(d->children, true);
         pump(d);
@@ -307,6 +365,9 @@ static void zkd_free(void *impl)
 {
     struct zk_discovery *d = impl;
     struct zk_conn *conn = d->conn;
+    if (d->poll_timer) loop_timer_cancel(conn->pool->loop, d->poll_timer);
+    if (d->jitter_timer) loop_timer_cancel(conn->pool->loop, d->jitter_timer);
+    d->poll_timer = d->jitter_timer = 0;
     struct zk_discovery **p = &conn->subscribers;
     while (*p && *p != d)
         p = &(*p)->next;
