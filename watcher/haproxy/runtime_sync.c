@@ -24,6 +24,10 @@ struct drain {
     struct runtime_sync *rs;
     size_t svc;
     struct render_server srv; /* owned */
+    /* HAProxy's id of the backend: "show stat <name>" would pick the
+     * frontend of the same name (Synapse's layout names both after the
+     * service). 0: not asked yet; -1: unknown, the name is used. */
+    long be_id;
     enum drain_phase phase;
     uint64_t started_ms, timer;
     unsigned del_tries;
@@ -197,6 +201,16 @@ static void on_stat(void *arg, bool ok, const char *answer)
     }
 }
 
+static void drain_poll(void *arg);
+
+static void on_backend_id(void *arg, bool ok, const char *answer)
+{
+    struct drain *d = arg;
+    d->rs->stats.commands++;
+    d->be_id = ok ? haproxy_answer_backend_id(answer) : -1;
+    drain_poll(d);
+}
+
 static void drain_poll(void *arg)
 {
     struct drain *d = arg;
@@ -206,7 +220,16 @@ static void drain_poll(void *arg)
         return;
     }
     char cmd[300];
-    snprintf(cmd, sizeof cmd, "show stat %s 4 -1", backend_of(d->rs, d->svc));
+    if (!d->be_id) {
+        snprintf(cmd, sizeof cmd, "show servers state %s", backend_of(d->rs, d->svc));
+        if (haproxy_runtime_send(d->rs->rt, cmd, NULL, on_backend_id, d) < 0)
+            d->timer = loop_timer(d->rs->loop, DRAIN_POLL_MS, drain_poll, d);
+        return;
+    }
+    if (d->be_id > 0)
+        snprintf(cmd, sizeof cmd, "show stat %ld 4 -1", d->be_id);
+    else
+        snprintf(cmd, sizeof cmd, "show stat %s 4 -1", backend_of(d->rs, d->svc));
     if (haproxy_runtime_send(d->rs->rt, cmd, NULL, on_stat, d) < 0)
         d->timer = loop_timer(d->rs->loop, DRAIN_POLL_MS, drain_poll, d);
 }
