@@ -131,12 +131,79 @@ static void on_accept(void *arg, short revents)
     loop_watch_fd(c->loop, fd, POLLIN, on_client, cl);
 }
 
+/* dir of path (malloc'ed), "." for a bare name. */
+static char *parent_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+/* The socket's directory exists or is made now (one level, mode 0750 as
+ * systemd's RuntimeDirectory=); 0, or -1 with errno. */
+static int ensure_parent(const char *path)
+{
+    char *dir = parent_of(path);
+    if (!dir) return -1;
+    struct stat st;
+    int rc = 0;
+    if (stat(dir, &st) < 0) {
+        rc = mkdir(dir, 0750);
+        if (rc == 0) log_info("control socket: created %s", dir);
+    } else if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        rc = -1;
+    }
+    int saved = errno;
+    free(dir);
+    errno = saved;
+    return rc;
+}
+
+char *control_pick_path(const char *const *dirs, const char *name, bool server)
+{
+    char *path = NULL;
+    for (size_t i = 0; dirs[i] && !path; i++) {
+        if (!*dirs[i]) continue;
+        char *p = NULL;
+        if (asprintf(&p, "%s/%s", dirs[i], name) < 0) return NULL;
+        struct stat st;
+        bool usable = server ? ensure_parent(p) == 0 && access(dirs[i], W_OK | X_OK) == 0
+                             : lstat(p, &st) == 0 && S_ISSOCK(st.st_mode);
+        if (usable)
+            path = p;
+        else
+            free(p);
+    }
+    /* nothing fits: the first, so the error names where we looked first */
+    if (!path && dirs[0] && asprintf(&path, "%s/%s", dirs[0], name) < 0) path = NULL;
+    return path;
+}
+
+char *control_default_path(const char *daemon, bool server)
+{
+    char name[64], *user_dir = NULL;
+    snprintf(name, sizeof name, "%s.sock", daemon);
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (xdg && *xdg == '/' && asprintf(&user_dir, "%s/smartdock", xdg) < 0) user_dir = NULL;
+    const char *const dirs[] = {CONTROL_RUN_DIR, user_dir ? user_dir : "", NULL};
+    char *path = control_pick_path(dirs, name, server);
+    free(user_dir);
+    return path;
+}
+
 struct control *control_new(struct loop *l, const char *path, control_handler_fn *fn, void *arg,
                             char *err, size_t errlen)
 {
     struct sockaddr_un a;
     if (fill_addr(&a, path) < 0) {
         snprintf(err, errlen, "control socket %s: path too long", path);
+        return NULL;
+    }
+    if (ensure_parent(path) < 0) {
+        snprintf(err, errlen, "control socket %s: cannot create its directory: %s", path,
+                 strerror(errno));
         return NULL;
     }
     /* Someone listening there is another daemon; a dead socket is ours from an earlier run. */

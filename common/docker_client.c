@@ -1,7 +1,7 @@
 #include "docker_client.h"
 
 #include "backend.h"
-#include "line_buffer.h"
+#include "http_request.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -17,15 +17,12 @@
 struct docker_request {
     struct docker_request *next;
     struct docker_client *client;
-    CURL *easy;
-    struct line_buffer body;
-    bool stream, cancelled, in_callback, failed_size;
-    uint64_t deliver_timer; /* lines are handed over from the loop, never from inside curl */
+    struct http_request *http;
+    bool stream;
     docker_reply_fn *on_reply;
     docker_line_fn *on_line;
     docker_end_fn *on_end;
     docker_open_fn *on_open;
-    uint64_t open_timer;
     void *arg;
 };
 
@@ -111,15 +108,6 @@ bad:
     return NULL;
 }
 
-static void request_free(struct docker_request *r)
-{
-    if (r->deliver_timer) loop_timer_cancel(r->client->loop, r->deliver_timer);
-    if (r->open_timer) loop_timer_cancel(r->client->loop, r->open_timer);
-    if (r->easy) curl_easy_cleanup(r->easy);
-    line_buffer_free(&r->body);
-    free(r);
-}
-
 static void unlink_request(struct docker_request *r)
 {
     struct docker_request **p = &r->client->requests;
@@ -134,9 +122,9 @@ void docker_client_free(struct docker_client *c)
     while (c->requests) {
         struct docker_request *r = c->requests;
         c->requests = r->next;
-        loop_remove_transfer(c->loop, r->easy);
-        if (!r->stream && !r->cancelled) r->on_reply(r->arg, 0, "", 0, DOCKER_CANCELLED);
-        request_free(r);
+        http_request_cancel(r->http);
+        if (!r->stream) r->on_reply(r->arg, 0, "", 0, DOCKER_CANCELLED);
+        free(r);
     }
     free(c->url);
     free(c->base);
@@ -150,199 +138,123 @@ const char *docker_client_url(const struct docker_client *c)
     return c->url;
 }
 
-static bool hand_line(void *arg, const char *line, size_t len)
+static void on_open(void *arg)
+{
+    struct docker_request *r = arg;
+    if (r->on_open) r->on_open(r->arg);
+}
+
+static void on_line(void *arg, const char *line, size_t len)
 {
     struct docker_request *r = arg;
     r->on_line(r->arg, line, len);
-    return !r->cancelled;
 }
 
-/* Hands every complete line to the caller and keeps the partial tail. */
-static void deliver_lines(struct docker_request *r)
-{
-    r->in_callback = true;
-    line_buffer_take_lines(&r->body, hand_line, r);
-    r->in_callback = false;
-}
-
-/* Timer: a stream's callbacks may start requests, which curl refuses from
- * inside its own write callback, so lines wait for the loop. */
-static void deliver_later(void *arg)
+static void on_done(void *arg, const struct http_result *res)
 {
     struct docker_request *r = arg;
-    r->deliver_timer = 0;
-    deliver_lines(r);
-    if (r->cancelled) {
-        unlink_request(r);
-        loop_remove_transfer(r->client->loop, r->easy);
-        request_free(r);
-    }
-}
-
-static void opened_later(void *arg)
-{
-    struct docker_request *r = arg;
-    r->open_timer = 0;
-    if (r->on_open && !r->cancelled) r->on_open(r->arg);
-}
-
-/* The engine flushes a stream's headers once it has subscribed us: from then
- * on no event can be missed, so that is when the caller may list. */
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
-{
-    struct docker_request *r = userp;
-    size_t n = size * nmemb;
-    long status = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-    if ((n == 2 && data[0] == '\r') || (n == 1 && data[0] == '\n'))
-        if (status == 200 && !r->open_timer)
-            r->open_timer = loop_timer(r->client->loop, 0, opened_later, r);
-    return n;
-}
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
-{
-    struct docker_request *r = userp;
-    size_t n = size * nmemb;
-    if (r->cancelled) return 0;
-    long status = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-    bool lines = r->stream && status == 200;
-    if (line_buffer_append(&r->body, data, n, lines ? DOCKER_MAX_LINE : DOCKER_MAX_BODY) < 0) {
-        r->failed_size = true;
-        return 0;
-    }
-    if (lines && !r->deliver_timer && memchr(data, '\n', n))
-        r->deliver_timer = loop_timer(r->client->loop, 0, deliver_later, r);
-    return n;
-}
-
-static void on_done(void *arg, CURL *easy, CURLcode rc)
-{
-    struct docker_request *r = arg;
-    (void)easy;
+    struct docker_client *c = r->client;
     unlink_request(r);
-    if (r->cancelled) {
-        request_free(r);
-        return;
-    }
-    long status = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (r->stream && status == 200) {
-        /* Lines that arrived just before the end still count. */
-        if (r->deliver_timer) loop_timer_cancel(r->client->loop, r->deliver_timer);
-        r->deliver_timer = 0;
-        deliver_lines(r);
-        if (r->cancelled) {
-            request_free(r);
-            return;
-        }
-    }
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
     char error[256] = "";
-    if (r->failed_size)
-        snprintf(error, sizeof error, "reply from %s larger than %u bytes", r->client->url,
+    if (res->too_big)
+        snprintf(error, sizeof error, "reply from %s larger than %u bytes", c->url,
                  r->stream ? DOCKER_MAX_LINE : DOCKER_MAX_BODY);
-    else if (rc != CURLE_OK)
-        snprintf(error, sizeof error, "%s: %s", r->client->url, curl_easy_strerror(rc));
+    else if (res->rc != CURLE_OK)
+        snprintf(error, sizeof error, "%s: %s", c->url, curl_easy_strerror(res->rc));
     if (r->stream) {
-        if (!*error && status != 200)
-            snprintf(error, sizeof error, "%s: status %ld: %.120s", r->client->url, status,
-                     r->body.data ? r->body.data : "");
+        if (!*error && res->status != 200)
+            snprintf(error, sizeof error, "%s: status %ld: %.120s", c->url, res->status, res->body);
         r->on_end(r->arg, *error ? error : "stream closed by the engine");
     } else {
-        r->on_reply(r->arg, status, r->body.data ? r->body.data : "", r->body.len,
-                    *error ? error : NULL);
+        r->on_reply(r->arg, res->status, res->body, res->len, *error ? error : NULL);
     }
-    request_free(r);
+    free(r);
 }
 
 static struct docker_request *start(struct docker_client *c, const char *path, bool stream,
-                                    bool post)
+                                    bool post, docker_open_fn *open_fn, void *arg)
 {
     struct docker_request *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
-    r->client = c;
-    r->stream = stream;
-    r->easy = curl_easy_init();
     size_t n = strlen(c->base) + strlen(path) + 1;
     char *url = malloc(n);
-    if (!r->easy || !url) {
-        free(url);
-        request_free(r);
-        return NULL;
-    }
+    if (!r || !url) goto fail;
     snprintf(url, n, "%s%s", c->base, path);
-    curl_easy_setopt(r->easy, CURLOPT_URL, url);
-    free(url);
-    if (c->unix_socket) curl_easy_setopt(r->easy, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
+    r->client = c;
+    r->stream = stream;
+    r->on_open = open_fn;
+    r->arg = arg;
+    struct http_request_opts o = {
+        .connect_timeout_ms = 3000,
+        .timeout_ms = stream ? 0 : 15000,
+        .body_limit = DOCKER_MAX_BODY,
+        .line_limit = DOCKER_MAX_LINE,
+    };
+    if (!(r->http = http_request_new(c->loop, url, &o))) goto fail;
+    CURL *easy = http_request_easy_borrow(r->http);
+    if (c->unix_socket) curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
     if (c->tls.enabled) {
-        curl_easy_setopt(r->easy, CURLOPT_CAINFO, c->tls.ca_file);
-        curl_easy_setopt(r->easy, CURLOPT_SSLCERT, c->tls.cert_file);
-        curl_easy_setopt(r->easy, CURLOPT_SSLKEY, c->tls.key_file);
+        curl_easy_setopt(easy, CURLOPT_CAINFO, c->tls.ca_file);
+        curl_easy_setopt(easy, CURLOPT_SSLCERT, c->tls.cert_file);
+        curl_easy_setopt(easy, CURLOPT_SSLKEY, c->tls.key_file);
     }
-    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    if (!stream) curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, 15000L);
-    if (post) {
-        curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
-        curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, 0L);
-    }
-    if (loop_add_transfer(c->loop, r->easy, on_done, r) < 0) {
-        request_free(r);
+    if (post && http_request_set_post(r->http, "", 0) < 0) goto fail;
+    struct http_callbacks cb = {
+        .on_open = stream ? on_open : NULL,
+        .on_line = stream ? on_line : NULL,
+        .on_done = on_done,
+    };
+    free(url);
+    url = NULL;
+    if (http_request_start(r->http, &cb, r) < 0) {
+        free(r);
         return NULL;
     }
     r->next = c->requests;
     c->requests = r;
     return r;
+fail:
+    free(url);
+    if (r) http_request_free(r->http);
+    free(r);
+    return NULL;
 }
 
 int docker_client_get(struct docker_client *c, const char *path, docker_reply_fn *fn, void *arg)
 {
-    struct docker_request *r = start(c, path, false, false);
+    struct docker_request *r = start(c, path, false, false, NULL, arg);
     if (!r) return -1;
     r->on_reply = fn;
-    r->arg = arg;
     return 0;
 }
 
 int docker_client_post(struct docker_client *c, const char *path, docker_reply_fn *fn, void *arg)
 {
-    struct docker_request *r = start(c, path, false, true);
+    struct docker_request *r = start(c, path, false, true, NULL, arg);
     if (!r) return -1;
     r->on_reply = fn;
-    r->arg = arg;
     return 0;
 }
 
 struct docker_stream *docker_client_stream(struct docker_client *c, const char *path,
-                                           docker_open_fn *on_open, docker_line_fn *on_line,
+                                           docker_open_fn *on_open_fn, docker_line_fn *on_line_fn,
                                            docker_end_fn *on_end, void *arg)
 {
-    struct docker_request *r = start(c, path, true, false);
+    struct docker_request *r = start(c, path, true, false, on_open_fn, arg);
     if (!r) return NULL;
-    r->on_line = on_line;
+    r->on_line = on_line_fn;
     r->on_end = on_end;
-    r->on_open = on_open;
-    r->arg = arg;
-    curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
     return (struct docker_stream *)r;
 }
 
+/* Safe from inside the stream's own callbacks: the request below frees
+ * itself once its delivery returns, and nothing here is touched after. */
 void docker_stream_cancel(struct docker_stream *s)
 {
     struct docker_request *r = (struct docker_request *)s;
     if (!r) return;
-    r->cancelled = true;
-    if (r->in_callback) return; /* deliver_later or on_done frees it */
+    http_request_cancel(r->http);
     unlink_request(r);
-    loop_remove_transfer(r->client->loop, r->easy);
-    request_free(r);
+    free(r);
 }
 
 void docker_version_api(const char *body, size_t len, char *out, size_t outlen)

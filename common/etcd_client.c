@@ -1,7 +1,7 @@
 #include "etcd_client.h"
 
 #include "etcd_codec.h"
-#include "line_buffer.h"
+#include "http_request.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -18,18 +18,13 @@
 struct etcd_request {
     struct etcd_request *next;
     struct etcd_client *client;
-    CURL *easy;
-    struct curl_slist *headers;
+    struct http_request *http; /* the attempt in flight; NULL while waiting for a token */
     char *path, *body;
-    struct line_buffer reply;
     bool stream, is_auth;
     bool waiting;      /* for a token */
     bool retried_auth; /* authenticated again once already */
-    bool cancelled, in_callback, too_big;
-    char curl_error[CURL_ERROR_SIZE]; /* libcurl's detail: the TLS alert, say */
-    size_t endpoint;                  /* index this attempt went to */
-    size_t tries;                     /* endpoints that refused the connection */
-    uint64_t deliver_timer; /* messages are handed over from the loop, never from inside curl */
+    size_t endpoint;   /* index this attempt went to */
+    size_t tries;      /* endpoints that refused the connection */
     etcd_reply_fn *on_reply;
     etcd_msg_fn *on_msg;
     etcd_end_fn *on_end;
@@ -103,14 +98,12 @@ fail:
     return NULL;
 }
 
+/* Drops r's attempt in flight, if any (its callbacks do not run). */
 static void request_free(struct etcd_request *r)
 {
-    if (r->deliver_timer) loop_timer_cancel(r->client->loop, r->deliver_timer);
-    if (r->easy) curl_easy_cleanup(r->easy);
-    curl_slist_free_all(r->headers);
+    http_request_cancel(r->http);
     free(r->path);
     free(r->body);
-    line_buffer_free(&r->reply);
     free(r);
 }
 
@@ -130,8 +123,7 @@ void etcd_client_free(struct etcd_client *c)
     while (c->requests) {
         struct etcd_request *r = c->requests;
         c->requests = r->next;
-        if (r->easy) loop_remove_transfer(c->loop, r->easy);
-        if (!r->stream && !r->cancelled) {
+        if (!r->stream) {
             struct etcd_error e = {ETCD_CANCELLED, "cancelled"};
             r->on_reply(r->arg, NULL, &e);
         }
@@ -172,23 +164,27 @@ static void fail_over(struct etcd_client *c, size_t used, const char *why)
             c->endpoints[used], why, c->endpoints[c->current]);
 }
 
-/* Ends a stream from inside its delivery; the caller frees it. */
+/* Ends a stream from inside its delivery. */
 static void stream_fail(struct etcd_request *r, int code, const char *message)
 {
     char msg[512];
     snprintf(msg, sizeof msg, "etcd %s: %s", r->client->endpoints[r->endpoint], message);
-    r->cancelled = true;
+    etcd_end_fn *on_end = r->on_end;
+    void *arg = r->arg;
+    unlink_request(r);
+    request_free(r);
     struct etcd_error e = {code, msg};
-    r->on_end(r->arg, &e);
+    on_end(arg, &e);
 }
 
-/* One line of the stream: one JSON message. An error message ends the stream. */
-static bool hand_message(void *arg, const char *line, size_t n)
+/* One line of the stream: one JSON message. An error message ends the
+ * stream. r may be gone once a callback has run. */
+static void on_line(void *arg, const char *line, size_t n)
 {
     struct etcd_request *r = arg;
     while (n && line[n - 1] == ' ')
         n--;
-    if (!n) return true;
+    if (!n) return;
     cJSON *msg = cJSON_ParseWithLength(line, n);
     int code;
     char text[256];
@@ -201,103 +197,61 @@ static bool hand_message(void *arg, const char *line, size_t n)
         r->on_msg(r->arg, msg);
     }
     cJSON_Delete(msg);
-    return !r->cancelled;
 }
 
-/* Hands every complete line to the caller and keeps the partial tail. */
-static void deliver_lines(struct etcd_request *r)
+/* An HTTP request for one attempt on endpoint ep. */
+static struct http_request *prepare(struct etcd_client *c, const char *path, const char *body,
+                                    bool with_token, size_t ep, long timeout_ms)
 {
-    r->in_callback = true;
-    line_buffer_take_lines(&r->reply, hand_message, r);
-    r->in_callback = false;
-}
-
-static void deliver_later(void *arg)
-{
-    struct etcd_request *r = arg;
-    r->deliver_timer = 0;
-    deliver_lines(r);
-    if (r->cancelled) {
-        unlink_request(r);
-        loop_remove_transfer(r->client->loop, r->easy);
-        request_free(r);
-    }
-}
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
-{
-    struct etcd_request *r = userp;
-    size_t n = size * nmemb;
-    if (r->cancelled) return 0;
-    long status = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-    bool lines = r->stream && status == 200;
-    if (line_buffer_append(&r->reply, data, n, lines ? ETCD_MAX_MSG : ETCD_MAX_BODY) < 0) {
-        r->too_big = true;
-        return 0;
-    }
-    if (lines && !r->deliver_timer && memchr(data, '\n', n))
-        r->deliver_timer = loop_timer(r->client->loop, 0, deliver_later, r);
-    return n;
-}
-
-static void on_done(void *arg, CURL *easy, CURLcode rc);
-
-/* Sets up r->easy and r->headers for one attempt on endpoint ep. */
-static int prepare(struct etcd_request *r, size_t ep, long timeout_ms)
-{
-    struct etcd_client *c = r->client;
-    if (r->easy) curl_easy_cleanup(r->easy);
-    curl_slist_free_all(r->headers);
-    r->headers = NULL;
-    line_buffer_reset(&r->reply);
-    r->too_big = false;
-    r->curl_error[0] = 0;
-    r->endpoint = ep;
-    size_t n = strlen(c->endpoints[ep]) + strlen(r->path) + 1;
-    size_t tn = c->token ? strlen(c->token) + 16 : 0;
-    char *url = malloc(n), *auth = malloc(tn + 1);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    if (h) h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
-    if (h && auth && c->token && !r->is_auth) {
-        snprintf(auth, tn, "Authorization: %s", c->token);
-        h = curl_slist_append(h, auth);
-    }
-    r->headers = h;
-    r->easy = url && auth && h ? curl_easy_init() : NULL;
-    if (r->easy) {
-        snprintf(url, n, "%s%s", c->endpoints[ep], r->path);
-        curl_easy_setopt(r->easy, CURLOPT_URL, url);
-    }
+    size_t n = strlen(c->endpoints[ep]) + strlen(path) + 1;
+    char *url = malloc(n);
+    if (!url) return NULL;
+    snprintf(url, n, "%s%s", c->endpoints[ep], path);
+    struct http_request_opts o = {
+        .connect_timeout_ms = timeout_ms && timeout_ms < ETCD_CONNECT_TIMEOUT_MS
+                                  ? timeout_ms
+                                  : ETCD_CONNECT_TIMEOUT_MS,
+        .timeout_ms = timeout_ms,
+        .keepalive_idle_s = 10,
+        .keepalive_intvl_s = 5,
+        .body_limit = ETCD_MAX_BODY,
+        .line_limit = ETCD_MAX_MSG,
+    };
+    struct http_request *h = http_request_new(c->loop, url, &o);
     free(url);
+    if (!h) return NULL;
+    char *auth = NULL;
+    int fail = http_request_add_header(h, "Content-Type: application/json") |
+               http_request_add_header(h, "Expect:") | /* no 100-continue round trip */
+               http_request_set_post(h, body, strlen(body));
+    if (with_token && c->token)
+        fail |= asprintf(&auth, "Authorization: %s", c->token) < 0
+                    ? -1
+                    : http_request_add_header(h, auth);
     free(auth);
-    if (!r->easy) return -1;
-    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
-    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
-    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->curl_error);
-    curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     timeout_ms && timeout_ms < ETCD_CONNECT_TIMEOUT_MS ? timeout_ms
-                                                                        : ETCD_CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPIDLE, 10L);
-    curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPINTVL, 5L);
-    if (timeout_ms) curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-    if (c->ca_file) curl_easy_setopt(r->easy, CURLOPT_CAINFO, c->ca_file);
-    if (c->cert_file) curl_easy_setopt(r->easy, CURLOPT_SSLCERT, c->cert_file);
-    if (c->key_file) curl_easy_setopt(r->easy, CURLOPT_SSLKEY, c->key_file);
-    return 0;
+    CURL *easy = http_request_easy_borrow(h);
+    if (c->ca_file) curl_easy_setopt(easy, CURLOPT_CAINFO, c->ca_file);
+    if (c->cert_file) curl_easy_setopt(easy, CURLOPT_SSLCERT, c->cert_file);
+    if (c->key_file) curl_easy_setopt(easy, CURLOPT_SSLKEY, c->key_file);
+    if (fail) {
+        http_request_free(h);
+        return NULL;
+    }
+    return h;
 }
+
+static void on_done(void *arg, const struct http_result *res);
 
 /* Starts one attempt of r on the current endpoint. */
 static int start_transfer(struct etcd_request *r)
 {
     struct etcd_client *c = r->client;
-    if (prepare(r, c->current, r->stream ? 0 : c->timeout_ms) < 0) return -1;
-    return loop_add_transfer(c->loop, r->easy, on_done, r);
+    r->endpoint = c->current;
+    r->http = prepare(c, r->path, r->body, !r->is_auth, c->current, r->stream ? 0 : c->timeout_ms);
+    struct http_callbacks cb = {.on_line = r->stream ? on_line : NULL, .on_done = on_done};
+    if (r->http && http_request_start(r->http, &cb, r) == 0) return 0;
+    r->http = NULL;
+    return -1;
 }
 
 /* Ends r with an error: its callback runs, then it is freed. */
@@ -404,61 +358,33 @@ static void dispatch(struct etcd_request *r)
     if (start_transfer(r) < 0) finish_error(r, 0, "cannot start a request");
 }
 
-static bool not_sent(CURL *easy, CURLcode rc)
-{
-    curl_off_t connect_us = 0;
-    curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-           (rc == CURLE_OPERATION_TIMEDOUT && connect_us == 0);
-}
-
-static void on_done(void *arg, CURL *easy, CURLcode rc)
+static void on_done(void *arg, const struct http_result *res)
 {
     struct etcd_request *r = arg;
     struct etcd_client *c = r->client;
-    (void)easy;
-    if (r->cancelled) {
-        unlink_request(r);
-        request_free(r);
-        return;
-    }
-    long status = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (r->stream && status == 200) {
-        /* Messages that arrived just before the end still count. */
-        if (r->deliver_timer) loop_timer_cancel(c->loop, r->deliver_timer);
-        r->deliver_timer = 0;
-        deliver_lines(r);
-        if (r->cancelled) {
-            unlink_request(r);
-            request_free(r);
-            return;
-        }
-    }
+    r->http = NULL; /* freed by its layer once this returns */
     const char *ep = c->endpoints[r->endpoint];
     char text[512];
-    if (r->too_big) {
+    if (res->too_big) {
         snprintf(text, sizeof text, "etcd %s: reply larger than %u bytes", ep,
                  r->stream ? ETCD_MAX_MSG : ETCD_MAX_BODY);
         finish_error(r, 0, text);
         return;
     }
-    if (status > 0) c->failovers = 0;
-    if (rc != CURLE_OK) {
-        char why[CURL_ERROR_SIZE];
-        snprintf(why, sizeof why, "%s", r->curl_error[0] ? r->curl_error : curl_easy_strerror(rc));
-        fail_over(c, r->endpoint, why);
-        if (not_sent(r->easy, rc) && ++r->tries < c->n && start_transfer(r) == 0) return;
-        snprintf(text, sizeof text, "etcd %s: %s", ep, why);
+    if (res->status > 0) c->failovers = 0;
+    if (res->rc != CURLE_OK) {
+        fail_over(c, r->endpoint, res->detail);
+        if (http_result_not_sent(res) && ++r->tries < c->n && start_transfer(r) == 0) return;
+        snprintf(text, sizeof text, "etcd %s: %s", ep, res->detail);
         finish_error(r, 0, text);
         return;
     }
-    if (r->stream && status == 200) {
+    if (r->stream && res->status == 200) {
         snprintf(text, sizeof text, "etcd %s: stream closed", ep);
         finish_error(r, 0, text);
         return;
     }
-    cJSON *root = r->reply.len ? cJSON_ParseWithLength(r->reply.data, r->reply.len) : NULL;
+    cJSON *root = res->len ? cJSON_ParseWithLength(res->body, res->len) : NULL;
     int code;
     char msg[256];
     if (root && etcd_decode_error(root, &code, msg, sizeof msg)) {
@@ -478,10 +404,9 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         finish_error(r, code, text);
         return;
     }
-    if (status != 200 || !root) {
+    if (res->status != 200 || !root) {
         cJSON_Delete(root);
-        snprintf(text, sizeof text, "etcd %s: HTTP status %ld: %.120s", ep, status,
-                 r->reply.data ? r->reply.data : "");
+        snprintf(text, sizeof text, "etcd %s: HTTP status %ld: %.120s", ep, res->status, res->body);
         finish_error(r, 0, text);
         return;
     }
@@ -528,14 +453,13 @@ struct etcd_stream *etcd_client_stream(struct etcd_client *c, const char *path, 
     return submit(r) == 0 ? (struct etcd_stream *)r : NULL;
 }
 
+/* Safe from inside the stream's own callbacks: the request below frees
+ * itself once its delivery returns, and nothing here is touched after. */
 void etcd_stream_cancel(struct etcd_stream *s)
 {
     struct etcd_request *r = (struct etcd_request *)s;
     if (!r) return;
-    r->cancelled = true;
-    if (r->in_callback) return; /* deliver_later or on_done frees it */
     unlink_request(r);
-    if (r->easy) loop_remove_transfer(r->client->loop, r->easy);
     request_free(r);
 }
 
@@ -547,35 +471,29 @@ int etcd_client_post_sync(struct etcd_client *c, const char *path, const char *b
     for (size_t i = 0; i < c->n; i++) {
         uint64_t now = loop_now_ms();
         if (now >= deadline) break;
-        struct etcd_request r = {.client = c, .path = (char *)path, .body = (char *)body};
-        const char *ep = c->endpoints[(c->current + i) % c->n];
-        if (prepare(&r, (c->current + i) % c->n, (long)(deadline - now)) < 0) {
-            curl_easy_cleanup(r.easy);
-            curl_slist_free_all(r.headers);
+        size_t ep = (c->current + i) % c->n;
+        struct http_request *h = prepare(c, path, body, true, ep, (long)(deadline - now));
+        if (!h) {
             snprintf(err, errlen, "etcd: out of memory");
             return -1;
         }
-        CURLcode rc = curl_easy_perform(r.easy);
-        long status = 0;
-        curl_easy_getinfo(r.easy, CURLINFO_RESPONSE_CODE, &status);
-        bool retry = rc != CURLE_OK && not_sent(r.easy, rc);
+        struct http_result res;
+        http_request_perform(h, &res);
+        bool retry = res.rc != CURLE_OK && http_result_not_sent(&res);
         cJSON *root =
-            rc == CURLE_OK && r.reply.len ? cJSON_ParseWithLength(r.reply.data, r.reply.len) : NULL;
+            res.rc == CURLE_OK && res.len ? cJSON_ParseWithLength(res.body, res.len) : NULL;
         int code, result = -1;
         char msg[256];
-        if (rc != CURLE_OK)
-            snprintf(err, errlen, "etcd %s: %s", ep,
-                     r.curl_error[0] ? r.curl_error : curl_easy_strerror(rc));
+        if (res.rc != CURLE_OK)
+            snprintf(err, errlen, "etcd %s: %s", c->endpoints[ep], res.detail);
         else if (root && etcd_decode_error(root, &code, msg, sizeof msg))
-            snprintf(err, errlen, "etcd %s: %s", ep, msg);
-        else if (status != 200)
-            snprintf(err, errlen, "etcd %s: HTTP status %ld", ep, status);
+            snprintf(err, errlen, "etcd %s: %s", c->endpoints[ep], msg);
+        else if (res.status != 200)
+            snprintf(err, errlen, "etcd %s: HTTP status %ld", c->endpoints[ep], res.status);
         else
             result = 0;
         cJSON_Delete(root);
-        curl_easy_cleanup(r.easy);
-        curl_slist_free_all(r.headers);
-        line_buffer_free(&r.reply);
+        http_request_free(h);
         if (result == 0 || !retry) return result;
     }
     return -1;

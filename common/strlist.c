@@ -58,6 +58,46 @@ bool strlist_contains(const struct strlist *l, const char *s)
     return false;
 }
 
+bool strlist_equal(const struct strlist *a, const struct strlist *b)
+{
+    if (a->n != b->n) return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i])) return false;
+    return true;
+}
+
+int strlist_extend(struct strlist *dst, const struct strlist *src)
+{
+    for (size_t i = 0; i < src->n; i++)
+        if (strlist_push(dst, src->v[i]) < 0) return -1;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strlist_sort(struct strlist *l)
+{
+    if (l->n) qsort(l->v, l->n, sizeof *l->v, cmp_str);
+}
+
+char *strlist_join(const struct strlist *l, const char *sep)
+{
+    size_t len = 1, seplen = strlen(sep);
+    for (size_t i = 0; i < l->n; i++)
+        len += strlen(l->v[i]) + (i ? seplen : 0);
+    char *out = malloc(len), *at = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < l->n; i++) {
+        if (i) at = stpcpy(at, sep);
+        at = stpcpy(at, l->v[i]);
+    }
+    *at = '\0';
+    return out;
+}
+
 void strlist_clear(struct strlist *l)
 {
     for (size_t i = 0; i < l->n; i++)

@@ -24,6 +24,14 @@ int strlist_pushf(struct strlist *l, const char *fmt, ...) __attribute__((format
  * pushed, so callers can always iterate; -1 on allocation failure. */
 int strlist_terminate(struct strlist *l);
 bool strlist_contains(const struct strlist *l, const char *s);
+/* Same strings in the same order. */
+bool strlist_equal(const struct strlist *a, const struct strlist *b);
+/* Appends a copy of every string of src to dst; -1 on allocation failure. */
+int strlist_extend(struct strlist *dst, const struct strlist *src);
+void strlist_sort(struct strlist *l); /* by strcmp */
+/* The strings joined by sep ("" for an empty list); caller frees; NULL on
+ * allocation failure. */
+char *strlist_join(const struct strlist *l, const char *sep);
 void strlist_clear(struct strlist *l);
 
 #endif

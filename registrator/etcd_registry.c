@@ -11,7 +11,7 @@
  * unwanted one is deleted unless it is known to be absent. At most one
  * request per entry is in flight.
  */
-#include "registry.h"
+#include "etcd_registry.h"
 
 #include "backoff.h"
 #include "etcd_client.h"
@@ -429,8 +429,8 @@ void *etcd_registry_new(struct loop *l, const struct reg_config *cfg, registry_l
     if (!r) return NULL;
     long timeout = cfg->etcd_ttl_s * 1000L / 2;
     struct etcd_client_opts o = {
-        .endpoints = cfg->etcd_endpoints,
-        .nendpoints = cfg->netcd_endpoints,
+        .endpoints = cfg->etcd_endpoints.v,
+        .nendpoints = cfg->etcd_endpoints.n,
         .username = cfg->etcd_username,
         .password = cfg->etcd_password,
         .ca_file = cfg->etcd_ca_file,

@@ -39,6 +39,7 @@ struct health {
     void *arg;
 
     bool reported, up;
+    char down_why[300]; /* "check <name>: <reason>" of the last fall */
     unsigned long runs;
     size_t current;      /* the check in flight */
     uint64_t started_ms; /* of the check in flight */
@@ -166,6 +167,16 @@ bool health_is_up(const struct health *h)
 bool health_reported(const struct health *h)
 {
     return h->reported;
+}
+
+void health_describe(const struct health *h, char *buf, size_t len)
+{
+    if (!h->reported)
+        snprintf(buf, len, "starting");
+    else if (h->up)
+        snprintf(buf, len, "up");
+    else
+        snprintf(buf, len, "down: %s", h->down_why);
 }
 
 unsigned long health_checks_run(const struct health *h)
@@ -402,8 +413,9 @@ static void end_round(struct health *h, bool up)
                      h->nchecks == 1 ? "" : "s");
         } else {
             struct check_run *r = &h->checks[h->current];
-            log_warn("health: %s is down: check %s: %s (fall %d)", h->what, r->name,
-                     r->reason[0] ? r->reason : "passing, but not yet rise times", r->spec.fall);
+            snprintf(h->down_why, sizeof h->down_why, "check %s: %s", r->name,
+                     r->reason[0] ? r->reason : "passing, but not yet rise times");
+            log_warn("health: %s is down: %s (fall %d)", h->what, h->down_why, r->spec.fall);
         }
         h->fn(h->arg, up);
     }

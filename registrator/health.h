@@ -14,6 +14,7 @@
 #define SMARTDOCK_HEALTH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "check_config.h"
 #include "loop.h"
@@ -37,6 +38,9 @@ void health_free(struct health *h);
 bool health_is_up(const struct health *h);
 /* The first round has ended (and was reported). */
 bool health_reported(const struct health *h);
+/* For status: "starting" before the first round ends, "up", or
+ * "down: check <name>: <reason>" as the transition's log line said. */
+void health_describe(const struct health *h, char *buf, size_t len);
 /* Transitions so far and checks run; for tests and the benchmark. */
 unsigned long health_checks_run(const struct health *h);
 

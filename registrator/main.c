@@ -1,4 +1,5 @@
 /* smartdock-registrator: Docker containers -> ephemeral registry entries. */
+#include "control.h"
 #include "log.h"
 #include "loop.h"
 #include "nerve_services.h"
@@ -16,8 +17,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#define DEFAULT_CONTROL_SOCKET "/run/smartdock/registrator.sock"
 
 static void usage(FILE *out)
 {
@@ -96,20 +95,22 @@ static void print_status(const cJSON *s, FILE *out)
             ops_str(s, "registry"),
             ops_true(s, "registry_connected") ? "connected" : "DISCONNECTED",
             ops_true(s, "first_sync_done") ? "" : "; first sync not done yet");
-    fprintf(out, "%-12s  %-16s  %-21s  %-14s  %-15s  %s\n", "CONTAINER", "SERVICE", "ADDRESS",
-            "HEALTH", "DRAIN", "REGISTRATION");
+    fprintf(out, "%-12s  %-16s  %-21s  %-14s  %-15s  %-15s  %s\n", "CONTAINER", "SERVICE",
+            "ADDRESS", "HEALTH", "CHECKS", "DRAIN", "REGISTRATION");
     const cJSON *c, *g;
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(s, "containers"))
     {
         const cJSON *regs = cJSON_GetObjectItemCaseSensitive(c, "registrations");
         if (cJSON_GetArraySize(regs) == 0)
-            fprintf(out, "%-12s  %-16s  %-21s  %-14s  %-15s  %s\n", ops_str(c, "container"), "-",
-                    "-", ops_str(c, "health"), ops_str(c, "drain"), "-");
+            fprintf(out, "%-12s  %-16s  %-21s  %-14s  %-15s  %-15s  %s\n", ops_str(c, "container"),
+                    "-", "-", ops_str(c, "health"), "-", ops_str(c, "drain"), "-");
         cJSON_ArrayForEach(g, regs)
         {
-            fprintf(out, "%-12s  %-16s  %-21s  %-14s  %-15s  %s\n", ops_str(c, "container"),
-                    ops_str(g, "service"), ops_str(g, "address"), ops_str(c, "health"),
-                    ops_str(c, "drain"), ops_str(g, "path"));
+            /* a registration its checks hold back is not in the registry */
+            fprintf(out, "%-12s  %-16s  %-21s  %-14s  %-15s  %-15s  %s%s\n",
+                    ops_str(c, "container"), ops_str(g, "service"), ops_str(g, "address"),
+                    ops_str(c, "health"), ops_str(g, "checks"), ops_str(c, "drain"),
+                    ops_true(g, "in_registry") ? "" : "(withheld) ", ops_str(g, "path"));
         }
     }
 }
@@ -141,13 +142,13 @@ static int control_command(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char *socket_path = strdup(DEFAULT_CONTROL_SOCKET);
+    char *socket_path = control_default_path("registrator", false);
     if (path) {
         log_init("registrator", LL_WARN);
         struct reg_config *cfg = NULL;
         char err[512];
         if (reg_config_load_partial(path, &cfg, NULL, err, sizeof err) < 0) {
-            fprintf(stderr, "%s: %s\n", path, err);
+            fprintf(stderr, "%s\n", err); /* it names the file */
             free(socket_path);
             return 2;
         }
@@ -322,10 +323,10 @@ int main(int argc, char **argv)
     loop_on_signal(loop, on_signal, &sd);
     if (!cli.once) {
         struct ops_hooks hooks = {status_json, command, summary, &d};
-        d.ops = ops_new(loop, "registrator", &cfg->daemon,
-                        cfg->daemon.control_socket ? cfg->daemon.control_socket
-                                                   : DEFAULT_CONTROL_SOCKET,
-                        &hooks);
+        char *sock = cfg->daemon.control_socket ? strdup(cfg->daemon.control_socket)
+                                                : control_default_path("registrator", true);
+        d.ops = ops_new(loop, "registrator", &cfg->daemon, sock, &hooks);
+        free(sock);
         if (!d.ops) {
             loop_free(loop);
             reg_config_free(cfg);

@@ -27,9 +27,7 @@ void nerve_service_clear(struct nerve_service *s)
 {
     free(s->name);
     free(s->host);
-    for (size_t i = 0; i < s->nzk_hosts; i++)
-        free(s->zk_hosts[i]);
-    free(s->zk_hosts);
+    strlist_clear(&s->zk_hosts);
     free(s->zk_path);
     free(s->etcd_host);
     free(s->etcd_path);
@@ -41,11 +39,6 @@ void nerve_service_clear(struct nerve_service *s)
     }
     free(s->labels);
     memset(s, 0, sizeof *s);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static bool zk_host_ok(const char *s)
@@ -95,17 +88,15 @@ static int parse_zookeeper(struct conf_ctx *p, const cJSON *svc, const char *bas
     if (!hosts) return conf_failf(p, "%s: required", path);
     if (!cJSON_IsArray(hosts) || !cJSON_GetArraySize(hosts))
         return conf_fail(p, path, "a non-empty array of \"host:port\" strings", hosts);
-    if (!(s->zk_hosts = calloc((size_t)cJSON_GetArraySize(hosts), sizeof *s->zk_hosts)))
-        return conf_oom(p);
     cJSON_ArrayForEach(it, hosts)
     {
         char ipath[CONF_PATH_LEN + 24];
-        snprintf(ipath, sizeof ipath, "%s[%zu]", path, s->nzk_hosts);
+        snprintf(ipath, sizeof ipath, "%s[%zu]", path, s->zk_hosts.n);
         if (!cJSON_IsString(it) || !zk_host_ok(it->valuestring))
             return conf_fail(p, ipath, "\"host:port\"", it);
-        if (!(s->zk_hosts[s->nzk_hosts++] = strdup(it->valuestring))) return conf_oom(p);
+        if (strlist_push(&s->zk_hosts, it->valuestring) < 0) return conf_oom(p);
     }
-    qsort(s->zk_hosts, s->nzk_hosts, sizeof *s->zk_hosts, cmp_str);
+    strlist_sort(&s->zk_hosts);
     if (get_abs_path(p, svc, base, "zk_path", true, &s->zk_path) < 0) return -1;
 
     conf_join(path, sizeof path, base, "node_type");

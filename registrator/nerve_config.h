@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "check_config.h"
 #include "conf_json.h"
+#include "strlist.h"
 
 enum nerve_reporter { NERVE_REPORTER_ZOOKEEPER, NERVE_REPORTER_ETCD };
 
@@ -30,9 +31,8 @@ struct nerve_service {
     int port;
     enum nerve_reporter reporter;
     /* zookeeper */
-    char **zk_hosts; /* sorted, as Nerve pools one connection per sorted list */
-    size_t nzk_hosts;
-    char *zk_path; /* the directory the node is created in, no trailing '/' */
+    struct strlist zk_hosts; /* sorted, as Nerve pools one connection per sorted list */
+    char *zk_path;           /* the directory the node is created in, no trailing '/' */
     enum nerve_node_type node_type;
     bool use_path_encoding;
     int ttl_seconds; /* 0: never touch the node */

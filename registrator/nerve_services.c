@@ -49,13 +49,9 @@ static void reporter_clear(struct reporter *r)
 {
     registry_free(r->registry);
     free(r->key);
-    for (size_t i = 0; i < r->cfg.nzk_hosts; i++)
-        free(r->cfg.zk_hosts[i]);
-    free(r->cfg.zk_hosts);
+    strlist_clear(&r->cfg.zk_hosts);
     free(r->cfg.zk_path);
-    for (size_t i = 0; i < r->cfg.netcd_endpoints; i++)
-        free(r->cfg.etcd_endpoints[i]);
-    free(r->cfg.etcd_endpoints);
+    strlist_clear(&r->cfg.etcd_endpoints);
     free(r->cfg.etcd_prefix);
 }
 
@@ -67,15 +63,9 @@ static char *reporter_key(const struct nerve_service *s)
             return NULL;
         return key;
     }
-    size_t len = 4;
-    for (size_t i = 0; i < s->nzk_hosts; i++)
-        len += strlen(s->zk_hosts[i]) + 1;
-    if (!(key = calloc(1, len))) return NULL;
-    strcpy(key, "zk:");
-    for (size_t i = 0; i < s->nzk_hosts; i++) {
-        if (i) strcat(key, ",");
-        strcat(key, s->zk_hosts[i]);
-    }
+    char *hosts = strlist_join(&s->zk_hosts, ",");
+    if (!hosts || asprintf(&key, "zk:%s", hosts) < 0) key = NULL;
+    free(hosts);
     return key;
 }
 
@@ -87,20 +77,14 @@ static int reporter_init(struct reporter *r, const struct nerve_service *s, char
     if (s->reporter == NERVE_REPORTER_ZOOKEEPER) {
         r->cfg.registry_type = REGISTRY_ZOOKEEPER;
         r->cfg.zk_session_timeout_ms = 10000;
-        if (!(r->cfg.zk_path = strdup("/")) ||
-            !(r->cfg.zk_hosts = calloc(s->nzk_hosts, sizeof *r->cfg.zk_hosts)))
-            return -1;
-        for (size_t i = 0; i < s->nzk_hosts; i++)
-            if (!(r->cfg.zk_hosts[r->cfg.nzk_hosts++] = strdup(s->zk_hosts[i]))) return -1;
-        return 0;
+        if (!(r->cfg.zk_path = strdup("/"))) return -1;
+        return strlist_extend(&r->cfg.zk_hosts, &s->zk_hosts);
     }
     r->cfg.registry_type = REGISTRY_ETCD;
     int ttl = (s->check_interval_ms * 5 + 999) / 1000;
     r->cfg.etcd_ttl_s = ttl < 2 ? 2 : ttl > 3600 ? 3600 : ttl;
-    if (!(r->cfg.etcd_endpoints = calloc(1, sizeof *r->cfg.etcd_endpoints)) ||
-        asprintf(&r->cfg.etcd_endpoints[0], "http://%s:%d", s->etcd_host, s->etcd_port) < 0)
+    if (strlist_pushf(&r->cfg.etcd_endpoints, "http://%s:%d", s->etcd_host, s->etcd_port) < 0)
         return -1;
-    r->cfg.netcd_endpoints = 1;
     size_t n = strlen(s->etcd_path);
     if (asprintf(&r->cfg.etcd_prefix, "%s%s", s->etcd_path,
                  n && s->etcd_path[n - 1] == '/' ? "" : "/") < 0)

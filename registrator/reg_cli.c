@@ -200,26 +200,16 @@ static int replace(char **dst, const char *src)
     return 0;
 }
 
-static void free_list(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 /* The URI's registry replaces the config's. Takes u's strings. */
 static void take_registry(struct reg_config *cfg, struct registry_uri *u)
 {
     bool zk = u->type == REGISTRY_ZOOKEEPER;
-    char ***hosts = zk ? &cfg->zk_hosts : &cfg->etcd_endpoints;
-    size_t *nhosts = zk ? &cfg->nzk_hosts : &cfg->netcd_endpoints;
+    struct strlist *hosts = zk ? &cfg->zk_hosts : &cfg->etcd_endpoints;
     char **path = zk ? &cfg->zk_path : &cfg->etcd_prefix;
     cfg->registry_type = u->type;
-    free_list(*hosts, *nhosts);
+    strlist_clear(hosts);
     *hosts = u->hosts;
-    *nhosts = u->nhosts;
-    u->hosts = NULL;
-    u->nhosts = 0;
+    u->hosts = (struct strlist){0};
     if (u->path) {
         free(*path);
         *path = u->path;

@@ -111,22 +111,20 @@ static int parse_docker(struct conf_ctx *p, const cJSON *root, struct reg_config
 
 /* A non-empty array of strings, each accepted by ok(). */
 static int get_list(struct conf_ctx *p, const cJSON *reg, const char *key, bool (*ok)(const char *),
-                    const char *want, const char *list_want, char ***out, size_t *n)
+                    const char *want, const char *list_want, struct strlist *out)
 {
     char path[PATH_LEN];
     const cJSON *a = conf_member(reg, key), *it;
     conf_join(path, sizeof path, "registry", key);
     if (!a) return conf_failf(p, "%s: required", path);
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) == 0) return conf_fail(p, path, list_want, a);
-    *out = calloc((size_t)cJSON_GetArraySize(a), sizeof **out);
-    if (!*out) return conf_oom(p);
     cJSON_ArrayForEach(it, a)
     {
         char ipath[PATH_LEN + 24];
-        snprintf(ipath, sizeof ipath, "%s[%zu]", path, *n);
+        snprintf(ipath, sizeof ipath, "%s[%zu]", path, out->n);
         if (!cJSON_IsString(it) || !backend_text_is_safe(it->valuestring) || !ok(it->valuestring))
             return conf_fail(p, ipath, want, it);
-        if (!((*out)[(*n)++] = strdup(it->valuestring))) return conf_oom(p);
+        if (strlist_push(out, it->valuestring) < 0) return conf_oom(p);
     }
     return 0;
 }
@@ -136,16 +134,18 @@ static bool zk_host_ok(const char *s)
     return authority_ok(s, strlen(s), true);
 }
 
+/* Each registry type's keys, so that the other type's are named as such. */
+#define ZK_REGISTRY_KEYS "hosts", "path", "session_timeout_ms", "auth_file"
+#define ETCD_REGISTRY_KEYS                                                                         \
+    "endpoints", "prefix", "ttl_s", "username", "password", "ca_file", "cert_file", "key_file"
+
 static int parse_zookeeper(struct conf_ctx *p, const cJSON *reg, struct reg_config *cfg)
 {
-    static const char *const known[] = {"type",      "hosts", "path", "session_timeout_ms",
-                                        "auth_file", NULL};
-    static const char *const etcd_keys[] = {"endpoints", "prefix",   "ttl_s",
-                                            "username",  "password", "ca_file",
-                                            "cert_file", "key_file", NULL};
+    static const char *const known[] = {"type", ZK_REGISTRY_KEYS, NULL};
+    static const char *const etcd_keys[] = {ETCD_REGISTRY_KEYS, NULL};
     if (conf_check_keys(p, reg, "registry", known, etcd_keys, "zookeeper") < 0) return -1;
     if (get_list(p, reg, "hosts", zk_host_ok, "\"host:port\"",
-                 "a non-empty array of \"host:port\" strings", &cfg->zk_hosts, &cfg->nzk_hosts) < 0)
+                 "a non-empty array of \"host:port\" strings", &cfg->zk_hosts) < 0)
         return -1;
     if (conf_get_string(p, reg, "registry", "path", false, &cfg->zk_path) < 0) return -1;
     char *zp = cfg->zk_path;
@@ -163,18 +163,15 @@ static int parse_zookeeper(struct conf_ctx *p, const cJSON *reg, struct reg_conf
 
 static int parse_etcd(struct conf_ctx *p, const cJSON *reg, struct reg_config *cfg)
 {
-    static const char *const known[] = {"type",     "endpoints", "prefix",  "ttl_s",
-                                        "username", "password",  "ca_file", "cert_file",
-                                        "key_file", NULL};
-    static const char *const zk_keys[] = {"hosts", "path", "session_timeout_ms", "auth_file", NULL};
+    static const char *const known[] = {"type", ETCD_REGISTRY_KEYS, NULL};
+    static const char *const zk_keys[] = {ZK_REGISTRY_KEYS, NULL};
     if (conf_check_keys(p, reg, "registry", known, zk_keys, "etcd") < 0) return -1;
     if (get_list(p, reg, "endpoints", url_ok, "an http:// or https:// URL",
-                 "a non-empty array of http:// or https:// URLs", &cfg->etcd_endpoints,
-                 &cfg->netcd_endpoints) < 0)
+                 "a non-empty array of http:// or https:// URLs", &cfg->etcd_endpoints) < 0)
         return -1;
     /* "http://h:2379/" and "http://h:2379" are the same endpoint. */
-    for (size_t i = 0; i < cfg->netcd_endpoints; i++) {
-        char *e = cfg->etcd_endpoints[i];
+    for (size_t i = 0; i < cfg->etcd_endpoints.n; i++) {
+        char *e = cfg->etcd_endpoints.v[i];
         size_t n = strlen(e);
         while (n > 0 && e[n - 1] == '/')
             e[--n] = '\0';
@@ -368,42 +365,20 @@ static int parse_registrator_keys(struct conf_ctx *p, const cJSON *root, struct 
     return 0;
 }
 
+/* The top-level keys of a Docker config; a Nerve config (one with
+ * "instance_id") may have them all, plus Nerve's own. */
+#define DOCKER_TOP_KEYS                                                                            \
+    "docker", "advertise_host", "resync_interval_s", "registry", "services", "explicit",           \
+        "internal", "tags", "use_ip_from_label", "log_format", "metrics", "control_socket",        \
+        "label_registration"
+#define NERVE_ONLY_TOP_KEYS                                                                        \
+    "instance_id", "heartbeat_path", "service_conf_dir", "statsd", "rate_limiting",                \
+        "max_repeated_report_failures"
+
 static int parse_root(struct conf_ctx *p, const cJSON *root, struct reg_config *cfg, bool partial)
 {
-    static const char *const known[] = {"docker",
-                                        "advertise_host",
-                                        "resync_interval_s",
-                                        "registry",
-                                        "services",
-                                        "explicit",
-                                        "internal",
-                                        "tags",
-                                        "use_ip_from_label",
-                                        "log_format",
-                                        "metrics",
-                                        "control_socket",
-                                        "label_registration",
-                                        NULL};
-    static const char *const known_nerve[] = {"docker",
-                                              "advertise_host",
-                                              "resync_interval_s",
-                                              "registry",
-                                              "services",
-                                              "explicit",
-                                              "internal",
-                                              "tags",
-                                              "use_ip_from_label",
-                                              "instance_id",
-                                              "heartbeat_path",
-                                              "service_conf_dir",
-                                              "statsd",
-                                              "rate_limiting",
-                                              "max_repeated_report_failures",
-                                              "log_format",
-                                              "metrics",
-                                              "control_socket",
-                                              "label_registration",
-                                              NULL};
+    static const char *const known[] = {DOCKER_TOP_KEYS, NULL};
+    static const char *const known_nerve[] = {DOCKER_TOP_KEYS, NERVE_ONLY_TOP_KEYS, NULL};
     if (!cJSON_IsObject(root)) return conf_fail(p, "config", "an object", root);
     bool nerve = conf_member(root, "instance_id") != NULL;
     cfg->follows_docker = !nerve || conf_member(root, "registry");
@@ -531,7 +506,7 @@ int reg_config_complete(const struct reg_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "advertise_host: required (the config key or -ip)");
         return -1;
     }
-    if (c->registry_type == REGISTRY_ZOOKEEPER ? !c->nzk_hosts : !c->netcd_endpoints) {
+    if (c->registry_type == REGISTRY_ZOOKEEPER ? !c->zk_hosts.n : !c->etcd_endpoints.n) {
         snprintf(err, errlen, "registry: required (the config section or a registry URI)");
         return -1;
     }
@@ -543,22 +518,12 @@ static bool same_str(const char *a, const char *b)
     return a == b || (a && b && !strcmp(a, b));
 }
 
-static bool same_list(char **a, size_t na, char **b, size_t nb)
-{
-    if (na != nb) return false;
-    for (size_t i = 0; i < na; i++)
-        if (strcmp(a[i], b[i])) return false;
-    return true;
-}
-
 bool reg_config_same_connections(const struct reg_config *a, const struct reg_config *b)
 {
     return same_str(a->docker_host, b->docker_host) && a->registry_type == b->registry_type &&
-           same_list(a->zk_hosts, a->nzk_hosts, b->zk_hosts, b->nzk_hosts) &&
-           same_str(a->zk_path, b->zk_path) &&
+           strlist_equal(&a->zk_hosts, &b->zk_hosts) && same_str(a->zk_path, b->zk_path) &&
            a->zk_session_timeout_ms == b->zk_session_timeout_ms &&
-           same_list(a->etcd_endpoints, a->netcd_endpoints, b->etcd_endpoints,
-                     b->netcd_endpoints) &&
+           strlist_equal(&a->etcd_endpoints, &b->etcd_endpoints) &&
            same_str(a->etcd_prefix, b->etcd_prefix) && a->etcd_ttl_s == b->etcd_ttl_s &&
            a->etcd_keepalive_s == b->etcd_keepalive_s &&
            same_str(a->etcd_username, b->etcd_username) &&
@@ -574,14 +539,10 @@ void reg_config_free(struct reg_config *c)
     daemon_config_clear(&c->daemon);
     free(c->docker_host);
     free(c->advertise_host);
-    for (size_t i = 0; i < c->nzk_hosts; i++)
-        free(c->zk_hosts[i]);
-    free(c->zk_hosts);
+    strlist_clear(&c->zk_hosts);
     free(c->zk_path);
     free(c->zk_auth_file);
-    for (size_t i = 0; i < c->netcd_endpoints; i++)
-        free(c->etcd_endpoints[i]);
-    free(c->etcd_endpoints);
+    strlist_clear(&c->etcd_endpoints);
     free(c->etcd_prefix);
     free(c->etcd_username);
     free(c->etcd_password);

@@ -11,6 +11,7 @@
 #include "check_config.h"
 #include "daemon_config.h"
 #include "nerve_config.h"
+#include "strlist.h"
 
 enum registry_type { REGISTRY_ZOOKEEPER, REGISTRY_ETCD };
 
@@ -44,16 +45,14 @@ struct reg_config {
     enum label_registration label_registration;
     enum registry_type registry_type;
     /* zookeeper */
-    char **zk_hosts; /* "host:port" */
-    size_t nzk_hosts;
+    struct strlist zk_hosts;   /* "host:port" */
     char *zk_path;             /* default "/smartdock/services", no trailing '/' */
     int zk_session_timeout_ms; /* default 10000 */
     char *zk_auth_file;        /* NULL: anonymous, nodes open to all */
     /* etcd */
-    char **etcd_endpoints; /* "http://host:port" */
-    size_t netcd_endpoints;
-    char *etcd_prefix; /* default "/smartdock/services/", always ends in '/' */
-    int etcd_ttl_s;    /* default 10 */
+    struct strlist etcd_endpoints; /* "http://host:port" */
+    char *etcd_prefix;             /* default "/smartdock/services/", always ends in '/' */
+    int etcd_ttl_s;                /* default 10 */
     char *etcd_username, *etcd_password;
     char *etcd_ca_file, *etcd_cert_file, *etcd_key_file;
 
@@ -89,6 +88,7 @@ struct reg_config {
  * array the caller frees with reg_config_free_warnings), may be NULL. */
 int reg_config_parse(const char *json, struct reg_config **out, char ***warnings, char *err,
                      size_t errlen);
+/* As reg_config_parse on the file at path; err starts with path. */
 int reg_config_load(const char *path, struct reg_config **out, char ***warnings, char *err,
                     size_t errlen);
 void reg_config_free(struct reg_config *c);

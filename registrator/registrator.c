@@ -747,6 +747,10 @@ static void status_container(void *arg, void *data)
         char *path = registry_describe(r->registry, g->service, g->instance);
         cJSON_AddStringToObject(jr, "path", path ? path : "(dry run)");
         free(path);
+        char checks[400] = "none";
+        if (c->gates && c->gates[i]) health_describe(c->gates[i]->health, checks, sizeof checks);
+        cJSON_AddStringToObject(jr, "checks", checks);
+        cJSON_AddBoolToObject(jr, "in_registry", offered(c, i));
     }
 }
 

@@ -1,5 +1,8 @@
 #include "registry.h"
 
+#include "etcd_registry.h"
+#include "zk_registry.h"
+
 #include <stdlib.h>
 
 struct registry {

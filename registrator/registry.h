@@ -46,12 +46,4 @@ bool registry_connected(const struct registry *r);
  * caller frees; NULL when unknown. */
 char *registry_describe(const struct registry *r, const char *service, const char *instance);
 
-/* Implementations. */
-void *zk_registry_new(struct loop *l, const struct reg_config *cfg, registry_lost_fn *on_lost,
-                      void *arg);
-extern const struct registry_ops zk_registry_ops;
-void *etcd_registry_new(struct loop *l, const struct reg_config *cfg, registry_lost_fn *on_lost,
-                        void *arg);
-extern const struct registry_ops etcd_registry_ops;
-
 #endif

@@ -104,6 +104,17 @@ static int path_of(const char *uri, const char *p, bool trailing_slash, char **o
     return 0;
 }
 
+/* One authority of the list, appended to out->hosts. */
+static int add_host(const char *uri, const char *s, size_t n, const char *scheme_prefix,
+                    int default_port, struct registry_uri *out, char *err, size_t errlen)
+{
+    char *host = NULL;
+    if (authority(uri, s, n, scheme_prefix, default_port, &host, err, errlen) < 0) return -1;
+    int r = strlist_push(&out->hosts, host);
+    free(host);
+    return r < 0 ? failf(err, errlen, "registry URI: out of memory") : 0;
+}
+
 int registry_uri_parse(const char *uri, struct registry_uri *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -148,22 +159,12 @@ int registry_uri_parse(const char *uri, struct registry_uri *out, char *err, siz
                                  : "");
     const char *slash = strchr(rest, '/');
     size_t alen = slash ? (size_t)(slash - rest) : strlen(rest);
-    size_t count = 1;
-    for (size_t i = 0; i < alen; i++)
-        count += rest[i] == ',';
-    if (!(out->hosts = calloc(count, sizeof *out->hosts)))
-        return failf(err, errlen, "registry URI: out of memory");
-    if (alen == 0) {
-        if (authority(uri, "127.0.0.1", 9, prefix, default_port, &out->hosts[0], err, errlen) < 0)
-            goto fail;
-        out->nhosts = 1;
-    }
+    if (alen == 0 && add_host(uri, "127.0.0.1", 9, prefix, default_port, out, err, errlen) < 0)
+        goto fail;
     for (size_t start = 0, i = 0; alen && i <= alen; i++) {
         if (i < alen && rest[i] != ',') continue;
-        if (authority(uri, rest + start, i - start, prefix, default_port, &out->hosts[out->nhosts],
-                      err, errlen) < 0)
+        if (add_host(uri, rest + start, i - start, prefix, default_port, out, err, errlen) < 0)
             goto fail;
-        out->nhosts++;
         start = i + 1;
     }
     if (slash && slash[1] &&
@@ -177,9 +178,7 @@ fail:
 
 void registry_uri_clear(struct registry_uri *u)
 {
-    for (size_t i = 0; i < u->nhosts; i++)
-        free(u->hosts[i]);
-    free(u->hosts);
+    strlist_clear(&u->hosts);
     free(u->path);
     memset(u, 0, sizeof *u);
 }

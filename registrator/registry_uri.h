@@ -10,14 +10,14 @@
 #include <stddef.h>
 
 #include "reg_config.h"
+#include "strlist.h"
 
 struct registry_uri {
     enum registry_type type;
     /* zookeeper: "host:port"; etcd: "http://host:port" or "https://host:port".
      * A missing port is 2181 (zookeeper) or 2379 (etcd); no host at all is
      * 127.0.0.1. */
-    char **hosts;
-    size_t nhosts;
+    struct strlist hosts;
     /* zookeeper: "/a/b", no trailing '/'; etcd: "/a/b/", always ending in
      * '/'. NULL when the URI names none (the config's default applies). */
     char *path;

@@ -4,7 +4,7 @@
  * timer, sends the requests and feeds back replies and session events, all
  * on the loop thread.
  */
-#include "registry.h"
+#include "zk_registry.h"
 
 #include "log.h"
 #include "zk.h"
@@ -205,14 +205,7 @@ void *zk_registry_new(struct loop *l, const struct reg_config *cfg, registry_los
     r->on_lost = on_lost;
     r->arg = arg;
     r->state = zk_registrations_new(cfg->zk_path);
-    size_t len = 1;
-    for (size_t i = 0; i < cfg->nzk_hosts; i++)
-        len += strlen(cfg->zk_hosts[i]) + 1;
-    char *hosts = calloc(1, len);
-    for (size_t i = 0; hosts && i < cfg->nzk_hosts; i++) {
-        if (i) strcat(hosts, ",");
-        strcat(hosts, cfg->zk_hosts[i]);
-    }
+    char *hosts = strlist_join(&cfg->zk_hosts, ",");
     r->zk = hosts && r->state
                 ? zk_new(l, hosts, cfg->zk_session_timeout_ms, on_session, on_watch, r)
                 : NULL;

@@ -1,4 +1,5 @@
 /* smartdock-watcher: registries -> HAProxy, with Synapse's config format. */
+#include "control.h"
 #include "haproxy_managed.h"
 #include "haproxy_runtime.h"
 #include "log.h"
@@ -47,12 +48,24 @@ struct ctx {
 
 /* SIGHUP: read the file again; a config that does not validate, or moves
  * what needs a restart, is refused and the running state kept. One line. */
+/* A load error as one line naming the file once: most of syn_config_load's
+ * messages start with path already (a YAML file's "path:line: "). */
+static void config_error_line(const char *path, const char *err, char *out, size_t outlen)
+{
+    if (strncmp(err, path, strlen(path)) == 0)
+        snprintf(out, outlen, "%s", err);
+    else
+        snprintf(out, outlen, "%s: %s", path, err);
+}
+
 static void reload(struct ctx *c)
 {
     struct syn_config *cfg = NULL;
     char err[512];
     if (syn_config_load(c->path, &cfg, err, sizeof err) < 0) {
-        log_error("SIGHUP: reload refused, the running config is kept: %s: %s", c->path, err);
+        char line[1100];
+        config_error_line(c->path, err, line, sizeof line);
+        log_error("SIGHUP: reload refused, the running config is kept: %s", line);
         return;
     }
     struct syn_config **v = realloc(c->configs, (c->nconfigs + 1) * sizeof *v);
@@ -107,15 +120,16 @@ static void summary(void *arg, char *buf, size_t len)
     if (c->watcher) watcher_summary(c->watcher, buf, len);
 }
 
-/* The control socket's default: beside haproxy.cfg, else under /run. */
-static char *control_path(const struct syn_config *cfg)
+/* The control socket's default: beside haproxy.cfg, else as the
+ * registrator's (control_default_path; server: the daemon's side). */
+static char *control_path(const struct syn_config *cfg, bool server)
 {
     char *p = NULL;
     if (cfg->daemon.control_socket) return strdup(cfg->daemon.control_socket);
     if (cfg->has_haproxy && cfg->haproxy.config_file_path &&
         asprintf(&p, "%s.control.sock", cfg->haproxy.config_file_path) >= 0)
         return p;
-    return strdup("/run/smartdock/watcher.sock");
+    return control_default_path("watcher", server);
 }
 
 /* The human view of `status`. */
@@ -169,13 +183,15 @@ static int status_command(int argc, char **argv)
         struct syn_config *cfg = NULL;
         char err[512];
         if (syn_config_load(path, &cfg, err, sizeof err) < 0) {
-            fprintf(stderr, "%s: %s\n", path, err);
+            char line[1100];
+            config_error_line(path, err, line, sizeof line);
+            fprintf(stderr, "%s\n", line);
             return 2;
         }
-        sock = control_path(cfg);
+        sock = control_path(cfg, false);
         syn_config_free(cfg);
     } else {
-        sock = strdup("/run/smartdock/watcher.sock");
+        sock = control_default_path("watcher", false);
     }
     int rc = sock ? ops_client(sock, "status", json, print_status) : 1;
     free(sock);
@@ -256,11 +272,9 @@ int main(int argc, char **argv)
     struct syn_config *cfg = NULL;
     char err[512];
     if (syn_config_load(path, &cfg, err, sizeof err) < 0) {
-        /* A YAML file's messages already start with "path:line: ". */
-        if (strncmp(err, path, strlen(path)) == 0)
-            log_error("%s", err);
-        else
-            log_error("%s: %s", path, err);
+        char line[1100];
+        config_error_line(path, err, line, sizeof line);
+        log_error("%s", line);
         return 2;
     }
     log_set_format(cfg->daemon.log_format);
@@ -278,7 +292,7 @@ int main(int argc, char **argv)
     loop_on_signal(loop, on_signal, &c);
     if (!once) {
         struct ops_hooks hooks = {status_json, NULL, summary, &c};
-        char *sock = control_path(cfg);
+        char *sock = control_path(cfg, true);
         c.ops = ops_new(loop, "watcher", &cfg->daemon, sock, &hooks);
         free(sock);
         if (!c.ops) {

@@ -40,7 +40,7 @@ struct service_state {
     bool answered;              /* the discovery has published at least once */
     bool output_dirty;          /* file_output owes this service a write */
     bool render_dirty;          /* changed since last_model was rendered */
-    time_t last_change;         /* wall clock of the last change of its backends; 0: none */
+    time_t last_change;         /* wall clock of its first answer or last change; 0: none */
     char last_error[256];       /* the last registration refused, or "" */
     struct strlist conflicts;   /* sources of address conflicts logged, sorted */
     struct strlist refused;     /* source + options of refused registrations logged, sorted */
@@ -545,6 +545,9 @@ static void on_update(void *arg, size_t ignored_index, struct backend_list *foun
         break;
     case SELECTION_UNCHANGED:
         if (first) {
+            /* the set this run serves was settled now, though it matches
+             * the one saved by the last run */
+            s->last_change = time(NULL);
             s->output_dirty = true;
             s->render_dirty = true;
             schedule_render(w);
@@ -1105,7 +1108,9 @@ char *watcher_status_json(const struct watcher *w)
             snprintf(addr, sizeof addr, "%s:%d", b->host, b->port);
             cJSON_AddStringToObject(jb, "name", b->name);
             cJSON_AddStringToObject(jb, "address", addr);
-            cJSON_AddStringToObject(jb, "source", b->source ? b->source : "default_servers");
+            /* every discovery names its backends; only those seeded from
+             * state_file_path wait for the registry to name them */
+            cJSON_AddStringToObject(jb, "source", b->source ? b->source : "state_file");
             const cJSON *st =
                 view && !view_err ? cJSON_GetObjectItemCaseSensitive(view, addr) : NULL;
             cJSON_AddStringToObject(jb, "haproxy",

@@ -116,10 +116,76 @@ static void answers_one_line_per_connection_on_a_0600_socket(void **state)
     loop_free(l);
 }
 
+/* Outside systemd the socket's directory may not exist: the daemon makes it
+ * (mode 0750) and the socket in it is still 0600. */
+static void makes_a_missing_directory(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sd-control.XXXXXX", sub[128], path[160], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/run", dir);
+    snprintf(path, sizeof path, "%s/ctl.sock", sub);
+    struct loop *l = loop_new();
+    int calls = 0;
+    struct control *c = control_new(l, path, answer, &calls, err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    struct stat st;
+    assert_int_equal(stat(sub, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0750);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    control_free(c);
+
+    /* only one level: a missing grandparent is an error naming the path */
+    snprintf(path, sizeof path, "%s/a/b/ctl.sock", dir);
+    assert_null(control_new(l, path, answer, &calls, err, sizeof err));
+    assert_non_null(strstr(err, "cannot create its directory"));
+    assert_non_null(strstr(err, path));
+    rmdir(sub);
+    rmdir(dir);
+    loop_free(l);
+}
+
+/* The default: the first candidate directory the daemon can use; the
+ * client finds the socket where the daemon put it. */
+static void default_path_is_the_first_usable_dir(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sd-control.XXXXXX", user[128], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(user, sizeof user, "%s/smartdock", dir);
+    const char *const dirs[] = {"/nonexistent-sd-test/smartdock", "", user, NULL};
+
+    /* no daemon yet: the client looks at the first */
+    char *client = control_pick_path(dirs, "registrator.sock", false);
+    assert_string_equal(client, "/nonexistent-sd-test/smartdock/registrator.sock");
+    free(client);
+
+    char *server = control_pick_path(dirs, "registrator.sock", true);
+    char want[200];
+    snprintf(want, sizeof want, "%s/registrator.sock", user);
+    assert_string_equal(server, want);
+    struct loop *l = loop_new();
+    int calls = 0;
+    struct control *c = control_new(l, server, answer, &calls, err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    client = control_pick_path(dirs, "registrator.sock", false);
+    assert_string_equal(client, want);
+    free(client);
+    control_free(c);
+    free(server);
+    loop_free(l);
+    rmdir(user);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(answers_one_line_per_connection_on_a_0600_socket),
+        cmocka_unit_test(makes_a_missing_directory),
+        cmocka_unit_test(default_path_is_the_first_usable_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_discovery.h"
+#include "docker_discovery_backend.h"
 #include "selection.h"
 
 #define ID_BRIDGE "3f2a9c1b7d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeef"

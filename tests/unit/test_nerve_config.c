@@ -176,7 +176,7 @@ static void nerve_example(void **state)
     assert_string_equal(h->host, "127.0.0.1");
     assert_int_equal(h->port, 3000);
     assert_int_equal(h->reporter, NERVE_REPORTER_ZOOKEEPER);
-    assert_string_equal(h->zk_hosts[0], "127.0.0.1:2181");
+    assert_string_equal(h->zk_hosts.v[0], "127.0.0.1:2181");
     assert_string_equal(h->zk_path, "/nerve/services/your_http_service/services");
     assert_int_equal(h->node_type, NERVE_NODE_EPHEMERAL_SEQUENTIAL);
     assert_int_equal(h->check_interval_ms, 2000);
@@ -233,7 +233,7 @@ static void nerve_keys(void **state)
                        "'haproxy_server_options':'backup','rate_limiting':{},'extra':1"),
                  &w);
     struct nerve_service *s = &cfg->nerve_services[0];
-    assert_string_equal(s->zk_hosts[0], "a:2181"); /* sorted, as Nerve pools them */
+    assert_string_equal(s->zk_hosts.v[0], "a:2181"); /* sorted, as Nerve pools them */
     assert_int_equal(s->node_type, NERVE_NODE_PERSISTENT);
     assert_true(s->use_path_encoding);
     assert_int_equal(s->ttl_seconds, 30);

@@ -43,8 +43,8 @@ static void registrator_command_line(void **state)
     assert_int_equal(0, reg_config_complete(cfg, err, sizeof err));
     assert_string_equal("10.0.0.5", cfg->advertise_host);
     assert_int_equal(REGISTRY_ZOOKEEPER, cfg->registry_type);
-    assert_int_equal(1, cfg->nzk_hosts);
-    assert_string_equal("zk1:2181", cfg->zk_hosts[0]);
+    assert_int_equal(1, cfg->zk_hosts.n);
+    assert_string_equal("zk1:2181", cfg->zk_hosts.v[0]);
     assert_string_equal("/services", cfg->zk_path);
     assert_false(cfg->explicit_only); /* registrator's default: zero-config */
     reg_config_free(cfg);
@@ -74,7 +74,7 @@ static void every_flag(void **state)
     assert_string_equal("a,b", cfg->force_tags);
     assert_int_equal(30, cfg->resync_interval_s);
     assert_int_equal(REGISTRY_ETCD, cfg->registry_type);
-    assert_string_equal("https://e1:2379", cfg->etcd_endpoints[0]);
+    assert_string_equal("https://e1:2379", cfg->etcd_endpoints.v[0]);
     assert_string_equal("/reg/", cfg->etcd_prefix);
     assert_int_equal(30, cfg->etcd_ttl_s);
     assert_int_equal(10, cfg->etcd_keepalive_s);
@@ -119,8 +119,8 @@ static void file_and_flags(void **state)
     assert_int_equal(5, cfg->resync_interval_s);
     assert_string_equal("flag", cfg->force_tags);
     assert_false(cfg->internal);
-    assert_string_equal("127.0.0.3:2181", cfg->zk_hosts[0]);
-    assert_int_equal(1, cfg->nzk_hosts);
+    assert_string_equal("127.0.0.3:2181", cfg->zk_hosts.v[0]);
+    assert_int_equal(1, cfg->zk_hosts.n);
     assert_string_equal("/flag", cfg->zk_path);
     reg_config_free(cfg);
 

@@ -42,8 +42,8 @@ static void defaults(void **state)
     assert_string_equal(cfg->advertise_host, "127.0.0.2");
     assert_int_equal(cfg->resync_interval_s, 60);
     assert_int_equal(cfg->registry_type, REGISTRY_ZOOKEEPER);
-    assert_int_equal(cfg->nzk_hosts, 1);
-    assert_string_equal(cfg->zk_hosts[0], "127.0.0.1:2181");
+    assert_int_equal(cfg->zk_hosts.n, 1);
+    assert_string_equal(cfg->zk_hosts.v[0], "127.0.0.1:2181");
     assert_string_equal(cfg->zk_path, "/smartdock/services");
     assert_int_equal(cfg->zk_session_timeout_ms, 10000);
     assert_int_equal(cfg->nservices, 0);
@@ -88,8 +88,8 @@ static void load_zookeeper_fixture(void **state)
     assert_null(w[0]);
     assert_string_equal(cfg->docker_host, "unix:///var/run/docker.sock");
     assert_int_equal(cfg->resync_interval_s, 30);
-    assert_int_equal(cfg->nzk_hosts, 3);
-    assert_string_equal(cfg->zk_hosts[1], "[::1]:2182");
+    assert_int_equal(cfg->zk_hosts.n, 3);
+    assert_string_equal(cfg->zk_hosts.v[1], "[::1]:2182");
     assert_string_equal(cfg->zk_path, "/smartdock/services"); /* one trailing '/' stripped */
     assert_int_equal(cfg->zk_session_timeout_ms, 15000);
     assert_int_equal(cfg->nservices, 2);
@@ -120,9 +120,9 @@ static void load_etcd_fixture(void **state)
     assert_int_equal(cfg->registry_type, REGISTRY_ETCD);
     assert_string_equal(cfg->docker_host, "tcp://127.0.0.1:2375");
     assert_string_equal(cfg->advertise_host, "dockerhost-1.example");
-    assert_int_equal(cfg->netcd_endpoints, 2);
-    assert_string_equal(cfg->etcd_endpoints[0], "http://127.0.0.1:2379");
-    assert_string_equal(cfg->etcd_endpoints[1], "https://[::1]:2379");
+    assert_int_equal(cfg->etcd_endpoints.n, 2);
+    assert_string_equal(cfg->etcd_endpoints.v[0], "http://127.0.0.1:2379");
+    assert_string_equal(cfg->etcd_endpoints.v[1], "https://[::1]:2379");
     assert_string_equal(cfg->etcd_prefix, "/sd/services/"); /* '/' appended */
     assert_int_equal(cfg->etcd_ttl_s, 5);
     assert_string_equal(cfg->etcd_username, "registrator");

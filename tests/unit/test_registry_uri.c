@@ -16,17 +16,17 @@ static void zookeeper(void **state)
     assert_int_equal(
         0, registry_uri_parse("zookeeper://zk1:2181,zk2:2182/services", &u, err, sizeof err));
     assert_int_equal(REGISTRY_ZOOKEEPER, u.type);
-    assert_int_equal(2, u.nhosts);
-    assert_string_equal("zk1:2181", u.hosts[0]);
-    assert_string_equal("zk2:2182", u.hosts[1]);
+    assert_int_equal(2, u.hosts.n);
+    assert_string_equal("zk1:2181", u.hosts.v[0]);
+    assert_string_equal("zk2:2182", u.hosts.v[1]);
     assert_string_equal("/services", u.path);
     registry_uri_clear(&u);
 
     /* Default port, IPv6, nested path, trailing slash. */
     assert_int_equal(
         0, registry_uri_parse("zookeeper://zk.example,[::1]:2200/a/b.c/", &u, err, sizeof err));
-    assert_string_equal("zk.example:2181", u.hosts[0]);
-    assert_string_equal("[::1]:2200", u.hosts[1]);
+    assert_string_equal("zk.example:2181", u.hosts.v[0]);
+    assert_string_equal("[::1]:2200", u.hosts.v[1]);
     assert_string_equal("/a/b.c", u.path);
     registry_uri_clear(&u);
 
@@ -35,8 +35,8 @@ static void zookeeper(void **state)
     assert_null(u.path);
     registry_uri_clear(&u);
     assert_int_equal(0, registry_uri_parse("zookeeper:///services", &u, err, sizeof err));
-    assert_int_equal(1, u.nhosts);
-    assert_string_equal("127.0.0.1:2181", u.hosts[0]);
+    assert_int_equal(1, u.hosts.n);
+    assert_string_equal("127.0.0.1:2181", u.hosts.v[0]);
     registry_uri_clear(&u);
 }
 
@@ -47,16 +47,16 @@ static void etcd(void **state)
     char err[512];
     assert_int_equal(0, registry_uri_parse("etcd://127.0.0.1:2379/skydns", &u, err, sizeof err));
     assert_int_equal(REGISTRY_ETCD, u.type);
-    assert_string_equal("http://127.0.0.1:2379", u.hosts[0]);
+    assert_string_equal("http://127.0.0.1:2379", u.hosts.v[0]);
     assert_string_equal("/skydns/", u.path);
     registry_uri_clear(&u);
     assert_int_equal(0, registry_uri_parse("etcd+https://e1,e2:2400/a/b/", &u, err, sizeof err));
-    assert_string_equal("https://e1:2379", u.hosts[0]);
-    assert_string_equal("https://e2:2400", u.hosts[1]);
+    assert_string_equal("https://e1:2379", u.hosts.v[0]);
+    assert_string_equal("https://e2:2400", u.hosts.v[1]);
     assert_string_equal("/a/b/", u.path);
     registry_uri_clear(&u);
     assert_int_equal(0, registry_uri_parse("etcd://", &u, err, sizeof err));
-    assert_string_equal("http://127.0.0.1:2379", u.hosts[0]);
+    assert_string_equal("http://127.0.0.1:2379", u.hosts.v[0]);
     assert_null(u.path);
     registry_uri_clear(&u);
 }
@@ -67,7 +67,7 @@ static void refuse(const char *uri, const char *want)
     char err[512] = "";
     assert_int_equal(-1, registry_uri_parse(uri, &u, err, sizeof err));
     assert_string_equal(want, err);
-    assert_null(u.hosts);
+    assert_null(u.hosts.v);
     assert_null(u.path);
 }
 

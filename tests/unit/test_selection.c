@@ -198,17 +198,17 @@ static void apply_updated_filtered_sorted_unique(void **state)
     assert_string_equal(current.v[0].host, "127.0.10.1");
     assert_string_equal(current.v[1].name, "c");
 
-    /* the same set, in another order and with a duplicate: unchanged, and
-     * current is left as it was */
+    /* the same set, in another order and with a duplicate: unchanged, the
+     * same servers (the array is the fresh one: it carries the provenance) */
     add(&found, "{'host':'127.0.10.1','port':80,'name':'zz','labels':{'az':'us-east-1a'}}");
     add(&found, "{'host':'127.0.10.3','port':80,'name':'c','labels':{'az':'us-east-1a'}}");
     add(&found, "{'host':'127.0.10.1','port':80,'name':'a','labels':{'az':'us-east-1a'}}");
-    const struct backend *before = current.v;
     assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
                      SELECTION_UNCHANGED);
     assert_int_equal(found.n, 0);
-    assert_ptr_equal(current.v, before);
     assert_int_equal(current.n, 2);
+    assert_string_equal(current.v[0].name, "a");
+    assert_string_equal(current.v[1].name, "c");
 
     /* a changed weight is an update */
     add(&found,
@@ -250,6 +250,31 @@ static void apply_empty_keeps_previous(void **state)
     assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
                      SELECTION_UNCHANGED);
     assert_int_equal(current.n, 0);
+    syn_config_free(cfg);
+}
+
+/* A watcher restarted from its state file holds backends with no source;
+ * discovery then finds the same servers under their znodes. Nothing changes
+ * in HAProxy, but status must name the znode (t1504 saw "default_servers"). */
+static void apply_unchanged_takes_the_found_source(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = config(NULL, NULL);
+    struct backend_list found = {0}, current = {0};
+    add(&current, "{'host':'127.0.10.1','port':80,'name':'a'}");
+    assert_null(current.v[0].source);
+    struct backend b = one("{'host':'127.0.10.1','port':80,'name':'a'}");
+    b.source = strdup("a_0000000007");
+    b.created = 42;
+    assert_int_equal(backend_list_push(&found, &b), 0);
+    assert_int_equal(selection_apply(web(cfg), NULL, 10000, &found, &current, NULL),
+                     SELECTION_UNCHANGED);
+    assert_int_equal(current.n, 1);
+    assert_non_null(current.v[0].source);
+    assert_string_equal(current.v[0].source, "a_0000000007");
+    assert_int_equal(current.v[0].created, 42);
+    assert_int_equal(found.n, 0);
+    backend_list_clear(&current);
     syn_config_free(cfg);
 }
 
@@ -430,6 +455,7 @@ int main(void)
         cmocka_unit_test(labels_all_filters_must_pass),
         cmocka_unit_test(apply_updated_filtered_sorted_unique),
         cmocka_unit_test(apply_empty_keeps_previous),
+        cmocka_unit_test(apply_unchanged_takes_the_found_source),
         cmocka_unit_test(apply_empty_without_use_previous_empties),
         cmocka_unit_test(apply_all_filtered_out_is_an_update),
         cmocka_unit_test(apply_first_created_wins),

@@ -1,6 +1,7 @@
 #include "discovery.h"
 
 #include "dns_discovery.h"
+#include "docker_discovery.h"
 #include "etcd_discovery.h"
 #include "log.h"
 #include "zk_discovery.h"

@@ -55,8 +55,4 @@ struct discovery_impl {
     void (*free)(void *impl);
     int (*connected)(const void *impl); /* NULL: no notion of it */
 };
-/* docker_discovery.c's; declared here until its rewrite on the common Docker
- * follower gives docker_discovery.h the declaration. */
-extern const struct discovery_impl docker_discovery_impl;
-
 #endif

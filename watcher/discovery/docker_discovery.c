@@ -14,6 +14,7 @@
 #include "docker_discovery.h"
 
 #include "discovery.h"
+#include "docker_discovery_backend.h"
 #include "docker_watch.h"
 #include "log.h"
 

@@ -1,8 +1,8 @@
 /*
- * The pure half of discovery "docker" (docker_discovery.h): whether a
- * container is one of the service's backends, and at which address.
+ * The pure half of discovery "docker": whether a container is one of the
+ * service's backends, and at which address.
  */
-#include "docker_discovery.h"
+#include "docker_discovery_backend.h"
 
 #include "imageref.h"
 

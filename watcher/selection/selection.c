@@ -83,6 +83,12 @@ enum selection_outcome selection_apply(const struct syn_service *svc,
     if (found == 0 && current->n > 0 && svc->use_previous_backends) {
         outcome = SELECTION_KEPT_PREVIOUS;
     } else if (backend_list_equal(discovered, current)) {
+        /* The same servers, but where each was found (source, created) is
+         * the discovery's to say: backends seeded from the state file carry
+         * none, and status must name the znode or key they now come from. */
+        struct backend_list older = *current;
+        *current = *discovered;
+        *discovered = older;
         outcome = SELECTION_UNCHANGED;
     } else {
         backend_list_clear(current);

@@ -17,7 +17,7 @@ bool selection_labels_match(const struct syn_discovery *d, const struct backend 
 
 enum selection_outcome {
     SELECTION_UPDATED,       /* *current now holds the discovered set */
-    SELECTION_UNCHANGED,     /* the same set as before */
+    SELECTION_UNCHANGED,     /* the same servers; *current takes the found provenance */
     SELECTION_KEPT_PREVIOUS, /* discovery found none; use_previous_backends kept the old ones */
 };
 
