@@ -50,7 +50,8 @@ char *zk_auth_digest_id(const char *credentials)
     return id;
 }
 
-__attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void errf(char *err, size_t errlen, const char *fmt,
+                                                       ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -82,6 +83,9 @@ struct zk_auth *zk_auth_parse(const char *text, char *err, size_t errlen)
         errf(err, errlen, "out of memory");
         return NULL;
     }
+    /* never in a log line, whoever logs it (as the etcd password) */
+    log_redact(a->credentials);
+    log_redact(a->credentials + (colon - text) + 1);
     return a;
 }
 

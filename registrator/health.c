@@ -37,6 +37,8 @@ struct health {
     char *what;
     health_fn *fn;
     void *arg;
+    health_result_fn *result_fn; /* may be NULL */
+    void *result_arg;
 
     bool reported, up;
     char down_why[300]; /* "check <name>: <reason>" of the last fall */
@@ -167,6 +169,12 @@ bool health_is_up(const struct health *h)
 bool health_reported(const struct health *h)
 {
     return h->reported;
+}
+
+void health_on_result(struct health *h, health_result_fn *fn, void *arg)
+{
+    h->result_fn = fn;
+    h->result_arg = arg;
 }
 
 void health_describe(const struct health *h, char *buf, size_t len)
@@ -430,6 +438,7 @@ static void check_done(struct health *h, bool pass)
     }
     struct check_run *r = &h->checks[h->current];
     bool up = check_window_push(&r->window, pass);
+    if (h->result_fn) h->result_fn(h->result_arg, pass);
     if (!pass) log_debug("health: %s: check %s failed: %s", h->what, r->name, r->reason);
     if (up && h->current + 1 < h->nchecks) {
         start_check(h, h->current + 1);

@@ -32,6 +32,10 @@ typedef void health_fn(void *arg, bool up);
  */
 struct health *health_new(struct loop *l, const struct check_list *checks, const char *host,
                           int port, int interval_ms, const char *what, health_fn *fn, void *arg);
+/* Also calls fn with every check's result (pass or fail), for metrics;
+ * same thread and rules as health_fn. */
+typedef void health_result_fn(void *arg, bool pass);
+void health_on_result(struct health *h, health_result_fn *fn, void *arg);
 /* Cancels what is in flight; fn is not called again. NULL is fine. */
 void health_free(struct health *h);
 /* The last reported state (false before the first round ends). */

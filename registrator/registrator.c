@@ -198,6 +198,13 @@ static void on_gate(void *arg, bool up)
     maybe_finish_once(gate->r);
 }
 
+/* One result of a check of ours, counted beside Docker's health results. */
+static void on_gate_result(void *arg, bool pass)
+{
+    struct gate *gate = arg;
+    metric_add(gate->r->m_checks, 1, gate->service, pass ? "healthy" : "unhealthy");
+}
+
 /* The checks for registration g of container dc: its smartdock.check.*
  * labels, else its config service's checks. 0 with none. */
 static int checks_for(const struct registrator *r, const struct docker_container *dc,
@@ -265,6 +272,7 @@ static struct gate *gate_for(struct registrator *r, struct container_state *c,
         gate_free(gate);
         return NULL;
     }
+    health_on_result(gate->health, on_gate_result, gate);
     return gate;
 }
 
@@ -592,7 +600,9 @@ static void add_metrics(struct registrator *r, struct metrics *m)
                         NULL);
     r->m_checks =
         metrics_counter(m, "smartdock_registrator_checks_total",
-                        "Docker health check results seen, per service.", "service,result");
+                        "Health check results, per service: Docker's health_status events and "
+                        "each run of the registrator's own http/tcp checks.",
+                        "service,result");
     metrics_on_collect(m, collect, r);
 }
 

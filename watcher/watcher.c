@@ -75,6 +75,9 @@ struct watcher {
     struct render_model *last_model;    /* the last one rendered: the next reuses its blocks */
     bool adopt_tried;                   /* the first render looked for a running haproxy */
     bool adopting;                      /* runtime_sync_adopt runs */
+    bool adopt_only;                    /* this render is adopt_early's: adopt or do nothing */
+    size_t state_loaded;                /* backends load_state found */
+    uint64_t adopt_timer;               /* adopt_early is due */
     bool *changed;                      /* per service, for render_model_new */
     unsigned runtime_changes;
     int status;
@@ -213,6 +216,7 @@ static void load_state(struct watcher *w)
     }
     free(lists);
     if (n > 0) log_info("state_file_path %s: starting from %d saved backends", path, n);
+    w->state_loaded = n > 0 ? (size_t)n : 0;
 }
 
 /* A change seen is now in effect: time it. */
@@ -278,8 +282,10 @@ static bool file_holds(const char *path, const char *text)
  * (runtime_sync checks its servers). Takes text and model when it does. */
 static bool adopt_running(struct watcher *w, char *text, struct render_model *model)
 {
-    /* Managed mode starts and restarts its own HAProxy: not here. */
-    if (w->adopt_tried || !w->rs || w->managed || w->force_reload) return false;
+    /* Managed mode starts its own HAProxy, unless it adopted one a killed
+     * watcher left running. */
+    bool ours = w->managed && !haproxy_managed_adopted(w->managed);
+    if (w->adopt_tried || !w->rs || ours || w->force_reload) return false;
     w->adopt_tried = true;
     if (!file_holds(w->cfg->haproxy.config_file_path, text)) return false;
     log_info("haproxy.cfg is unchanged; checking whether the running haproxy can be adopted");
@@ -366,6 +372,16 @@ static void render_now(void *arg)
               nchanged, w->cfg->nservices, (unsigned long long)(t1 - t0), strlen(text),
               (unsigned long long)(loop_now_us() - t1));
     if (adopt_running(w, text, model)) return;
+    if (w->adopt_only) {
+        /* not what runs: wait for discovery, as any start does */
+        log_info("haproxy.cfg differs from the saved backends' rendering; waiting for discovery");
+        w->adopt_only = false;
+        w->adopt_tried = false;
+        w->started = false;
+        render_model_free(model);
+        free(text);
+        return;
+    }
     if (w->rs && !w->force_reload) {
         char why[400];
         bool ready = runtime_sync_ready(w->rs);
@@ -566,6 +582,31 @@ static void on_update(void *arg, size_t ignored_index, struct backend_list *foun
             render_now(w);
         }
     }
+}
+
+/*
+ * A watcher restarted next to a running HAProxy (in managed mode, the
+ * master a killed predecessor left running) renders at once from the
+ * backends its predecessor saved. When that is the haproxy.cfg on disk,
+ * HAProxy is adopted before discovery answers, so what changed while no
+ * watcher ran goes through the runtime API afterwards instead of a reload.
+ * Otherwise nothing is done and the start waits for discovery as usual.
+ */
+static void adopt_early(void *arg)
+{
+    struct watcher *w = arg;
+    w->adopt_timer = 0;
+    if (w->started || w->adopt_tried) return;
+    log_info("%zu saved backends: checking whether the running haproxy can be adopted before "
+             "discovery answers",
+             w->state_loaded);
+    w->adopt_only = true;
+    w->started = true;
+    w->render_owed = true;
+    for (size_t i = 0; i < w->cfg->nservices; i++)
+        w->services[i].render_dirty = true;
+    render_now(w);
+    w->adopt_only = false;
 }
 
 static void on_first_answer_timeout(void *arg)
@@ -973,6 +1014,9 @@ struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
     for (size_t i = 0; i < cfg->nservices; i++)
         start_discovery(w, i);
     w->first_answer_timer = loop_timer(l, FIRST_ANSWER_WAIT_MS, on_first_answer_timeout, w);
+    bool own_fresh_haproxy = w->managed && !haproxy_managed_adopted(w->managed);
+    if (w->rs && w->state_loaded && !own_fresh_haproxy && !opts->once)
+        w->adopt_timer = loop_timer(l, 0, adopt_early, w);
     return w;
 }
 
@@ -992,6 +1036,7 @@ void watcher_free(struct watcher *w)
     if (!w) return;
     if (w->render_timer) loop_timer_cancel(w->loop, w->render_timer);
     if (w->first_answer_timer) loop_timer_cancel(w->loop, w->first_answer_timer);
+    if (w->adopt_timer) loop_timer_cancel(w->loop, w->adopt_timer);
     for (size_t i = 0; i < w->cfg->nservices; i++) {
         discovery_free(w->services[i].discovery);
         w->services[i].discovery = NULL;

@@ -14,13 +14,15 @@ port=$(sd_free_port)
 sd_registrator_config "$SD_TMP/reg.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
 sd_registrator reg "$SD_TMP/reg.json"
 sd_docker d1 run -d --network host --name slow --stop-signal SIGWINCH \
-	-l smartdock.service=web -l smartdock.port="$port" -l smartdock.drain_ms=1500 \
+	-l smartdock.service=web -l smartdock.port="$port" -l smartdock.drain_ms=8000 \
 	smartdock/hello /bin/hello 127.0.0.2 "$port" slow >/dev/null
 sd_wait_for "registered" 30 sd_zk_count_is /smartdock/services/web 1
 
 sd_docker d1 stop -t 30 slow >/dev/null &
 stop_pid=$!
 sd_wait_for "withdrawn at the stop signal" 10 sd_zk_count_is /smartdock/services/web 0
+# drain_ms is long so that this look comes before the drain ends even when a
+# loaded machine makes polling and `docker inspect` take seconds.
 running=$(sd_docker d1 inspect -f '{{.State.Running}}' slow)
 [ "$running" = true ] || sd_fail "the container was not running any more when it left the registry"
 sd_wait_for "drain started" 10 sd_log_has reg "draining container"

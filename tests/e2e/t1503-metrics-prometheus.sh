@@ -92,8 +92,13 @@ query_is 'smartdock_registrator_reconnects_total' 0 || sd_fail "reconnects: $(ca
 sd_run_web d1 web1 127.0.0.2 "$(sd_free_port)"
 wait_query "1 registration" 'smartdock_registrator_registrations{service="web"}' 1
 wait_query "1 backend" 'smartdock_watcher_backends{service="web"}' 1
-sd_run_web d1 web2 127.0.0.2 "$(sd_free_port)"
+# web2 with an http check of ours (smartdock.check.* labels): its runs count.
+web2_port=$(sd_free_port)
+sd_docker d1 run -d --network host --name web2 -l smartdock.service=web -l smartdock.port="$web2_port" \
+	-l smartdock.check.type=http -l smartdock.check.uri=/health -l smartdock.check_interval=0.5 \
+	smartdock/hello /bin/hello 127.0.0.2 "$web2_port" web2 >/dev/null
 wait_query "2 registrations" 'smartdock_registrator_registrations{service="web"}' 2
+sd_wait_for "check runs counted" 60 query_gt 'smartdock_registrator_checks_total{service="web",result="healthy"}' 0
 wait_query "2 backends" 'smartdock_watcher_backends{service="web"}' 2
 reloads=$(query smartdock_watcher_haproxy_reloads_total)
 [ "${reloads:-0}" -ge 1 ] || sd_fail "no reload counted: '$reloads'"

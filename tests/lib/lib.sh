@@ -402,39 +402,57 @@ _sd_zk_classpath() {
 	echo "$SD_ZK_JAR:$binding"
 }
 
+# _sd_zk_write_cfg DIR PORT TICK_MS [SERVER_LINES]: DIR/zoo.cfg for a server
+# on 127.0.0.1:PORT, data in DIR/data, every four-letter word allowed,
+# session timeouts between 2 and 60 s. SERVER_LINES ("server.N=host:peer:
+# election", one a line) make it a member of an ensemble; a standalone
+# server ignores initLimit and syncLimit.
+_sd_zk_write_cfg() {
+	local dir=$1 port=$2 tick=$3 servers=${4:-}
+	mkdir -p "$dir/data"
+	echo "$port" >"$dir/port"
+	cat >"$dir/zoo.cfg" <<-EOF
+		tickTime=$tick
+		initLimit=20
+		syncLimit=4
+		dataDir=$dir/data
+		clientPort=$port
+		clientPortAddress=127.0.0.1
+		maxClientCnxns=0
+		admin.enableServer=false
+		4lw.commands.whitelist=*
+		minSessionTimeout=2000
+		maxSessionTimeout=60000
+		$servers
+	EOF
+}
+
+# _sd_zk_launch NAME HEAP: the ZooKeeper JVM for $SD_TMP/NAME/zoo.cfg as
+# background process NAME.
+_sd_zk_launch() {
+	local name=$1 heap=$2 cp
+	cp=$(_sd_zk_classpath)
+	sd_bg "$name" java "-Xmx$heap" -XX:+UseSerialGC -XX:-UsePerfData -XX:TieredStopAtLevel=1 \
+		-Dorg.slf4j.simpleLogger.showDateTime=true \
+		-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS \
+		-Dzookeeper.jmx.log4j.disable=true \
+		-cp "$cp" org.apache.zookeeper.server.quorum.QuorumPeerMain "$SD_TMP/$name/zoo.cfg"
+}
+
 # sd_zk_start [NAME]: standalone ZooKeeper on 127.0.0.1:$SD_ZK_PORT, data in
 # $SD_TMP/NAME (default "zk"). Exports SD_ZK_PORT and SD_ZK_ADDR.
 sd_zk_start() {
 	_sd_need_setup
 	sd_need_cmd java
-	local name=${1:-zk} dir port cp
+	local name=${1:-zk} dir port
 	dir=$SD_TMP/$name
-	cp=$(_sd_zk_classpath)
 	if [ -f "$dir/port" ]; then
 		port=$(cat "$dir/port")
 	else
 		port=$(sd_free_port)
-		mkdir -p "$dir/data"
-		echo "$port" >"$dir/port"
-		cat >"$dir/zoo.cfg" <<-EOF
-			tickTime=2000
-			initLimit=10
-			syncLimit=5
-			dataDir=$dir/data
-			clientPort=$port
-			clientPortAddress=127.0.0.1
-			maxClientCnxns=0
-			admin.enableServer=false
-			4lw.commands.whitelist=*
-			minSessionTimeout=2000
-			maxSessionTimeout=60000
-		EOF
+		_sd_zk_write_cfg "$dir" "$port" 2000
 	fi
-	sd_bg "$name" java -Xmx256m -XX:+UseSerialGC -XX:-UsePerfData -XX:TieredStopAtLevel=1 \
-		-Dorg.slf4j.simpleLogger.showDateTime=true \
-		-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS \
-		-Dzookeeper.jmx.log4j.disable=true \
-		-cp "$cp" org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg"
+	_sd_zk_launch "$name" 256m
 	export SD_ZK_PORT=$port SD_ZK_ADDR=127.0.0.1:$port
 	sd_wait_for "ZooKeeper '$name' serving on $SD_ZK_ADDR" 60 _sd_zk_serving "$port" "$name"
 	sd_log "ZooKeeper '$name' up on $SD_ZK_ADDR"

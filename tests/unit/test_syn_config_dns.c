@@ -166,7 +166,10 @@ static const struct bad bad_configs[] = {
      "\"port\"}, got []"},
     {DISC("\"method\":\"dns\",\"servers\":[\"web\"]"),
      "services.s.discovery.servers[0]: expected an object {\"name\", \"host\", \"port\", "
-     "\"labels\"}, got \"web\""},
+     "\"labels\"}, got \"web\" (a bare name has no port; Synapse serves nothing for it)"},
+    {DISC("\"method\":\"dns\",\"servers\":[1]"),
+     "services.s.discovery.servers[0]: expected an object {\"name\", \"host\", \"port\", "
+     "\"labels\"}, got 1"},
     {DISC("\"method\":\"dns\",\"servers\":[{\"port\":80}]"),
      "services.s.discovery.servers[0].host: missing (required for dns)"},
     {DISC("\"method\":\"dns\",\"servers\":[{\"host\":\"a b\",\"port\":80}]"),

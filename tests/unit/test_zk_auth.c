@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "zk_auth.h"
 
 /* Checked with: printf %s user:password | openssl dgst -binary -sha1 | base64 */
@@ -68,6 +69,30 @@ static void load_reads_the_file(void **state)
     assert_non_null(strstr(err, path));
 }
 
+/* Once read, the password is redacted from every log line. */
+static void password_never_in_a_log_line(void **state)
+{
+    (void)state;
+    char err[256];
+    struct zk_auth *a = zk_auth_parse("alice:zk-s3cret-pw\n", err, sizeof err);
+    assert_non_null(a);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(p[1], STDERR_FILENO);
+    log_msg(LL_ERROR, "auth %s failed (%s)", "alice:zk-s3cret-pw", "zk-s3cret-pw");
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(p[1]);
+    char line[512];
+    ssize_t n = read(p[0], line, sizeof line - 1);
+    line[n > 0 ? n : 0] = '\0';
+    close(p[0]);
+    assert_null(strstr(line, "s3cret"));
+    assert_non_null(strstr(line, "auth *** failed (***)"));
+    zk_auth_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -75,6 +100,7 @@ int main(void)
         cmocka_unit_test(parse_accepts_one_line),
         cmocka_unit_test(parse_refuses_without_echoing_the_secret),
         cmocka_unit_test(load_reads_the_file),
+        cmocka_unit_test(password_never_in_a_log_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

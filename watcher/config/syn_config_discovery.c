@@ -289,38 +289,27 @@ static int parse_dns_side(struct json_ctx *c, const cJSON *obj, const char *path
 static int parse_zookeeper(struct json_ctx *c, const cJSON *obj, const char *path,
                            struct syn_discovery *d, bool dns)
 {
-    static const char *const zk_keys[] = {"method",
-                                          "path",
-                                          "hosts",
-                                          "label_filters",
-                                          "label_filter",
-                                          "auth_file",
-                                          "session_timeout_ms",
-                                          "discovery_jitter",
-                                          NULL};
-    static const char *const poll_keys[] = {"method",
-                                            "path",
-                                            "hosts",
-                                            "label_filters",
-                                            "label_filter",
-                                            "auth_file",
-                                            "session_timeout_ms",
-                                            "polling_interval_sec",
-                                            NULL};
-    static const char *const zk_dns_keys[] = {
-        "method",    "path",       "hosts",          "label_filters",      "label_filter",
-        "auth_file", "nameserver", "check_interval", "session_timeout_ms", "discovery_jitter",
-        NULL};
-    static const char *const poll_dns_keys[] = {
-        "method",    "path",       "hosts",          "label_filters",      "label_filter",
-        "auth_file", "nameserver", "check_interval", "session_timeout_ms", "polling_interval_sec",
-        NULL};
+    static const char *const common[] = {"method",
+                                         "path",
+                                         "hosts",
+                                         "label_filters",
+                                         "label_filter",
+                                         "auth_file",
+                                         "session_timeout_ms"};
+    const char *keys[sizeof common / sizeof *common + 4];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof common / sizeof *common; i++)
+        keys[n++] = common[i];
+    keys[n++] = d->zk_poll ? "polling_interval_sec" : "discovery_jitter";
+    if (dns) {
+        keys[n++] = "nameserver";
+        keys[n++] = "check_interval";
+    }
+    keys[n] = NULL;
     static const char *const unsupported[] = {"decode", "retry_policy", "generator_config_path",
                                               NULL};
     static const char *const poll_unsupported[] = {
         "decode", "retry_policy", "generator_config_path", "discovery_jitter", NULL};
-    const char *const *keys =
-        dns ? (d->zk_poll ? poll_dns_keys : zk_dns_keys) : (d->zk_poll ? poll_keys : zk_keys);
     if (syn_check_keys(c, obj, path, keys, d->zk_poll ? poll_unsupported : unsupported) < 0)
         return -1;
     if (parse_zk_side(c, obj, path, d) < 0) return -1;
@@ -332,6 +321,13 @@ static int parse_dns_server(struct json_ctx *c, const cJSON *v, const char *p, s
 {
     static const char *const keys[] = {"name", "host", "port", "labels", NULL};
     char q[JSON_PATH_MAX], ql[JSON_PATH_MAX];
+    /* Synapse's own config/hostheader_test.json lists bare names, which its
+     * DnsWatcher reads as hashes and turns into no backend at all. */
+    if (cJSON_IsString(v))
+        return json_failf(c, v,
+                          "%s: expected an object {\"name\", \"host\", \"port\", \"labels\"}, "
+                          "got \"%.64s\" (a bare name has no port; Synapse serves nothing for it)",
+                          p, v->valuestring);
     if (!cJSON_IsObject(v))
         return json_fail(c, p, "an object {\"name\", \"host\", \"port\", \"labels\"}", v);
     if (syn_check_keys(c, v, p, keys, NULL) < 0) return -1;

@@ -9,6 +9,12 @@
  * published, so HAProxy keeps the last known backends; reconnects back off
  * from 250 ms to 30 s, with jitter.
  *
+ * A stream whose member froze or lost its quorum stays open and silent, so
+ * a silent stream is checked (watch_guard.h): after WATCH_QUIET_MS without a
+ * message, a one-key read goes to the same member; if the member does not
+ * answer it within the client's request timeout, the client moves to the
+ * next endpoint and the watch resumes there from the last revision seen.
+ *
  * A value that does not decode is skipped with one log line naming the key;
  * its neighbours are published as usual.
  *
@@ -18,6 +24,7 @@
 #include "etcd_discovery.h"
 
 #include "backoff.h"
+#include "watch_guard.h"
 
 #include "etcd_client.h"
 #include "etcd_codec.h"
@@ -36,6 +43,10 @@
 /* Keys per range read: a prefix of 20,000 registrations is read in pages
  * at one revision instead of one body of up to 64 MiB. */
 #define RANGE_PAGE_KEYS 1000
+/* Silence on a watch stream before its member is asked to answer a read:
+ * one small read per quiet service every 5 s, and a frozen member is left
+ * within 5 s plus the client's request timeout (5 s). */
+#define WATCH_QUIET_MS 5000
 
 struct etcd_item {
     char *key;
@@ -59,6 +70,9 @@ struct etcd_discovery {
     int64_t revision;      /* every change up to it is in items; 0: not read yet */
     bool reading;          /* a range is in flight */
     struct etcd_stream *watch;
+    struct watch_guard guard; /* is the watch's member still serving? */
+    char *watch_endpoint;     /* the member the open stream is on */
+    uint64_t guard_timer;
     uint64_t retry_timer;
     struct backoff backoff;
     char last_error[256];
@@ -195,10 +209,73 @@ static void schedule_retry(struct etcd_discovery *d)
     d->retry_timer = loop_timer(d->loop, backoff_next(&d->backoff), retry_now, d);
 }
 
+static void guard_check(struct etcd_discovery *d);
+static void watch(struct etcd_discovery *d);
+
 static void stop_watch(struct etcd_discovery *d)
 {
     etcd_stream_cancel(d->watch);
     d->watch = NULL;
+    watch_guard_closed(&d->guard);
+}
+
+static void on_probe(void *arg, const cJSON *reply, const struct etcd_error *err)
+{
+    struct etcd_discovery *d = arg;
+    (void)reply;
+    if (err && err->code == ETCD_CANCELLED) return;
+    uint64_t now = loop_now_ms();
+    uint64_t quiet_ms = now - d->guard.last_heard_ms;
+    /* A read the client could not even send to the stream's member went to
+     * the next endpoint: an answer from there says nothing about the
+     * stream's member, except that the client left it. */
+    const char *ep = etcd_client_endpoint(d->client);
+    bool moved = d->watch_endpoint && strcmp(ep, d->watch_endpoint) != 0;
+    if (watch_guard_probe_done(&d->guard, now, !err && !moved) != WATCH_GUARD_MOVE) {
+        guard_check(d);
+        return;
+    }
+    /* the client moved on when the read timed out */
+    log_warn("service %s: the etcd watch of %s on %s was silent for %" PRIu64
+             " ms and that member did not answer a read (%s); watching through %s from revision "
+             "%" PRId64,
+             d->svc->name, d->prefix, d->watch_endpoint ? d->watch_endpoint : "?", quiet_ms,
+             err ? err->message : "the read went to another endpoint", ep, d->revision + 1);
+    stop_watch(d);
+    watch(d);
+}
+
+/* A linearizable read of one key under the prefix, on the watch's member
+ * (the client's current endpoint: this client serves no one else). */
+static void send_probe(struct etcd_discovery *d)
+{
+    char *body = etcd_req_range_page(d->prefix, NULL, 0, 1);
+    if (!body || etcd_client_post(d->client, "/v3/kv/range", body, on_probe, d) < 0) {
+        free(body);
+        log_error("service %s: cannot send a read to check the etcd watch", d->svc->name);
+        watch_guard_probe_done(&d->guard, loop_now_ms(), true); /* try again later */
+        return;
+    }
+    free(body);
+    log_debug("service %s: the etcd watch of %s is quiet; checking that %s still serves",
+              d->svc->name, d->prefix, etcd_client_endpoint(d->client));
+}
+
+static void guard_fire(void *arg)
+{
+    struct etcd_discovery *d = arg;
+    d->guard_timer = 0;
+    guard_check(d);
+}
+
+/* Does what the guard says now, and sets the timer for its next look. */
+static void guard_check(struct etcd_discovery *d)
+{
+    if (d->guard_timer) loop_timer_cancel(d->loop, d->guard_timer);
+    d->guard_timer = 0;
+    uint64_t now = loop_now_ms(), next;
+    if (watch_guard_check(&d->guard, now, &next) == WATCH_GUARD_PROBE) send_probe(d);
+    if (next) d->guard_timer = loop_timer(d->loop, next > now ? next - now : 0, guard_fire, d);
 }
 
 /* Forget everything read so far and read it all again, now. */
@@ -242,7 +319,12 @@ static void on_watch_msg(void *arg, const cJSON *msg)
                  d->svc->name, d->revision, m.header_revision, d->prefix);
         resync(d);
     } else {
+        watch_guard_heard(&d->guard, loop_now_ms());
         if (m.created) {
+            free(d->watch_endpoint);
+            d->watch_endpoint = strdup(etcd_client_endpoint(d->client));
+            watch_guard_opened(&d->guard, loop_now_ms());
+            guard_check(d);
             log_info("service %s: watching etcd %s%s from revision %" PRId64, d->svc->name,
                      etcd_client_endpoint(d->client), d->prefix, d->revision + 1);
             d->last_error[0] = 0;
@@ -268,6 +350,7 @@ static void on_watch_end(void *arg, const struct etcd_error *err)
 {
     struct etcd_discovery *d = arg;
     d->watch = NULL;
+    watch_guard_closed(&d->guard);
     if (err->code == ETCD_CODE_UNAUTHENTICATED) etcd_client_auth_rejected(d->client);
     report(d, "service %s: etcd watch of %s ended: %s; resuming from revision %" PRId64,
            d->svc->name, d->prefix, err->message, d->revision + 1);
@@ -378,6 +461,7 @@ static void *etcdd_new(struct discovery_hub *h, const struct syn_service *svc, s
     d->index = index;
     d->fn = fn;
     d->arg = arg;
+    watch_guard_init(&d->guard, WATCH_QUIET_MS);
     backoff_init(&d->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, BACKOFF_JITTER_PERCENT,
                  backoff_seed(d));
     d->client = etcd_client_new(h->loop, &o);
@@ -396,11 +480,13 @@ static void etcdd_free(void *impl)
 {
     struct etcd_discovery *d = impl;
     if (d->retry_timer) loop_timer_cancel(d->loop, d->retry_timer);
+    if (d->guard_timer) loop_timer_cancel(d->loop, d->guard_timer);
     stop_watch(d);
     etcd_client_free(d->client); /* a range in flight ends with ETCD_CANCELLED */
     items_clear(d);
     free(d->items);
     free(d->read_after);
+    free(d->watch_endpoint);
     free(d->prefix);
     free(d);
 }

@@ -6,10 +6,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,14 +25,24 @@
 
 struct haproxy_managed {
     struct loop *loop;
-    char *binary, *config, *master_arg;
+    char *binary, *config, *master_socket, *master_arg;
     haproxy_started_fn *started;
     haproxy_may_start_fn *may_start;
     void *arg;
     pid_t pid;
+    bool adopted; /* pid is a master a previous watcher left running, not our child */
+    int pidfd;    /* the adopted master's: readable when it exits */
     uint64_t started_ms, restart_timer;
     struct backoff backoff;
     unsigned starts;
+};
+
+#define MAX_WORKERS 64
+
+struct proc_view {
+    long master_pid, reloads, failed;
+    long workers[MAX_WORKERS]; /* current ones, not "old workers" */
+    size_t nworkers;
 };
 
 static void start(struct haproxy_managed *m)
@@ -73,6 +85,76 @@ static void on_restart(void *arg)
     start(m);
 }
 
+/* The master is gone: start another after the backoff's delay. */
+static unsigned schedule_restart(struct haproxy_managed *m, uint64_t *ran)
+{
+    m->pid = 0;
+    *ran = loop_now_ms() - m->started_ms;
+    if (*ran >= STABLE_MS) backoff_reset(&m->backoff);
+    unsigned delay = backoff_next(&m->backoff);
+    m->restart_timer = loop_timer(m->loop, delay, on_restart, m);
+    return delay;
+}
+
+static void forget_adopted(struct haproxy_managed *m)
+{
+    if (m->pidfd >= 0) {
+        loop_unwatch_fd(m->loop, m->pidfd);
+        close(m->pidfd);
+    }
+    m->pidfd = -1;
+    m->adopted = false;
+}
+
+static void on_adopted_exit(void *arg, short revents)
+{
+    struct haproxy_managed *m = arg;
+    (void)revents;
+    pid_t pid = m->pid;
+    forget_adopted(m);
+    uint64_t ran;
+    unsigned delay = schedule_restart(m, &ran);
+    log_warn("managed haproxy: adopted master pid %d exited; starting one in %u ms", (int)pid,
+             delay);
+}
+
+static int show_proc(const char *sock, struct proc_view *v, char *err, size_t n);
+
+/*
+ * A watcher killed without a chance to stop its HAProxy (kill -9, OOM)
+ * leaves the master running, still serving and answering on our master
+ * socket. Starting a second master beside it would leave two HAProxies on
+ * the same ports, the old one never updated again. So the old master is
+ * adopted: reloaded through the master CLI like our own, soft-stopped when
+ * we stop, watched through a pidfd (it is not our child) and started again
+ * when it dies. Blocking, once, at start-up.
+ */
+static void adopt_left_master(struct haproxy_managed *m)
+{
+    struct proc_view v;
+    char err[256];
+    if (show_proc(m->master_socket, &v, err, sizeof err) < 0 || v.master_pid <= 0) return;
+    int fd = pidfd_open((pid_t)v.master_pid, 0);
+    if (fd < 0) {
+        log_warn("managed haproxy: a master (pid %ld) answers on %s but cannot be watched "
+                 "(pidfd_open: %s); starting our own beside it",
+                 v.master_pid, m->master_socket, strerror(errno));
+        return;
+    }
+    if (loop_watch_fd(m->loop, fd, POLLIN, on_adopted_exit, m) < 0) {
+        close(fd);
+        return;
+    }
+    m->pidfd = fd;
+    m->pid = (pid_t)v.master_pid;
+    m->adopted = true;
+    m->starts++; /* a later start is a restart: the runtime API is confirmed again */
+    m->started_ms = loop_now_ms();
+    log_info("managed haproxy: adopted master pid %ld, left running on %s by a previous "
+             "watcher (%zu worker%s)",
+             v.master_pid, m->master_socket, v.nworkers, v.nworkers == 1 ? "" : "s");
+}
+
 struct haproxy_managed *haproxy_managed_new(struct loop *l, const struct haproxy_managed_opts *o,
                                             haproxy_started_fn *started,
                                             haproxy_may_start_fn *may_start, void *arg)
@@ -84,13 +166,16 @@ struct haproxy_managed *haproxy_managed_new(struct loop *l, const struct haproxy
     m->may_start = may_start;
     m->arg = arg;
     backoff_init(&m->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS, 0, 0);
+    m->pidfd = -1;
     m->binary = strdup(o->binary ? o->binary : "haproxy");
     m->config = strdup(o->config_path);
+    m->master_socket = strdup(o->master_socket);
     if (asprintf(&m->master_arg, "%s,mode,600", o->master_socket) < 0) m->master_arg = NULL;
-    if (!m->binary || !m->config || !m->master_arg) {
+    if (!m->binary || !m->config || !m->master_socket || !m->master_arg) {
         haproxy_managed_free(m);
         return NULL;
     }
+    adopt_left_master(m);
     return m;
 }
 
@@ -103,9 +188,15 @@ void haproxy_managed_free(struct haproxy_managed *m)
                  "their connections first",
                  (int)m->pid);
         kill(m->pid, SIGUSR1);
+        /* A master socket left behind means a watcher that died without
+         * stopping its HAProxy, whose successor adopts it: not this one,
+         * which is on its way out. */
+        unlink(m->master_socket);
     }
+    forget_adopted(m);
     free(m->binary);
     free(m->config);
+    free(m->master_socket);
     free(m->master_arg);
     free(m);
 }
@@ -121,6 +212,11 @@ bool haproxy_managed_running(const struct haproxy_managed *m)
     return m->pid > 0;
 }
 
+bool haproxy_managed_adopted(const struct haproxy_managed *m)
+{
+    return m->adopted;
+}
+
 unsigned haproxy_managed_start_count(const struct haproxy_managed *m)
 {
     return m->starts;
@@ -128,11 +224,9 @@ unsigned haproxy_managed_start_count(const struct haproxy_managed *m)
 
 bool haproxy_managed_child_exited(struct haproxy_managed *m, pid_t pid, int status)
 {
-    if (m->pid <= 0 || pid != m->pid) return false;
-    m->pid = 0;
-    uint64_t ran = loop_now_ms() - m->started_ms;
-    if (ran >= STABLE_MS) backoff_reset(&m->backoff);
-    unsigned delay = backoff_next(&m->backoff);
+    if (m->pid <= 0 || pid != m->pid || m->adopted) return false;
+    uint64_t ran;
+    unsigned delay = schedule_restart(m, &ran);
     char how[64];
     if (WIFEXITED(status))
         snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
@@ -142,19 +236,10 @@ bool haproxy_managed_child_exited(struct haproxy_managed *m, pid_t pid, int stat
         snprintf(how, sizeof how, "ended (wait status %d)", status);
     log_warn("managed haproxy: master pid %d %s after %llu ms; restarting it in %u ms", (int)pid,
              how, (unsigned long long)ran, delay);
-    m->restart_timer = loop_timer(m->loop, delay, on_restart, m);
     return true;
 }
 
 /* ---- the reload child ---- */
-
-#define MAX_WORKERS 64
-
-struct proc_view {
-    long reloads, failed;
-    long workers[MAX_WORKERS]; /* current ones, not "old workers" */
-    size_t nworkers;
-};
 
 /* Parses "show proc"; 0 when the master line was found. */
 static int parse_show_proc(const char *text, struct proc_view *v)
@@ -175,6 +260,7 @@ static int parse_show_proc(const char *text, struct proc_view *v)
             current = false;
         } else if (sscanf(line, "%ld %31s %ld", &pid, type, &reloads) == 3) {
             if (strcmp(type, "master") == 0) {
+                v->master_pid = pid;
                 const char *f = strstr(line, "[failed: ");
                 v->reloads = reloads;
                 v->failed = f ? strtol(f + 9, NULL, 10) : 0;

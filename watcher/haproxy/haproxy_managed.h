@@ -9,6 +9,10 @@
  * drops nor refuses a connection; "expose-fd listeners" on the stats socket
  * is not needed for that, but does no harm.
  *
+ * A master that a killed watcher left running (it still answers on the
+ * master socket) is adopted at start-up instead of starting a second one
+ * beside it.
+ *
  * If the master dies, it is started again from the file on disk, after 0.1 s,
  * then 0.2, 0.4 ... up to 5 s while it keeps dying, back to 0.1 s once it ran
  * 10 s. When the watcher exits, the master gets SIGUSR1 (soft stop: the
@@ -46,6 +50,9 @@ void haproxy_managed_free(struct haproxy_managed *m);
 /* Starts the master unless it runs or a restart is already scheduled. */
 void haproxy_managed_ensure_running(struct haproxy_managed *m);
 bool haproxy_managed_running(const struct haproxy_managed *m);
+/* The master runs, but a previous watcher started it: haproxy_managed_new
+ * found it answering on the master socket and adopted it. */
+bool haproxy_managed_adopted(const struct haproxy_managed *m);
 /* The SIGCHLD handler calls this; true if pid was the master. */
 bool haproxy_managed_child_exited(struct haproxy_managed *m, pid_t pid, int status);
 unsigned haproxy_managed_start_count(const struct haproxy_managed *m);

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# A registrator killed (-9) against a 3-member etcd cluster while deploys go
+# on: its lease is no longer kept alive, so its keys go within the TTL and
+# HAProxy drains its instances; the other host deploys on, unaffected; the
+# registrator started again registers them again. Two simulated hosts, one
+# watcher (managed HAProxy, runtime API), open-loop requests (250/s, or
+# SD_FAULT_RATE; a fresh connection each) through HAProxy the whole time. Not one failed
+# request, no HAProxy reload, and Docker, the registry and HAProxy agree.
+# (t1203 does the same against a ZooKeeper ensemble.)
+. "$(dirname "$0")/../lib/lib.sh"
+. "$SD_LIB_DIR/smartdock.sh"
+. "$SD_LIB_DIR/cluster.sh"
+sd_need_root
+# Opt-in until a run passes end to end: written and run at the end of a
+# stop whose shared machine gave it no free e2e slot (see the issue's notes).
+if [ "${SD_DAEMON_FAULTS:-0}" != 1 ]; then
+	echo "SKIP: $SD_TEST_NAME is opt-in (SD_DAEMON_FAULTS=1) until it has passed a full run"
+	exit 0
+fi
+sd_setup
+
+ttl_s=6
+sd_etcd_cluster_start 3
+sd_fault_hosts_start
+sd_fault_registrators etcd "$ttl_s"
+sd_fault_run 1 a1
+sd_fault_run 1 b1
+sd_fault_run 2 a2
+sd_fault_run 2 b2
+sd_wait_for "four registered" 60 sd_etcd_count_is /smartdock/services/web/ 4
+
+lb=$(sd_free_port)
+sd_fault_watcher_start "$(sd_etcd_service "$lb" /smartdock/services/web/)" "$lb"
+sd_wait_for "all four answer" 60 sd_all_answer "http://127.0.0.1:$lb/" a1 b1 a2 b2
+sd_fault_load_start
+sd_fault_agree etcd
+
+sd_kill r2 KILL
+t0=$(date +%s%N)
+sd_log "killed registrator r2"
+host2_gone() { ! sd_view_registry etcd web | grep -q '^127\.0\.0\.3:'; }
+sd_wait_for "r2's keys leave etcd" 60 host2_gone
+sd_log "r2's keys left etcd after $((($(date +%s%N) - t0) / 1000000)) ms (lease TTL ${ttl_s} s)"
+host2_out() { ! sd_view_haproxy "$SD_FAULT_SOCK" web | grep -q '^127\.0\.0\.3:'; }
+sd_wait_for "HAProxy stops sending to r2's instances" 60 host2_out
+sd_fault_replace 1 b1 b1-next
+sd_wait_for "host 1's replacement served" 60 sd_views_check web "$SD_FAULT_SOCK" web etcd d1=127.0.0.2
+sd_fault_settled "registrator r2 killed"
+sd_registrator r2 "$SD_TMP/r2.json"
+sd_fault_agree etcd
+sd_fault_settled "registrator r2 back"
+
+sd_fault_load_stop
+sd_log "ok: none failed, no reload"
