@@ -94,6 +94,35 @@ int check_list_copy(struct check_list *out, const struct check_list *in)
     return 0;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_spec(const struct check_spec *a, const struct check_spec *b)
+{
+    if (a->type != b->type || a->port != b->port || a->timeout_ms != b->timeout_ms ||
+        a->rise != b->rise || a->fall != b->fall || a->open_timeout_ms != b->open_timeout_ms ||
+        a->read_timeout_ms != b->read_timeout_ms || a->ssl != b->ssl ||
+        a->nheaders != b->nheaders || !same_text(a->name, b->name) ||
+        !same_text(a->host, b->host) || !same_text(a->uri, b->uri) ||
+        !same_text(a->expect, b->expect))
+        return false;
+    for (size_t i = 0; i < a->nheaders; i++)
+        if (strcmp(a->headers[i].key, b->headers[i].key) ||
+            strcmp(a->headers[i].value, b->headers[i].value))
+            return false;
+    return true;
+}
+
+bool check_list_equal(const struct check_list *a, const struct check_list *b)
+{
+    if (a->n != b->n) return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (!same_spec(&a->v[i], &b->v[i])) return false;
+    return true;
+}
+
 /* Header names and values go into a request: no control characters, and a
  * name is an HTTP token. */
 static bool header_name_ok(const char *s)

@@ -47,6 +47,8 @@ void check_spec_init(struct check_spec *c, enum check_type type);
 void check_spec_clear(struct check_spec *c);
 void check_list_clear(struct check_list *l);
 int check_list_copy(struct check_list *out, const struct check_list *in);
+/* Same checks, key by key, in the same order. */
+bool check_list_equal(const struct check_list *a, const struct check_list *b);
 const char *check_type_name(enum check_type t);
 
 /* Parses the array at path (for instance "services.web.checks") into out,

@@ -7,6 +7,7 @@
 #include "reg_cli.h"
 #include "reg_config.h"
 #include "registrator.h"
+#include "reload_status.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -51,6 +52,7 @@ struct shutdown {
 struct daemon {
     struct registrator *r;
     struct ops *ops;
+    struct nerve_services *ns;
 };
 
 static void on_ready(void *arg)
@@ -95,6 +97,9 @@ static void print_status(const cJSON *s, FILE *out)
             ops_str(s, "registry"),
             ops_true(s, "registry_connected") ? "connected" : "DISCONNECTED",
             ops_true(s, "first_sync_done") ? "" : "; first sync not done yet");
+    char line[1024];
+    reload_status_line(cJSON_GetObjectItemCaseSensitive(s, "last_reload"), line, sizeof line);
+    if (*line) fprintf(out, "%s\n", line);
     fprintf(out, "%-12s  %-16s  %-21s  %-14s  %-15s  %-15s  %s\n", "CONTAINER", "SERVICE",
             "ADDRESS", "HEALTH", "CHECKS", "DRAIN", "REGISTRATION");
     const cJSON *c, *g;
@@ -173,29 +178,50 @@ static struct reg_config *load_config(const struct reg_cli *cli, char *err, size
 /* SIGHUP: the file read again and the command line applied over it; the
  * registrator applies only the difference. One log line either way (the
  * registrator's once its resync is over). */
+static void refuse(struct shutdown *s, const char *error)
+{
+    log_error("SIGHUP: reload refused, the running config is kept: %s", error);
+    if (s->d->r) registrator_reload_refused(s->d->r, error);
+}
+
 static void reload(struct shutdown *s)
 {
     char err[1024];
-    struct registrator *r = s->d ? s->d->r : NULL;
-    if (!s->cli->config_path || !r) {
-        log_info("SIGHUP: reload: %s", !r ? "only Nerve services run, and they are applied at "
-                                            "start only (restart to change them)"
-                                          : "no config file (-c); nothing to read again");
+    struct registrator *r = s->d->r;
+    if (!s->cli->config_path) {
+        refuse(s, "no config file (-c); nothing to read again");
         return;
     }
     struct reg_config *cfg = load_config(s->cli, err, sizeof err);
     if (!cfg) {
-        log_error("SIGHUP: reload refused, the running config is kept: %s", err);
+        refuse(s, err);
         return;
     }
     if (!reg_config_same_connections(s->first, cfg)) {
-        log_error("SIGHUP: reload refused, the running config is kept: %s: docker.host or the "
-                  "registry changed, which needs a restart",
-                  s->cli->config_path);
+        snprintf(err, sizeof err, "%s: docker.host or the registry changed, which needs a restart",
+                 s->cli->config_path);
+        refuse(s, err);
         reg_config_free(cfg);
         return;
     }
-    registrator_reload(r, cfg);
+    /* Nerve's services apply at once; the containers' part once the
+     * registrator's resync is over, with one line for both. */
+    struct nerve_reload_counts nc = {0};
+    if (!s->d->ns && cfg->nnerve_services) {
+        if (!(s->d->ns = nerve_services_new(s->loop, cfg, NULL)))
+            log_error("SIGHUP: nerve services could not be started");
+        nc.added = (unsigned)cfg->nnerve_services;
+    } else if (s->d->ns && nerve_services_reload(s->d->ns, cfg, &nc) < 0) {
+        log_error("SIGHUP: some nerve services could not be started (see above)");
+    }
+    const struct registration_counts nerve = {nc.added, nc.removed, nc.updated, nc.unchanged};
+    if (r)
+        registrator_reload(r, cfg, &nerve);
+    else
+        log_info("SIGHUP: reload applied: %u registered, %u withdrawn, %u updated in place, %u "
+                 "unchanged (nerve services)",
+                 nc.added, nc.removed, nc.updated, nc.unchanged);
+    /* What the old config lent is no longer borrowed by anyone. */
     if (s->current != s->first) reg_config_free(s->current);
     s->current = cfg;
 }
@@ -318,7 +344,7 @@ int main(int argc, char **argv)
 
     struct loop *loop = loop_new();
     if (!loop) return 1;
-    struct daemon d = {NULL, NULL};
+    struct daemon d = {NULL, NULL, NULL};
     struct shutdown sd = {.loop = loop, .cli = &cli, .d = &d, .first = cfg, .current = cfg};
     loop_on_signal(loop, on_signal, &sd);
     if (!cli.once) {
@@ -339,8 +365,7 @@ int main(int argc, char **argv)
                                     .ready_arg = &d,
                                     .metrics = ops_metrics(d.ops)};
     /* Nerve's services and the Docker follower share the loop. */
-    struct nerve_services *ns = NULL;
-    if (cfg->nnerve_services && !(ns = nerve_services_new(loop, cfg, opts.dry_run))) goto fail;
+    if (cfg->nnerve_services && !(d.ns = nerve_services_new(loop, cfg, opts.dry_run))) goto fail;
     if (cfg->follows_docker && !(d.r = registrator_new(loop, cfg, &opts))) goto fail;
     /* Nerve's services alone have no first sync to wait for. */
     if (!d.r) ops_ready(d.ops);
@@ -351,7 +376,7 @@ int main(int argc, char **argv)
     struct registrator *r = d.r;
     d.r = NULL;
     registrator_free(r);
-    nerve_services_free(ns);
+    nerve_services_free(d.ns);
     loop_run_posts(loop);
     ops_free(d.ops);
     loop_free(loop);
@@ -359,7 +384,7 @@ int main(int argc, char **argv)
     reg_config_free(cfg);
     return status;
 fail:
-    nerve_services_free(ns);
+    nerve_services_free(d.ns);
     ops_free(d.ops);
     loop_run_posts(loop);
     loop_free(loop);

@@ -515,6 +515,7 @@ static int build(struct mctx *m, const struct candidate *cd, const struct overri
     const char *id = service_meta_get(meta, "id");
     b->weight = o->has_weight ? o->weight : s ? s->weight : BACKEND_WEIGHT_UNSET;
     r->drain_ms = o->has_drain ? o->drain_ms : s ? s->drain_ms : 0;
+    r->private_port = cd->private_port;
     r->service = strdup(cd->name);
     b->host = strdup(host);
     r->instance = match_instance_name(b->host ? b->host : "", port, m->c->id, cd->udp);
@@ -643,6 +644,7 @@ int registration_list_copy(struct registration_list *out, const struct registrat
         struct registration *d = &out->v[out->n++];
         const struct registration *g = &in->v[i];
         d->drain_ms = g->drain_ms;
+        d->private_port = g->private_port;
         d->service = strdup(g->service);
         d->instance = strdup(g->instance);
         if (!d->service || !d->instance || backend_copy(&d->backend, &g->backend) < 0) {

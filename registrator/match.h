@@ -16,6 +16,7 @@ struct registration {
     struct backend
         backend; /* host, port, name (= instance), weight, options, labels, container_id, service */
     int drain_ms;
+    int private_port; /* the container's port it serves (its SERVICE_<port>_* apply); 0: none */
     /* Nerve services only (zero for containers); borrowed, registry_put copies: */
     const char *dir;     /* the whole directory (zk_path) instead of <root>/<service> */
     const char *payload; /* the node's data verbatim instead of the backend's JSON */

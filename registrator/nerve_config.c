@@ -350,3 +350,98 @@ oom:
     *payload = NULL;
     return -1;
 }
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_labels(const struct nerve_service *a, const struct nerve_service *b)
+{
+    if (a->nlabels != b->nlabels) return false;
+    for (size_t i = 0; i < a->nlabels; i++)
+        if (strcmp(a->labels[i].key, b->labels[i].key) ||
+            strcmp(a->labels[i].value, b->labels[i].value))
+            return false;
+    return true;
+}
+
+/* Where the node lives: the reporter and its place in it. */
+static bool same_place(const struct nerve_service *a, const struct nerve_service *b)
+{
+    if (a->reporter != b->reporter || strcmp(a->name, b->name)) return false;
+    if (a->reporter == NERVE_REPORTER_ETCD)
+        return same_str(a->etcd_host, b->etcd_host) && a->etcd_port == b->etcd_port &&
+               same_str(a->etcd_path, b->etcd_path);
+    return strlist_equal(&a->zk_hosts, &b->zk_hosts) && same_str(a->zk_path, b->zk_path) &&
+           a->node_type == b->node_type && a->use_path_encoding == b->use_path_encoding;
+}
+
+int nerve_service_compare(const struct nerve_service *a, const char *ia,
+                          const struct nerve_service *b, const char *ib, enum nerve_change *out)
+{
+    char *pa = NULL, *pb = NULL, *ca = NULL, *cb = NULL;
+    if (nerve_node(a, ia, &pa, &ca) < 0 || nerve_node(b, ib, &pb, &cb) < 0) {
+        free(pa);
+        free(ca);
+        return -1;
+    }
+    if (!same_place(a, b) || strcmp(ca, cb) || !same_str(ia, ib))
+        *out = NERVE_MOVED;
+    else if (strcmp(pa, pb) || a->ttl_seconds != b->ttl_seconds ||
+             a->check_interval_ms != b->check_interval_ms || a->check_mocked != b->check_mocked ||
+             !check_list_equal(&a->checks, &b->checks) || !same_labels(a, b) ||
+             strcmp(a->host, b->host) || a->port != b->port)
+        *out = NERVE_UPDATED;
+    else
+        *out = NERVE_SAME;
+    free(pa);
+    free(pb);
+    free(ca);
+    free(cb);
+    return 0;
+}
+
+void nerve_plan_clear(struct nerve_plan *p)
+{
+    free(p->from);
+    free(p->change);
+    free(p->removed);
+    memset(p, 0, sizeof *p);
+}
+
+int nerve_plan_make(const struct nerve_service *old, size_t nold, const char *old_id,
+                    const struct nerve_service *want, size_t nwant, const char *want_id,
+                    struct nerve_plan *out)
+{
+    memset(out, 0, sizeof *out);
+    out->from = calloc(nwant + 1, sizeof *out->from);
+    out->change = calloc(nwant + 1, sizeof *out->change);
+    out->removed = calloc(nold + 1, sizeof *out->removed);
+    if (!out->from || !out->change || !out->removed) goto oom;
+    for (size_t j = 0; j < nold; j++)
+        out->removed[j] = true;
+    for (size_t i = 0; i < nwant; i++) {
+        out->from[i] = NERVE_PLAN_NEW;
+        for (size_t j = 0; j < nold && out->from[i] == NERVE_PLAN_NEW; j++) {
+            if (strcmp(old[j].name, want[i].name)) continue;
+            if (nerve_service_compare(&old[j], old_id, &want[i], want_id, &out->change[i]) < 0)
+                goto oom;
+            if (out->change[i] == NERVE_MOVED) break; /* registered anew; the old one goes */
+            out->from[i] = j;
+            out->removed[j] = false;
+        }
+        if (out->from[i] == NERVE_PLAN_NEW)
+            out->added++;
+        else if (out->change[i] == NERVE_UPDATED)
+            out->updated++;
+        else
+            out->unchanged++;
+    }
+    for (size_t j = 0; j < nold; j++)
+        if (out->removed[j]) out->removed_n++;
+    return 0;
+oom:
+    nerve_plan_clear(out);
+    return -1;
+}

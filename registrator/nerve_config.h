@@ -73,4 +73,30 @@ int nerve_node(const struct nerve_service *s, const char *instance_id, char **pa
 /* The backend Nerve reports for s (copies). */
 int nerve_backend(const struct nerve_service *s, const char *instance_id, struct backend *out);
 
+/* What a SIGHUP does to a Nerve service that keeps its name. */
+enum nerve_change {
+    NERVE_SAME,    /* nothing: its node, session and checks carry on */
+    NERVE_UPDATED, /* same node; payload, checks or ttl differ: written in place */
+    NERVE_MOVED,   /* the node is elsewhere (reporter, path, node type, name): withdrawn
+                      there and registered anew */
+};
+
+/* How b (of instance_id ib) differs from a (of ia). 0, or -1 on ENOMEM. */
+int nerve_service_compare(const struct nerve_service *a, const char *ia,
+                          const struct nerve_service *b, const char *ib, enum nerve_change *out);
+
+/* The difference between two lists of Nerve services, matched by name. */
+#define NERVE_PLAN_NEW ((size_t)-1)
+struct nerve_plan {
+    size_t *from;              /* per new service: the old one's index, or NERVE_PLAN_NEW */
+    enum nerve_change *change; /* per new service with an old one */
+    bool *removed;             /* per old service: no new service carries its node on */
+    unsigned added, removed_n, updated,
+        unchanged; /* a moved service counts in added and removed_n */
+};
+int nerve_plan_make(const struct nerve_service *old, size_t nold, const char *old_id,
+                    const struct nerve_service *want, size_t nwant, const char *want_id,
+                    struct nerve_plan *out);
+void nerve_plan_clear(struct nerve_plan *p);
+
 #endif

@@ -21,8 +21,9 @@
 
 struct reporter {
     char *key;             /* "zk:<sorted hosts>" or "etcd:<url><path>" */
-    struct reg_config cfg; /* synthetic, for registry_new */
+    struct reg_config cfg; /* synthetic, for registry_new, which borrows it */
     struct registry *registry;
+    bool used; /* a reload's sweep: some instance still reports through it */
 };
 
 struct nerve_instance {
@@ -35,24 +36,30 @@ struct nerve_instance {
     bool registered;
 };
 
+/* Reporters and instances are each on the heap: registries borrow a
+ * reporter's cfg and health callbacks an instance, across reloads. inst
+ * is parallel to cfg->nerve_services (NULL: it could not start). */
 struct nerve_services {
     struct loop *loop;
     const struct reg_config *cfg;
-    struct reporter *reps;
+    struct reporter **reps;
     size_t nreps;
-    struct nerve_instance *inst;
+    struct nerve_instance **inst;
     size_t ninst;
     uint64_t heartbeat_timer;
+    FILE *dry_run;
 };
 
-static void reporter_clear(struct reporter *r)
+static void reporter_free(struct reporter *r)
 {
+    if (!r) return;
     registry_free(r->registry);
     free(r->key);
     strlist_clear(&r->cfg.zk_hosts);
     free(r->cfg.zk_path);
     strlist_clear(&r->cfg.etcd_endpoints);
     free(r->cfg.etcd_prefix);
+    free(r);
 }
 
 static char *reporter_key(const struct nerve_service *s)
@@ -92,17 +99,32 @@ static int reporter_init(struct reporter *r, const struct nerve_service *s, char
     return 0;
 }
 
+/* The reporter for s: an existing one (its session or lease is shared), or
+ * a new one with its registry client. NULL on failure, logged. */
 static struct reporter *reporter_for(struct nerve_services *n, const struct nerve_service *s)
 {
     char *key = reporter_key(s);
     if (!key) return NULL;
     for (size_t i = 0; i < n->nreps; i++)
-        if (!strcmp(n->reps[i].key, key)) {
+        if (!strcmp(n->reps[i]->key, key)) {
             free(key);
-            return &n->reps[i];
+            return n->reps[i];
         }
-    struct reporter *r = &n->reps[n->nreps++]; /* room for one per service */
-    if (reporter_init(r, s, key) < 0) return NULL;
+    struct reporter **v = realloc(n->reps, (n->nreps + 1) * sizeof *v);
+    struct reporter *r = v ? calloc(1, sizeof *r) : NULL;
+    if (v) n->reps = v;
+    if (!r) {
+        free(key);
+        return NULL;
+    }
+    if (reporter_init(r, s, key) < 0 ||
+        (!n->dry_run && !(r->registry = registry_new(n->loop, &r->cfg, NULL, NULL)))) {
+        log_error("nerve: service %s: cannot create its %s reporter", s->name,
+                  s->reporter == NERVE_REPORTER_ZOOKEEPER ? "zookeeper" : "etcd");
+        reporter_free(r);
+        return NULL;
+    }
+    n->reps[n->nreps++] = r;
     return r;
 }
 
@@ -133,10 +155,11 @@ static void heartbeat(void *arg)
     if (fd >= 0) close(fd);
 }
 
-static int instance_init(struct nerve_services *n, struct nerve_instance *in,
+/* in's node for s: payload, instance name, backend; the registration's
+ * borrowed strings point into s and n->cfg. */
+static int instance_node(struct nerve_services *n, struct nerve_instance *in,
                          const struct nerve_service *s)
 {
-    in->owner = n;
     in->svc = s;
     char *prefix = NULL;
     if (nerve_node(s, n->cfg->instance_id, &in->payload, &prefix) < 0) return -1;
@@ -162,6 +185,64 @@ static int instance_init(struct nerve_services *n, struct nerve_instance *in,
     return 0;
 }
 
+static void instance_node_clear(struct nerve_instance *in)
+{
+    backend_clear(&in->reg.backend);
+    free(in->payload);
+    free(in->instance);
+    in->payload = in->instance = NULL;
+}
+
+static void instance_free(struct nerve_instance *in)
+{
+    if (!in) return;
+    health_free(in->health);
+    instance_node_clear(in);
+    free(in);
+}
+
+/* Its checks start (or, mocked, it is up at once). */
+static int instance_watch(struct nerve_services *n, struct nerve_instance *in)
+{
+    const struct nerve_service *s = in->svc;
+    log_info("nerve: watching %s %s:%d (%zu check%s, every %d ms) -> %s%s", s->name, s->host,
+             s->port, s->checks.n, s->checks.n == 1 ? "" : "s", s->check_interval_ms, in->rep->key,
+             s->check_mocked ? ", checks mocked" : "");
+    if (s->check_mocked) {
+        report(in, true);
+        return 0;
+    }
+    char what[600];
+    snprintf(what, sizeof what, "%s %s:%d instance=%s", s->name, s->host, s->port,
+             n->cfg->instance_id);
+    in->health = health_new(n->loop, &s->checks, s->host, s->port, s->check_interval_ms, what,
+                            on_health, in);
+    return in->health ? 0 : -1;
+}
+
+/* A new instance of s, with its reporter; not watched yet. */
+static struct nerve_instance *instance_new(struct nerve_services *n, const struct nerve_service *s)
+{
+    struct nerve_instance *in = calloc(1, sizeof *in);
+    if (!in) return NULL;
+    in->owner = n;
+    if (instance_node(n, in, s) < 0) {
+        instance_free(in);
+        return NULL;
+    }
+    if (n->dry_run) {
+        fprintf(n->dry_run, "{\"service\":\"%s\",\"path\":\"%s/%s_\",\"data\":%s}\n", s->name,
+                s->reporter == NERVE_REPORTER_ZOOKEEPER ? s->zk_path : s->etcd_path, in->instance,
+                in->payload);
+        return in;
+    }
+    if (!(in->rep = reporter_for(n, s))) {
+        instance_free(in);
+        return NULL;
+    }
+    return in;
+}
+
 struct nerve_services *nerve_services_new(struct loop *l, const struct reg_config *cfg,
                                           FILE *dry_run)
 {
@@ -169,46 +250,14 @@ struct nerve_services *nerve_services_new(struct loop *l, const struct reg_confi
     if (!n) return NULL;
     n->loop = l;
     n->cfg = cfg;
+    n->dry_run = dry_run;
     size_t count = cfg->nnerve_services;
-    if (count && (!(n->reps = calloc(count, sizeof *n->reps)) ||
-                  !(n->inst = calloc(count, sizeof *n->inst))))
-        goto fail;
-    for (size_t i = 0; i < count; i++) {
-        const struct nerve_service *s = &cfg->nerve_services[i];
-        struct nerve_instance *in = &n->inst[n->ninst++];
-        if (instance_init(n, in, s) < 0) goto fail;
-        if (dry_run) {
-            fprintf(dry_run, "{\"service\":\"%s\",\"path\":\"%s/%s_\",\"data\":%s}\n", s->name,
-                    s->reporter == NERVE_REPORTER_ZOOKEEPER ? s->zk_path : s->etcd_path,
-                    in->instance, in->payload);
-            continue;
-        }
-        if (!(in->rep = reporter_for(n, s))) goto fail;
-        if (!in->rep->registry &&
-            !(in->rep->registry = registry_new(l, &in->rep->cfg, NULL, NULL))) {
-            log_error("nerve: service %s: cannot create its %s reporter", s->name,
-                      s->reporter == NERVE_REPORTER_ZOOKEEPER ? "zookeeper" : "etcd");
-            goto fail;
-        }
-    }
+    if (count && !(n->inst = calloc(count, sizeof *n->inst))) goto fail;
+    for (size_t i = 0; i < count; i++)
+        if (!(n->inst[n->ninst++] = instance_new(n, &cfg->nerve_services[i]))) goto fail;
     if (dry_run) return n;
-    for (size_t i = 0; i < n->ninst; i++) {
-        struct nerve_instance *in = &n->inst[i];
-        const struct nerve_service *s = in->svc;
-        log_info("nerve: watching %s %s:%d (%zu check%s, every %d ms) -> %s%s", s->name, s->host,
-                 s->port, s->checks.n, s->checks.n == 1 ? "" : "s", s->check_interval_ms,
-                 in->rep->key, s->check_mocked ? ", checks mocked" : "");
-        if (s->check_mocked) {
-            report(in, true);
-            continue;
-        }
-        char what[600];
-        snprintf(what, sizeof what, "%s %s:%d instance=%s", s->name, s->host, s->port,
-                 cfg->instance_id);
-        if (!(in->health = health_new(l, &s->checks, s->host, s->port, s->check_interval_ms, what,
-                                      on_health, in)))
-            goto fail;
-    }
+    for (size_t i = 0; i < n->ninst; i++)
+        if (instance_watch(n, n->inst[i]) < 0) goto fail;
     if (cfg->heartbeat_path) heartbeat(n);
     return n;
 fail:
@@ -216,19 +265,117 @@ fail:
     return NULL;
 }
 
+/* The instance (of the old list) withdrawn and freed. */
+static void instance_withdraw(struct nerve_instance *in, const char *why)
+{
+    log_info("nerve: %s %s:%d: %s", in->svc->name, in->svc->host, in->svc->port, why);
+    health_free(in->health);
+    in->health = NULL;
+    if (in->registered && in->rep)
+        registry_remove(in->rep->registry, in->reg.service, in->reg.instance);
+    instance_free(in);
+}
+
+/* Same node, new content: the payload written in place if it is
+ * registered; the checks restarted if they changed. */
+static int instance_update(struct nerve_services *n, struct nerve_instance *in,
+                           const struct nerve_service *s)
+{
+    const struct nerve_service *was = in->svc;
+    bool checks_changed = !check_list_equal(&was->checks, &s->checks) ||
+                          was->check_interval_ms != s->check_interval_ms ||
+                          was->check_mocked != s->check_mocked || strcmp(was->host, s->host) ||
+                          was->port != s->port;
+    instance_node_clear(in);
+    if (instance_node(n, in, s) < 0) return -1;
+    if (in->registered) registry_put(in->rep->registry, &in->reg);
+    if (!checks_changed) return 0;
+    health_free(in->health);
+    in->health = NULL;
+    return instance_watch(n, in);
+}
+
+int nerve_services_reload(struct nerve_services *n, const struct reg_config *cfg,
+                          struct nerve_reload_counts *counts)
+{
+    struct nerve_plan plan;
+    const struct reg_config *old = n->cfg;
+    if (nerve_plan_make(old->nerve_services, old->nnerve_services, old->instance_id,
+                        cfg->nerve_services, cfg->nnerve_services, cfg->instance_id, &plan) < 0)
+        return -1;
+    struct nerve_instance **next = calloc(cfg->nnerve_services + 1, sizeof *next);
+    if (!next) {
+        nerve_plan_clear(&plan);
+        return -1;
+    }
+    /* Removed (or moved) first, so a moved node is gone before its new one. */
+    for (size_t j = 0; j < n->ninst; j++)
+        if (plan.removed[j] && n->inst[j]) {
+            instance_withdraw(n->inst[j], "withdrawn (SIGHUP: no longer in the config, or moved)");
+            n->inst[j] = NULL;
+        }
+    n->cfg = cfg;
+    int rc = 0;
+    for (size_t i = 0; i < cfg->nnerve_services; i++) {
+        const struct nerve_service *s = &cfg->nerve_services[i];
+        struct nerve_instance *in = plan.from[i] == NERVE_PLAN_NEW ? NULL : n->inst[plan.from[i]];
+        if (in && plan.change[i] == NERVE_SAME) {
+            instance_node_clear(in); /* the same strings, borrowed from the new config */
+            if (instance_node(n, in, s) < 0) rc = -1;
+        } else if (in) {
+            if (instance_update(n, in, s) < 0) rc = -1;
+        } else if (!(in = instance_new(n, s)) || instance_watch(n, in) < 0) {
+            log_error("nerve: service %s: cannot start it", s->name);
+            instance_free(in);
+            in = NULL;
+            rc = -1;
+        }
+        if (in && plan.from[i] != NERVE_PLAN_NEW) n->inst[plan.from[i]] = NULL;
+        next[i] = in;
+    }
+    /* Every instance is in next now (or freed). next stays parallel to
+     * cfg's services: a service that could not start is NULL, and the
+     * next reload tries it again. */
+    for (size_t j = 0; j < n->ninst; j++)
+        instance_free(n->inst[j]);
+    free(n->inst);
+    n->inst = next;
+    n->ninst = cfg->nnerve_services;
+    /* Reporters nobody reports through any more: their sessions close. */
+    for (size_t r = 0; r < n->nreps; r++)
+        n->reps[r]->used = false;
+    for (size_t i = 0; i < n->ninst; i++)
+        if (n->inst[i] && n->inst[i]->rep) n->inst[i]->rep->used = true;
+    size_t kept = 0;
+    for (size_t r = 0; r < n->nreps; r++) {
+        if (n->reps[r]->used)
+            n->reps[kept++] = n->reps[r];
+        else
+            reporter_free(n->reps[r]);
+    }
+    n->nreps = kept;
+    if (!cfg->heartbeat_path && n->heartbeat_timer) {
+        loop_timer_cancel(n->loop, n->heartbeat_timer);
+        n->heartbeat_timer = 0;
+    } else if (cfg->heartbeat_path && !n->heartbeat_timer) {
+        heartbeat(n);
+    }
+    counts->added = plan.added;
+    counts->removed = plan.removed_n;
+    counts->updated = plan.updated;
+    counts->unchanged = plan.unchanged;
+    nerve_plan_clear(&plan);
+    return rc;
+}
+
 void nerve_services_free(struct nerve_services *n)
 {
     if (!n) return;
     if (n->heartbeat_timer) loop_timer_cancel(n->loop, n->heartbeat_timer);
-    for (size_t i = 0; i < n->ninst; i++) {
-        struct nerve_instance *in = &n->inst[i];
-        health_free(in->health);
-        backend_clear(&in->reg.backend);
-        free(in->payload);
-        free(in->instance);
-    }
+    for (size_t i = 0; i < n->ninst; i++)
+        instance_free(n->inst[i]);
     for (size_t i = 0; i < n->nreps; i++)
-        reporter_clear(&n->reps[i]);
+        reporter_free(n->reps[i]);
     free(n->reps);
     free(n->inst);
     free(n);

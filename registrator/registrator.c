@@ -17,6 +17,9 @@
 #include "log.h"
 #include "match.h"
 #include "registry.h"
+#include "reload_status.h"
+#include "service_check.h"
+#include "service_meta.h"
 #include "startup_retry.h"
 
 #include <cjson/cJSON.h>
@@ -24,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct container_state;
 
@@ -79,8 +83,10 @@ struct registrator {
     int status;
     /* A reload (SIGHUP) in progress: its resync reports in_sync at the end. */
     bool reloading;
-    bool docker_connected; /* in sync with the engine, not lost since */
-    bool docker_lost;      /* lost since the last sync: the next one is a reconnect */
+    struct registration_counts reload_extra; /* Nerve services' part of it */
+    struct reload_status reload;             /* the last SIGHUP, for status */
+    bool docker_connected;                   /* in sync with the engine, not lost since */
+    bool docker_lost; /* lost since the last sync: the next one is a reconnect */
     /* metrics (NULL families when opts.metrics is NULL) */
     struct metric *m_registrations, *m_registry_connected, *m_docker_connected, *m_reconnects,
         *m_checks;
@@ -198,6 +204,44 @@ static void on_gate(void *arg, bool up)
     maybe_finish_once(gate->r);
 }
 
+/* Its one check in out (which takes spec). */
+static int one_check(struct check_list *out, struct check_spec *spec)
+{
+    if (!(out->v = calloc(1, sizeof *out->v))) {
+        check_spec_clear(spec);
+        return -1;
+    }
+    out->v[0] = *spec;
+    out->n = 1;
+    return 0;
+}
+
+/* gliderlabs/registrator's SERVICE_CHECK_* for g's port. */
+static int checks_from_service_meta(const struct docker_container *dc, const struct registration *g,
+                                    struct check_list *out, int *interval_ms,
+                                    struct strlist *problems)
+{
+    struct service_meta meta;
+    struct check_spec spec;
+    char err[256], *unmapped = NULL;
+    if (!g->private_port) return 0;
+    if (service_meta_read(dc, g->private_port, &meta) < 0) return -1;
+    int rc = service_check_from_meta(&meta, g->private_port, &spec, interval_ms, &unmapped, err,
+                                     sizeof err);
+    service_meta_clear(&meta);
+    if (unmapped)
+        strlist_pushf(problems,
+                      "container %.12s: service %s: %s not mapped onto a health check "
+                      "(smartdock runs SERVICE_CHECK_HTTP, _HTTPS and _TCP); kept as payload "
+                      "labels",
+                      dc->id, g->service, unmapped);
+    free(unmapped);
+    if (rc < 0)
+        strlist_pushf(problems, "container %.12s: service %s: %s; registered without that check",
+                      dc->id, g->service, err);
+    return rc > 0 ? one_check(out, &spec) : 0;
+}
+
 /* One result of a check of ours, counted beside Docker's health results. */
 static void on_gate_result(void *arg, bool pass)
 {
@@ -206,7 +250,8 @@ static void on_gate_result(void *arg, bool pass)
 }
 
 /* The checks for registration g of container dc: its smartdock.check.*
- * labels, else its config service's checks. 0 with none. */
+ * labels, else its config service's checks, else registrator's
+ * SERVICE_CHECK_* for its port. 0 with none. */
 static int checks_for(const struct registrator *r, const struct docker_container *dc,
                       const struct registration *g, struct check_list *out, int *interval_ms,
                       struct strlist *problems)
@@ -215,24 +260,17 @@ static int checks_for(const struct registrator *r, const struct docker_container
     struct check_spec spec;
     *interval_ms = CHECK_INTERVAL_DEFAULT_MS;
     int rc = check_from_labels(dc->labels, dc->nlabels, &spec, interval_ms, err, sizeof err);
-    if (rc < 0) {
+    if (rc < 0)
         strlist_pushf(problems, "container %.12s: %s; registered without that check", dc->id, err);
-    } else if (rc > 0) {
-        if (!(out->v = calloc(1, sizeof *out->v))) {
-            check_spec_clear(&spec);
-            return -1;
-        }
-        out->v[0] = spec;
-        out->n = 1;
-        return 0;
-    }
+    else if (rc > 0)
+        return one_check(out, &spec);
     for (size_t i = 0; i < r->cfg->nservices; i++) {
         const struct reg_service *s = &r->cfg->services[i];
         if (strcmp(s->name, g->service) != 0 || !s->checks.n) continue;
         *interval_ms = s->check_interval_ms;
         return check_list_copy(out, &s->checks);
     }
-    return 0;
+    return checks_from_service_meta(dc, g, out, interval_ms, problems);
 }
 
 /* The gate for g: c's existing one for the same instance (its window goes
@@ -481,12 +519,17 @@ static void on_in_sync(void *arg)
     struct registrator *r = arg;
     r->first_sync_done = true;
     if (r->reloading) {
-        struct reload_tally t = {0};
+        struct reload_tally t = {.counts = r->reload_extra};
         docker_watch_each(r->docker, tally_reload, &t);
         const struct registration_counts *n = &t.counts;
         log_info("SIGHUP: reload applied: %u registered, %u withdrawn, %u updated in place, %u "
                  "unchanged",
                  n->added, n->removed, n->updated, n->unchanged);
+        const struct reload_count counts[] = {{"registered", n->added},
+                                              {"withdrawn", n->removed},
+                                              {"updated", n->updated},
+                                              {"unchanged", n->unchanged}};
+        reload_status_applied(&r->reload, time(NULL), counts, sizeof counts / sizeof counts[0]);
         r->reloading = false;
     }
     if (r->docker_lost) metric_add(r->m_reconnects, 1);
@@ -697,14 +740,28 @@ void registrator_free(struct registrator *r)
     free(r);
 }
 
-void registrator_reload(struct registrator *r, const struct reg_config *cfg)
+void registrator_reload(struct registrator *r, const struct reg_config *cfg,
+                        const struct registration_counts *nerve)
 {
+    const struct registration_counts none = {0};
+    if (!r->reloading) r->reload_extra = none;
+    const struct registration_counts *add = nerve ? nerve : &none;
+    r->reload_extra.added += add->added;
+    r->reload_extra.removed += add->removed;
+    r->reload_extra.updated += add->updated;
+    r->reload_extra.unchanged += add->unchanged;
+    reload_status_begin(&r->reload, time(NULL));
     r->cfg = cfg;
     docker_watch_each(r->docker, snapshot_for_reload, NULL);
     r->reloading = true;
     /* Runs after a resync in flight, which may have matched with the old
      * config; in_sync comes once both are over. */
     docker_watch_resync(r->docker);
+}
+
+void registrator_reload_refused(struct registrator *r, const char *error)
+{
+    reload_status_refused(&r->reload, time(NULL), error);
 }
 
 /* ---- the status and drain commands ---------------------------------------- */
@@ -776,6 +833,7 @@ char *registrator_status_json(const struct registrator *r)
                             r->cfg->registry_type == REGISTRY_ETCD ? "etcd" : "zookeeper");
     cJSON_AddBoolToObject(o, "registry_connected", registry_connected(r->registry));
     cJSON_AddBoolToObject(o, "first_sync_done", r->first_sync_done);
+    reload_status_to_json(&r->reload, o);
     struct status_walk sw = {r, cJSON_AddArrayToObject(o, "containers")};
     if (sw.list) docker_watch_each(r->docker, status_container, &sw);
     char *text = cJSON_Print(o);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "loop.h"
+#include "match.h"
 #include "metrics.h"
 #include "reg_config.h"
 
@@ -33,9 +34,13 @@ void registrator_free(struct registrator *r);
 /* SIGHUP: matches every container again with cfg (borrowed, must outlive
  * the registrator or the next reload) and applies only the difference:
  * registrations that stay keep their znode or key. Logs one line with the
- * outcome once the resync is over. The docker host and registry must be
- * the ones the registrator was made with. */
-void registrator_reload(struct registrator *r, const struct reg_config *cfg);
+ * outcome once the resync is over, the Nerve services' counts (nerve, may
+ * be NULL) added in, and keeps it for status. The docker host and registry
+ * must be the ones the registrator was made with. */
+void registrator_reload(struct registrator *r, const struct reg_config *cfg,
+                        const struct registration_counts *nerve);
+/* A SIGHUP refused before registrator_reload (error says why), for status. */
+void registrator_reload_refused(struct registrator *r, const char *error);
 /* -retry-attempts ran out before the registry connected (the loop was
  * stopped): the daemon exits 1. */
 bool registrator_gave_up(const struct registrator *r);

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "loop.h"
 #include "ops.h"
+#include "reload_status.h"
 #include "syn_config.h"
 #include "watcher.h"
 
@@ -66,12 +67,14 @@ static void reload(struct ctx *c)
         char line[1100];
         config_error_line(c->path, err, line, sizeof line);
         log_error("SIGHUP: reload refused, the running config is kept: %s", line);
+        watcher_reload_refused(c->watcher, line);
         return;
     }
     struct syn_config **v = realloc(c->configs, (c->nconfigs + 1) * sizeof *v);
     if (!v) {
         syn_config_free(cfg);
         log_error("SIGHUP: reload refused, the running config is kept: out of memory");
+        watcher_reload_refused(c->watcher, "out of memory");
         return;
     }
     c->configs = v;
@@ -141,6 +144,9 @@ static void print_status(const cJSON *s, FILE *out)
         cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "haproxy_reloads")),
         cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "runtime_changes")),
         *ops_str(s, "last_apply_error") ? "; last error: " : "", ops_str(s, "last_apply_error"));
+    char line[1024];
+    reload_status_line(cJSON_GetObjectItemCaseSensitive(s, "last_reload"), line, sizeof line);
+    if (*line) fprintf(out, "%s\n", line);
     const cJSON *svc, *b;
     cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(s, "services"))
     {

@@ -1,5 +1,7 @@
 #include "watcher.h"
 
+#include "reload_status.h"
+
 #include "discovery.h"
 #include "file_output.h"
 #include "haproxy_apply.h"
@@ -50,6 +52,7 @@ struct service_state {
 };
 
 struct watcher {
+    struct reload_status reload; /* the last SIGHUP, for status */
     struct loop *loop;
     const struct syn_config *cfg;
     struct watcher_opts opts;
@@ -831,7 +834,21 @@ static const char *fixed_change(const struct syn_config *a, const struct syn_con
     return NULL;
 }
 
+void watcher_reload_refused(struct watcher *w, const char *error)
+{
+    reload_status_refused(&w->reload, time(NULL), error);
+}
+
+static int reload_apply(struct watcher *w, const struct syn_config *cfg, char *err, size_t errlen);
+
 int watcher_reload(struct watcher *w, const struct syn_config *cfg, char *err, size_t errlen)
+{
+    int rc = reload_apply(w, cfg, err, errlen);
+    if (rc < 0) watcher_reload_refused(w, err);
+    return rc;
+}
+
+static int reload_apply(struct watcher *w, const struct syn_config *cfg, char *err, size_t errlen)
 {
     const char *fixed = fixed_change(w->cfg, cfg);
     if (fixed) {
@@ -903,6 +920,11 @@ int watcher_reload(struct watcher *w, const struct syn_config *cfg, char *err, s
     log_info("SIGHUP: reload applied: %zu services kept (sessions and backends), %zu started, "
              "%zu changed (restarted), %zu stopped; one validated haproxy.cfg change follows",
              nkept, nstarted, nchanged, nstopped);
+    const struct reload_count counts[] = {{"kept", (unsigned)nkept},
+                                          {"started", (unsigned)nstarted},
+                                          {"changed", (unsigned)nchanged},
+                                          {"stopped", (unsigned)nstopped}};
+    reload_status_applied(&w->reload, time(NULL), counts, sizeof counts / sizeof counts[0]);
     return 0;
 }
 
@@ -1118,6 +1140,7 @@ char *watcher_status_json(const struct watcher *w)
                             w->apply ? haproxy_apply_reload_count(w->apply) : 0);
     cJSON_AddNumberToObject(o, "runtime_changes", w->runtime_changes);
     cJSON_AddStringToObject(o, "last_apply_error", w->last_apply_error);
+    reload_status_to_json(&w->reload, o);
     cJSON *list = cJSON_AddArrayToObject(o, "services");
     for (size_t i = 0; i < w->cfg->nservices && list; i++) {
         const struct syn_service *svc = &w->cfg->services[i];

@@ -41,6 +41,9 @@ void watcher_free(struct watcher *w);
  * managed mode, the reload or check command, the state file).
  */
 int watcher_reload(struct watcher *w, const struct syn_config *cfg, char *err, size_t errlen);
+/* A SIGHUP refused before watcher_reload (the file did not load): kept for
+ * status, as watcher_reload keeps its own outcome. */
+void watcher_reload_refused(struct watcher *w, const char *error);
 /* A child exited (from the loop's SIGCHLD); true if it was the watcher's. */
 bool watcher_child_exited(struct watcher *w, pid_t pid, int status);
 /* 0 when --once applied a valid config, 1 otherwise. */

@@ -3,7 +3,7 @@
 # keeps its discovery and backends and serves throughout (zero failed
 # requests), a changed one restarts, a new one starts, a removed one stops,
 # and HAProxy gets one validated change. A config that does not validate is
-# refused and the running state kept.
+# refused and the running state kept. `status --json` shows each outcome.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
 sd_need_root
@@ -47,6 +47,13 @@ watching0=$(grep -c "service stay: watching zookeeper" "$SD_TMP/watcher.log")
 reloads0=$(sd_watcher_reloads watcher)
 
 sd_watcher_config "$SD_TMP/watcher.json" "$v2" "\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\""
+cp "$SD_TMP/watcher.json" "$SD_TMP/good.json" # for `status -c` to find the socket
+# last_reload's FIELD from `status --json`.
+last_reload() {
+	"$SD_BIN/smartdock-watcher" status -c "$SD_TMP/good.json" --json |
+		python3 -c "import json,sys; r=json.load(sys.stdin).get('last_reload', {}); print(r.get('$1', ''))"
+}
+[ -z "$(last_reload outcome)" ] || sd_fail "status: a reload before any SIGHUP"
 sd_kill watcher HUP
 sd_wait_for "reload logged" 30 sd_log_has watcher \
 	"SIGHUP: reload applied: 1 services kept .*, 1 started, 1 changed \(restarted\), 1 stopped"
@@ -58,11 +65,18 @@ sd_wait_for "gone's frontend closed" 30 bash -c "! curl -s --max-time 2 http://1
 reloads1=$(sd_watcher_reloads watcher)
 [ "$reloads1" = $((reloads0 + 1)) ] || sd_fail "expected one haproxy reload, got $((reloads1 - reloads0))"
 haproxy -c -q -f "$SD_TMP/haproxy.cfg" || sd_fail "haproxy.cfg invalid"
+[ "$(last_reload outcome)" = applied ] || sd_fail "status: last_reload $(last_reload outcome)"
+[ "$(last_reload counts)" = "{'kept': 1, 'started': 1, 'changed': 1, 'stopped': 1}" ] ||
+	sd_fail "status: counts $(last_reload counts)"
 
 # A config that does not validate: refused, state kept.
 echo '{"services": {"x": {}}}' >"$SD_TMP/watcher.json"
 sd_kill watcher HUP
 sd_wait_for "bad config refused" 30 sd_log_has watcher "SIGHUP: reload refused, the running config is kept"
+[ "$(last_reload outcome)" = refused ] || sd_fail "status after a refusal: $(last_reload outcome)"
+last_reload error | grep -q "watcher.json" || sd_fail "status error: $(last_reload error)"
+"$SD_BIN/smartdock-watcher" status -c "$SD_TMP/good.json" | grep -q "^last SIGHUP .*: refused: " ||
+	sd_fail "human status: $("$SD_BIN/smartdock-watcher" status -c "$SD_TMP/good.json")"
 sd_all_answer "http://127.0.0.1:$lb_fresh/" fresh1 || sd_fail "fresh lost after a refused reload"
 sd_alive watcher || sd_fail "the watcher died"
 

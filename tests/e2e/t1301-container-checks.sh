@@ -92,5 +92,27 @@ sd_zk_count_is "$DH" 0 || sd_fail "registered while our check fails"
 curl -sS -o /dev/null "http://127.0.0.3:$dh_port/health/ok"
 sd_wait_for "dh registered once both agree" 30 sd_zk_count_is "$DH" 1
 
+# gliderlabs/registrator's SERVICE_CHECK_HTTP (+ _INTERVAL, _TIMEOUT): not
+# registered while the check fails (nothing listens yet), registered once
+# it passes, withdrawn on a 500, back on a 200. SERVICE_CHECK_SCRIPT cannot
+# run here: one warning names it.
+gl_port=$(sd_free_port)
+GL=/smartdock/services/gl
+sd_docker d1 run -d --network host --name gl1 --expose "$gl_port" -e SERVICE_NAME=gl \
+	-e SERVICE_CHECK_HTTP=/health -e SERVICE_CHECK_INTERVAL=200ms -e SERVICE_CHECK_TIMEOUT=500ms \
+	-e "SERVICE_CHECK_SCRIPT=nc \$SERVICE_IP \$SERVICE_PORT" smartdock/hello \
+	sh -c "while [ ! -e /tmp/go ]; do sleep 0.1; done; exec /bin/hello 127.0.0.3 $gl_port gl1 --log" >/dev/null
+sd_wait_for "gl's check fails" 30 sd_log_has reg "health: gl 127.0.0.3:$gl_port container=[0-9a-f]{12} is down: check http-127.0.0.3:$gl_port/health: connect"
+sd_log_has reg "service gl: SERVICE_CHECK_SCRIPT not mapped onto a health check" ||
+	sd_fail "no warning for SERVICE_CHECK_SCRIPT"
+sd_zk_count_is "$GL" 0 || sd_fail "gl registered while its check fails"
+sd_docker d1 exec gl1 touch /tmp/go
+sd_wait_for "gl registered once its check passes" 30 sd_zk_count_is "$GL" 1
+curl -sS -o /dev/null "http://127.0.0.3:$gl_port/health/fail"
+sd_wait_for "gl withdrawn on a 500" 30 sd_zk_count_is "$GL" 0
+curl -sS -o /dev/null "http://127.0.0.3:$gl_port/health/ok"
+sd_wait_for "gl back on a 200" 30 sd_zk_count_is "$GL" 1
+sd_zkctl dump "$GL" | grep -q '"check_http":"/health"' || sd_fail "check_http label: $(sd_zkctl dump "$GL")"
+
 sd_kill reg TERM
 sd_log "ok"

@@ -597,16 +597,45 @@ _sd_dockerd_check_name() {
 	[[ $1 =~ ^[A-Za-z][A-Za-z0-9_]*$ ]] || sd_fail "dockerd name '$1' must be an identifier (it names DOCKER_HOST_$1)"
 }
 
-# sd_dockerd_start NAME [TCP_PORT]: a private dockerd under $SD_TMP/NAME,
+# sd_pki DIR: a test CA (DIR/ca.pem), a server certificate for IP
+# 127.0.0.1 (DIR/server-cert.pem, server-key.pem) and a client certificate
+# (DIR/cert.pem, key.pem: the names DOCKER_CERT_PATH expects), made with
+# openssl once.
+sd_pki() {
+	local dir=$1
+	[ -f "$dir/cert.pem" ] && return 0
+	sd_need_cmd openssl
+	mkdir -p "$dir"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=smartdock-test-ca \
+		-keyout "$dir/ca-key.pem" -out "$dir/ca.pem" 2>/dev/null || sd_fail "openssl: no CA in $dir"
+	_sd_pki_cert "$dir" server "subjectAltName=IP:127.0.0.1
+extendedKeyUsage=serverAuth"
+	_sd_pki_cert "$dir" client "extendedKeyUsage=clientAuth"
+	mv "$dir/client-cert.pem" "$dir/cert.pem"
+	mv "$dir/client-key.pem" "$dir/key.pem"
+}
+
+_sd_pki_cert() { # DIR NAME EXTENSIONS
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -keyout "$1/$2-key.pem" \
+		-out "$1/$2.csr" 2>/dev/null || sd_fail "openssl: no $2 key in $1"
+	printf '%s\n' "$3" >"$1/$2.ext"
+	openssl x509 -req -in "$1/$2.csr" -CA "$1/ca.pem" -CAkey "$1/ca-key.pem" -CAcreateserial \
+		-days 2 -extfile "$1/$2.ext" -out "$1/$2-cert.pem" 2>/dev/null || sd_fail "openssl: no $2 certificate in $1"
+}
+
+# sd_dockerd_start NAME [TCP_PORT [tls]]: a private dockerd under $SD_TMP/NAME,
 # with no bridge and no iptables (containers use --network host), vfs
 # storage, its own containerd. Exports DOCKER_HOST_<NAME>=unix://... and,
-# with TCP_PORT, DOCKER_TCP_<NAME>=tcp://127.0.0.1:TCP_PORT. Starting it again
-# after sd_dockerd_stop reuses its data root and port.
+# with TCP_PORT, DOCKER_TCP_<NAME>=tcp://127.0.0.1:TCP_PORT. With "tls" the
+# tcp socket wants TLS with client certificates (--tlsverify, certificates
+# from sd_pki), and DOCKER_CERT_PATH_<NAME> names the client's directory
+# (ca.pem, cert.pem, key.pem). Starting it again after sd_dockerd_stop
+# reuses its data root and port.
 sd_dockerd_start() {
 	_sd_need_setup
 	sd_need_cmd dockerd containerd runc curl
 	[ -x "$SD_DOCKER_CLI" ] || sd_fail "missing $SD_DOCKER_CLI (apt-get install docker.io)"
-	local name=$1 port=${2:-} d
+	local name=$1 port=${2:-} tls=${3:-} d
 	_sd_dockerd_check_name "$name"
 	d=$SD_TMP/$name
 	mkdir -p "$d"
@@ -626,12 +655,18 @@ sd_dockerd_start() {
 		--containerd-plugins-namespace "sd-${SD_TMP##*/sd.}-${name}p"
 	)
 	[ -n "$port" ] && args+=(--host "tcp://127.0.0.1:$port")
+	if [ "$tls" = tls ]; then
+		sd_pki "$d/pki"
+		args+=(--tlsverify --tlscacert "$d/pki/ca.pem" --tlscert "$d/pki/server-cert.pem"
+			--tlskey "$d/pki/server-key.pem")
+		export "DOCKER_CERT_PATH_$name=$d/pki"
+	fi
 	sd_bg "dockerd-$name" dockerd "${args[@]}"
 	_sd_push dockerd "$name"
 	export "DOCKER_HOST_$name=unix://$d/docker.sock"
 	[ -n "$port" ] && export "DOCKER_TCP_$name=tcp://127.0.0.1:$port"
 	sd_wait_for "dockerd '$name' answers /version" 60 _sd_dockerd_up "$name"
-	sd_log "dockerd '$name' up at unix://$d/docker.sock${port:+ and tcp://127.0.0.1:$port}"
+	sd_log "dockerd '$name' up at unix://$d/docker.sock${port:+ and tcp://127.0.0.1:$port}${tls:+ (TLS)}"
 }
 
 _sd_dockerd_up() {

@@ -321,6 +321,94 @@ static void nerve_znode(void **state)
     reg_config_free(cfg);
 }
 
+/* A Nerve config of services given as JSON members (single quotes). */
+static struct reg_config *nerve_with(const char *instance, const char *services)
+{
+    char sq[4096];
+    snprintf(sq, sizeof sq, "{'instance_id': '%s', 'services': {%s}}", instance, services);
+    return parse_ok(sq, NULL);
+}
+
+#define SVC(name, port, path, extra)                                                               \
+    "'" name "': {'host': '127.0.0.1', 'port': " #port ", 'reporter_type': 'zookeeper', "          \
+    "'zk_hosts': ['127.0.0.1:2181'], 'zk_path': '" path "', 'check_interval': 1, "                 \
+    "'checks': [{'type': 'tcp'}]" extra "}"
+
+/* SIGHUP for Nerve services: matched by name; the node's place decides
+ * between updated in place and moved. */
+static void nerve_reload_plan(void **state)
+{
+    (void)state;
+    struct reg_config *a = nerve_with(
+        "m1",
+        SVC("same", 3000, "/n/same", "") ", " SVC("weight", 3001, "/n/weight", "") ", " SVC(
+            "checks", 3002, "/n/checks", "") ", " SVC("moved", 3003, "/n/moved",
+                                                      "") ", " SVC("gone", 3004, "/n/gone", ""));
+    struct reg_config *b = nerve_with(
+        "m1",
+        SVC("same", 3000, "/n/same", "") ", " SVC(
+            "weight", 3001, "/n/weight",
+            ", 'weight': 5") ", " SVC("checks", 3002, "/n/checks",
+                                      ", 'check_interval': 3") ", " SVC("moved", 3003,
+                                                                        "/n/elsewhere",
+                                                                        "") ", " SVC("new", 3005,
+                                                                                     "/n/new", ""));
+    struct nerve_plan p;
+    assert_int_equal(0, nerve_plan_make(a->nerve_services, a->nnerve_services, a->instance_id,
+                                        b->nerve_services, b->nnerve_services, b->instance_id, &p));
+    /* Each new service by name: its old index (or new) and its change. */
+    static const struct {
+        const char *name;
+        bool has_old;
+        enum nerve_change change;
+    } want[] = {{"same", true, NERVE_SAME},
+                {"weight", true, NERVE_UPDATED}, /* the payload changed */
+                {"checks", true, NERVE_UPDATED}, /* the check interval changed */
+                {"moved", false, NERVE_MOVED},   /* registered anew */
+                {"new", false, NERVE_SAME}};
+    assert_int_equal(5, b->nnerve_services);
+    for (size_t w = 0; w < 5; w++) {
+        size_t i = 0, old = NERVE_PLAN_NEW;
+        while (i < b->nnerve_services && strcmp(b->nerve_services[i].name, want[w].name))
+            i++;
+        assert_true(i < b->nnerve_services);
+        for (size_t j = 0; j < a->nnerve_services; j++)
+            if (want[w].has_old && !strcmp(a->nerve_services[j].name, want[w].name)) old = j;
+        if (p.from[i] != old) fail_msg("%s: from %zu, want %zu", want[w].name, p.from[i], old);
+        if (strcmp(want[w].name, "new") && p.change[i] != want[w].change)
+            fail_msg("%s: change %d, want %d", want[w].name, p.change[i], want[w].change);
+    }
+    for (size_t j = 0; j < a->nnerve_services; j++) {
+        bool goes = !strcmp(a->nerve_services[j].name, "gone") ||
+                    !strcmp(a->nerve_services[j].name, "moved");
+        assert_int_equal(goes, p.removed[j]);
+    }
+    assert_int_equal(2, p.added);
+    assert_int_equal(2, p.removed_n);
+    assert_int_equal(2, p.updated);
+    assert_int_equal(1, p.unchanged);
+    nerve_plan_clear(&p);
+
+    /* The same config: nothing to do. A new instance_id moves every node. */
+    assert_int_equal(0, nerve_plan_make(a->nerve_services, a->nnerve_services, a->instance_id,
+                                        a->nerve_services, a->nnerve_services, a->instance_id, &p));
+    assert_int_equal(5, p.unchanged);
+    assert_int_equal(0, p.added + p.removed_n + p.updated);
+    nerve_plan_clear(&p);
+    assert_int_equal(0, nerve_plan_make(a->nerve_services, a->nnerve_services, a->instance_id,
+                                        a->nerve_services, a->nnerve_services, "m2", &p));
+    assert_int_equal(5, p.added);
+    assert_int_equal(5, p.removed_n);
+    nerve_plan_clear(&p);
+    /* Everything removed. */
+    assert_int_equal(0, nerve_plan_make(a->nerve_services, a->nnerve_services, a->instance_id, NULL,
+                                        0, a->instance_id, &p));
+    assert_int_equal(5, p.removed_n);
+    nerve_plan_clear(&p);
+    reg_config_free(a);
+    reg_config_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +421,7 @@ int main(void)
         cmocka_unit_test(nerve_keys),
         cmocka_unit_test(nerve_and_docker_side_by_side),
         cmocka_unit_test(nerve_znode),
+        cmocka_unit_test(nerve_reload_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
