@@ -541,6 +541,9 @@ static void on_update(void *arg, size_t ignored_index, struct backend_list *foun
         log_info("service %s: back under max_servers_per_service; every server is served",
                  svc->name);
     s->over_limit = notes.over_limit;
+    if (notes.election_failed)
+        log_warn("service %s: leader election failed: %s; no backend is served", svc->name,
+                 notes.election_failed);
     if (notes.labels_cut && !s->labels_cut)
         log_warn("service %s: %zu registrations carry more than %d labels; the rest are left out",
                  svc->name, notes.labels_cut, BACKEND_MAX_LABELS);

@@ -309,7 +309,7 @@ static void unknown_keys_warn(void **state)
     (void)state;
     struct syn_config *cfg = parse_ok(
         "{\"bogus\":1,\"statsd\":{},\"services\":{\"nodesrv\":{" DOCKER_DISC
-        ",\"extra\":true,\"leader_election\":true,\"discovery_multi\":{},"
+        ",\"extra\":true,\"load_test_concurrency\":2,"
         "\"haproxy\":{\"port\":80,\"foo\":1,\"cookie_value_method\":\"hash\"}}},"
         "\"haproxy\":{\"do_writes\":false,\"do_reloads\":false,\"max_server_id\":5,\"zzz\":0,"
         "\"bind_address\":\"a\",\"bind_address\":\"b\"},\"file_output\":{\"output_directory\":"
@@ -318,11 +318,8 @@ static void unknown_keys_warn(void **state)
     assert_true(has_warning(cfg, "statsd: Synapse option not supported by smartdock, ignored: "
                                  "smartdock exports no metrics; it logs a summary line at exit"));
     assert_true(has_warning(cfg, "unknown key services.nodesrv.extra"));
-    assert_true(has_warning_starting(cfg, "services.nodesrv.leader_election: Synapse option not "
-                                          "supported by smartdock, ignored: "));
-    assert_true(has_warning(cfg, "services.nodesrv.discovery_multi: Synapse option not supported "
-                                 "by smartdock, ignored: only discovery runs; there is no multi "
-                                 "watcher"));
+    assert_true(has_warning_starting(cfg, "services.nodesrv.load_test_concurrency: Synapse "
+                                          "option not supported by smartdock, ignored: "));
     assert_true(has_warning(cfg, "unknown key services.nodesrv.haproxy.foo"));
     /* Acted on now: no warning. */
     for (size_t i = 0; i < cfg->warnings.n; i++) {
@@ -378,11 +375,11 @@ static const struct bad bad_configs[] = {
     {SVC("\"discovery\":[]"), "services.s.discovery: expected an object, got []"},
     {DISC("\"x\":1"), "services.s.discovery.method: expected a string, got nothing"},
     {DISC("\"method\":\"foo\""), "services.s.discovery.method: unknown discovery method \"foo\" "
-                                 "(supported: base, dns, docker, etcd, zookeeper, "
+                                 "(supported: base, dns, docker, etcd, multi, zookeeper, "
                                  "zookeeper_dns, zookeeper_dns_poll, zookeeper_poll)"},
     {DISC("\"method\":\"ec2tag\""),
      "services.s.discovery.method: a Synapse watcher smartdock does not implement \"ec2tag\" "
-     "(supported: base, dns, docker, etcd, zookeeper, zookeeper_dns, zookeeper_dns_poll, "
+     "(supported: base, dns, docker, etcd, multi, zookeeper, zookeeper_dns, zookeeper_dns_poll, "
      "zookeeper_poll)"},
     {DISC("\"method\":\"zookeeper\",\"path\":\"/p\""),
      "services.s.discovery.hosts: expected a non-empty array of \"host:port\" strings, or one "
@@ -839,12 +836,11 @@ static void yaml_config(void **state)
     assert_string_equal(api->default_servers[0].name, "default1");
     assert_true(cfg->haproxy.restart_interval == 5.0);
     /* Every Synapse key smartdock does not act on: one warning, saying what instead. */
-    assert_true(has_warning_starting(cfg, "config:10: services.web.discovery.decode: Synapse "
-                                          "option not supported by smartdock, ignored: children "
-                                          "are read as Nerve JSON"));
+    /* decode and generator_config_path are acted on: no warning. */
+    assert_false(has_warning_starting(cfg, "config:10: services.web.discovery.decode"));
+    assert_int_equal(web->discovery.decode, SYN_DECODE_NERVE);
+    assert_true(web->discovery.generator_config_disabled);
     assert_true(has_warning_starting(cfg, "config:11: services.web.discovery.retry_policy: "));
-    assert_true(has_warning_starting(cfg, "config:12: services.web.discovery."
-                                          "generator_config_path: "));
     syn_config_free(cfg);
 }
 

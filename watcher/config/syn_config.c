@@ -30,9 +30,10 @@ static const char *const service_keys[] = {"discovery",
                                            "use_previous_backends",
                                            "backend_port_override",
                                            "file_output",
+                                           "leader_election",
+                                           "discovery_multi",
                                            NULL};
-static const char *const service_unsupported[] = {"leader_election", "load_test_concurrency",
-                                                  "discovery_multi", NULL};
+static const char *const service_unsupported[] = {"load_test_concurrency", NULL};
 
 static const char *const svc_haproxy_keys[] = {"port",
                                                "bind_address",
@@ -312,6 +313,13 @@ static int parse_service(struct json_ctx *c, const char *name, const cJSON *obj,
     if (syn_check_keys(c, obj, path, service_keys, service_unsupported) < 0) return -1;
     json_path_key(p, sizeof p, path, "discovery");
     if (syn_parse_discovery(c, json_lookup(obj, "discovery"), p, &s->discovery) < 0) return -1;
+    const cJSON *multi = json_lookup(obj, "discovery_multi");
+    if (multi && !cJSON_IsNull(multi)) {
+        char mp[JSON_PATH_MAX];
+        json_path_key(mp, sizeof mp, path, "discovery_multi");
+        if (syn_parse_discovery_multi(c, multi, mp, p, &s->discovery) < 0) return -1;
+    }
+    if (syn_get_bool(c, obj, path, "leader_election", false, &s->leader_election) < 0) return -1;
     if (parse_default_servers(c, obj, path, s) < 0 ||
         syn_get_bool(c, obj, path, "keep_default_servers", false, &s->keep_default_servers) < 0 ||
         syn_get_bool(c, obj, path, "use_previous_backends", true, &s->use_previous_backends) < 0 ||

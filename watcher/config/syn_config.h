@@ -74,6 +74,9 @@ struct syn_service {
     bool use_previous_backends; /* default true */
     int backend_port_override;  /* 0 when unset */
     bool file_output_disabled;  /* file_output.disabled: no <name>.json for it */
+    /* leader_election: serve only the backend whose ZooKeeper child has the
+     * lowest sequence id (Synapse's "id"); default false */
+    bool leader_election;
 };
 
 struct syn_extra_section {

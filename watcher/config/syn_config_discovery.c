@@ -16,7 +16,7 @@ static const char *const filter_keys[] = {"label", "value", "condition", NULL};
 
 /* Synapse watchers smartdock does not implement: a clearer error than "unknown". */
 static const char *const synapse_only_methods[] = {
-    "ec2tag", "marathon", "multi", "aws_ecs", "file", NULL,
+    "ec2tag", "marathon", "aws_ecs", "file", NULL,
 };
 
 static int parse_filter(struct json_ctx *c, const cJSON *v, const char *p,
@@ -190,6 +190,60 @@ static int parse_zk_hosts(struct json_ctx *c, const cJSON *obj, const char *path
     return 0;
 }
 
+/* decode: {method: nerve|serverset, endpoint_name}. As in Synapse, a decode
+ * without a valid method is an error; endpoint_name picks a serverset's
+ * additionalEndpoints entry instead of its serviceEndpoint. */
+static int parse_decode(struct json_ctx *c, const cJSON *obj, const char *path,
+                        struct syn_discovery *d)
+{
+    static const char *const keys[] = {"method", "endpoint_name", NULL};
+    char p[JSON_PATH_MAX], q[JSON_PATH_MAX];
+    const cJSON *dec = json_lookup(obj, "decode");
+    if (!dec || cJSON_IsNull(dec)) return 0;
+    json_path_key(p, sizeof p, path, "decode");
+    if (!cJSON_IsObject(dec))
+        return json_fail(c, p, "an object {\"method\": \"nerve\" or \"serverset\"}", dec);
+    if (syn_check_keys(c, dec, p, keys, NULL) < 0) return -1;
+    const cJSON *m = json_lookup(dec, "method");
+    json_path_key(q, sizeof q, p, "method");
+    if (cJSON_IsString(m) && strcmp(m->valuestring, "nerve") == 0)
+        d->decode = SYN_DECODE_NERVE;
+    else if (cJSON_IsString(m) && strcmp(m->valuestring, "serverset") == 0)
+        d->decode = SYN_DECODE_SERVERSET;
+    else
+        return json_fail(c, q, "\"nerve\" or \"serverset\"", m);
+    if (json_get_text(c, dec, p, "endpoint_name", &d->endpoint_name) < 0) return -1;
+    json_path_key(q, sizeof q, p, "endpoint_name");
+    if (d->endpoint_name && !*d->endpoint_name)
+        return json_fail(c, q, "a non-empty string", json_lookup(dec, "endpoint_name"));
+    if (d->endpoint_name && d->decode == SYN_DECODE_NERVE &&
+        json_warnf(c, NULL, "%s: ignored, it is read only with method \"serverset\"", q) < 0)
+        return -1;
+    return 0;
+}
+
+/* generator_config_path: "disabled", or the znode whose data holds the
+ * per-service haproxy settings (default: the data of path). */
+static int parse_generator_config_path(struct json_ctx *c, const cJSON *obj, const char *path,
+                                       struct syn_discovery *d)
+{
+    char p[JSON_PATH_MAX];
+    if (syn_get_word(c, obj, path, "generator_config_path", &d->generator_config_path) < 0)
+        return -1;
+    if (!d->generator_config_path) return 0;
+    if (strcmp(d->generator_config_path, "disabled") == 0) {
+        free(d->generator_config_path);
+        d->generator_config_path = NULL;
+        d->generator_config_disabled = true;
+        return 0;
+    }
+    json_path_key(p, sizeof p, path, "generator_config_path");
+    if (d->generator_config_path[0] != '/')
+        return json_fail(c, p, "\"disabled\" or a path starting with '/'",
+                         json_lookup(obj, "generator_config_path"));
+    return 0;
+}
+
 /* The ZooKeeper side of every zookeeper method: hosts, path, auth_file,
  * session_timeout_ms, and discovery_jitter where watches are set. */
 static int parse_zk_side(struct json_ctx *c, const cJSON *obj, const char *path,
@@ -305,12 +359,18 @@ static int parse_zookeeper(struct json_ctx *c, const cJSON *obj, const char *pat
         keys[n++] = "nameserver";
         keys[n++] = "check_interval";
     }
+    bool plain = !dns && !d->zk_poll; /* method "zookeeper": decode is read */
+    if (plain) keys[n++] = "decode";
     keys[n] = NULL;
     static const char *const unsupported[] = {"decode", "retry_policy", "generator_config_path",
                                               NULL};
     static const char *const poll_unsupported[] = {
         "decode", "retry_policy", "generator_config_path", "discovery_jitter", NULL};
-    if (syn_check_keys(c, obj, path, keys, d->zk_poll ? poll_unsupported : unsupported) < 0)
+    static const char *const zk_unsupported[] = {"retry_policy", "generator_config_path", NULL};
+    const char *const *unsup = plain ? zk_unsupported : d->zk_poll ? poll_unsupported : unsupported;
+    if (syn_check_keys(c, obj, path, keys, unsup) < 0) return -1;
+    if (plain &&
+        (parse_decode(c, obj, path, d) < 0 || parse_generator_config_path(c, obj, path, d) < 0))
         return -1;
     if (parse_zk_side(c, obj, path, d) < 0) return -1;
     return dns ? parse_dns_side(c, obj, path, d) : 0;
@@ -521,6 +581,206 @@ static int parse_etcd(struct json_ctx *c, const cJSON *obj, const char *path,
     return parse_path(c, obj, path, "etcd", &d->path);
 }
 
+/* Appends a watcher named name; its discovery is parsed by the caller. */
+static struct syn_multi_watcher *push_watcher(struct json_ctx *c, struct syn_discovery *d,
+                                              const char *name)
+{
+    struct syn_multi_watcher *nv = realloc(d->watchers, (d->nwatchers + 1) * sizeof *nv);
+    if (!nv) {
+        json_oom(c);
+        return NULL;
+    }
+    d->watchers = nv;
+    struct syn_multi_watcher *w = &d->watchers[d->nwatchers++];
+    memset(w, 0, sizeof *w);
+    if (!(w->name = strdup(name))) {
+        json_oom(c);
+        return NULL;
+    }
+    return w;
+}
+
+/* A child of multi is one registry: multi inside multi, and base (which has
+ * nothing to discover), are refused. */
+static int check_child(struct json_ctx *c, const char *p, const struct syn_discovery *child)
+{
+    if (child->kind == SYN_DISCOVERY_MULTI)
+        return json_failf(c, NULL, "%s: a multi watcher cannot be a child of another multi", p);
+    if (child->kind == SYN_DISCOVERY_BASE)
+        return json_failf(c, NULL,
+                          "%s: method \"base\" discovers nothing; give the service "
+                          "default_servers instead",
+                          p);
+    return 0;
+}
+
+/* watchers: {name: discovery, ...}; skip names one (discovery_multi's "primary"). */
+static int parse_watchers(struct json_ctx *c, const cJSON *ws, const char *p, const char *skip,
+                          struct syn_discovery *d)
+{
+    char pi[JSON_PATH_MAX];
+    if (!cJSON_IsObject(ws)) return json_fail(c, p, "an object {name: discovery, ...}", ws);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ws)
+    {
+        json_path_key(pi, sizeof pi, p, it->string);
+        if (skip && strcmp(it->string, skip) == 0) {
+            if (json_warnf(c, NULL,
+                           "%s: ignored, the service's discovery is discovery_multi's primary "
+                           "watcher",
+                           pi) < 0)
+                return -1;
+            continue;
+        }
+        if (!syn_name_ok(it->string))
+            return json_failf(c, NULL, "%s: a watcher name must use only [A-Za-z0-9._:-]", pi);
+        struct syn_multi_watcher *w = push_watcher(c, d, it->string);
+        if (!w) return -1;
+        if (!cJSON_IsObject(it)) return json_fail(c, pi, "a discovery object with a method", it);
+        if (syn_parse_discovery(c, it, pi, &w->discovery) < 0) return -1;
+        if (check_child(c, pi, &w->discovery) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Puts d->watchers in sequential_order, which must name each exactly (as
+ * Synapse checks both ways); a name given twice counts once. */
+static int apply_sequential_order(struct json_ctx *c, const cJSON *order, const char *p,
+                                  struct syn_discovery *d)
+{
+    char pi[JSON_PATH_MAX];
+    if (!cJSON_IsArray(order))
+        return json_fail(c, p, "an array of the watchers' names, first choice first", order);
+    size_t nw = d->nwatchers, n = 0, i = 0;
+    size_t *pick = calloc(nw ? nw : 1, sizeof *pick);
+    bool *taken = calloc(nw ? nw : 1, sizeof *taken);
+    struct syn_multi_watcher *sorted = calloc(nw ? nw : 1, sizeof *sorted);
+    int r = 0;
+    if (!pick || !taken || !sorted) r = json_oom(c);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, order)
+    {
+        if (r < 0) break;
+        json_path_index(pi, sizeof pi, p, i++);
+        if (!cJSON_IsString(it)) {
+            r = json_fail(c, pi, "a watcher name", it);
+            break;
+        }
+        size_t k = 0;
+        while (k < nw && strcmp(d->watchers[k].name, it->valuestring) != 0)
+            k++;
+        if (k == nw)
+            r = json_failf(c, NULL, "%s: unknown watcher \"%.64s\"", pi, it->valuestring);
+        else if (!taken[k])
+            taken[k] = true, pick[n++] = k;
+    }
+    for (size_t k = 0; r == 0 && k < nw; k++)
+        if (!taken[k])
+            r = json_failf(c, NULL, "%s: does not name watcher \"%s\"", p, d->watchers[k].name);
+    if (r == 0) {
+        for (size_t j = 0; j < nw; j++)
+            sorted[j] = d->watchers[pick[j]];
+        memcpy(d->watchers, sorted, nw * sizeof *sorted);
+    }
+    free(pick);
+    free(taken);
+    free(sorted);
+    return r;
+}
+
+/* resolver: {method: union} or {method: sequential, sequential_order: [...]}. */
+static int parse_resolver(struct json_ctx *c, const cJSON *r, const char *p,
+                          struct syn_discovery *d)
+{
+    static const char *const union_keys[] = {"method", NULL};
+    static const char *const seq_keys[] = {"method", "sequential_order", NULL};
+    char q[JSON_PATH_MAX];
+    if (!cJSON_IsObject(r))
+        return json_fail(c, p, "an object {\"method\": \"union\" or \"sequential\"}", r);
+    const cJSON *m = json_lookup(r, "method");
+    json_path_key(q, sizeof q, p, "method");
+    if (!cJSON_IsString(m)) return json_fail(c, q, "\"union\" or \"sequential\"", m);
+    if (strcmp(m->valuestring, "union") == 0) {
+        d->resolver = SYN_RESOLVER_UNION;
+        return syn_check_keys(c, r, p, union_keys, NULL);
+    }
+    if (strcmp(m->valuestring, "sequential") == 0) {
+        d->resolver = SYN_RESOLVER_SEQUENTIAL;
+        if (syn_check_keys(c, r, p, seq_keys, NULL) < 0) return -1;
+        json_path_key(q, sizeof q, p, "sequential_order");
+        const cJSON *order = json_lookup(r, "sequential_order");
+        if (!order) return json_failf(c, NULL, "%s: missing (required for sequential)", q);
+        return apply_sequential_order(c, order, q, d);
+    }
+    if (strcmp(m->valuestring, "s3_toggle") == 0)
+        return json_failf(c, NULL,
+                          "%s: \"s3_toggle\" reads its weights from Amazon S3, which smartdock "
+                          "does not reach (supported: union, sequential)",
+                          q);
+    return json_failf(c, NULL, "%s: unknown resolver \"%.64s\" (supported: union, sequential)", q,
+                      m->valuestring);
+}
+
+/* method multi: {method, watchers, resolver}. The resolver is read after the
+ * watchers: sequential_order refers to them. */
+static int parse_multi(struct json_ctx *c, const cJSON *obj, const char *path,
+                       struct syn_discovery *d)
+{
+    static const char *const keys[] = {"method", "watchers", "resolver", NULL};
+    char p[JSON_PATH_MAX];
+    if (syn_check_keys(c, obj, path, keys, NULL) < 0) return -1;
+    json_path_key(p, sizeof p, path, "watchers");
+    const cJSON *ws = json_lookup(obj, "watchers");
+    if (!ws) return json_failf(c, NULL, "%s: missing (required for multi)", p);
+    if (parse_watchers(c, ws, p, NULL, d) < 0) return -1;
+    if (d->nwatchers == 0) return json_fail(c, p, "at least one watcher", ws);
+    json_path_key(p, sizeof p, path, "resolver");
+    const cJSON *r = json_lookup(obj, "resolver");
+    if (!r) return json_failf(c, NULL, "%s: missing (required for multi)", p);
+    return parse_resolver(c, r, p, d);
+}
+
+int syn_parse_discovery_multi(struct json_ctx *c, const cJSON *multi, const char *path,
+                              const char *primary_path, struct syn_discovery *d)
+{
+    static const char *const keys[] = {"method", "watchers", "resolver", NULL};
+    char p[JSON_PATH_MAX];
+    if (!cJSON_IsObject(multi)) return json_fail(c, path, "an object {watchers, resolver}", multi);
+    if (syn_check_keys(c, multi, path, keys, NULL) < 0) return -1;
+    if (check_child(c, primary_path, d) < 0) return -1;
+    const cJSON *m = json_lookup(multi, "method");
+    json_path_key(p, sizeof p, path, "method");
+    if (m && !cJSON_IsNull(m) && !(cJSON_IsString(m) && strcmp(m->valuestring, "multi") == 0))
+        return json_fail(c, p, "\"multi\" (or nothing)", m);
+    struct syn_discovery merged = {0};
+    merged.kind = SYN_DISCOVERY_MULTI;
+    int r = -1;
+    if (!(merged.method = strdup("multi"))) {
+        json_oom(c);
+        goto out;
+    }
+    json_path_key(p, sizeof p, path, "watchers");
+    const cJSON *ws = json_lookup(multi, "watchers");
+    if (ws && !cJSON_IsNull(ws) && parse_watchers(c, ws, p, "primary", &merged) < 0) goto out;
+    /* Synapse adds the primary last: union's generator config comes from
+     * the first watcher that has one, so the others are asked first. */
+    struct syn_multi_watcher *w = push_watcher(c, &merged, "primary");
+    if (!w) goto out;
+    w->discovery = *d;
+    memset(d, 0, sizeof *d);
+    json_path_key(p, sizeof p, path, "resolver");
+    const cJSON *res = json_lookup(multi, "resolver");
+    if (!res) {
+        json_failf(c, NULL, "%s: missing (required for discovery_multi)", p);
+        goto out;
+    }
+    r = parse_resolver(c, res, p, &merged);
+out:
+    syn_discovery_clear(d);
+    *d = merged;
+    return r;
+}
+
 int syn_parse_discovery(struct json_ctx *c, const cJSON *obj, const char *path,
                         struct syn_discovery *d)
 {
@@ -559,13 +819,16 @@ int syn_parse_discovery(struct json_ctx *c, const cJSON *obj, const char *path,
     } else if (strcmp(d->method, "etcd") == 0) {
         d->kind = SYN_DISCOVERY_ETCD;
         r = parse_etcd(c, obj, path, d);
+    } else if (strcmp(d->method, "multi") == 0) {
+        d->kind = SYN_DISCOVERY_MULTI;
+        return parse_multi(c, obj, path, d);
     } else {
         const char *what = "unknown discovery method";
         for (const char *const *s = synapse_only_methods; *s; s++)
             if (strcmp(*s, d->method) == 0) what = "a Synapse watcher smartdock does not implement";
         return json_failf(c, NULL,
-                          "%s: %s \"%.64s\" (supported: base, dns, docker, etcd, zookeeper, "
-                          "zookeeper_dns, zookeeper_dns_poll, zookeeper_poll)",
+                          "%s: %s \"%.64s\" (supported: base, dns, docker, etcd, multi, "
+                          "zookeeper, zookeeper_dns, zookeeper_dns_poll, zookeeper_poll)",
                           p, what, d->method);
     }
     if (r < 0) return -1;
@@ -599,5 +862,12 @@ void syn_discovery_clear(struct syn_discovery *d)
         free(d->label_filters[i].value);
     }
     free(d->label_filters);
+    free(d->endpoint_name);
+    free(d->generator_config_path);
+    for (size_t i = 0; i < d->nwatchers; i++) {
+        free(d->watchers[i].name);
+        syn_discovery_clear(&d->watchers[i].discovery);
+    }
+    free(d->watchers);
     memset(d, 0, sizeof *d);
 }

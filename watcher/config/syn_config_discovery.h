@@ -22,7 +22,16 @@ enum syn_discovery_method {
     SYN_DISCOVERY_ETCD,
     SYN_DISCOVERY_DNS,           /* "dns": servers' names re-resolved */
     SYN_DISCOVERY_ZOOKEEPER_DNS, /* "zookeeper_dns(_poll)": ZooKeeper names, re-resolved */
+    SYN_DISCOVERY_MULTI,         /* Synapse's multi watcher: child discoveries and a resolver */
 };
+
+/* zookeeper's decode.method: how a child's data becomes a backend. */
+enum syn_decode { SYN_DECODE_NERVE, SYN_DECODE_SERVERSET };
+
+/* multi's resolver.method. */
+enum syn_resolver { SYN_RESOLVER_UNION, SYN_RESOLVER_SEQUENTIAL };
+
+struct syn_multi_watcher;
 
 enum syn_label_condition { SYN_LABEL_EQUALS, SYN_LABEL_NOT_EQUALS };
 
@@ -82,15 +91,40 @@ struct syn_discovery {
     char *etcd_username, *etcd_password;
     char *etcd_ca_file, *etcd_cert_file, *etcd_key_file;
 
+    /* zookeeper: decode {method, endpoint_name} */
+    enum syn_decode decode;
+    char *endpoint_name; /* serverset: an additionalEndpoints key; NULL: serviceEndpoint */
+    /* zookeeper: where per-service haproxy settings are read from: NULL reads the
+     * data of path (Synapse's default); "generator_config_path": "disabled" sets
+     * generator_config_disabled. */
+    char *generator_config_path;
+    bool generator_config_disabled;
+
+    /* multi: the child discoveries, in sequential_order for the sequential
+     * resolver, else in file order; discovery_multi's "primary" among them. */
+    struct syn_multi_watcher *watchers;
+    size_t nwatchers;
+    enum syn_resolver resolver;
+
     /* any method; Synapse's deprecated singular "label_filter" is merged in */
     struct syn_label_filter *label_filters;
     size_t nlabel_filters;
+};
+
+struct syn_multi_watcher {
+    char *name;
+    struct syn_discovery discovery; /* never SYN_DISCOVERY_MULTI or _BASE */
 };
 
 /* For syn_config.c: parses the discovery object at path into out; -1 after
  * writing the error into c. */
 int syn_parse_discovery(struct json_ctx *c, const struct cJSON *obj, const char *path,
                         struct syn_discovery *out);
+/* For syn_config.c: Synapse's discovery_multi ({watchers, resolver[, method]})
+ * with the service's discovery as its watcher "primary": replaces *d, parsed
+ * already from primary, with the multi discovery built from both. */
+int syn_parse_discovery_multi(struct json_ctx *c, const struct cJSON *multi, const char *path,
+                              const char *primary_path, struct syn_discovery *d);
 void syn_discovery_clear(struct syn_discovery *d);
 
 #endif

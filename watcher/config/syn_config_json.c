@@ -22,15 +22,12 @@ static const struct {
     const char *instead;
 } ignored_why[] = {
     {"statsd", "smartdock exports no metrics; it logs a summary line at exit"},
-    {"leader_election", "every backend is served, not only the lowest sequence id"},
     {"load_test_concurrency", "every backend is rendered once"},
-    {"decode", "children are read as Nerve JSON; a child that is not is skipped with one log line"},
     {"retry_policy",
      "the ZooKeeper client reconnects by itself, forever, and every child is read again"},
     {"generator_config_path",
-     "the haproxy options come from this config only; no data is read from ZooKeeper"},
+     "the haproxy options come from this config only; no data is read from ZooKeeper yet"},
     {"discovery_jitter", "polling sets no watches, so there is nothing to delay (as in Synapse)"},
-    {"discovery_multi", "only discovery runs; there is no multi watcher"},
     {"use_nerve_weights",
      "Synapse reads only the top-level haproxy.use_nerve_weights, so this one changes nothing "
      "there either"},

@@ -3,6 +3,7 @@
 #include "dns_discovery.h"
 #include "docker_discovery.h"
 #include "etcd_discovery.h"
+#include "multi_discovery.h"
 #include "log.h"
 #include "zk_discovery.h"
 
@@ -26,6 +27,7 @@ struct discovery *discovery_new(struct discovery_hub *h, const struct syn_servic
     case SYN_DISCOVERY_ETCD: impl = &etcd_discovery_impl; break;
     case SYN_DISCOVERY_DNS:
     case SYN_DISCOVERY_ZOOKEEPER_DNS: impl = &dns_discovery_impl; break;
+    case SYN_DISCOVERY_MULTI: impl = &multi_discovery_impl; break;
     case SYN_DISCOVERY_BASE: return NULL;
     }
     struct discovery *d = calloc(1, sizeof *d);

@@ -1,6 +1,7 @@
 #include "zk_child_set.h"
 
 #include "log.h"
+#include "serverset.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,9 @@ struct zk_child {
 
 struct zk_child_set {
     char *service, *path;
-    char rejected[256]; /* why the last read's data was refused */
+    bool serverset;      /* children are Finagle ServerSet members, not Nerve JSON */
+    char *endpoint_name; /* serverset: the additionalEndpoints entry, or NULL */
+    char rejected[256];  /* why the last read's data was refused */
     struct zk_child *children;
     size_t nchildren, cap;
     struct zk_child_set_request *requests; /* queue: [head, nrequests) */
@@ -69,7 +72,17 @@ void zk_child_set_free(struct zk_child_set *cs)
     free(cs->requests);
     free(cs->service);
     free(cs->path);
+    free(cs->endpoint_name);
     free(cs);
+}
+
+int zk_child_set_decode_serverset(struct zk_child_set *cs, const char *endpoint_name)
+{
+    cs->serverset = true;
+    free(cs->endpoint_name);
+    cs->endpoint_name = NULL;
+    if (endpoint_name && !(cs->endpoint_name = strdup(endpoint_name))) return -1;
+    return 0;
 }
 
 const char *zk_child_set_path(const struct zk_child_set *cs)
@@ -208,7 +221,15 @@ const char *zk_child_set_read(struct zk_child_set *cs, const char *name, int rc,
     if (c && rc == ZOK) {
         char err[256];
         backend_clear(&c->b);
-        if (backend_decode_nerve(data, data ? (size_t)datalen : 0, &c->b, err, sizeof err) == 0) {
+        size_t len = data && datalen > 0 ? (size_t)datalen : 0;
+        int decoded = cs->serverset ? (int)serverset_decode(data, len, cs->endpoint_name, &c->b,
+                                                            err, sizeof err)
+                                    : backend_decode_nerve(data, len, &c->b, err, sizeof err);
+        if (decoded == SERVERSET_NOT_ALIVE) {
+            /* announced, but not for traffic: left out without counting as refused */
+            c->state = CHILD_BAD;
+            log_info("service %s: not serving znode %s/%s: %s", cs->service, cs->path, name, err);
+        } else if (decoded == 0) {
             c->state = CHILD_OK;
             free(c->b.source);
             c->b.source = strdup(name);

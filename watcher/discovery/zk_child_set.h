@@ -40,6 +40,10 @@ struct zk_child_set_request {
  * trailing '/' of path is dropped. */
 struct zk_child_set *zk_child_set_new(const char *service, const char *path);
 void zk_child_set_free(struct zk_child_set *cs);
+/* Children's data are Finagle ServerSet members (serverset.h) from now on,
+ * read from additionalEndpoints[endpoint_name] when it is not NULL (copied).
+ * Path-encoded children are still Nerve's. 0, or -1 on allocation failure. */
+int zk_child_set_decode_serverset(struct zk_child_set *cs, const char *endpoint_name);
 /* The path watched, without a trailing '/'. */
 const char *zk_child_set_path(const struct zk_child_set *cs);
 

@@ -332,7 +332,10 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     struct zk_conn *conn =
         d ? conn_get(h, hosts, disc->auth_file, disc->zk_session_timeout_ms) : NULL;
     free(hosts);
-    if (!conn || !(d->children = zk_child_set_new(svc->name, disc->path))) {
+    if (!conn || !(d->children = zk_child_set_new(svc->name, disc->path)) ||
+        (disc->decode == SYN_DECODE_SERVERSET &&
+         zk_child_set_decode_serverset(d->children, disc->endpoint_name) < 0)) {
+        if (d) zk_child_set_free(d->children);
         free(d);
         return NULL;
     }

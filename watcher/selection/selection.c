@@ -45,6 +45,43 @@ static size_t keep_first_created(struct backend_list *l, size_t max)
     return over;
 }
 
+int64_t selection_leader_id(const char *source)
+{
+    if (!source) return -1;
+    const char *slash = strrchr(source, '/');
+    const char *name = slash ? slash + 1 : source;
+    const char *us = strrchr(name, '_');
+    const char *digits = us ? us + 1 : name;
+    size_t n = strlen(digits);
+    if (n == 0 || n > 18 || strspn(digits, "0123456789") != n) return -1;
+    return strtoll(digits, NULL, 10);
+}
+
+/* Keeps only the backend with the lowest leader id; empties l, and says
+ * why, when one has none (as Synapse, the election then serves nothing). */
+static const char *elect_leader(struct backend_list *l)
+{
+    if (l->n == 0) return "no backends to choose from";
+    size_t best = 0;
+    int64_t best_id = -1;
+    for (size_t i = 0; i < l->n; i++) {
+        int64_t id = selection_leader_id(l->v[i].source);
+        if (id < 0) {
+            for (size_t j = 0; j < l->n; j++)
+                backend_clear(&l->v[j]);
+            l->n = 0;
+            return "not every backend has a sequence id";
+        }
+        if (best_id < 0 || id < best_id) best_id = id, best = i;
+    }
+    struct backend keep = l->v[best];
+    for (size_t i = 0; i < l->n; i++)
+        if (i != best) backend_clear(&l->v[i]);
+    l->v[0] = keep;
+    l->n = 1;
+    return NULL;
+}
+
 enum selection_outcome selection_apply(const struct syn_service *svc,
                                        const struct server_options_policy *policy,
                                        size_t max_servers, struct backend_list *discovered,
@@ -53,6 +90,7 @@ enum selection_outcome selection_apply(const struct syn_service *svc,
     struct selection_notes ignored = {0};
     if (!notes) notes = &ignored;
     notes->filtered_out = notes->over_limit = notes->labels_cut = 0;
+    notes->election_failed = NULL;
     size_t kept = 0, dropped = 0, found = discovered->n;
     for (size_t i = 0; i < discovered->n; i++) {
         struct backend *b = &discovered->v[i];
@@ -74,6 +112,7 @@ enum selection_outcome selection_apply(const struct syn_service *svc,
     notes->filtered_out = dropped;
     backend_list_sort_unique_dropping(discovered, notes == &ignored ? NULL : &notes->conflicts);
     notes->over_limit = keep_first_created(discovered, max_servers);
+    if (svc->leader_election && found > 0) notes->election_failed = elect_leader(discovered);
     for (size_t i = 0; i < discovered->n; i++)
         if (discovered->v[i].over_limits & BACKEND_OVER_LABELS) notes->labels_cut++;
 

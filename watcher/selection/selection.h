@@ -5,6 +5,7 @@
 #define SMARTDOCK_SELECTION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "backend.h"
 #include "syn_config.h"
@@ -34,13 +35,21 @@ struct selection_notes {
     struct strlist refused_why;
     size_t over_limit; /* beyond max_servers: the last created are left out */
     size_t labels_cut; /* backends whose labels decode left out (BACKEND_OVER_LABELS) */
+    /* leader_election found no leader: why (none is then served), else NULL */
+    const char *election_failed;
 };
+
+/* Synapse's leader id of a registration: the number after the last '_' of
+ * its ZooKeeper child's name (the sequence ZooKeeper appended), read from
+ * source; -1 when there is none. */
+int64_t selection_leader_id(const char *source);
 
 /* Filters discovered (consumed) by label, refuses registrations whose
  * haproxy_server_options policy refuses (NULL: the default allow-list), keeps
  * the first created of each host:port, keeps at most max_servers (the first
- * created), sorts by name, then replaces *current unless the rules say
- * otherwise. notes may be NULL. O(n log n). */
+ * created), sorts by name, keeps only the lowest leader id with
+ * leader_election, then replaces *current unless the rules say otherwise. notes may be NULL. O(n
+ * log n). */
 enum selection_outcome selection_apply(const struct syn_service *svc,
                                        const struct server_options_policy *policy,
                                        size_t max_servers, struct backend_list *discovered,
