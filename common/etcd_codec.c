@@ -293,6 +293,20 @@ void etcd_range_clear(struct etcd_range *r)
     memset(r, 0, sizeof *r);
 }
 
+size_t etcd_watch_msg_news(const struct etcd_watch_msg *m, int64_t *revision,
+                           const struct etcd_event **news)
+{
+    const int64_t seen = *revision; /* before this message: not per event */
+    size_t n = 0;
+    for (size_t i = 0; i < m->nevents; i++) {
+        const struct etcd_event *ev = &m->events[i];
+        if (ev->kv.mod_revision && ev->kv.mod_revision <= seen) continue;
+        news[n++] = ev;
+        if (ev->kv.mod_revision > *revision) *revision = ev->kv.mod_revision;
+    }
+    return n;
+}
+
 void etcd_watch_msg_clear(struct etcd_watch_msg *m)
 {
     for (size_t i = 0; i < m->nevents; i++)

@@ -96,6 +96,14 @@ void etcd_range_clear(struct etcd_range *r);
 int etcd_decode_watch(const struct cJSON *root, struct etcd_watch_msg *out, char *err,
                       size_t errlen);
 void etcd_watch_msg_clear(struct etcd_watch_msg *m);
+/*
+ * The events of m that a reader holding every change up to *revision has not
+ * seen, in order, into news (room for m->nevents); *revision becomes the
+ * newest. Events of one message may share a revision (a transaction, or a
+ * lease revoked with several keys): all of them are news. Returns how many.
+ */
+size_t etcd_watch_msg_news(const struct etcd_watch_msg *m, int64_t *revision,
+                           const struct etcd_event **news);
 
 int etcd_decode_lease_grant(const struct cJSON *root, int64_t *id, int64_t *ttl, char *err,
                             size_t errlen);

@@ -24,7 +24,8 @@
 # configs stay there (DEMO_KEEP_LOGS=0 removes them too). Takes about 25 s
 # once built.
 #
-# The servers are started with the e2e harness, tests/lib/lib.sh.
+# The servers are started with deploy/lib/loopback.sh (which the e2e tests
+# use too).
 set -eE -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,7 +45,7 @@ fi
 
 # ---------------------------------------------------------------- install, build
 
-. "$ROOT/tests/lib/deps.sh"
+. "$ROOT/deploy/lib/deps.sh"
 packages=(build-essential cmake pkg-config libzookeeper-mt-dev libcurl4-openssl-dev libssl-dev
 	libcjson-dev libmicrohttpd-dev libyaml-dev libc-ares-dev zookeeper docker.io haproxy busybox-static curl iproute2 procps)
 say "packages: installing whatever is missing of ${packages[*]}"
@@ -62,7 +63,7 @@ fi
 # ---------------------------------------------------------------- harness
 
 export SMARTDOCK_BUILD_DIR=$BUILD SMARTDOCK_SOURCE_DIR=$ROOT
-. "$ROOT/tests/lib/lib.sh"
+. "$ROOT/deploy/lib/loopback.sh"
 
 # lib.sh's messages, indented under the demo's steps
 sd_log() {
@@ -131,7 +132,7 @@ done
 APP_PORT=$(sd_free_port 8000)
 [ "$APP_PORT" = 8000 ] || note "port 8000 is taken on this machine: the app uses port $APP_PORT"
 
-# The article's image: busybox + a tiny HTTP server (tests/lib/hello.c) +
+# The article's image: busybox + a tiny HTTP server (deploy/lib/hello.c) +
 # /run.sh, committed as local/nodeapp like the article does. Like the
 # article's /run.sh (a shell as PID 1 ignores SIGTERM), the app ignores
 # SIGTERM: `docker stop` SIGKILLs it after its timeout, and it serves meanwhile.
@@ -320,7 +321,8 @@ sd_docker host1 stop -t "$STOP_TIMEOUT" "$victim" >/dev/null
 echo after >"$SD_TMP/phase"
 say "host1: $victim stopped"
 loop_done() { ! sd_alive curl-loop; }
-sd_wait_for "the background curl loop to finish" 30 loop_done
+# 30 requests of at most 2 s each: generous, for a loaded machine
+sd_wait_for "the background curl loop to finish" 120 loop_done
 
 say "what the daemons logged meanwhile:"
 for f in registrator-host1 registrator-host2 watcher; do

@@ -42,8 +42,8 @@ packages=(build-essential cmake pkg-config libzookeeper-mt-dev libcurl4-openssl-
 	libcjson-dev libmicrohttpd-dev libyaml-dev libc-ares-dev libcmocka-dev clang libclang-rt-14-dev mandoc debhelper prometheus systemd jq zookeeper etcd-server haproxy docker.io
 	busybox-static curl wrk iproute2 procps dnsmasq)
 # Missing ones are installed with their services kept stopped (the tests
-# start their own servers in temp dirs): see tests/lib/deps.sh.
-. "$root/tests/lib/deps.sh"
+# start their own servers in temp dirs): see deploy/lib/deps.sh.
+. "$root/deploy/lib/deps.sh"
 SD_DEPS_NAME=run.sh sd_install_packages "${packages[@]}" || exit
 
 # Sanitizers: stop at the first error with a stack trace; report leaks.

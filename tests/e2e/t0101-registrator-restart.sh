@@ -4,11 +4,7 @@
 # old session expired deletes the old session's nodes: never a duplicate.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 p1=$(sd_free_port)
 p2=$(sd_free_port)

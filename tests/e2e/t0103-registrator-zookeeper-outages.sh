@@ -3,11 +3,7 @@
 # and a ZooKeeper restart: registrations come back, never twice.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 p1=$(sd_free_port)
 p2=$(sd_free_port)

@@ -7,11 +7,7 @@
 # Then, without an auth file, restores after an anonymous delete and set.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 secret=e2e-S3cret-pw
 printf 'host1:%s\n' "$secret" >"$SD_TMP/zk.auth"

@@ -3,13 +3,7 @@
 # and 127.0.0.3) feed one watcher and one HAProxy through ZooKeeper.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_dockerd_start d2
-sd_image d1
-sd_image d2
+sd_world zk d1 d2
 
 app=$(sd_free_port)
 app2=$(sd_free_port)
@@ -18,10 +12,8 @@ run() { # run DOCKERD NAME ADDRESS [PORT]
 	local port=${4:-$app}
 	sd_run_web "$1" "$2" "$3" "$port"
 }
-sd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
-sd_registrator_config "$SD_TMP/r2.json" 127.0.0.3 "$DOCKER_HOST_d2" '{}'
-sd_registrator r1 "$SD_TMP/r1.json"
-sd_registrator r2 "$SD_TMP/r2.json"
+sd_label_registrator r1 127.0.0.2 d1
+sd_label_registrator r2 127.0.0.3 d2
 run d1 c1 127.0.0.2
 run d2 c2 127.0.0.3
 sd_wait_for "both registered" 30 sd_zk_count_is /smartdock/services/web 2

@@ -4,9 +4,7 @@
 # state file. file_output writes one JSON file per service.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
+sd_world zk
 
 # Two backends written by "someone else" (persistent Nerve nodes), served
 # by plain hello processes.

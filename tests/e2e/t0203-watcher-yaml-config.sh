@@ -5,18 +5,13 @@
 # a *.yaml service: registered containers are served through HAProxy.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 app=$(sd_free_port)
 app2=$(sd_free_port)
 lb=$(sd_free_port)
 lb_api=$(sd_free_port)
-sd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
-sd_registrator r1 "$SD_TMP/r1.json"
+sd_label_registrator r1 127.0.0.2 d1
 sd_run_web d1 c1 127.0.0.2 "$app"
 sd_run_web d1 c2 127.0.0.2 "$app2"
 sd_wait_for "both registered" 30 sd_zk_count_is /smartdock/services/web 2

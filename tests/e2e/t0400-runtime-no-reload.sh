@@ -6,11 +6,7 @@
 # state" lists exactly the servers discovery has (haproxy.cfg follows).
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 app=$(sd_free_port)
 app2=$(sd_free_port)
@@ -21,8 +17,7 @@ run() { # run NAME ADDRESS PORT
 	sd_docker d1 run -d --network host --name "$1" -l smartdock.service=web -l smartdock.port="$3" \
 		smartdock/hello /bin/hello "$2" "$3" "$1" >/dev/null
 }
-sd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
-sd_registrator r1 "$SD_TMP/r1.json"
+sd_label_registrator r1 127.0.0.2 d1
 run c1 127.0.0.2 "$app"
 sd_wait_for "c1 registered" 30 sd_zk_count_is /smartdock/services/web 1
 

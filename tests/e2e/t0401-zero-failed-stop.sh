@@ -13,11 +13,7 @@
 # Every other request must succeed, and none of it may need a reload.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 lb=$(sd_free_port)
 sock=$SD_TMP/haproxy.sock
@@ -26,8 +22,7 @@ run() { # run NAME ADDRESS [--ignore-term]
 	port=$(sd_free_port)
 	sd_run_web d1 "$1" "$2" "$port" ${3:-}
 }
-sd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
-sd_registrator r1 "$SD_TMP/r1.json"
+sd_label_registrator r1 127.0.0.2 d1
 run stubborn 127.0.0.2 --ignore-term
 run c2 127.0.0.2
 run c3 127.0.0.2

@@ -7,11 +7,7 @@
 # follows reloads as well.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 lb=$(sd_free_port)
 sock=$SD_TMP/haproxy.sock
@@ -20,8 +16,7 @@ run() { # run NAME [--ignore-term]
 	port=$(sd_free_port)
 	sd_run_web d1 "$1" 127.0.0.2 "$port" ${2:-}
 }
-sd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
-sd_registrator r1 "$SD_TMP/r1.json"
+sd_label_registrator r1 127.0.0.2 d1
 # c1 finishes its requests after SIGTERM (it ignores it until docker stop's
 # SIGKILL), as an application that shuts down cleanly would.
 run c1 --ignore-term

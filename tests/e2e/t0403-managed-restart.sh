@@ -6,11 +6,7 @@
 # watcher stops, HAProxy is soft-stopped with it.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 lb=$(sd_free_port)
 sock=$SD_TMP/haproxy.sock
@@ -20,8 +16,7 @@ run() { # run NAME
 	port=$(sd_free_port)
 	sd_run_web d1 "$1" 127.0.0.2 "$port"
 }
-sd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
-sd_registrator r1 "$SD_TMP/r1.json"
+sd_label_registrator r1 127.0.0.2 d1
 run c1
 sd_wait_for "c1 registered" 30 sd_zk_count_is /smartdock/services/web 1
 

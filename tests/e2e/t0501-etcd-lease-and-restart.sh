@@ -7,13 +7,7 @@
 # again instead of missing what changed.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_etcd_start
-sd_dockerd_start d1
-sd_dockerd_start d2
-sd_image d1
-sd_image d2
+sd_world etcd d1 d2
 
 prefix=/smartdock/services/web/
 app=$(sd_free_port)

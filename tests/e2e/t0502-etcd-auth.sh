@@ -5,9 +5,7 @@
 # retrying, so they recover by themselves once etcd lets them in.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_etcd_start
+sd_world etcd
 sd_etcd_enable_auth rootpw
 export SD_ETCD_USER=root SD_ETCD_PASSWORD=rootpw
 sd_dockerd_start d1

@@ -6,11 +6,7 @@
 # appears in no log line; sending it over http:// is warned about once.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_etcd_start
-sd_dockerd_start d1
-sd_image d1
+sd_world etcd d1
 
 prefix=/smartdock/services/
 b64() { sd_etcd_b64 "$1"; }

@@ -6,12 +6,7 @@
 # exposed port counts as published (registrator's bridge/bridge.go).
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_etcd_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk,etcd d1
 sd_image_tag d1 progrium/redis:latest
 sd_image_tag d1 progrium/nginx:latest
 sd_image_tag d1 dockerfile/redis:latest

@@ -9,11 +9,7 @@
 # outcome is in `status --json` each time.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 for img in stay web api new; do sd_image_tag d1 smartdock/$img:latest; done
 
 p_stay=$(sd_free_port)

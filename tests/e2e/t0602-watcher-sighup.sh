@@ -6,11 +6,7 @@
 # refused and the running state kept. `status --json` shows each outcome.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 p_stay=$(sd_free_port)
 p_chg=$(sd_free_port)
@@ -21,8 +17,7 @@ lb_chg=$(sd_free_port)
 lb_chg2=$(sd_free_port)
 lb_gone=$(sd_free_port)
 lb_fresh=$(sd_free_port)
-sd_registrator_config "$SD_TMP/reg.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
-sd_registrator reg "$SD_TMP/reg.json"
+sd_label_registrator reg 127.0.0.2 d1
 for svc in stay chg gone fresh; do
 	port_var=p_$svc
 	sd_docker d1 run -d --network host --name "${svc}1" -l smartdock.service=$svc \

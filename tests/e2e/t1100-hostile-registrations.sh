@@ -13,9 +13,7 @@
 #     join a configured service by label.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
+sd_world zk
 
 words=(disabled cookie track source usesrc interface namespace sni crt ca-file crl-file redir
 	addr init-addr resolvers id on-marked-down on-marked-up)

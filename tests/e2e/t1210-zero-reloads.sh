@@ -12,9 +12,7 @@
 #   fresh assignment would have given other ones.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
+sd_world zk
 
 app=$(sd_free_port)
 lb=$(sd_free_port)

@@ -5,11 +5,7 @@
 # they pass again with no duplicate; Docker's HEALTHCHECK must agree too.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 sd_image_tag d1 smartdock/api:latest
 
 api_port=$(sd_free_port)

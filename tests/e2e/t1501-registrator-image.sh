@@ -10,10 +10,7 @@
 . "$(dirname "$0")/../lib/smartdock.sh"
 sd_need_root
 sd_need_cmd ldd tar cmake
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 sd_log "building the image (deploy/image.sh)"
 DOCKER=$SD_DOCKER_CLI DOCKER_HOST=$DOCKER_HOST_d1 DOCKER_CONFIG=$SD_TMP/.docker \

@@ -7,11 +7,7 @@
 # STATUS= line, and STOPPING=1 at SIGTERM.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 port=$(sd_free_port)
 sd_run_web d1 web1 127.0.0.2 "$port"

@@ -7,10 +7,7 @@
 . "$(dirname "$0")/../lib/smartdock.sh"
 sd_need_root
 sd_need_cmd prometheus jq curl
-sd_setup
-sd_zk_start
-sd_dockerd_start d1
-sd_image d1
+sd_world zk d1
 
 reg_metrics=127.0.0.1:$(sd_free_port)
 w_metrics=127.0.0.1:$(sd_free_port)

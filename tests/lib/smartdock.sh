@@ -45,6 +45,16 @@ sd_registrator() {
 	sd_bg "$1" "$SD_BIN/smartdock-registrator" -v -c "$2"
 }
 
+# sd_label_registrator NAME ADVERTISE_HOST DOCKERD: a ZooKeeper registrator
+# that registers containers by their labels only (no services in its
+# config), config $SD_TMP/NAME.json, started as background process NAME.
+sd_label_registrator() {
+	local host_var=DOCKER_HOST_$3
+	[ -n "${!host_var:-}" ] || sd_fail "sd_label_registrator: no dockerd '$3'"
+	sd_registrator_config "$SD_TMP/$1.json" "$2" "${!host_var}" '{}'
+	sd_registrator "$1" "$SD_TMP/$1.json"
+}
+
 # sd_log_has NAME PATTERN: true when NAME's log has a line matching PATTERN (grep -E).
 sd_log_has() {
 	grep -qE "$2" "$SD_TMP/$1.log"

@@ -326,6 +326,42 @@ static void test_decode_watch(void **state)
     cJSON_Delete(o);
 }
 
+/* A lease revoked with two keys deletes both at one revision: both are news
+ * (the watcher once kept the second key's backend when a registrator died). */
+static void test_watch_news_share_a_revision(void **state)
+{
+    (void)state;
+    char err[256];
+    struct etcd_watch_msg m;
+    cJSON *o =
+        parse("{\"result\":{" HEADER ",\"events\":["
+              "{\"type\":\"DELETE\",\"kv\":{\"key\":\"L3NkL3dlYi9h\",\"mod_revision\":\"7\"}},"
+              "{\"type\":\"DELETE\",\"kv\":{\"key\":\"L3NkL3dlYi96\",\"mod_revision\":\"7\"}}]}}");
+    assert_int_equal(etcd_decode_watch(o, &m, err, sizeof err), 0);
+    assert_int_equal(m.nevents, 2);
+    const struct etcd_event *news[2];
+    int64_t revision = 6;
+    assert_int_equal(etcd_watch_msg_news(&m, &revision, news), 2);
+    assert_int_equal(revision, 7);
+    assert_string_equal(news[0]->kv.key, "/sd/web/a");
+    assert_string_equal(news[1]->kv.key, "/sd/web/z");
+    /* the same message again (a resumed watch): nothing new */
+    assert_int_equal(etcd_watch_msg_news(&m, &revision, news), 0);
+    assert_int_equal(revision, 7);
+    etcd_watch_msg_clear(&m);
+    cJSON_Delete(o);
+
+    /* an older event in a message is skipped, the newer one taken */
+    o = parse(WATCH_EVENTS); /* revisions 5 and 6 */
+    assert_int_equal(etcd_decode_watch(o, &m, err, sizeof err), 0);
+    revision = 5;
+    assert_int_equal(etcd_watch_msg_news(&m, &revision, news), 1);
+    assert_int_equal(news[0]->kv.mod_revision, 6);
+    assert_int_equal(revision, 6);
+    etcd_watch_msg_clear(&m);
+    cJSON_Delete(o);
+}
+
 static void test_decode_watch_compacted(void **state)
 {
     (void)state;
@@ -478,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_decode_range_errors),
         cmocka_unit_test(test_decode_watch),
         cmocka_unit_test(test_decode_watch_compacted),
+        cmocka_unit_test(test_watch_news_share_a_revision),
         cmocka_unit_test(test_decode_watch_errors),
         cmocka_unit_test(test_malformed_value),
         cmocka_unit_test(test_decode_lease),

@@ -330,18 +330,23 @@ static void on_watch_msg(void *arg, const cJSON *msg)
             d->last_error[0] = 0;
             backoff_reset(&d->backoff);
         }
-        bool changed = false;
-        for (size_t i = 0; i < m.nevents; i++) {
-            const struct etcd_event *ev = &m.events[i];
-            if (ev->kv.mod_revision && ev->kv.mod_revision <= d->revision) continue; /* seen */
-            if (ev->type == ETCD_EVENT_DELETE)
-                remove_key(d, ev->kv.key);
-            else
-                put_key(d, &ev->kv);
-            if (ev->kv.mod_revision > d->revision) d->revision = ev->kv.mod_revision;
-            changed = true;
+        const struct etcd_event **news = m.nevents ? calloc(m.nevents, sizeof *news) : NULL;
+        if (m.nevents && !news) {
+            log_error("service %s: out of memory for %zu watch events; reading %s again",
+                      d->svc->name, m.nevents, d->prefix);
+            etcd_watch_msg_clear(&m);
+            resync(d);
+            return;
         }
-        if (changed) publish(d);
+        size_t n = m.nevents ? etcd_watch_msg_news(&m, &d->revision, news) : 0;
+        for (size_t i = 0; i < n; i++) {
+            if (news[i]->type == ETCD_EVENT_DELETE)
+                remove_key(d, news[i]->kv.key);
+            else
+                put_key(d, &news[i]->kv);
+        }
+        free(news);
+        if (n) publish(d);
     }
     etcd_watch_msg_clear(&m);
 }

@@ -16,10 +16,12 @@
  */
 #include "haproxy_apply.h"
 
+#include "backoff.h"
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,7 +70,7 @@ struct haproxy_apply {
     bool reload_owed;   /* the target changed but haproxy was not reloaded yet */
     bool reload_failed; /* the last reload failed: retried on a timer or the next submit */
     uint64_t retry_timer;
-    unsigned retry_delay_ms;
+    struct backoff retry_backoff; /* after a failed reload: 1 s doubling to 60 s */
     uint64_t reload_timer, step_timer;
     bool reloaded_once;
     uint64_t last_reload_ms, reload_gap_ms;
@@ -336,19 +338,18 @@ static void reload_done(struct haproxy_apply *a, bool ok)
     if (!ok) {
         /* HAProxy runs the previous config: try again on a backoff timer,
          * never sooner than restart_interval, and at the next change. */
-        a->retry_delay_ms = a->retry_delay_ms ? a->retry_delay_ms * 2 : 1000;
-        if (a->retry_delay_ms < a->interval_ms) a->retry_delay_ms = a->interval_ms;
-        if (a->retry_delay_ms > 60000) a->retry_delay_ms = 60000;
-        log_error("haproxy reload failed (%s); HAProxy runs the previous config; retrying in %u ms",
-                  status_text(&a->child, why, sizeof why), a->retry_delay_ms);
+        uint64_t delay_ms = backoff_next(&a->retry_backoff);
+        if (delay_ms < a->interval_ms) delay_ms = a->interval_ms;
+        log_error("haproxy reload failed (%s); HAProxy runs the previous config; retrying in "
+                  "%" PRIu64 " ms",
+                  status_text(&a->child, why, sizeof why), delay_ms);
         log_output(&a->child, LL_ERROR, LINES_ALL);
         a->reload_failed = true;
-        if (!a->retry_timer)
-            a->retry_timer = loop_timer(a->loop, a->retry_delay_ms, on_retry_timer, a);
+        if (!a->retry_timer) a->retry_timer = loop_timer(a->loop, delay_ms, on_retry_timer, a);
         finish(a, false, false);
         return;
     }
-    a->retry_delay_ms = 0;
+    backoff_reset(&a->retry_backoff);
     if (a->retry_timer) loop_timer_cancel(a->loop, a->retry_timer);
     a->retry_timer = 0;
     a->reload_owed = false;
@@ -621,6 +622,7 @@ struct haproxy_apply *haproxy_apply_new(struct loop *l, const struct haproxy_app
     int pct = opts->restart_jitter_pct;
     a->jitter_pct = pct < 0 ? 0 : pct > 100 ? 100 : (uint64_t)pct;
     a->child_timeout_ms = CHILD_TIMEOUT_MS;
+    backoff_init(&a->retry_backoff, 1000, 60000, 0, 0); /* no jitter: one watcher per HAProxy */
     a->rng = (uint32_t)(loop_now_ms() ^ ((uint64_t)getpid() << 16)) | 1;
     return a;
 }

@@ -25,7 +25,7 @@
  * SIGTERM and SIGINT make it exit 0 at once. With --ignore-term it ignores
  * SIGTERM, so `docker stop -t N` has to wait N seconds and SIGKILL it.
  *
- * Built by tests/lib/lib.sh with `cc -static -O2` and copied into a busybox
+ * Built by deploy/lib/loopback.sh with `cc -static -O2` and copied into a busybox
  * image; it must stay a single self-contained file with no dependencies.
  */
 #define _GNU_SOURCE

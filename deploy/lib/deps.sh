@@ -1,4 +1,4 @@
-# tests/lib/deps.sh: install missing Debian packages, shared by tests/run.sh
+# deploy/lib/deps.sh: install missing Debian packages, shared by tests/run.sh
 # and deploy/demo.sh. Source it, then:
 #
 #   sd_install_packages cmake haproxy docker.io ...
