@@ -274,6 +274,31 @@ static void report_ready(struct watcher *w)
     w->opts.on_ready(w->opts.ready_arg);
 }
 
+/* The ids of the haproxy.cfg on disk, for a render with no previous model (at
+ * start, after SIGHUP): a restarted watcher writes the ids HAProxy runs with
+ * (and can adopt it). A missing or unreadable file is an empty seed. */
+static struct server_id_seed *seed_from_disk(const char *path)
+{
+    char *text = NULL;
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (f) {
+        size_t cap = 0, n = 0, r;
+        char buf[65536];
+        while ((r = fread(buf, 1, sizeof buf, f)) > 0 && n < (64u << 20)) {
+            char *t = realloc(text, (cap = n + r + 1));
+            if (!t) break;
+            text = t;
+            memcpy(text + n, buf, r);
+            n += r;
+            text[n] = '\0';
+        }
+        fclose(f);
+    }
+    struct server_id_seed *seed = server_id_seed_parse(text);
+    free(text);
+    return seed;
+}
+
 /* True when the file at path holds exactly text. */
 static bool file_holds(const char *path, const char *text)
 {
@@ -338,6 +363,14 @@ static void render_now(void *arg)
     for (size_t i = 0; i < w->cfg->nservices; i++)
         lists[i] = served(w, i, &scratch[i]);
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
+    struct server_id_seed *seed =
+        w->last_model ? NULL : seed_from_disk(w->cfg->haproxy.config_file_path);
+    struct render_server_list *held = NULL;
+    if (w->rs && (held = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *held)))
+        for (size_t i = 0; i < w->cfg->nservices; i++)
+            if (runtime_sync_draining(w->rs, i, &held[i]) < 0) held[i].n = 0;
+    ropts.id_seed = seed;
+    ropts.held = held;
     struct strlist warnings = {0};
     /* Only the services that changed since the last model are rendered; the
      * others share its blocks, and the planner skips them. */
@@ -350,6 +383,10 @@ static void render_now(void *arg)
     struct render_model *model =
         render_model_new(w->cfg, lists, &ropts, w->last_model, w->changed, &warnings);
     uint64_t t1 = loop_now_us();
+    server_id_seed_free(seed);
+    for (size_t i = 0; held && i < w->cfg->nservices; i++)
+        free(held[i].v);
+    free(held);
     char *text = model ? render_model_text(model) : NULL;
     struct render_model *kept = text ? render_model_share(model) : NULL;
     free(lists); /* shallow: the backends stay in w->services */

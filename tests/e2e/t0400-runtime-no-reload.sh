@@ -22,12 +22,12 @@ run c1 127.0.0.2 "$app"
 sd_wait_for "c1 registered" 30 sd_zk_count_is /smartdock/services/web 1
 
 svc=$(sd_zk_service "$lb" /smartdock/services/web)
-sd_watcher_config "$SD_TMP/once.json" "$svc" "\"do_reloads\": false, \"socket_file_path\": \"$sock\""
+sd_watcher_config "$SD_TMP/once.json" "$svc" "\"do_reloads\": false, \"socket_file_path\": \"$sock\", \"use_nerve_weights\": true"
 "$SD_BIN/smartdock-watcher" --once -c "$SD_TMP/once.json"
 sd_haproxy_start "$SD_TMP/haproxy.cfg"
 master_sock=$SD_TMP/haproxy/master.sock
 sd_watcher_config "$SD_TMP/watcher.json" "$svc" \
-	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\", \"socket_file_path\": \"$sock\""
+	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\", \"socket_file_path\": \"$sock\", \"use_nerve_weights\": true"
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 url=http://127.0.0.1:$lb/
 sd_wait_for "c1 answers" 30 sd_all_answer "$url" c1
@@ -52,7 +52,7 @@ no_reload() { # no_reload WHAT
 run c2 127.0.0.2 "$app2"
 sd_wait_for "c2 in show servers state" 30 sd_hap_has_server "$sock" web "^127\.0\.0\.2_${app2}_.* 0 1$"
 sd_wait_for "c1 and c2 answer" 30 sd_all_answer "$url" c1 c2
-sd_log_has watcher "runtime: add server web/127\.0\.0\.2_${app2}_[0-9a-f]+ 127\.0\.0\.2:${app2}" ||
+sd_log_has watcher "runtime: add server web/127\.0\.0\.2_${app2}_[0-9a-f]+_127\.0\.0\.2:${app2} 127\.0\.0\.2:${app2} id [0-9]+" ||
 	sd_fail "no runtime add logged"
 sd_wait_for "haproxy.cfg follows the add" 30 grep -q "server 127.0.0.2_${app2}_" "$SD_TMP/haproxy.cfg"
 no_reload "add"
@@ -61,7 +61,7 @@ no_reload "add"
 sd_docker d1 stop c1 >/dev/null
 c1_gone() { ! sd_hap_servers "$sock" web | grep -q "^127\.0\.0\.2_${app}_"; }
 sd_wait_for "c1 gone from show servers state" 30 c1_gone
-sd_log_has watcher "runtime: set server web/127\.0\.0\.2_${app}_[0-9a-f]+ state drain" || sd_fail "no drain logged"
+sd_log_has watcher "runtime: set server web/127\.0\.0\.2_${app}_[0-9a-f]+_127\.0\.0\.2:${app} state drain" || sd_fail "no drain logged"
 sd_wait_for "del logged" 30 sd_log_has watcher "runtime: del server web/127\.0\.0\.2_${app}_"
 sd_wait_for "only c2 answers" 30 sd_all_answer "$url" c2
 if grep -q "server 127.0.0.2_${app}_" "$SD_TMP/haproxy.cfg"; then sd_fail "haproxy.cfg still has c1"; fi
@@ -71,13 +71,13 @@ no_reload "remove"
 sd_bg hw "$(sd_hello_bin)" 127.0.0.5 "$wport" hw
 sd_wait_for "hw listening" 30 sd_port_open 127.0.0.5 "$wport"
 sd_zkctl create /smartdock/services/web/hw_ "{\"host\":\"127.0.0.5\",\"port\":$wport,\"name\":\"hw\",\"weight\":10}" sequential >/dev/null
-sd_wait_for "hw added with weight 10" 30 sd_hap_has_server "$sock" web "^hw 127\.0\.0\.5:$wport 0 10$"
+sd_wait_for "hw added with weight 10" 30 sd_hap_has_server "$sock" web "^hw_127\.0\.0\.5:$wport 127\.0\.0\.5:$wport 0 10$"
 first=$(sd_zkctl ls /smartdock/services/web | grep '^hw_')
 sd_zkctl create /smartdock/services/web/hw_ "{\"host\":\"127.0.0.5\",\"port\":$wport,\"name\":\"hw\",\"weight\":20}" sequential >/dev/null
 sd_zkctl delete "/smartdock/services/web/$first"
-sd_wait_for "hw re-weighted to 20" 30 sd_hap_has_server "$sock" web "^hw 127\.0\.0\.5:$wport 0 20$"
-sd_log_has watcher "runtime: set weight web/hw 20" || sd_fail "no runtime set weight logged"
-sd_wait_for "haproxy.cfg has weight 20" 30 grep -q "server hw 127.0.0.5:$wport weight 20" "$SD_TMP/haproxy.cfg"
+sd_wait_for "hw re-weighted to 20" 30 sd_hap_has_server "$sock" web "^hw_127\.0\.0\.5:$wport 127\.0\.0\.5:$wport 0 20$"
+sd_log_has watcher "runtime: set weight web/hw_127\.0\.0\.5:$wport 20" || sd_fail "no runtime set weight logged"
+sd_wait_for "haproxy.cfg has weight 20" 30 grep -qE "server hw_127.0.0.5:$wport 127.0.0.5:$wport id [0-9]+ weight 20" "$SD_TMP/haproxy.cfg"
 sd_wait_for "c2 and hw answer" 30 sd_all_answer "$url" c2 hw
 no_reload "weight"
 

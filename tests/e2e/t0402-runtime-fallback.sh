@@ -54,7 +54,7 @@ confirmed_at_least() { [ "$(grep -c 'runtime: stats socket .* answers from hapro
 # the next add there reloads straight away.
 r0=$(sd_watcher_reloads watcher)
 sd_zkctl create /smartdock/services/st/st2 "{\"host\":\"127.0.0.7\",\"port\":$st2,\"name\":\"st2\"}" >/dev/null
-sd_wait_for "refusal logged" 30 sd_log_has watcher '"add server st/st2 127.0.0.7:[0-9]+" failed: Backend must use a dynamic load balancing.*falling back to a validated reload'
+sd_wait_for "refusal logged" 30 sd_log_has watcher '"add server st/st2_127\.0\.0\.7:[0-9]+ 127\.0\.0\.7:[0-9]+ id [0-9]+" failed: Backend must use a dynamic load balancing.*falling back to a validated reload'
 sd_wait_for "reloaded instead" 30 reloads_are $((r0 + 1))
 sd_wait_for "st1 and st2 answer" 30 sd_all_answer "http://127.0.0.1:$lb2/" st1 st2
 sd_wait_for "runtime API confirmed again" 30 confirmed_at_least 2

@@ -21,7 +21,7 @@ run() { # run DOCKERD NAME ADDRESS [PORT]
 in_cfg() {
 	local want=() n got
 	for n in "$@"; do want+=("$(sd_container_id "${n%%@*}" "${n#*@}" | cut -c1-12)"); done
-	got=$(grep -oE "^\s*server [^ ]+" "$SD_TMP/haproxy.cfg" | awk '{print $2}' | sed 's/.*_//' | sort)
+	got=$(grep -oE "^\s*server [^ ]+" "$SD_TMP/haproxy.cfg" | awk '{print $2}' | sed -E 's/_[^_]*$//; s/.*_//' | sort)
 	[ "$got" = "$(printf '%s\n' "${want[@]}" | sort)" ]
 }
 key_of() { # key_of DOCKERD NAME

@@ -40,7 +40,7 @@ watcher_config() { # watcher_config FILE HAPROXY_CFG [EXTRA_DISCOVERY_JSON]
 creds='"username": "root", "password": "rootpw"'
 
 run c1 "$app"
-c1=127.0.0.2_${app}_$(sd_container_id d1 c1 | cut -c1-12)
+c1=127.0.0.2_${app}_$(sd_container_id d1 c1 | cut -c1-12)_127.0.0.2:${app}
 
 # With credentials.
 sd_etcd_registrator_config "$SD_TMP/ra.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}' 10 "$creds"
@@ -73,7 +73,7 @@ sd_wait_for "wb keeps retrying" 30 count_at_least "$SD_TMP/wb.log" "debug .*user
 # authenticates again by itself.
 sd_etcd_restart
 run c2 "$app2"
-c2=127.0.0.2_${app2}_$(sd_container_id d1 c2 | cut -c1-12)
+c2=127.0.0.2_${app2}_$(sd_container_id d1 c2 | cut -c1-12)_127.0.0.2:${app2}
 sd_wait_for "c2 registered after the restart" 30 sd_etcd_count_is "$prefix" 2
 sd_wait_for "watcher with credentials renders c1 and c2" 30 servers_are "$SD_TMP/wa.cfg" "$c1" "$c2"
 count_at_least "$SD_TMP/ra.log" 'authenticated as "root"' 2 || sd_fail "ra did not authenticate again"

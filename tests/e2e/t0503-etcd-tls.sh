@@ -50,7 +50,7 @@ app=$(sd_free_port)
 lb=$(sd_free_port)
 sd_docker d1 run -d --network host --name c1 -l smartdock.service=web -l smartdock.port="$app" \
 	smartdock/hello /bin/hello 127.0.0.2 "$app" c1 >/dev/null
-c1=127.0.0.2_${app}_$(sd_container_id d1 c1 | cut -c1-12)
+c1=127.0.0.2_${app}_$(sd_container_id d1 c1 | cut -c1-12)_127.0.0.2:${app}
 tls="\"ca_file\": \"$pki/ca.pem\", \"cert_file\": \"$pki/client.pem\", \"key_file\": \"$pki/client.key\""
 
 sd_etcd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}' 10 "$tls"

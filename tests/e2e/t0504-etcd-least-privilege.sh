@@ -43,7 +43,7 @@ fi
 app=$(sd_free_port)
 lb=$(sd_free_port)
 sd_run_web d1 c1 127.0.0.2 "$app"
-c1=127.0.0.2_${app}_$(sd_container_id d1 c1 | cut -c1-12)
+c1=127.0.0.2_${app}_$(sd_container_id d1 c1 | cut -c1-12)_127.0.0.2:${app}
 
 sd_etcd_registrator_config "$SD_TMP/r1.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}' 10 \
 	"\"username\": \"host1\", \"password\": \"$pw1\""

@@ -44,46 +44,46 @@ node() { # node SERVICE NAME JSON: a persistent sequential znode NAME_<seq>
 	sd_zkctl create "/smartdock/services/$1/$2_" "$3" sequential >/dev/null
 }
 node web web1 "{\"host\":\"127.0.0.2\",\"port\":$web1,\"name\":\"web1\"}"
-sd_watcher_config "$SD_TMP/once.json" "$services" "\"do_reloads\": false, \"socket_file_path\": \"$sock\""
+sd_watcher_config "$SD_TMP/once.json" "$services" "\"do_reloads\": false, \"socket_file_path\": \"$sock\", \"use_nerve_weights\": true"
 "$SD_BIN/smartdock-watcher" --once -c "$SD_TMP/once.json"
 sd_haproxy_start "$cfg"
 sd_watcher_config "$SD_TMP/watcher.json" "$services" \
-	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\", \"socket_file_path\": \"$sock\""
+	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\", \"socket_file_path\": \"$sock\", \"use_nerve_weights\": true"
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 sd_wait_for "runtime API confirmed" 30 sd_log_has watcher "runtime: stats socket .* answers from haproxy pid"
-sd_wait_for "web1 in HAProxy" 30 sd_hap_has_server "$sock" web "^web1 127\.0\.0\.2:$web1 "
+sd_wait_for "web1 in HAProxy" 30 sd_hap_has_server "$sock" web "^web1_127\.0\.0\.2:$web1 127\.0\.0\.2:$web1 "
 
 # ---- 1. a server line HAProxy refuses, while new servers arrive
 bad=$(sd_free_port)
 node web bad "{\"host\":\"127.0.0.7\",\"port\":$bad,\"name\":\"bad\",\"haproxy_server_options\":\"agent-check\"}"
 node web web2 "{\"host\":\"127.0.0.2\",\"port\":$web2,\"name\":\"web2\"}"
 node api api1 "{\"host\":\"127.0.0.3\",\"port\":$api1,\"name\":\"api1\"}"
-sd_wait_for "web2 in HAProxy" 60 sd_hap_has_server "$sock" web "^web2 127\.0\.0\.2:$web2 "
-sd_wait_for "api1 in HAProxy" 60 sd_hap_has_server "$sock" api "^api1 127\.0\.0\.3:$api1 "
+sd_wait_for "web2 in HAProxy" 60 sd_hap_has_server "$sock" web "^web2_127\.0\.0\.2:$web2 127\.0\.0\.2:$web2 "
+sd_wait_for "api1 in HAProxy" 60 sd_hap_has_server "$sock" api "^api1_127\.0\.0\.3:$api1 127\.0\.0\.3:$api1 "
 sd_wait_for "the refusal logged" 60 sd_log_has watcher \
 	"service web: HAProxy refuses the server line of bad_[0-9]+ \(127\.0\.0\.7:$bad, haproxy_server_options \"agent-check\"\): .*agent"
 sd_wait_for "haproxy.cfg without bad, with web2 and api1" 60 \
-	bash -c "grep -q 'server web2 ' '$cfg' && grep -q 'server api1 ' '$cfg' && ! grep -q 'server bad ' '$cfg'"
+	bash -c "grep -q 'server web2_' '$cfg' && grep -q 'server api1_' '$cfg' && ! grep -q 'server bad_' '$cfg'"
 haproxy -c -q -f "$cfg" || sd_fail "haproxy.cfg invalid"
-if sd_hap_has_server "$sock" web "^bad "; then sd_fail "the refused server is in HAProxy"; fi
+if sd_hap_has_server "$sock" web "^bad_"; then sd_fail "the refused server is in HAProxy"; fi
 [ "$(grep -c 'HAProxy refuses the server line of bad_' "$SD_TMP/watcher.log")" = 1 ] ||
 	sd_fail "the refusal was logged more than once"
 # the service still changes afterwards
 web3=$(sd_free_port)
 sd_bg h-web3 "$(sd_hello_bin)" 127.0.0.2 "$web3" web3
 node web web3 "{\"host\":\"127.0.0.2\",\"port\":$web3,\"name\":\"web3\"}"
-sd_wait_for "web3 in HAProxy" 60 sd_hap_has_server "$sock" web "^web3 127\.0\.0\.2:$web3 "
+sd_wait_for "web3 in HAProxy" 60 sd_hap_has_server "$sock" web "^web3_127\.0\.0\.2:$web3 127\.0\.0\.2:$web3 "
 sd_wait_for "web answers from web1..3" 30 sd_all_answer "http://127.0.0.1:$web_lb/" web1 web2 web3
 
 # ---- 2. same-address takeover
 node web real "{\"host\":\"127.0.0.5\",\"port\":$real,\"name\":\"real\",\"weight\":10}"
-sd_wait_for "real in HAProxy, weight 10" 60 sd_hap_has_server "$sock" web "^real 127\.0\.0\.5:$real 0 10$"
+sd_wait_for "real in HAProxy, weight 10" 60 sd_hap_has_server "$sock" web "^real_127\.0\.0\.5:$real 127\.0\.0\.5:$real 0 10$"
 node web takeover "{\"host\":\"127.0.0.5\",\"port\":$real,\"name\":\"-\",\"weight\":0,\"haproxy_server_options\":\"backup\"}"
 sd_wait_for "the conflict logged" 60 sd_log_has watcher \
 	"service web: takeover_[0-9]+ registers 127\.0\.0\.5:$real \(name -\) which real_[0-9]+ registered first"
-sd_hap_has_server "$sock" web "^real 127\.0\.0\.5:$real 0 10$" || sd_fail "real lost its weight or name"
-if sd_hap_servers "$sock" web | grep -q "^- "; then sd_fail "the takeover's name reached HAProxy"; fi
-grep -q "server real 127.0.0.5:$real weight 10$" "$cfg" || sd_fail "haproxy.cfg: real changed"
+sd_hap_has_server "$sock" web "^real_127\.0\.0\.5:$real 127\.0\.0\.5:$real 0 10$" || sd_fail "real lost its weight or name"
+if sd_hap_servers "$sock" web | grep -q "^-_"; then sd_fail "the takeover's name reached HAProxy"; fi
+grep -qE "server real_127.0.0.5:$real 127.0.0.5:$real id [0-9]+ weight 10$" "$cfg" || sd_fail "haproxy.cfg: real changed"
 
 # ---- 3. every refused keyword via a znode, and a quote
 for w in "${words[@]}" '"'; do

@@ -7,7 +7,9 @@
 #   address while it still drains (or waits in maintenance for "del server",
 #   kept by an idle connection) is revived, never a reload;
 # - restart with an unchanged config: the watcher adopts the running HAProxy
-#   (same haproxy.cfg, same servers) instead of reloading it.
+#   (same haproxy.cfg, same servers) instead of reloading it. Issue 14: the
+#   server ids survive the restart (read back from haproxy.cfg), even where a
+#   fresh assignment would have given other ones.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
 sd_world zk
@@ -44,8 +46,8 @@ sd_watcher_config "$SD_TMP/once.json" "$svc" "\"do_reloads\": false, \"socket_fi
 if grep -q "no answer from discovery yet" "$SD_TMP/once.log"; then
 	sd_fail "the empty service path was not taken as an answer: $(cat "$SD_TMP/once.log")"
 fi
-grep -q "server hw 127.0.0.5:$app" "$SD_TMP/haproxy.cfg" || sd_fail "haproxy.cfg lacks hw"
-grep -q "listen empty" "$SD_TMP/haproxy.cfg" || sd_fail "haproxy.cfg lacks the empty service"
+grep -q "server hw_127.0.0.5:$app 127.0.0.5:$app id 1" "$SD_TMP/haproxy.cfg" || sd_fail "haproxy.cfg lacks hw"
+grep -q "backend empty" "$SD_TMP/haproxy.cfg" || sd_fail "haproxy.cfg lacks the empty service"
 
 sd_haproxy_start "$SD_TMP/haproxy.cfg"
 sd_watcher_config "$SD_TMP/watcher.json" "$svc" \
@@ -66,9 +68,10 @@ no_reload() { # no_reload WHAT
 	marks=$(sd_reload_marks "$sock" "$master_sock" watcher)
 	[ "$marks" = "$marks0" ] || sd_fail "$1: reloaded (worker pid, master reloads, watcher reloads: $marks0 -> $marks)"
 }
-drains() { grep -c "runtime: set server web/hw state drain" "$SD_TMP/watcher.log" || true; }
+hw=hw_127.0.0.5:$app
+drains() { grep -c "runtime: set server web/$hw state drain" "$SD_TMP/watcher.log" || true; }
 drains_at_least() { [ "$(drains)" -ge "$1" ]; }
-hw_ready() { sd_hap_has_server "$sock" web "^hw 127\.0\.0\.5:$app 0 1$"; }
+hw_ready() { sd_hap_has_server "$sock" web "^hw_127\.0\.0\.5:$app 127\.0\.0\.5:$app 0 1$"; }
 
 # Twenty removals and re-adds of one server: odd rounds re-add as soon as
 # the drain started, even ones 0.5 s later (a pace, as in the issue's
@@ -87,8 +90,20 @@ sd_wait_for "hw answers at the end" 30 sd_all_answer "$url" hw
 # Whether a round found hw still draining (revived) or already deleted
 # (added again) depends on the machine's pace; both must avoid a reload, which
 # no_reload checked every round. Say which paths ran.
-sd_log "revived $(grep -c "runtime: set server web/hw state ready" "$SD_TMP/watcher.log" || true) times, added again $(grep -c "runtime: add server web/hw " "$SD_TMP/watcher.log" || true) times"
+sd_log "revived $(grep -c "runtime: set server web/$hw state ready" "$SD_TMP/watcher.log" || true) times, added again $(grep -c "runtime: add server web/$hw " "$SD_TMP/watcher.log" || true) times"
 no_reload "the end"
+
+# A second server whose name sorts first: it gets id 2 beside hw's 1, where a
+# fresh assignment would give it 1. The restart below must keep both.
+sd_bg aa "$(sd_hello_bin)" 127.0.0.6 "$app" aa
+sd_wait_for "aa listening" 30 sd_port_open 127.0.0.6 "$app"
+sd_zkctl create /smartdock/services/web/aa_ "{\"host\":\"127.0.0.6\",\"port\":$app,\"name\":\"aa\"}" sequential >/dev/null
+sd_wait_for "hw and aa answer" 30 sd_all_answer "$url" hw aa
+ids() { sd_hap_cli "$sock" "show servers state web" | awk 'NF > 10 && $1 !~ /^#/ { print $4, $3 }' | sort; }
+sd_wait_for "aa has id 2" 30 bash -c "grep -q 'server aa_127.0.0.6:$app 127.0.0.6:$app id 2' '$SD_TMP/haproxy.cfg'"
+ids0=$(ids)
+[ "$ids0" = "$(printf 'aa_127.0.0.6:%s 2\nhw_127.0.0.5:%s 1' "$app" "$app")" ] || sd_fail "ids in haproxy: $ids0"
+no_reload "aa added"
 
 # Restart with an unchanged config, HAProxy running: adopted, no reload.
 sd_kill watcher
@@ -97,13 +112,16 @@ sd_wait_for "the restarted watcher adopts haproxy" 60 \
 	sd_log_has watcher2 "answers from haproxy pid $pid0, .*adopted without a reload"
 no_reload "restart"
 [ "$(sd_watcher_reloads watcher2)" = 0 ] || sd_fail "the restarted watcher reloaded haproxy"
+[ "$(ids)" = "$ids0" ] || sd_fail "ids changed over the restart: $ids0 -> $(ids)"
 # and keeps going through the runtime API
 sd_zkctl delete "$current"
-hw_gone() { ! sd_hap_has_server "$sock" web "^hw "; }
+hw_gone() { ! sd_hap_has_server "$sock" web "^hw_"; }
 sd_wait_for "hw removed after the restart" 30 hw_gone
 current=$(znode)
 sd_wait_for "hw back after the restart" 30 hw_ready
 no_reload "after the restart"
 [ "$(sd_watcher_reloads watcher2)" = 0 ] || sd_fail "the restarted watcher reloaded haproxy"
-sd_wait_for "hw answers after the restart" 30 sd_all_answer "$url" hw
+sd_wait_for "hw answers after the restart" 30 sd_all_answer "$url" hw aa
+grep -q "server hw_127.0.0.5:$app 127.0.0.5:$app id 1" "$SD_TMP/haproxy.cfg" ||
+	sd_fail "hw did not get its id back: $(grep 'server ' "$SD_TMP/haproxy.cfg")"
 sd_log "ok: 20 quick re-adds and a restart, 0 reloads"

@@ -47,12 +47,29 @@ static void pid(void **state)
     assert_int_equal(haproxy_answer_pid(""), 0);
 }
 
+/* Issue 14: Synapse's layout names a frontend and a backend alike, and
+ * "show stat <name>" picks the frontend: drains ask for the backend's id
+ * (recorded from HAProxy 2.6). */
+static void backend_id(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        haproxy_answer_backend_id(
+            "1\n# be_id be_name srv_id srv_name srv_addr\n"
+            "3 web 1 a_127.0.0.2:80 127.0.0.2 2 0 1 1 10 6 3 4 6 0 0 0 - 80 - 0 0 - - 0\n"),
+        3);
+    assert_int_equal(haproxy_answer_backend_id("1\n# be_id be_name srv_id srv_name\n"), -1);
+    assert_int_equal(haproxy_answer_backend_id("Can't find backend.\n"), -1);
+    assert_int_equal(haproxy_answer_backend_id(""), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sessions),
         cmocka_unit_test(sessions_huge_counts),
         cmocka_unit_test(pid),
+        cmocka_unit_test(backend_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,10 +193,10 @@ static void deterministic_under_shuffled_input(void **state)
         clear_all(b, 6);
     }
     /* Sorted by name by default. */
-    const char *p = strstr(first, "server n0 ");
+    const char *p = strstr(first, "server n0_");
     for (int i = 1; i < 6 && p; i++) {
         char want[16];
-        snprintf(want, sizeof want, "server n%d ", i);
+        snprintf(want, sizeof want, "server n%d_", i);
         const char *q = strstr(first, want);
         assert_non_null(q);
         assert_true(q > p);
@@ -211,6 +211,16 @@ static void names_in(const struct render_server_list *l, char *buf, size_t len)
     buf[0] = '\0';
     for (size_t i = 0; i < l->n; i++) {
         strncat(buf, l->v[i].name, len - strlen(buf) - 2);
+        strncat(buf, " ", len - strlen(buf) - 1);
+    }
+}
+
+/* The names up to their "_<host>:<port>" part. */
+static void short_names_in(const struct render_server_list *l, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < l->n; i++) {
+        strncat(buf, l->v[i].name, strcspn(l->v[i].name, "_"));
         strncat(buf, " ", len - strlen(buf) - 1);
     }
 }
@@ -230,8 +240,8 @@ static void order_for(const char *order, const char *want, unsigned seed)
     add(&b, "d", "127.0.10.4", 1, BACKEND_WEIGHT_UNSET, NULL);
     add(&b, "b", "127.0.10.2", 1, BACKEND_WEIGHT_UNSET, NULL);
     struct render_server_list l;
-    assert_int_equal(render_service_servers(cfg, 0, &b, &l, NULL), 0);
-    names_in(&l, got, sizeof got);
+    assert_int_equal(render_service_servers(cfg, 0, &b, NULL, 0, &l, NULL), 0);
+    short_names_in(&l, got, sizeof got);
     if (want)
         assert_string_equal(got, want);
     else /* shuffle: a permutation of all four */
@@ -266,8 +276,8 @@ static void backend_order(void **state)
             add(&b, name, host, 80, BACKEND_WEIGHT_UNSET, NULL);
         }
         struct render_server_list l;
-        assert_int_equal(render_service_servers(cfg, 0, &b, &l, NULL), 0);
-        names_in(&l, pass ? b2 : a, sizeof a);
+        assert_int_equal(render_service_servers(cfg, 0, &b, NULL, 0, &l, NULL), 0);
+        short_names_in(&l, pass ? b2 : a, sizeof a);
         render_server_list_clear(&l);
         backend_list_clear(&b);
         syn_config_free(cfg);
@@ -289,36 +299,37 @@ static void default_servers_and_port_override(void **state)
 
     /* Nothing discovered: the default servers, with their own ports. */
     struct syn_config *cfg = parse(DEFAULTS_SVC(",\"backend_port_override\":1234"));
-    assert_int_equal(render_service_servers(cfg, 0, NULL, &l, NULL), 0);
+    assert_int_equal(render_service_servers(cfg, 0, NULL, NULL, 0, &l, NULL), 0);
     assert_int_equal(l.n, 1);
-    assert_string_equal(l.v[0].name, "d1");
+    assert_string_equal(l.v[0].name, "d1_127.9.9.9:80");
     assert_int_equal(l.v[0].port, 80);
     assert_true(l.v[0].is_default);
     render_server_list_clear(&l);
 
     /* Discovered: only those, with the override. */
     add(&b, "x", "127.0.10.1", 5000, BACKEND_WEIGHT_UNSET, NULL);
-    assert_int_equal(render_service_servers(cfg, 0, &b, &l, NULL), 0);
+    assert_int_equal(render_service_servers(cfg, 0, &b, NULL, 0, &l, NULL), 0);
     names_in(&l, got, sizeof got);
-    assert_string_equal(got, "x ");
+    assert_string_equal(got, "x_127.0.10.1:1234 ");
     assert_int_equal(l.v[0].port, 1234);
     assert_false(l.v[0].is_default);
     char *line = render_server_line(&l.v[0]);
-    assert_string_equal(line, "server x 127.0.10.1:1234");
+    assert_string_equal(line, "server x_127.0.10.1:1234 127.0.10.1:1234 id 1");
     free(line);
     render_server_list_clear(&l);
     syn_config_free(cfg);
 
     /* keep_default_servers: both, the override applies to both (as in Synapse). */
     cfg = parse(DEFAULTS_SVC(",\"keep_default_servers\":true,\"backend_port_override\":1234"));
-    assert_int_equal(render_service_servers(cfg, 0, &b, &l, NULL), 0);
+    assert_int_equal(render_service_servers(cfg, 0, &b, NULL, 0, &l, NULL), 0);
     names_in(&l, got, sizeof got);
-    assert_string_equal(got, "d1 x ");
+    assert_string_equal(got, "d1_127.9.9.9:1234 x_127.0.10.1:1234 ");
     assert_int_equal(l.v[0].port, 1234);
     render_server_list_clear(&l);
 
     char *text = render_haproxy_cfg(cfg, &b, NULL, NULL);
-    assert_non_null(strstr(text, "\n\tserver d1 127.9.9.9:1234\n\tserver x 127.0.10.1:1234\n"));
+    assert_non_null(strstr(text, "\n\tserver d1_127.9.9.9:1234 127.9.9.9:1234 id 1\n"
+                                 "\tserver x_127.0.10.1:1234 127.0.10.1:1234 id 2\n"));
     free(text);
     syn_config_free(cfg);
     backend_list_clear(&b);
@@ -357,8 +368,8 @@ static void injection_is_refused(void **state)
         assert_true(strncmp(p, "global", 6) == 0 || strncmp(p, "defaults", 8) == 0 ||
                     strncmp(p, "frontend s\n", 11) == 0 || strncmp(p, "backend s\n", 10) == 0);
     }
-    assert_non_null(strstr(text, "\tserver evil_name_1 127.0.10.5:80 check\n"));
-    assert_non_null(strstr(text, "\tserver ok 127.0.10.1:80 check\n"));
+    assert_non_null(strstr(text, "\tserver evil_name_1_127.0.10.5:80 127.0.10.5:80 id 1 check\n"));
+    assert_non_null(strstr(text, "\tserver ok_127.0.10.1:80 127.0.10.1:80 id 2 check\n"));
 
     assert_true(has_warning(&w,
                             "service s: skipped server opts: haproxy_server_options hold a "
@@ -371,7 +382,8 @@ static void injection_is_refused(void **state)
     assert_true(has_warning(&w,
                             "service s: skipped server semi: haproxy_server_options hold a "
                             "control character, '#', ';' or '\\': \"check;shutdown frontend s\""));
-    assert_true(has_warning(&w, "service s: server name \"evil name#1\" written as evil_name_1"));
+    assert_true(has_warning(&w, "service s: server \"evil name#1\" written as "
+                                "evil_name_1_127.0.10.5:80"));
     assert_true(has_warning(&w, "service s: skipped server host: host is not a hostname or IP "
                                 "address: \"127.0.10.6?listen evil\""));
     assert_true(has_warning(&w, "service s: skipped server host2: host is not a hostname or IP "
@@ -434,13 +446,17 @@ static void unique_server_names(void **state)
     add(&b, "web-2", "127.0.10.3", 80, BACKEND_WEIGHT_UNSET, NULL);
     add(&b, "we b", "127.0.10.4", 80, BACKEND_WEIGHT_UNSET, NULL);
     add(&b, "we_b", "127.0.10.5", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "we b", "127.0.10.5", 80, BACKEND_WEIGHT_UNSET, NULL); /* the same once sanitised */
     add(&b, NULL, "127.0.10.6", 81, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b, "127.0.10.7:82", "127.0.10.7", 82, BACKEND_WEIGHT_UNSET, NULL); /* a nameless one */
     struct render_server_list l;
     char got[256];
-    assert_int_equal(render_service_servers(cfg, 0, &b, &l, NULL), 0);
+    assert_int_equal(render_service_servers(cfg, 0, &b, NULL, 0, &l, NULL), 0);
     names_in(&l, got, sizeof got);
-    assert_string_equal(got, "127.0.10.6:81 we_b we_b-2 web web-2 web-2-2 ");
-    assert_string_equal(l.v[3].host, "127.0.10.1");
+    assert_string_equal(got, "127.0.10.6:81 127.0.10.7:82 we_b_127.0.10.4:80 we_b_127.0.10.5:80 "
+                             "we_b_127.0.10.5:80-2 web-2_127.0.10.3:80 web_127.0.10.1:80 "
+                             "web_127.0.10.2:80 ");
+    assert_string_equal(l.v[6].host, "127.0.10.1");
     render_server_list_clear(&l);
     backend_list_clear(&b);
     syn_config_free(cfg);
@@ -459,7 +475,7 @@ static void unique_names_many(void **state)
     }
     add(&b, "x-3", "127.0.10.3", 80, BACKEND_WEIGHT_UNSET, NULL); /* takes a suffix's place */
     struct render_server_list l;
-    assert_int_equal(render_service_servers(cfg, 0, &b, &l, NULL), 0);
+    assert_int_equal(render_service_servers(cfg, 0, &b, NULL, 0, &l, NULL), 0);
     assert_int_equal(l.n, 5002);
     size_t x = 0, y = 0;
     for (size_t i = 0; i < l.n; i++) {
@@ -533,7 +549,8 @@ static void safe_http_defaults(void **state)
     static const char *const safe = "\toption redispatch\n\tretries 3\n"
                                     "\tretry-on conn-failure empty-response response-timeout\n";
     char *t = render_one("\"port\":80,\"listen\":[\"mode http\"]", "", true);
-    assert_non_null(strstr(t, "listen s\n\tbind localhost:80\n\tmode http\n"));
+    assert_non_null(strstr(t, "frontend s\n\tmode http\n\tbind localhost:80\n\tdefault_backend "
+                              "s\n\nbackend s\n\tmode http\n"));
     assert_non_null(strstr(t, safe));
     free(t);
 
@@ -548,7 +565,7 @@ static void safe_http_defaults(void **state)
     /* http from defaults; the user's keywords win, "no option" included. */
     t = render_one("\"backend\":[\"retries 5\",\"no option redispatch\"]",
                    "\"mode http\",\"retry-on all-retryable-errors\"", true);
-    assert_non_null(strstr(t, "backend s\n\tretries 5\n\tno option redispatch\n\tserver a "));
+    assert_non_null(strstr(t, "backend s\n\tretries 5\n\tno option redispatch\n\tserver a_"));
     assert_null(strstr(t, "retries 3"));
     assert_null(strstr(t, "retry-on conn-failure"));
     free(t);
@@ -561,24 +578,25 @@ static void sections_and_routing(void **state)
     char *t = render_one("\"listen\":[\"mode http\",\"option httplog\",\"balance roundrobin\"]", "",
                          false);
     assert_null(strstr(t, "frontend"));
-    assert_non_null(strstr(t, "\nbackend s\n\tmode http\n\tbalance roundrobin\n\tserver a "
-                              "127.0.10.1:80\n"));
+    assert_non_null(strstr(t, "\nbackend s\n\tmode http\n\tbalance roundrobin\n\tserver "
+                              "a_127.0.10.1:80 127.0.10.1:80 id 1\n"));
     free(t);
 
     /* Port null: bind to the address alone (a unix socket). */
     t = render_one("\"port\":null,\"bind_address\":\"/run/s.sock\",\"bind_options\":"
                    "\"mode 600\",\"frontend\":[\"mode tcp\"],\"backend_name\":\"be\"",
                    "", false);
-    assert_non_null(strstr(t, "\nfrontend s\n\tbind /run/s.sock mode 600\n\tmode tcp\n"
-                              "\tdefault_backend be\n\nbackend be\n\tserver a 127.0.10.1:80\n"));
+    assert_non_null(strstr(t, "\nfrontend s\n\tmode tcp\n\tbind /run/s.sock mode 600\n"
+                              "\tdefault_backend be\n\nbackend be\n\tserver a_127.0.10.1:80 "
+                              "127.0.10.1:80 id 1\n"));
     free(t);
 
     /* Templating and cookies. */
     t = render_one("\"port\":81,\"server_options\":\"check port %{port} addr %{host} "
                    "%{name}-x 100%%\",\"backend\":[\"cookie SRV insert\"]",
                    "", false);
-    assert_non_null(
-        strstr(t, "\tserver a 127.0.10.1:80 check port 80 addr 127.0.10.1 a-x 100% cookie a\n"));
+    assert_non_null(strstr(t, "\tserver a_127.0.10.1:80 127.0.10.1:80 id 1 cookie a_127.0.10.1:80 "
+                              "check port 80 addr 127.0.10.1 a_127.0.10.1:80-x 100%\n"));
     free(t);
 }
 
@@ -592,7 +610,7 @@ static void server_line_helpers(void **state)
                               .options = "check ssl verify none"};
     char *addr = render_server_addr(&s), *line = render_server_line(&s);
     assert_string_equal(addr, "[fe80::1]:443");
-    assert_string_equal(line, "server v6 [fe80::1]:443 weight 10 check ssl verify none");
+    assert_string_equal(line, "server v6 [fe80::1]:443 check ssl verify none weight 10");
     free(addr);
     free(line);
     s = (struct render_server){.name = "a", .host = "h", .port = 1, .weight = BACKEND_WEIGHT_UNSET};
@@ -631,7 +649,7 @@ static void model_reuses_unchanged_services(void **state)
     assert_true(render_model_same_frame(m1, m2));
     assert_ptr_equal(render_model_servers(m1, 0), render_model_servers(m2, 0)); /* shared */
     assert_int_equal(render_model_servers(m2, 1)->n, 2);
-    assert_string_equal(render_model_servers(m2, 1)->v[1].name, "b2");
+    assert_string_equal(render_model_servers(m2, 1)->v[1].name, "b2_127.0.20.3:80");
     assert_null(render_model_runtime_refusal(m2));
     free(got);
     free(want);
@@ -651,7 +669,7 @@ static void model_reuses_unchanged_services(void **state)
     /* The shared block outlives the model it came from. */
     render_model_free(m1);
     got = render_model_text(m2);
-    assert_non_null(strstr(got, "\n\tserver a1 127.0.20.1:80\n"));
+    assert_non_null(strstr(got, "\n\tserver a1_127.0.20.1:80 127.0.20.1:80 id 1\n"));
     free(got);
     render_model_free(m2);
 
@@ -703,6 +721,148 @@ static void model_runtime_refusal(void **state)
                         "");
 }
 
+/* Issue 14: the server-id map across renders (one model to the next), the
+ * servers HAProxy still drains, and the ids of the haproxy.cfg found at start. */
+static void ids_across_models(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = parse(TWO_SVCS(""));
+    struct backend_list b[2] = {{0}};
+    bool changed[2] = {true, false};
+    add(&b[0], "z", "127.0.20.9", 80, BACKEND_WEIGHT_UNSET, NULL);
+    struct render_model *m1 = render_model_new(cfg, b, NULL, NULL, NULL, NULL);
+    /* a sorts first but z keeps id 1 */
+    add(&b[0], "a", "127.0.20.1", 80, BACKEND_WEIGHT_UNSET, NULL);
+    struct render_model *m2 = render_model_new(cfg, b, NULL, m1, changed, NULL);
+    const struct render_server_list *l = render_model_servers(m2, 0);
+    assert_string_equal(l->v[0].name, "a_127.0.20.1:80");
+    assert_int_equal(l->v[0].id, 2);
+    assert_int_equal(l->v[1].id, 1);
+    /* z goes and c comes in one change: c may not take z's id yet */
+    backend_list_clear(&b[0]);
+    add(&b[0], "a", "127.0.20.1", 80, BACKEND_WEIGHT_UNSET, NULL);
+    add(&b[0], "c", "127.0.20.3", 80, BACKEND_WEIGHT_UNSET, NULL);
+    struct render_model *m3 = render_model_new(cfg, b, NULL, m2, changed, NULL);
+    l = render_model_servers(m3, 0);
+    assert_int_equal(l->v[0].id, 2);
+    assert_int_equal(l->v[1].id, 3);
+    /* one change later, id 1 is free again */
+    add(&b[0], "d", "127.0.20.4", 80, BACKEND_WEIGHT_UNSET, NULL);
+    struct render_model *m4 = render_model_new(cfg, b, NULL, m3, changed, NULL);
+    l = render_model_servers(m4, 0);
+    assert_int_equal(l->v[2].id, 1);
+    /* ... unless HAProxy still drains a server holding it */
+    struct render_server drained = {.name = "z_127.0.20.9:80",
+                                    .host = "127.0.20.9",
+                                    .port = 80,
+                                    .weight = BACKEND_WEIGHT_UNSET,
+                                    .id = 1};
+    struct render_server_list held[2] = {{&drained, 1}, {NULL, 0}};
+    struct render_opts opts = {.held = held};
+    struct render_model *m4b = render_model_new(cfg, b, &opts, m3, changed, NULL);
+    l = render_model_servers(m4b, 0);
+    assert_int_equal(l->v[2].id, 4);
+    /* and a drained server that comes back keeps its id */
+    add(&b[0], "z", "127.0.20.9", 80, BACKEND_WEIGHT_UNSET, NULL);
+    struct render_model *m5 = render_model_new(cfg, b, &opts, m3, changed, NULL);
+    l = render_model_servers(m5, 0);
+    assert_string_equal(l->v[3].name, "z_127.0.20.9:80");
+    assert_int_equal(l->v[3].id, 1);
+    assert_int_equal(l->v[2].id, 4);
+
+    /* A restart: no previous model, the ids of the file on disk. */
+    char *text = render_model_text(m5);
+    struct server_id_seed *seed = server_id_seed_parse(text);
+    struct render_opts seeded = {.id_seed = seed};
+    struct render_model *again = render_model_new(cfg, b, &seeded, NULL, NULL, NULL);
+    char *text2 = render_model_text(again);
+    assert_string_equal(text, text2);
+    struct render_model *fresh = render_model_new(cfg, b, NULL, NULL, NULL, NULL);
+    char *text3 = render_model_text(fresh);
+    assert_string_not_equal(text, text3); /* without the seed: a, c, d, z get 1..4 */
+    free(text);
+    free(text2);
+    free(text3);
+    server_id_seed_free(seed);
+    render_model_free(again);
+    render_model_free(fresh);
+    render_model_free(m1);
+    render_model_free(m2);
+    render_model_free(m3);
+    render_model_free(m4);
+    render_model_free(m4b);
+    render_model_free(m5);
+    clear_all(b, 2);
+    syn_config_free(cfg);
+}
+
+static char *render_weights(bool use_nerve_weights, const char *server_options, int weight,
+                            const char *own_options, struct strlist *w)
+{
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"services\":{\"s\":{\"discovery\":{\"method\":\"base\"},\"haproxy\":{"
+             "\"server_options\":\"%s\"}}},\"haproxy\":{\"do_writes\":false,\"do_reloads\":"
+             "false,\"use_nerve_weights\":%s}}",
+             server_options, use_nerve_weights ? "true" : "false");
+    struct syn_config *cfg = parse(json);
+    struct backend_list b = {0};
+    add(&b, "n", "127.0.30.1", 80, weight, own_options);
+    char *text = render_haproxy_cfg(cfg, &b, NULL, w);
+    backend_list_clear(&b);
+    syn_config_free(cfg);
+    return text;
+}
+
+/* Issue 14: use_nerve_weights as Synapse reads it. */
+static void nerve_weights(void **state)
+{
+    (void)state;
+    struct strlist w = {0};
+    /* Not set: a registry's weight is not written; the options are as given. */
+    char *t = render_weights(false, "check weight 5", 30, "backup", &w);
+    assert_non_null(
+        strstr(t, "\tserver n_127.0.30.1:80 127.0.30.1:80 id 1 check weight 5 backup\n"));
+    free(t);
+    /* Set: the Nerve weight wins; "weight N" leaves both option strings, last. */
+    t = render_weights(true, "check  weight 5 inter 2s", 30, "weight 7 backup", &w);
+    assert_non_null(strstr(t, "\tserver n_127.0.30.1:80 127.0.30.1:80 id 1 check inter 2s "
+                              "backup weight 30\n"));
+    assert_true(has_warning(&w, "service s: \"weight N\" in server_options or "
+                                "haproxy_server_options is left out: with use_nerve_weights the "
+                                "registry's weight wins"));
+    strlist_clear(&w);
+    free(t);
+    /* Set, but the registration has no weight: the options stay whole. */
+    t = render_weights(true, "check weight 5", BACKEND_WEIGHT_UNSET, NULL, &w);
+    assert_non_null(strstr(t, "\tserver n_127.0.30.1:80 127.0.30.1:80 id 1 check weight 5\n"));
+    assert_int_equal(w.n, 0);
+    free(t);
+}
+
+/* Issue 14: cookies as Synapse writes them, where HAProxy uses them. */
+static void cookies(void **state)
+{
+    (void)state;
+    char *t = render_one("\"backend\":[\"cookie SRV insert\"],\"cookie_value_method\":\"hash\"", "",
+                         false);
+    /* sha1("a_127.0.10.1:80") */
+    assert_non_null(strstr(t, "\tserver a_127.0.10.1:80 127.0.10.1:80 id 1 cookie "
+                              "54f0116ae3049e2681de9dce6171b72d91f082ea\n"));
+    free(t);
+    /* the directive in defaults counts too; "mode tcp" in the backend: no cookie */
+    t = render_one("", "\"cookie SRV insert\"", false);
+    assert_non_null(strstr(t, " cookie a_127.0.10.1:80\n"));
+    free(t);
+    t = render_one("\"backend\":[\"mode tcp\"]", "\"cookie SRV insert\"", false);
+    assert_null(strstr(t, " cookie a_"));
+    free(t);
+    /* no directive: HAProxy would not use a value (and "add server" refuses one) */
+    t = render_one("\"backend\":[\"mode http\"]", "", false);
+    assert_null(strstr(t, " cookie "));
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -722,6 +882,9 @@ int main(void)
         cmocka_unit_test(server_line_helpers),
         cmocka_unit_test(model_reuses_unchanged_services),
         cmocka_unit_test(model_runtime_refusal),
+        cmocka_unit_test(ids_across_models),
+        cmocka_unit_test(nerve_weights),
+        cmocka_unit_test(cookies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

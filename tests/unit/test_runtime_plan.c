@@ -13,7 +13,7 @@
 /* Servers as borrowed literals: the plan only reads them. */
 #define SRV(n, h, p, w, o)                                                                         \
     {                                                                                              \
-        (char *)(n), (char *)(h), (p), (w), (char *)(o), false                                     \
+        (char *)(n), (char *)(h), (p), (w), (char *)(o), false, 0, false, NULL                     \
     }
 
 static struct render_server a1[] = {SRV("a", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, NULL),
@@ -156,19 +156,57 @@ static void effective_weight_follows_the_last_weight_keyword(void **state)
     (void)state;
     struct render_server s = SRV("a", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, NULL);
     assert_int_equal(runtime_effective_weight(&s), 1);
-    s.weight = 7;
-    assert_int_equal(runtime_effective_weight(&s), 7);
     s.options = "check weight 30 inter 1s";
     assert_int_equal(runtime_effective_weight(&s), 30);
-    /* an operator's weight in options wins over the registry's: same in the plan */
+    /* A Nerve weight (use_nerve_weights) is written last: it wins, as in Synapse. */
+    s.weight = 7;
+    assert_int_equal(runtime_effective_weight(&s), 7);
     struct render_server pv[] = {SRV("a", "127.0.0.2", 80, 7, "weight 30")};
     struct render_server nv[] = {SRV("a", "127.0.0.2", 80, 9, "weight 30")};
     struct render_server_list prev = LIST(pv), next = LIST(nv);
     struct runtime_plan p;
     assert_int_equal(runtime_plan_make(&prev, NULL, &next, &p), 0);
     assert_false(p.needs_reload);
-    assert_int_equal(p.n, 0);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.v[0].kind, RUNTIME_WEIGHT);
+    assert_int_equal(p.v[0].weight, 9);
     runtime_plan_clear(&p);
+}
+
+/* Issue 14: a server's id is part of it; HAProxy cannot change one in place. */
+static void ids_are_part_of_a_server(void **state)
+{
+    (void)state;
+    struct render_server pv[] = {SRV("a", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, NULL)};
+    struct render_server nv[] = {SRV("a", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, NULL)};
+    pv[0].id = 1;
+    nv[0].id = 2;
+    struct render_server_list prev = LIST(pv), next = LIST(nv), none = {NULL, 0};
+    struct runtime_plan p;
+    assert_int_equal(runtime_plan_make(&prev, NULL, &next, &p), 0);
+    assert_true(p.needs_reload);
+    assert_string_equal(p.reason, "server a changed its address, id or options");
+    runtime_plan_clear(&p);
+    /* Coming back while it drains, under another id: a reload too. */
+    assert_int_equal(runtime_plan_make(&none, &prev, &next, &p), 0);
+    assert_true(p.needs_reload);
+    runtime_plan_clear(&p);
+    nv[0].id = 1;
+    assert_int_equal(runtime_plan_make(&none, &prev, &next, &p), 0);
+    assert_false(p.needs_reload);
+    assert_int_equal(p.v[0].kind, RUNTIME_REVIVE);
+    runtime_plan_clear(&p);
+    /* "add server" carries the id and the cookie as the server line does. */
+    struct render_server s = SRV("w_127.0.0.2:80", "127.0.0.2", 80, 5, "check");
+    s.id = 12;
+    char *cmd = runtime_add_command("web", &s);
+    assert_string_equal(cmd, "add server web/w_127.0.0.2:80 127.0.0.2:80 id 12 check weight 5");
+    free(cmd);
+    s.id_in_options = true; /* the registration's own "id 12" is in its options */
+    s.options = "id 12 check";
+    cmd = runtime_add_command("web", &s);
+    assert_string_equal(cmd, "add server web/w_127.0.0.2:80 127.0.0.2:80 id 12 check weight 5");
+    free(cmd);
 }
 
 static void add_command_is_the_server_line(void **state)
@@ -176,8 +214,8 @@ static void add_command_is_the_server_line(void **state)
     (void)state;
     struct render_server s = SRV("127.0.0.2_18000_3f2a", "127.0.0.2", 18000, 5, "check inter 2s");
     char *cmd = runtime_add_command("web", &s);
-    assert_string_equal(cmd, "add server web/127.0.0.2_18000_3f2a 127.0.0.2:18000 weight 5 "
-                             "check inter 2s");
+    assert_string_equal(cmd, "add server web/127.0.0.2_18000_3f2a 127.0.0.2:18000 check inter "
+                             "2s weight 5");
     free(cmd);
     struct render_server v6 = SRV("x", "::1", 80, BACKEND_WEIGHT_UNSET, NULL);
     cmd = runtime_add_command("be", &v6);
@@ -222,6 +260,17 @@ static void servers_state_matches_only_the_same_servers(void **state)
     assert_false(runtime_servers_state_match(answer, "web", &servers, why, sizeof why));
     assert_string_equal(why, "haproxy has web/b at 127.0.0.3:80 weight 5, the config at "
                              "127.0.0.3:80 weight 10");
+    /* Issue 14: the ids must match too, when the config has them. */
+    struct render_server with_ids[] = {SRV("a", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, NULL),
+                                       SRV("b", "127.0.0.3", 80, 10, NULL)};
+    with_ids[0].id = 1;
+    with_ids[1].id = 2;
+    struct render_server_list ided = LIST(with_ids);
+    snprintf(answer, sizeof answer, "%s%s%s", head, a, b);
+    assert_true(runtime_servers_state_match(answer, "web", &ided, why, sizeof why));
+    with_ids[1].id = 7;
+    assert_false(runtime_servers_state_match(answer, "web", &ided, why, sizeof why));
+    assert_string_equal(why, "haproxy has web/b with id 2, the config with id 7");
 }
 
 int main(void)
@@ -236,6 +285,7 @@ int main(void)
         cmocka_unit_test(a_draining_server_that_returns_is_revived),
         cmocka_unit_test(effective_weight_follows_the_last_weight_keyword),
         cmocka_unit_test(add_command_is_the_server_line),
+        cmocka_unit_test(ids_are_part_of_a_server),
         cmocka_unit_test(servers_state_matches_only_the_same_servers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -273,6 +273,37 @@ static void single_socket_path(void **state)
     syn_config_free(cfg);
 }
 
+/* Issue 14: the keys of what lands in haproxy.cfg, with Synapse's meaning. */
+static void synapse_render_keys(void **state)
+{
+    (void)state;
+    struct syn_config *cfg = parse_ok(
+        "{\"services\":{\"a\":{" DOCKER_DISC ",\"haproxy\":{\"backend_order\":\"random\","
+        "\"cookie_value_method\":\"sha\",\"use_nerve_weights\":true}},"
+        "\"b\":{" DOCKER_DISC ",\"haproxy\":{\"backend_order\":\"no_shuffle\","
+        "\"cookie_value_method\":\"name\"}}},"
+        "\"haproxy\":{\"do_writes\":false,\"do_reloads\":false,\"use_nerve_weights\":true}}");
+    assert_true(cfg->haproxy.use_nerve_weights);
+    assert_int_equal(cfg->haproxy.max_server_id, 65535);
+    assert_int_equal(cfg->services[0].haproxy.backend_order, SYN_ORDER_SHUFFLE);
+    assert_int_equal(cfg->services[0].haproxy.cookie_value_method, SYN_COOKIE_NAME);
+    assert_int_equal(cfg->services[1].haproxy.backend_order, SYN_ORDER_NO_SHUFFLE);
+    assert_true(has_warning(cfg, "services.a.haproxy.backend_order: \"random\" is not \"asc\", "
+                                 "\"desc\" or \"no_shuffle\": servers are shuffled with "
+                                 "haproxy.server_order_seed, as Synapse does"));
+    assert_true(has_warning(cfg, "services.a.haproxy.cookie_value_method: \"sha\" is not \"name\" "
+                                 "or \"hash\": the cookie value is the server name, as Synapse "
+                                 "does"));
+    assert_true(has_warning_starting(cfg, "services.a.haproxy.use_nerve_weights: Synapse option "
+                                          "not supported by smartdock, ignored: Synapse reads "
+                                          "only the top-level haproxy.use_nerve_weights"));
+    syn_config_free(cfg);
+    cfg = parse_ok("{\"haproxy\":{\"do_writes\":false,\"do_reloads\":false}}");
+    assert_false(cfg->haproxy.use_nerve_weights);
+    assert_int_equal(cfg->haproxy.max_server_id, 65535);
+    syn_config_free(cfg);
+}
+
 static void unknown_keys_warn(void **state)
 {
     (void)state;
@@ -290,10 +321,13 @@ static void unknown_keys_warn(void **state)
     assert_true(has_warning_starting(cfg, "services.nodesrv.load_test_concurrency: Synapse "
                                           "option not supported by smartdock, ignored: "));
     assert_true(has_warning(cfg, "unknown key services.nodesrv.haproxy.foo"));
-    assert_true(has_warning_starting(cfg, "services.nodesrv.haproxy.cookie_value_method: Synapse "
-                                          "option not supported by smartdock, ignored: "));
-    assert_true(has_warning(cfg, "haproxy.max_server_id: Synapse option not supported by "
-                                 "smartdock, ignored: no id is rendered on server lines"));
+    /* Acted on now: no warning. */
+    for (size_t i = 0; i < cfg->warnings.n; i++) {
+        assert_null(strstr(cfg->warnings.v[i], "cookie_value_method"));
+        assert_null(strstr(cfg->warnings.v[i], "max_server_id"));
+    }
+    assert_int_equal(cfg->services[0].haproxy.cookie_value_method, SYN_COOKIE_HASH);
+    assert_int_equal(cfg->haproxy.max_server_id, 5);
     assert_true(has_warning(cfg, "unknown key haproxy.zzz"));
     assert_true(has_warning(cfg, "duplicate key haproxy.bind_address: the last one is used"));
     assert_string_equal(cfg->haproxy.bind_address, "b");
@@ -484,9 +518,12 @@ static const struct bad bad_configs[] = {
      "http\\r\\nlisten x\""},
     {HAP("\"backend_name\":\"a#b\""),
      "services.s.haproxy.backend_name: expected a name of [A-Za-z0-9._:-], got \"a#b\""},
-    {HAP("\"backend_order\":\"random\""),
-     "services.s.haproxy.backend_order: expected \"asc\", \"desc\", \"no_shuffle\" or "
-     "\"shuffle\", got \"random\""},
+    {HAP("\"backend_order\":3"), "services.s.haproxy.backend_order: expected a string, got 3"},
+    {HAP("\"cookie_value_method\":true"),
+     "services.s.haproxy.cookie_value_method: expected \"name\" or \"hash\", got true"},
+    {TOPW("\"max_server_id\":0"), "haproxy.max_server_id: expected an integer >= 1, got 0"},
+    {TOPW("\"use_nerve_weights\":\"yes\""),
+     "haproxy.use_nerve_weights: expected true or false, got \"yes\""},
     {HAP("\"server_port_override\":\"p\""),
      "services.s.haproxy.server_port_override: expected an integer 1..65535, got \"p\""},
     {"{\"haproxy\":[]}", "haproxy: expected an object, got []"},
@@ -548,10 +585,6 @@ static const struct bad bad_configs[] = {
      "\"b\":{" DOCKER_DISC ",\"haproxy\":{\"port\":2,\"listen\":[\"mode tcp\"],"
      "\"backend_name\":\"a\"}}}}",
      "services.b.haproxy.backend_name: \"a\" is used by services.a too"},
-    {"{\"services\":{\"a\":{" DOCKER_DISC ",\"haproxy\":{\"port\":1,"
-     "\"backend_name\":\"a_be\"}},\"b\":{" DOCKER_DISC ",\"haproxy\":{\"port\":2,"
-     "\"listen\":[\"mode tcp\"],\"backend_name\":\"a\"}}}}",
-     "services.b: its frontend \"a\" clashes with services.a"},
     /* A disabled service does not clash. */
     {"{\"services\":{\"a\":{" DOCKER_DISC ",\"haproxy\":{\"backend_name\":\"x\"}},"
      "\"b\":{" DOCKER_DISC ",\"haproxy\":{\"backend_name\":\"x\",\"disabled\":true}}}}",
@@ -913,6 +946,7 @@ int main(void)
         cmocka_unit_test(all_keys),
         cmocka_unit_test(single_socket_path),
         cmocka_unit_test(unknown_keys_warn),
+        cmocka_unit_test(synapse_render_keys),
         cmocka_unit_test(error_messages),
         cmocka_unit_test(digit_string_ports_and_managed),
         cmocka_unit_test(translate_deprecated),

@@ -47,24 +47,38 @@ static const char *const svc_haproxy_keys[] = {"port",
                                                "disabled",
                                                "shared_frontend",
                                                "server_port_override",
+                                               "cookie_value_method",
                                                NULL};
-static const char *const svc_haproxy_unsupported[] = {"cookie_value_method", "use_nerve_weights",
-                                                      NULL};
+static const char *const svc_haproxy_unsupported[] = {"use_nerve_weights", NULL};
 
-static const char *const haproxy_keys[] = {"reload_command",    "config_file_path",
-                                           "do_writes",         "do_reloads",
-                                           "do_socket",         "do_checks",
-                                           "check_command",     "candidate_config_file_path",
-                                           "socket_file_path",  "global",
-                                           "defaults",          "extra_sections",
-                                           "bind_address",      "shared_frontend",
-                                           "restart_interval",  "restart_jitter",
-                                           "state_file_path",   "state_file_ttl",
-                                           "server_order_seed", "haproxy_binary",
-                                           "managed",           "safe_http_defaults",
-                                           "drain_timeout_ms",  "allowed_server_options",
-                                           "max_servers_per_service", NULL};
-static const char *const haproxy_unsupported[] = {"max_server_id", "use_nerve_weights", NULL};
+static const char *const haproxy_keys[] = {"reload_command",
+                                           "config_file_path",
+                                           "do_writes",
+                                           "do_reloads",
+                                           "do_socket",
+                                           "do_checks",
+                                           "check_command",
+                                           "candidate_config_file_path",
+                                           "socket_file_path",
+                                           "global",
+                                           "defaults",
+                                           "extra_sections",
+                                           "bind_address",
+                                           "shared_frontend",
+                                           "restart_interval",
+                                           "restart_jitter",
+                                           "state_file_path",
+                                           "state_file_ttl",
+                                           "server_order_seed",
+                                           "haproxy_binary",
+                                           "managed",
+                                           "safe_http_defaults",
+                                           "drain_timeout_ms",
+                                           "allowed_server_options",
+                                           "max_servers_per_service",
+                                           "use_nerve_weights",
+                                           "max_server_id",
+                                           NULL};
 
 static const char *const server_keys[] = {"name", "host", "port", NULL};
 
@@ -174,6 +188,9 @@ static int parse_default_servers(struct json_ctx *c, const cJSON *obj, const cha
     return 0;
 }
 
+/* Synapse's backend_order: "asc", "desc", "no_shuffle", and any other
+ * string shuffles (with a warning here, since it is likely a typo). Absent:
+ * sorted, smartdock's deterministic default. */
 static int parse_backend_order(struct json_ctx *c, const cJSON *obj, const char *path,
                                enum syn_backend_order *out)
 {
@@ -188,14 +205,38 @@ static int parse_backend_order(struct json_ctx *c, const cJSON *obj, const char 
     const cJSON *v = json_lookup(obj, "backend_order");
     *out = SYN_ORDER_SORTED;
     if (!v || cJSON_IsNull(v)) return 0;
-    for (size_t i = 0; cJSON_IsString(v) && i < sizeof orders / sizeof orders[0]; i++) {
+    json_path_key(p, sizeof p, path, "backend_order");
+    if (!cJSON_IsString(v)) return json_fail(c, p, "a string", v);
+    for (size_t i = 0; i < sizeof orders / sizeof orders[0]; i++) {
         if (strcmp(v->valuestring, orders[i].name) == 0) {
             *out = orders[i].order;
             return 0;
         }
     }
-    json_path_key(p, sizeof p, path, "backend_order");
-    return json_fail(c, p, "\"asc\", \"desc\", \"no_shuffle\" or \"shuffle\"", v);
+    *out = SYN_ORDER_SHUFFLE;
+    return json_warnf(c, v,
+                      "%s: \"%s\" is not \"asc\", \"desc\" or \"no_shuffle\": servers are "
+                      "shuffled with haproxy.server_order_seed, as Synapse does",
+                      p, v->valuestring);
+}
+
+/* "hash": SHA-1 of the server name; "name" and, as in Synapse, anything else:
+ * the name (with a warning for a value that is neither). */
+static int parse_cookie_value_method(struct json_ctx *c, const cJSON *obj, const char *path,
+                                     enum syn_cookie_value *out)
+{
+    char p[JSON_PATH_MAX];
+    const cJSON *v = json_lookup(obj, "cookie_value_method");
+    *out = SYN_COOKIE_NAME;
+    if (!v || cJSON_IsNull(v)) return 0;
+    json_path_key(p, sizeof p, path, "cookie_value_method");
+    if (!cJSON_IsString(v)) return json_fail(c, p, "\"name\" or \"hash\"", v);
+    if (strcmp(v->valuestring, "hash") == 0) *out = SYN_COOKIE_HASH;
+    if (*out == SYN_COOKIE_HASH || strcmp(v->valuestring, "name") == 0) return 0;
+    return json_warnf(c, v,
+                      "%s: \"%s\" is not \"name\" or \"hash\": the cookie value is the "
+                      "server name, as Synapse does",
+                      p, v->valuestring);
 }
 
 static int parse_service_haproxy(struct json_ctx *c, const cJSON *obj, const char *path,
@@ -223,7 +264,8 @@ static int parse_service_haproxy(struct json_ctx *c, const cJSON *obj, const cha
             syn_get_lines(c, obj, path, "listen", &h->listen) < 0 ||
             syn_get_lines(c, obj, path, "shared_frontend", &h->shared_frontend) < 0 ||
             syn_get_word(c, obj, path, "backend_name", &h->backend_name) < 0 ||
-            parse_backend_order(c, obj, path, &h->backend_order) < 0)
+            parse_backend_order(c, obj, path, &h->backend_order) < 0 ||
+            parse_cookie_value_method(c, obj, path, &h->cookie_value_method) < 0)
             return -1;
         if (h->backend_name && !syn_name_ok(h->backend_name)) {
             json_path_key(p, sizeof p, path, "backend_name");
@@ -307,17 +349,9 @@ static int warn_unused(struct json_ctx *c, const struct syn_config *cfg,
     return 0;
 }
 
-bool syn_service_is_listen(const struct syn_service *s)
-{
-    const struct syn_service_haproxy *h = &s->haproxy;
-    return h->listen.n > 0 && h->frontend.n == 0 && h->backend.n == 0 &&
-           h->port_mode != SYN_PORT_NONE;
-}
-
 /* The name of s's section that accepts connections, or NULL. */
 static const char *frontend_name(const struct syn_service *s)
 {
-    if (syn_service_is_listen(s)) return s->haproxy.backend_name;
     return s->haproxy.port_mode == SYN_PORT_NONE ? NULL : s->name;
 }
 
@@ -443,7 +477,7 @@ static int parse_haproxy(struct json_ctx *c, const cJSON *obj, struct syn_haprox
 {
     const char *path = "haproxy";
     if (obj && !cJSON_IsObject(obj)) return json_fail(c, path, "an object", obj);
-    if (obj && syn_check_keys(c, obj, path, haproxy_keys, haproxy_unsupported) < 0) return -1;
+    if (obj && syn_check_keys(c, obj, path, haproxy_keys, NULL) < 0) return -1;
     int seed = 0;
     if (json_get_text(c, obj, path, "config_file_path", &h->config_file_path) < 0 ||
         json_get_text(c, obj, path, "reload_command", &h->reload_command) < 0 ||
@@ -472,7 +506,9 @@ static int parse_haproxy(struct json_ctx *c, const cJSON *obj, struct syn_haprox
             0 ||
         parse_allowed_options(c, obj, h) < 0 ||
         syn_get_int(c, obj, path, "max_servers_per_service", 1, 1000000, 10000,
-                    &h->max_servers_per_service) < 0)
+                    &h->max_servers_per_service) < 0 ||
+        syn_get_bool(c, obj, path, "use_nerve_weights", false, &h->use_nerve_weights) < 0 ||
+        syn_get_int(c, obj, path, "max_server_id", 1, INT_MAX, 65535, &h->max_server_id) < 0)
         return -1;
     h->server_order_seed = (unsigned)seed;
     if (!h->bind_address && !(h->bind_address = strdup("localhost"))) return json_oom(c);

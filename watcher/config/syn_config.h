@@ -34,11 +34,17 @@ enum syn_port_mode {
 };
 
 enum syn_backend_order {
-    SYN_ORDER_SORTED,     /* key absent: sorted by name, host, port */
-    SYN_ORDER_ASC,        /* the same as SORTED */
+    SYN_ORDER_SORTED,     /* key absent: sorted by server name (smartdock's default) */
+    SYN_ORDER_ASC,        /* the same as SORTED, as Synapse's "asc" */
     SYN_ORDER_DESC,       /* reverse of SORTED */
     SYN_ORDER_NO_SHUFFLE, /* the order discovery supplied */
-    SYN_ORDER_SHUFFLE,    /* sorted, then permuted by haproxy.server_order_seed */
+    SYN_ORDER_SHUFFLE,    /* any other string: sorted, then permuted by server_order_seed */
+};
+
+/* services.<name>.haproxy.cookie_value_method */
+enum syn_cookie_value {
+    SYN_COOKIE_NAME, /* the server name (Synapse's default and any unknown value) */
+    SYN_COOKIE_HASH, /* the SHA-1 of the server name, in hex */
 };
 
 /* services.<name>.haproxy */
@@ -52,6 +58,7 @@ struct syn_service_haproxy {
     struct strlist frontend, backend, listen, shared_frontend;
     char *backend_name; /* never NULL: defaults to the service name */
     enum syn_backend_order backend_order;
+    enum syn_cookie_value cookie_value_method;
 };
 
 struct syn_service {
@@ -97,6 +104,11 @@ struct syn_haproxy {
     char *state_file_path;       /* NULL when unset */
     int state_file_ttl;          /* seconds, default 86400 */
     unsigned server_order_seed;  /* for backend_order "shuffle"; default 0 */
+    /* use_nerve_weights (top level only, as Synapse reads it): a registry's
+     * weight is rendered, last, and "weight N" leaves server_options and
+     * haproxy_server_options. Unset: a registry's weight is not rendered. */
+    bool use_nerve_weights;
+    int max_server_id; /* server ids are 1..max_server_id; default 65535 */
     /* smartdock extensions */
     char *haproxy_binary;    /* default "haproxy" */
     bool managed;            /* smartdock runs haproxy itself; default false */
@@ -138,12 +150,6 @@ int syn_config_parse(const char *json, struct syn_config **out, char *err, size_
 int syn_config_load(const char *path, struct syn_config **out, char *err, size_t errlen);
 
 void syn_config_free(struct syn_config *cfg);
-
-/*
- * True when s is rendered as one "listen <backend_name>" section: it has
- * listen lines, no frontend or backend lines, and a port (or "port": null).
- */
-bool syn_service_is_listen(const struct syn_service *s);
 
 /* Borrowed service by name, or NULL. */
 const struct syn_service *syn_config_service(const struct syn_config *cfg, const char *name);

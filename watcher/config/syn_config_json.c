@@ -28,9 +28,9 @@ static const struct {
     {"generator_config_path",
      "the haproxy options come from this config only; no data is read from ZooKeeper yet"},
     {"discovery_jitter", "polling sets no watches, so there is nothing to delay (as in Synapse)"},
-    {"max_server_id", "no id is rendered on server lines"},
-    {"use_nerve_weights", "a registry's weight is always rendered, before server_options"},
-    {"cookie_value_method", "a server's cookie value is its name"},
+    {"use_nerve_weights",
+     "Synapse reads only the top-level haproxy.use_nerve_weights, so this one changes nothing "
+     "there either"},
 };
 
 static const char *instead_of(const char *key)

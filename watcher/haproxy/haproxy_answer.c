@@ -41,6 +41,18 @@ long haproxy_answer_sessions(const char *answer, const char *name)
     return -1;
 }
 
+long haproxy_answer_backend_id(const char *answer)
+{
+    /* "1" (the format), "# be_id be_name ...", then one line per server */
+    for (const char *line = answer; line && *line; line = strchr(line, '\n'), line += !!line) {
+        if (*line == '#' || strcspn(line, " \n") == strcspn(line, "\n")) continue;
+        char *end;
+        long id = strtol(line, &end, 10);
+        return end != line && *end == ' ' && id > 0 ? id : -1;
+    }
+    return -1;
+}
+
 long haproxy_answer_pid(const char *info)
 {
     const char *p = strncmp(info, "Pid: ", 5) == 0 ? info : NULL;

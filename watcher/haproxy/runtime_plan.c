@@ -85,7 +85,9 @@ static bool scan_weight(const char *w, size_t n, void *arg)
 
 int runtime_effective_weight(const struct render_server *s)
 {
-    struct weight_scan ws = {false, s->weight == BACKEND_WEIGHT_UNSET ? 1 : s->weight};
+    /* A Nerve weight is written last (use_nerve_weights): it wins. */
+    if (s->weight != BACKEND_WEIGHT_UNSET) return s->weight;
+    struct weight_scan ws = {false, 1};
     any_word(s->options, scan_weight, &ws);
     return ws.weight;
 }
@@ -140,9 +142,10 @@ static const struct render_server *find(const struct by_name *ix, const char *na
     return hit ? *hit : NULL;
 }
 
+/* Same address, id and options: HAProxy's server needs no change but its weight. */
 static bool same_place(const struct render_server *a, const struct render_server *b)
 {
-    return strcmp(a->host, b->host) == 0 && a->port == b->port &&
+    return strcmp(a->host, b->host) == 0 && a->port == b->port && a->id == b->id &&
            strcmp(a->options ? a->options : "", b->options ? b->options : "") == 0;
 }
 
@@ -166,7 +169,7 @@ static int plan(const struct render_server_list *prev, const struct by_name *pre
         const struct render_server *d = find(draining_ix, s->name);
         if (d && !same_place(d, s)) {
             snprintf(out->reason, sizeof out->reason,
-                     "server %s comes back with another address or options while it drains",
+                     "server %s comes back with another address, id or options while it drains",
                      s->name);
             return needs_reload(out);
         }
@@ -183,8 +186,8 @@ static int plan(const struct render_server_list *prev, const struct by_name *pre
         const struct render_server *s = &next->v[i], *p = find(prev_ix, s->name);
         if (!p) continue;
         if (!same_place(p, s)) {
-            snprintf(out->reason, sizeof out->reason, "server %s changed its address or options",
-                     s->name);
+            snprintf(out->reason, sizeof out->reason,
+                     "server %s changed its address, id or options", s->name);
             return needs_reload(out);
         }
         int w = runtime_effective_weight(s);
@@ -242,11 +245,11 @@ bool runtime_servers_state_match(const char *answer, const char *backend,
 {
     size_t seen = 0;
     for (const char *line = answer; line && *line; line = strchr(line, '\n'), line += !!line) {
-        char be[256], name[256], addr[256], weight[16], port[16];
+        char be[256], name[256], addr[256], weight[16], port[16], id[16];
         if (*line == '#' || !field(line, 19, port, sizeof port)) continue; /* header, version */
         if (!field(line, 2, be, sizeof be) || strcmp(be, backend) != 0) continue;
-        if (!field(line, 4, name, sizeof name) || !field(line, 5, addr, sizeof addr) ||
-            !field(line, 8, weight, sizeof weight))
+        if (!field(line, 3, id, sizeof id) || !field(line, 4, name, sizeof name) ||
+            !field(line, 5, addr, sizeof addr) || !field(line, 8, weight, sizeof weight))
             continue;
         const struct render_server *s = NULL;
         for (size_t i = 0; i < servers->n && !s; i++)
@@ -254,6 +257,11 @@ bool runtime_servers_state_match(const char *answer, const char *backend,
         if (!s) {
             snprintf(why, whylen, "haproxy has server %s/%s that the config has not", backend,
                      name);
+            return false;
+        }
+        if (s->id > 0 && s->id != atoi(id)) {
+            snprintf(why, whylen, "haproxy has %s/%s with id %s, the config with id %d", backend,
+                     name, id, s->id);
             return false;
         }
         if (strcmp(s->host, addr) != 0 || s->port != atoi(port) ||

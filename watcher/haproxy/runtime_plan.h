@@ -9,8 +9,9 @@
  *   - a name that is gone is drained, and deleted once idle (the caller does
  *     the waiting);
  *   - a name kept with another weight gets "set weight";
- *   - a name kept with another address or other options cannot be changed in
- *     place: that needs a reload;
+ *   - a name kept with another address, id or other options cannot be changed
+ *     in place: that needs a reload ("add server" takes "id N" like a server
+ *     line, and refuses an id another server of the backend holds);
  *   - a name that is still draining from an earlier removal and comes back
  *     with the same address and options is revived ("state ready").
  */
@@ -55,7 +56,8 @@ int runtime_plan_make(const struct render_server_list *prev,
                       const struct render_server_list *next, struct runtime_plan *out);
 void runtime_plan_clear(struct runtime_plan *p);
 
-/* The weight HAProxy gives the server: the last "weight N" of its line, else 1. */
+/* The weight HAProxy gives the server: its Nerve weight (written last), else
+ * the last "weight N" of its options, else 1. */
 int runtime_effective_weight(const struct render_server *s);
 
 /* True when options name a health check ("check"), so "enable health" is owed. */
@@ -72,15 +74,15 @@ const char *runtime_options_refused(const char *options);
 /*
  * Whether HAProxy runs exactly servers in backend, by its "show servers
  * state <backend>" answer (format 1: be_name is field 2, srv_name 4,
- * srv_addr 5, srv_uweight 8, srv_port 19): the same names with the same
- * address, port and weight, and no other server (a draining leftover is
- * another). True, or false with why filled in.
+ * srv_addr 5, srv_uweight 8, srv_port 19, srv_id 3): the same names with
+ * the same address, port, weight and id (when the config has one), and no
+ * other server (a draining leftover is another). True, or false with why filled in.
  */
 bool runtime_servers_state_match(const char *answer, const char *backend,
                                  const struct render_server_list *servers, char *why,
                                  size_t whylen);
 
-/* "add server <backend>/<name> <addr>[ weight N][ <options>]". Caller frees. */
+/* "add server <backend>/<name> <the rest of its server line>". Caller frees. */
 char *runtime_add_command(const char *backend, const struct render_server *s);
 
 #endif

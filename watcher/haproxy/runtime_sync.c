@@ -24,6 +24,10 @@ struct drain {
     struct runtime_sync *rs;
     size_t svc;
     struct render_server srv; /* owned */
+    /* HAProxy's id of the backend: "show stat <name>" would pick the
+     * frontend of the same name (Synapse's layout names both after the
+     * service). 0: not asked yet; -1: unknown, the name is used. */
+    long be_id;
     enum drain_phase phase;
     uint64_t started_ms, timer;
     unsigned del_tries;
@@ -82,10 +86,12 @@ static int server_copy(struct render_server *d, const struct render_server *s)
     d->name = strdup(s->name);
     d->host = strdup(s->host);
     d->options = s->options ? strdup(s->options) : NULL;
-    if (d->name && d->host && (d->options || !s->options)) return 0;
+    d->cookie = s->cookie ? strdup(s->cookie) : NULL;
+    if (d->name && d->host && (d->options || !s->options) && (d->cookie || !s->cookie)) return 0;
     free(d->name);
     free(d->host);
     free(d->options);
+    free(d->cookie);
     return -1;
 }
 
@@ -94,6 +100,7 @@ static void server_free(struct render_server *s)
     free(s->name);
     free(s->host);
     free(s->options);
+    free(s->cookie);
 }
 
 /* ---- drains ---- */
@@ -195,6 +202,16 @@ static void on_stat(void *arg, bool ok, const char *answer)
     }
 }
 
+static void drain_poll(void *arg);
+
+static void on_backend_id(void *arg, bool ok, const char *answer)
+{
+    struct drain *d = arg;
+    d->rs->stats.commands++;
+    d->be_id = ok ? haproxy_answer_backend_id(answer) : -1;
+    drain_poll(d);
+}
+
 static void drain_poll(void *arg)
 {
     struct drain *d = arg;
@@ -204,7 +221,16 @@ static void drain_poll(void *arg)
         return;
     }
     char cmd[300];
-    snprintf(cmd, sizeof cmd, "show stat %s 4 -1", backend_of(d->rs, d->svc));
+    if (!d->be_id) {
+        snprintf(cmd, sizeof cmd, "show servers state %s", backend_of(d->rs, d->svc));
+        if (haproxy_runtime_send(d->rs->rt, cmd, NULL, on_backend_id, d) < 0)
+            d->timer = loop_timer(d->rs->loop, DRAIN_POLL_MS, drain_poll, d);
+        return;
+    }
+    if (d->be_id > 0)
+        snprintf(cmd, sizeof cmd, "show stat %ld 4 -1", d->be_id);
+    else
+        snprintf(cmd, sizeof cmd, "show stat %s 4 -1", backend_of(d->rs, d->svc));
     if (haproxy_runtime_send(d->rs->rt, cmd, NULL, on_stat, d) < 0)
         d->timer = loop_timer(d->rs->loop, DRAIN_POLL_MS, drain_poll, d);
 }
@@ -406,6 +432,11 @@ static int draining_view(struct runtime_sync *rs, size_t svc, struct render_serv
     for (struct drain *d = rs->drains; d; d = d->next)
         if (d->svc == svc) out->v[out->n++] = d->srv;
     return 0;
+}
+
+int runtime_sync_draining(struct runtime_sync *rs, size_t svc, struct render_server_list *out)
+{
+    return draining_view(rs, svc, out);
 }
 
 /* Queues the commands of one service's plan. */

@@ -71,6 +71,11 @@ void runtime_sync_adopt(struct runtime_sync *rs, struct render_model *model);
 /* What HAProxy has is unknown (a reload is coming, or it restarted). */
 void runtime_sync_invalidate(struct runtime_sync *rs);
 
+/* The servers of service svc that HAProxy still holds while they drain: a
+ * shallow view (free out->v only), valid until the next call into rs.
+ * Render keeps their ids taken. 0, or -1 on allocation failure. */
+int runtime_sync_draining(struct runtime_sync *rs, size_t svc, struct render_server_list *out);
+
 bool runtime_sync_ready(const struct runtime_sync *rs);
 bool runtime_sync_busy(const struct runtime_sync *rs); /* a batch or an adoption runs */
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "render.h"
 
 struct buf {
@@ -265,29 +267,57 @@ static void put_safe_http_defaults(struct buf *b, const struct syn_config *cfg,
             putf(b, "\t%s\n", safe[i].line);
 }
 
-/* Returns true when some line got " cookie <name>" appended. */
-static bool put_servers(struct buf *b, const struct render_server_list *servers, bool cookie)
+static void put_servers(struct buf *b, const struct render_server_list *servers)
 {
-    bool appended = false;
     for (size_t i = 0; i < servers->n; i++) {
-        const struct render_server *s = &servers->v[i];
-        char *line = render_server_line(s);
+        char *line = render_server_line(&servers->v[i]);
         if (!line) {
             b->oom = true;
-            return appended;
+            return;
         }
-        putf(b, "\t%s", line);
-        bool own_cookie = false;
-        for (const char *p = s->options; p && (p = strstr(p, "cookie")); p += 6)
-            own_cookie |= (p == s->options || p[-1] == ' ') && (p[6] == ' ' || !p[6]);
-        if (cookie && !own_cookie) {
-            putf(b, " cookie %s", s->name);
-            appended = true;
-        }
-        put(b, "\n");
+        putf(b, "\t%s\n", line);
         free(line);
     }
-    return appended;
+}
+
+/* Synapse's cookie value: the server name, or the hex SHA-1 of it. Caller frees. */
+static char *cookie_value(const char *name, enum syn_cookie_value method)
+{
+    if (method != SYN_COOKIE_HASH) return strdup(name);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    if (!EVP_Digest(name, strlen(name), md, &len, EVP_sha1(), NULL)) return NULL;
+    char *hex = malloc(2 * len + 1);
+    for (unsigned i = 0; hex && i < len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return hex;
+}
+
+/* True when a line is exactly "mode tcp": Synapse's test for leaving cookies out. */
+static bool has_exact_line(const struct lines *l, const char *line)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], line) == 0) return true;
+    return false;
+}
+
+/*
+ * Synapse writes "cookie <value>" on every server of a backend whose lines
+ * are not exactly "mode tcp". smartdock writes it where HAProxy uses it: when
+ * the backend or defaults has a "cookie" directive. Without one the value
+ * does nothing, and HAProxy 2.6's "add server" refuses "cookie", so writing
+ * it would turn every server change into a reload.
+ */
+static int set_cookies(const struct syn_config *cfg, const struct syn_service *s,
+                       const struct lines *back, struct render_server_list *servers)
+{
+    if (has_exact_line(back, "mode tcp")) return 0;
+    if (!any_sets(back, "cookie") && !strlist_sets(&cfg->haproxy.defaults, "cookie")) return 0;
+    for (size_t i = 0; i < servers->n; i++)
+        if (!(servers->v[i].cookie =
+                  cookie_value(servers->v[i].name, s->haproxy.cookie_value_method)))
+            return -1;
+    return 0;
 }
 
 /* One service's part of the model; immutable once built, shared between models. */
@@ -296,7 +326,6 @@ struct render_block {
     char *head; /* the section text before the server lines; "" when disabled */
     char *text; /* head, then the server lines */
     struct render_server_list servers;
-    bool cookie_appended; /* a server line is more than render_server_line */
 };
 
 struct render_model {
@@ -315,52 +344,75 @@ static void block_unref(struct render_block *k)
     free(k);
 }
 
+/* The servers whose ids service i's render keeps: its previous render (or, at
+ * the first, the haproxy.cfg found at start) and those HAProxy still drains. */
+static struct server_id_ref *known_ids(const struct syn_config *cfg, size_t i,
+                                       const struct render_block *prev,
+                                       const struct render_opts *opts, size_t *n)
+{
+    const struct render_server_list *held = opts && opts->held ? &opts->held[i] : NULL;
+    size_t nseed = 0;
+    const struct server_id_ref *seed =
+        !prev && opts
+            ? server_id_seed_get(opts->id_seed, cfg->services[i].haproxy.backend_name, &nseed)
+            : NULL;
+    size_t cap = (prev ? prev->servers.n : 0) + nseed + (held ? held->n : 0);
+    struct server_id_ref *v = calloc(cap ? cap : 1, sizeof *v);
+    *n = 0;
+    if (!v) return NULL;
+    for (size_t k = 0; prev && k < prev->servers.n; k++)
+        v[(*n)++] = (struct server_id_ref){prev->servers.v[k].name, prev->servers.v[k].id};
+    for (size_t k = 0; k < nseed; k++)
+        v[(*n)++] = seed[k];
+    for (size_t k = 0; held && k < held->n; k++)
+        v[(*n)++] = (struct server_id_ref){held->v[k].name, held->v[k].id};
+    return v;
+}
+
 static struct render_block *render_service(const struct syn_config *cfg, size_t i,
                                            const struct backend_list *found,
-                                           const struct render_opts *opts, struct strlist *w)
+                                           const struct render_opts *opts,
+                                           const struct render_block *prev, struct strlist *w)
 {
     const struct syn_service *s = &cfg->services[i];
     const struct syn_service_haproxy *h = &s->haproxy;
     struct render_block *k = calloc(1, sizeof *k);
     struct buf bb = {0}, *b = &bb;
     struct lines front = {0}, back = {0};
-    static const struct strlist none;
+    struct server_id_ref *known = NULL;
+    size_t nknown = 0;
     char where[300];
     if (!k) return NULL;
     k->refs = 1;
     put(b, ""); /* a disabled service is an empty, not a NULL, block */
     if (h->disabled) goto out;
-    if (render_service_servers(cfg, i, found, &k->servers, w) < 0) goto oom;
-    bool listen = syn_service_is_listen(s);
-    if (listen) {
-        if (gather(&back, &h->listen, &none, NULL) < 0) goto oom;
-        putf(b, "\nlisten %s\n", h->backend_name);
+    if (!(known = known_ids(cfg, i, prev, opts, &nknown)) ||
+        render_service_servers(cfg, i, found, known, nknown, &k->servers, w) < 0)
+        goto oom;
+    /* Synapse's layout: listen lines are split between a frontend (only with
+     * a port) and a backend; the frontend's lines come before its bind. */
+    if (gather(&front, &h->frontend, &h->listen, backend_only) < 0 ||
+        gather(&back, &h->backend, &h->listen, frontend_only) < 0)
+        goto oom;
+    if (h->port_mode != SYN_PORT_NONE) {
+        snprintf(where, sizeof where, "services.%s.haproxy.frontend", s->name);
+        putf(b, "\nfrontend %s\n", s->name);
+        put_lines(b, w, where, &front);
         put_bind(b, cfg, s);
-        snprintf(where, sizeof where, "services.%s.haproxy.listen", s->name);
-    } else {
-        if (gather(&front, &h->frontend, &h->listen, backend_only) < 0 ||
-            gather(&back, &h->backend, &h->listen, frontend_only) < 0)
-            goto oom;
-        if (h->port_mode != SYN_PORT_NONE) {
-            snprintf(where, sizeof where, "services.%s.haproxy.frontend", s->name);
-            putf(b, "\nfrontend %s\n", s->name);
-            put_bind(b, cfg, s);
-            put_lines(b, w, where, &front);
-            putf(b, "\tdefault_backend %s\n", h->backend_name);
-        }
-        putf(b, "\nbackend %s\n", h->backend_name);
-        snprintf(where, sizeof where, "services.%s.haproxy.backend", s->name);
+        putf(b, "\tdefault_backend %s\n", h->backend_name);
     }
+    putf(b, "\nbackend %s\n", h->backend_name);
+    snprintf(where, sizeof where, "services.%s.haproxy.backend", s->name);
     put_lines(b, w, where, &back);
     if (opts && opts->safe_http_defaults) put_safe_http_defaults(b, cfg, &back);
     if (!b->oom && !(k->head = strdup(b->s))) goto oom;
-    k->cookie_appended =
-        put_servers(b, &k->servers,
-                    any_sets(&back, "cookie") || strlist_sets(&cfg->haproxy.defaults, "cookie"));
+    if (set_cookies(cfg, s, &back, &k->servers) < 0) goto oom;
+    put_servers(b, &k->servers);
     goto out;
 oom:
     b->oom = true;
 out:
+    free(known);
     free(front.v);
     free(back.v);
     if (!b->oom && !k->head && !(k->head = strdup(""))) b->oom = true;
@@ -415,7 +467,10 @@ static char *render_preamble(const struct syn_config *cfg, struct strlist *warni
     put(&b, "# Generated by smartdock-watcher from its Synapse config; rewritten on every "
             "change, do not edit.\n");
     render_global(&b, h, warnings);
-    put_section(&b, warnings, "defaults", &h->defaults, "haproxy.defaults");
+    /* As Synapse writes it: no blank line between global and defaults. */
+    struct lines defaults = {(const char **)h->defaults.v, h->defaults.n};
+    put(&b, "defaults\n");
+    put_lines(&b, warnings, "haproxy.defaults", &defaults);
     for (size_t i = 0; i < h->nextra_sections; i++) {
         if (line_ok(h->extra_sections[i].header))
             put_section(&b, warnings, h->extra_sections[i].header, &h->extra_sections[i].lines,
@@ -470,7 +525,8 @@ struct render_model *render_model_new(const struct syn_config *cfg,
             m->blocks[i] = prev->blocks[i];
             m->blocks[i]->refs++;
         } else {
-            m->blocks[i] = render_service(cfg, i, backends ? &backends[i] : NULL, opts, warnings);
+            m->blocks[i] = render_service(cfg, i, backends ? &backends[i] : NULL, opts,
+                                          prev ? prev->blocks[i] : NULL, warnings);
             if (!m->blocks[i]) goto oom;
         }
     }
@@ -572,7 +628,8 @@ const char *render_model_runtime_refusal(const struct render_model *m)
                "inherit";
     bool cookie = false;
     for (size_t i = 0; i < m->n; i++)
-        cookie |= m->blocks[i]->cookie_appended;
+        for (size_t j = 0; j < m->blocks[i]->servers.n && !cookie; j++)
+            cookie = m->blocks[i]->servers.v[j].cookie != NULL;
     if (cookie || frame_has_line(m, "\tserver "))
         return "a server line is not one \"add server\" can reproduce (cookie, or a server in "
                "configured lines)";

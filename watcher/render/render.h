@@ -4,15 +4,17 @@
  * apply. The text is printed from the model; the runtime planner diffs two
  * models. Pure and deterministic: the same inputs give byte-identical text.
  *
- * Layout, like Synapse's: global, defaults, extra_sections, then for each
- * enabled service either one "listen <backend_name>" section (when it has
- * listen lines, no frontend/backend lines, and a port) or "frontend <service>"
- * (only when haproxy.port is given) plus "backend <backend_name>", and last the
- * shared frontend. The text always ends with a newline.
+ * Layout, as Synapse 0.18.9 writes it: a header comment, global, defaults
+ * (no blank line between them), extra_sections, then for each enabled service
+ * "frontend <service>" (only when haproxy.port is given: its lines, the bind
+ * line, default_backend) and "backend <backend_name>" (its lines, then the
+ * servers), listen lines going to whichever of the two takes them, and last
+ * the shared frontend. The text always ends with a newline.
  *
- * Server lines are render_servers.h's; " cookie <name>" is added when the
- * section (or defaults) has a "cookie" directive and the options do not set
- * one.
+ * Server lines are render_servers.h's, with ids kept from the previous model
+ * (server_ids.h); "cookie <value>" (cookie_value_method) is written when the
+ * backend or defaults has a "cookie" directive and the backend lines are not
+ * exactly "mode tcp".
  *
  * A model holds one block per service: the section text up to the server
  * lines (its "head"), its servers, and the whole rendered section. Blocks are
@@ -38,6 +40,14 @@ struct render_opts {
      * keyword (user lines win).
      */
     bool safe_http_defaults;
+    /* Server ids for a service rendered with no previous block: the ids of
+     * the haproxy.cfg found at start, so a restart writes the same ones. May
+     * be NULL. Borrowed. */
+    const struct server_id_seed *id_seed;
+    /* Parallel to cfg->services, may be NULL: servers HAProxy still holds
+     * besides the previous model's (draining). Their names keep their ids,
+     * and nobody else takes those ids meanwhile. Borrowed. */
+    const struct render_server_list *held;
 };
 
 struct render_model;

@@ -17,7 +17,8 @@ struct cand {
     int weight;
     const char *options; /* haproxy_server_options */
     bool is_default;
-    size_t seq; /* input position, for no_shuffle */
+    size_t seq; /* input position, for no_shuffle and new ids */
+    char *full; /* Synapse's server name, sanitised; owned, set before ordering */
 };
 
 void render_server_list_clear(struct render_server_list *l)
@@ -26,6 +27,7 @@ void render_server_list_clear(struct render_server_list *l)
         free(l->v[i].name);
         free(l->v[i].host);
         free(l->v[i].options);
+        free(l->v[i].cookie);
     }
     free(l->v);
     l->v = NULL;
@@ -42,11 +44,13 @@ char *render_server_addr(const struct render_server *s)
 
 char *render_server_line(const struct render_server *s)
 {
-    char *addr = render_server_addr(s), *out = NULL, weight[32] = "";
+    char *addr = render_server_addr(s), *out = NULL, id[32] = "", weight[32] = "";
     if (!addr) return NULL;
+    if (s->id > 0 && !s->id_in_options) snprintf(id, sizeof id, " id %d", s->id);
     if (s->weight != BACKEND_WEIGHT_UNSET) snprintf(weight, sizeof weight, " weight %d", s->weight);
-    int r = asprintf(&out, "server %s %s%s%s%s", s->name, addr, weight, s->options ? " " : "",
-                     s->options ? s->options : "");
+    int r = asprintf(&out, "server %s %s%s%s%s%s%s%s", s->name, addr, id,
+                     s->cookie ? " cookie " : "", s->cookie ? s->cookie : "", s->options ? " " : "",
+                     s->options ? s->options : "", weight);
     free(addr);
     return r < 0 ? NULL : out;
 }
@@ -96,14 +100,11 @@ static int cmp_str(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "");
 }
 
-/* Name (host:port when unnamed), then host, then port. */
+/* Synapse's "asc": by server name; then host, port, input position. */
 static int cmp_cand(const void *pa, const void *pb)
 {
     const struct cand *a = pa, *b = pb;
-    char ha[300], hb[300];
-    snprintf(ha, sizeof ha, "%s:%d", a->host, a->port);
-    snprintf(hb, sizeof hb, "%s:%d", b->host, b->port);
-    int r = strcmp(a->name ? a->name : ha, b->name ? b->name : hb);
+    int r = strcmp(a->full, b->full);
     if (!r) r = strcmp(a->host, b->host);
     if (!r) r = (a->port > b->port) - (a->port < b->port);
     if (!r) r = (a->seq > b->seq) - (a->seq < b->seq);
@@ -301,12 +302,10 @@ struct namer {
     struct name_map next_suffix;
 };
 
-/* Sanitised, then suffixed "-2", "-3", ... until unique. Caller frees. */
+/* c->full, suffixed "-2", "-3", ... until unique. Caller frees. */
 static char *unique_name(struct namer *nm, const struct cand *c)
 {
-    char hp[300];
-    snprintf(hp, sizeof hp, "%s:%d", c->host, c->port);
-    char *base = backend_server_name_dup(c->name && *c->name ? c->name : hp);
+    char *base = strdup(c->full);
     if (!base || !map_find(&nm->taken, base)) return base;
     unsigned *next = map_find(&nm->next_suffix, base);
     unsigned k = next ? *next : 2;
@@ -332,31 +331,89 @@ static char *unique_name(struct namer *nm, const struct cand *c)
     return out;
 }
 
-static int emit(struct render_server_list *l, struct namer *nm, const struct syn_service *svc,
-                const struct cand *c, struct strlist *warnings)
+/* Synapse's server name: "<name>_<host>:<port>", or "<host>:<port>" for a
+ * registration without a name; a name that is exactly "<host>:<port>" is
+ * what decoding gives a nameless one. Sanitised; caller frees. */
+static char *synapse_name(const struct cand *c, bool *sanitised)
+{
+    char hp[300], *raw = NULL;
+    snprintf(hp, sizeof hp, "%s:%d", c->host, c->port);
+    bool named = c->name && *c->name && strcmp(c->name, hp) != 0;
+    if (asprintf(&raw, "%s%s%s", named ? c->name : "", named ? "_" : "", hp) < 0) return NULL;
+    char *out = backend_server_name_dup(raw);
+    *sanitised = out && strcmp(out, raw) != 0;
+    free(raw);
+    return out;
+}
+
+/* Synapse's remove_weight_option: the first "weight N" goes (the text
+ * around it stays). NULL in, NULL out; *removed says whether one went. */
+static int without_weight(const char *opts, char **out, bool *removed)
+{
+    *out = NULL;
+    if (!opts) return 0;
+    if (!(*out = strdup(opts))) return -1;
+    for (char *p = *out; (p = strstr(p, "weight")); p++) {
+        char *q = p + 6;
+        size_t spaces = strspn(q, " "), digits = strspn(q + spaces, "0123456789");
+        if (!spaces || !digits) continue;
+        memmove(p, q + spaces + digits, strlen(q + spaces + digits) + 1);
+        *removed = true;
+        break;
+    }
+    return 0;
+}
+
+/* Runs of spaces become one, and none is left at either end (Synapse
+ * squeezes a line that gets a Nerve weight). */
+static void squeeze(char *s)
+{
+    size_t j = 0;
+    for (size_t i = 0; s[i]; i++)
+        if (s[i] != ' ' || (j && s[j - 1] != ' ')) s[j++] = s[i];
+    while (j && s[j - 1] == ' ')
+        j--;
+    s[j] = '\0';
+}
+
+static int emit(struct render_server_list *l, struct namer *nm, const struct syn_config *cfg,
+                const struct syn_service *svc, const struct cand *c, bool *weight_clash)
 {
     struct render_server *s = &l->v[l->n];
+    char *so = NULL, *hso = NULL;
+    bool nerve = cfg->haproxy.use_nerve_weights && c->weight != BACKEND_WEIGHT_UNSET;
     memset(s, 0, sizeof *s);
     s->port = c->port;
-    s->weight = c->weight;
+    s->weight = nerve ? c->weight : BACKEND_WEIGHT_UNSET;
     s->is_default = c->is_default;
     if (!(s->host = strdup(c->host)) || !(s->name = unique_name(nm, c)) ||
         map_add(&nm->taken, s->name, 0) < 0)
         goto oom;
-    if (c->name && *c->name && strcmp(c->name, s->name) != 0 && warnings &&
-        strncmp(c->name, s->name, strlen(c->name)) != 0) {
-        char was[96];
-        loggable(c->name, was, sizeof was);
-        if (strlist_pushf(warnings, "service %s: server name \"%s\" written as %s", svc->name, was,
-                          s->name) < 0)
+    if (nerve) {
+        if (without_weight(svc->haproxy.server_options, &so, weight_clash) < 0 ||
+            without_weight(c->options, &hso, weight_clash) < 0)
             goto oom;
+        if (build_options(so, hso, s, &s->options) < 0) goto oom;
+        if (s->options) squeeze(s->options);
+        if (s->options && !*s->options) {
+            free(s->options);
+            s->options = NULL;
+        }
+    } else if (build_options(svc->haproxy.server_options, c->options, s, &s->options) < 0) {
+        goto oom;
     }
-    if (build_options(svc->haproxy.server_options, c->options, s, &s->options) < 0) goto oom;
+    free(so);
+    free(hso);
+    s->id = server_ids_in_options(c->options);
+    s->id_in_options = s->id > 0;
     l->n++;
     return 0;
 oom:
+    free(so);
+    free(hso);
     free(s->host);
     free(s->name);
+    free(s->options);
     return -1;
 }
 
@@ -373,27 +430,66 @@ static struct cand *collect(const struct syn_service *svc, const struct backend_
     for (size_t i = 0; i < nfound; i++) {
         const struct backend *b = &found->v[i];
         v[n] = (struct cand){b->name, b->host, b->port, b->weight, b->haproxy_server_options,
-                             false,   n};
+                             false,   n,       NULL};
         if (svc->backend_port_override) v[n].port = svc->backend_port_override;
         n++;
     }
     for (size_t i = 0; use_defaults && i < svc->ndefault_servers; i++) {
         const struct syn_server *d = &svc->default_servers[i];
-        v[n] = (struct cand){d->name, d->host, d->port, BACKEND_WEIGHT_UNSET, NULL, true, n};
-        /* Synapse overrides the port of kept default servers, not of fallback ones. */
-        if (svc->backend_port_override && nfound > 0) v[n].port = svc->backend_port_override;
+        v[n] = (struct cand){d->name, d->host, d->port, BACKEND_WEIGHT_UNSET, NULL, true, n, NULL};
+        /* Synapse overrides the port of kept default servers (even when nothing
+         * was discovered), not of fallback ones. */
+        if (svc->backend_port_override && svc->keep_default_servers)
+            v[n].port = svc->backend_port_override;
         n++;
     }
     *np = n;
     return v;
 }
 
+/* Ids by Synapse's server-id map. New ids are handed out in the order the
+ * servers are written (Synapse: discovery order), so the same servers get the
+ * same ids whatever order discovery lists them in. */
+static int assign_ids(const struct syn_config *cfg, const struct syn_service *svc,
+                      struct render_server_list *out, const struct server_id_ref *known,
+                      size_t nknown, struct strlist *warnings)
+{
+    size_t n = out->n;
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    int *fixed = calloc(n ? n : 1, sizeof *fixed), *ids = calloc(n ? n : 1, sizeof *ids);
+    int rc = -1, max = cfg->haproxy.max_server_id > 0 ? cfg->haproxy.max_server_id : 65535;
+    if (!names || !fixed || !ids) goto out;
+    for (size_t j = 0; j < n; j++) {
+        names[j] = out->v[j].name;
+        fixed[j] = out->v[j].id_in_options ? out->v[j].id : 0;
+    }
+    if (server_ids_assign(names, fixed, n, known, nknown, max, ids) < 0) goto out;
+    size_t none = 0;
+    for (size_t j = 0; j < n; j++) {
+        out->v[j].id = ids[j];
+        none += ids[j] == 0;
+    }
+    rc = 0;
+    if (none && warnings &&
+        strlist_pushf(warnings,
+                      "service %s: %zu servers have no id: every id up to haproxy.max_server_id "
+                      "(%d) is taken",
+                      svc->name, none, max) < 0)
+        rc = -1;
+out:
+    free(names);
+    free(fixed);
+    free(ids);
+    return rc;
+}
+
 int render_service_servers(const struct syn_config *cfg, size_t svc_index,
-                           const struct backend_list *discovered, struct render_server_list *out,
-                           struct strlist *warnings)
+                           const struct backend_list *discovered, const struct server_id_ref *known,
+                           size_t nknown, struct render_server_list *out, struct strlist *warnings)
 {
     const struct syn_service *svc = &cfg->services[svc_index];
     size_t n = 0, kept = 0;
+    bool weight_clash = false;
     struct namer nm = {.next_suffix.owns_keys = true};
     memset(out, 0, sizeof *out);
     struct cand *v = collect(svc, discovered, &n);
@@ -419,19 +515,40 @@ int render_service_servers(const struct syn_config *cfg, size_t svc_index,
     for (size_t i = 0; i < kept; i++)
         if (!unique || cmp_address_name_only(&v[unique - 1], &v[i]) != 0) v[unique++] = v[i];
     kept = unique;
+    for (size_t i = 0; i < kept; i++) {
+        bool sanitised = false;
+        if (!(v[i].full = synapse_name(&v[i], &sanitised))) goto oom;
+        char was[96];
+        loggable(v[i].name ? v[i].name : v[i].host, was, sizeof was);
+        if (sanitised && warnings &&
+            strlist_pushf(warnings, "service %s: server \"%s\" written as %s", svc->name, was,
+                          v[i].full) < 0)
+            goto oom;
+    }
     order(v, kept, svc->haproxy.backend_order, cfg->haproxy.server_order_seed);
 
     out->v = calloc(kept ? kept : 1, sizeof *out->v);
     if (!out->v) goto oom;
     for (size_t i = 0; i < kept; i++)
-        if (emit(out, &nm, svc, &v[i], warnings) < 0) goto oom;
+        if (emit(out, &nm, cfg, svc, &v[i], &weight_clash) < 0) goto oom;
+    if (weight_clash && warnings &&
+        strlist_pushf(warnings,
+                      "service %s: \"weight N\" in server_options or haproxy_server_options "
+                      "is left out: with use_nerve_weights the registry's weight wins",
+                      svc->name) < 0)
+        goto oom;
+    if (assign_ids(cfg, svc, out, known, nknown, warnings) < 0) goto oom;
     map_clear(&nm.taken);
     map_clear(&nm.next_suffix);
+    for (size_t i = 0; i < kept; i++)
+        free(v[i].full);
     free(v);
     return 0;
 oom:
     map_clear(&nm.taken);
     map_clear(&nm.next_suffix);
+    for (size_t i = 0; i < kept; i++)
+        free(v[i].full);
     free(v);
     render_server_list_clear(out);
     return -1;
