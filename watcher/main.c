@@ -11,6 +11,7 @@
 
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +236,13 @@ int main(int argc, char **argv)
                                              {"version", no_argument, NULL, 'V'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
+    /* Memory (1,000 services x 10 backends in under 20 MiB): one malloc
+     * arena for every thread (libzookeeper_mt's two threads otherwise get
+     * arenas of their own, each keeping its peak), and buffers of 128 KiB and
+     * more (a haproxy.cfg text is ~500 KB at that size) mapped and unmapped
+     * rather than kept in the heap (glibc's threshold otherwise rises). */
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     const char *path = NULL;
     bool once = false, check = false, verbose = false;
     int ch;

@@ -16,6 +16,7 @@
 #include "state_cache.h"
 
 #include <cjson/cJSON.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,12 @@
  * a check of haproxy.cfg runs waits for its end and makes one render. */
 #define COALESCE_MS 0
 #define RUNTIME_COMMAND_MS 5000 /* longest wait for one stats-socket answer */
-#define MASTER_RELOAD_MS 20000  /* longest wait for a managed reload's new worker */
+/* The state file holds every backend of every service (10,000 make ~1 MB of
+ * JSON and an fsync): it is saved at most this often, off the path of a
+ * change to HAProxy, and at exit. Memory freed by the changes is given back
+ * to the system then too (malloc_trim). */
+#define SETTLE_MS 1000
+#define MASTER_RELOAD_MS 20000 /* longest wait for a managed reload's new worker */
 
 /* Where a discovery reports: its service's index moves on a reload. */
 struct slot {
@@ -47,6 +53,7 @@ struct service_state {
     struct strlist conflicts;   /* sources of address conflicts logged, sorted */
     struct strlist refused;     /* source + options of refused registrations logged, sorted */
     struct strlist quarantined; /* quarantine_key of registrations HAProxy refused, sorted */
+    char *state_member;         /* its part of the state file; NULL: render it again */
     size_t over_limit;          /* servers left out by the last update, logged once */
     size_t labels_cut;
 };
@@ -62,7 +69,7 @@ struct watcher {
     struct runtime_sync *rs;          /* NULL: every change reloads */
     struct haproxy_managed *managed;  /* NULL unless haproxy.managed */
     char *reload_cmd, *master_socket; /* managed mode's own */
-    uint64_t render_timer, first_answer_timer;
+    uint64_t render_timer, first_answer_timer, settle_timer;
     bool started;            /* first render done or its wait is over */
     bool ready_reported;     /* opts.on_ready was called */
     uint64_t change_seen_ms; /* oldest change not yet in effect; 0: none */
@@ -188,12 +195,40 @@ static void save_state(struct watcher *w)
 {
     const char *path = w->state_path;
     if (!path || !w->state_dirty) return;
-    struct backend_list *lists = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *lists);
-    if (!lists) return;
-    for (size_t i = 0; i < w->cfg->nservices; i++)
-        lists[i] = w->services[i].current; /* shallow */
-    if (state_cache_save(path, w->cfg, lists) == 0) w->state_dirty = false;
-    free(lists);
+    size_t n = w->cfg->nservices;
+    char **members = calloc(n ? n : 1, sizeof *members);
+    if (!members) return;
+    /* only the services that changed since the last save are rendered */
+    for (size_t i = 0; i < n; i++) {
+        struct service_state *s = &w->services[i];
+        if (!s->state_member)
+            s->state_member = state_cache_render_service(w->cfg->services[i].name, &s->current);
+        if (!(members[i] = s->state_member)) {
+            free(members);
+            log_error("state_file_path %s: out of memory", path);
+            return;
+        }
+    }
+    char *text = state_cache_join(members, n, time(NULL));
+    free(members);
+    if (text && state_cache_write(path, text) == 0) w->state_dirty = false;
+    free(text);
+}
+
+/* SETTLE_MS after a change: the state file, and the heap's free pages. */
+static void on_settle(void *arg)
+{
+    struct watcher *w = arg;
+    w->settle_timer = 0;
+    save_state(w);
+    malloc_trim(0);
+}
+
+/* The backends changed: the state file owes a save within SETTLE_MS. */
+static void state_changed(struct watcher *w)
+{
+    w->state_dirty = true;
+    if (!w->settle_timer) w->settle_timer = loop_timer(w->loop, SETTLE_MS, on_settle, w);
 }
 
 /* Seeds every service with the backends saved by an earlier run, so a
@@ -312,7 +347,6 @@ static void render_now(void *arg)
     if (!runtime_possible && w->apply && haproxy_apply_child_running(w->apply)) return;
     w->render_owed = false;
     write_file_output(w);
-    save_state(w);
     if (!w->cfg->has_haproxy || !w->cfg->haproxy.config_file_path) {
         change_applied(w);
         report_ready(w); /* nothing to configure: the outputs are written */
@@ -562,7 +596,9 @@ static void on_update(void *arg, size_t ignored_index, struct backend_list *foun
         if (!w->change_seen_ms) w->change_seen_ms = loop_now_ms();
         s->output_dirty = true;
         s->render_dirty = true;
-        w->state_dirty = true;
+        free(s->state_member);
+        s->state_member = NULL;
+        state_changed(w);
         schedule_render(w);
         break;
     case SELECTION_UNCHANGED:
@@ -795,6 +831,7 @@ static void stop_service(struct service_state *s)
     discovery_free(s->discovery);
     free(s->slot);
     backend_list_clear(&s->current);
+    free(s->state_member);
     strlist_clear(&s->conflicts);
     strlist_clear(&s->refused);
     strlist_clear(&s->quarantined);
@@ -907,9 +944,12 @@ static int reload_apply(struct watcher *w, const struct syn_config *cfg, char *e
     for (size_t i = 0; i < cfg->nservices; i++)
         if (!w->services[i].slot) start_discovery(w, i);
     w->render_owed = true;
-    w->state_dirty = true;
-    for (size_t i = 0; i < cfg->nservices; i++)
+    state_changed(w);
+    for (size_t i = 0; i < cfg->nservices; i++) {
         w->services[i].output_dirty = true;
+        free(w->services[i].state_member); /* the name may be another */
+        w->services[i].state_member = NULL;
+    }
     if (w->started && nstarted + nchanged > 0) {
         w->started = false;
         if (w->render_timer) loop_timer_cancel(w->loop, w->render_timer);
@@ -1061,6 +1101,8 @@ void watcher_free(struct watcher *w)
     if (!w) return;
     if (w->render_timer) loop_timer_cancel(w->loop, w->render_timer);
     if (w->first_answer_timer) loop_timer_cancel(w->loop, w->first_answer_timer);
+    if (w->settle_timer) loop_timer_cancel(w->loop, w->settle_timer);
+    save_state(w); /* what changed in the last SETTLE_MS */
     if (w->adopt_timer) loop_timer_cancel(w->loop, w->adopt_timer);
     for (size_t i = 0; i < w->cfg->nservices; i++) {
         discovery_free(w->services[i].discovery);

@@ -314,6 +314,34 @@ static void no_reload_when_not_needed(void **state)
     free(cfg);
 }
 
+/* Files that only follow runtime changes are checked at most every 500 ms
+ * (a lower bound: no upper one is asserted); a text that needs a reload,
+ * submitted while a follow-only text waits, replaces it and is applied. */
+static void follow_writes_are_spaced(void **state)
+{
+    struct h *h = *state;
+    start(h);
+    char *one = valid_cfg(1), *two = valid_cfg(2), *three = valid_cfg(3);
+    haproxy_apply_submit(h->a, one, false);
+    run_until(h, 1, true);
+    uint64_t first_done = loop_now_ms();
+    haproxy_apply_submit(h->a, two, false);
+    run_until(h, 2, true);
+    assert_true(h->ok);
+    assert_file_eq(h->target, two);
+    assert_true(loop_now_ms() - first_done >= 450);
+    haproxy_apply_submit(h->a, one, false); /* waits for the gap... */
+    haproxy_apply_submit(h->a, three, true); /* ...and is replaced */
+    run_until(h, 3, true);
+    assert_true(h->ok);
+    assert_true(h->reloaded);
+    assert_file_eq(h->target, three);
+    assert_int_equal(haproxy_apply_write_count(h->a), 3);
+    free(one);
+    free(two);
+    free(three);
+}
+
 static void without_checks_any_text_is_written(void **state)
 {
     struct h *h = *state;
@@ -371,8 +399,8 @@ static void failed_reload_is_retried_on_a_timer(void **state)
 {
     struct h *h = *state;
     char cmd[400];
-    snprintf(cmd, sizeof cmd, "test -e %s/failed-once || { touch %s/failed-once; exit 1; }",
-             h->dir, h->dir);
+    snprintf(cmd, sizeof cmd, "test -e %s/failed-once || { touch %s/failed-once; exit 1; }", h->dir,
+             h->dir);
     h->opts.reload_command = cmd;
     start(h);
     char *cfg = valid_cfg(1);
@@ -479,6 +507,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(burst_coalesces, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_interval_defers_second_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(no_reload_when_not_needed, setup, teardown),
+        cmocka_unit_test_setup_teardown(follow_writes_are_spaced, setup, teardown),
         cmocka_unit_test_setup_teardown(without_checks_any_text_is_written, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(failing_reload_reports_and_retries_on_next_submit, setup,

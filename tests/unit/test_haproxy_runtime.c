@@ -185,9 +185,98 @@ static void full_backlog_times_out_cleanly(void **state)
     loop_timer_cancel(f->loop, t);
     assert_int_equal(res.calls, 1);
     haproxy_runtime_free(rt);
-    for (int i = 0; i < 4; i++) close(fillers[i]);
+    for (int i = 0; i < 4; i++)
+        close(fillers[i]);
     close(s);
     unlink(path);
+}
+
+static int big_calls, big_failed;
+static bool last_listed;
+
+static void on_state(void *arg, bool ok, const char *answer)
+{
+    /* the last server added, in service with weight 2 */
+    last_listed = ok && strstr(answer, " n2499 127.0.0.3 2 0 2 2 ");
+    on_answer(arg, ok, answer);
+}
+
+static void on_big(void *arg, bool ok, const char *answer)
+{
+    (void)arg;
+    if (!ok) {
+        if (big_failed++ == 0) print_message("failed: %s\n", answer);
+    }
+    if (++big_calls == expected_calls) loop_stop(the_loop);
+}
+
+/* Thousands of checked commands queued at once run in groups on shared
+ * connections (interactive mode), each still judged by its own answer, and
+ * more than a socket buffer of them neither stalls nor loses one. */
+static void a_big_batch_runs_in_groups(void **state)
+{
+    struct fixture *f = *state;
+    struct haproxy_runtime *rt = haproxy_runtime_new(f->loop, f->sock, 10000);
+    char cmd[200];
+    enum { N = 2500 };
+    for (int i = 0; i < N; i++) {
+        snprintf(cmd, sizeof cmd, "add server web/n%d 127.0.0.3:%d weight 2", i, 10000 + i);
+        haproxy_runtime_send(rt, cmd, "New server registered.", on_big, NULL);
+        snprintf(cmd, sizeof cmd, "enable server web/n%d", i);
+        haproxy_runtime_send(rt, cmd, "", on_big, NULL);
+    }
+    /* one that fails in the middle of a group, judged alone */
+    haproxy_runtime_send(rt, "add server web/n7 127.0.0.3:1", "New server registered.", on_answer,
+                         NULL);
+    haproxy_runtime_send(rt, "show servers state web", NULL, on_state, NULL);
+    big_calls = big_failed = 0;
+    memset(&res, 0, sizeof res);
+    expected_calls = 2 * N;
+    uint64_t t = loop_timer(f->loop, 60000, on_deadline, NULL);
+    loop_run(f->loop);
+    loop_timer_cancel(f->loop, t);
+    assert_int_equal(big_calls, 2 * N);
+    assert_int_equal(big_failed, 0);
+    expected_calls = 2;
+    t = loop_timer(f->loop, 10000, on_deadline, NULL);
+    loop_run(f->loop);
+    loop_timer_cancel(f->loop, t);
+    assert_int_equal(res.calls, 2);
+    assert_false(res.ok[0]);
+    assert_non_null(strstr(res.answer[0], "Already exists"));
+    assert_true(res.ok[1]);
+    assert_true(last_listed);
+    assert_int_equal(haproxy_runtime_command_count(rt), 2 * N + 2);
+    haproxy_runtime_free(rt);
+}
+
+static struct haproxy_runtime *cancel_rt;
+static int cancel_tag;
+
+static void on_cancel_rest(void *arg, bool ok, const char *answer)
+{
+    on_answer(arg, ok, answer);
+    haproxy_runtime_cancel(cancel_rt, &cancel_tag);
+}
+
+/* A callback that cancels commands of its own group: they were sent, but
+ * their callbacks do not run. */
+static void cancel_inside_a_group(void **state)
+{
+    struct fixture *f = *state;
+    cancel_rt = haproxy_runtime_new(f->loop, f->sock, 5000);
+    haproxy_runtime_send(cancel_rt, "set weight web/a 3", "", on_cancel_rest, NULL);
+    haproxy_runtime_send(cancel_rt, "set weight web/a 4", "", on_answer, &cancel_tag);
+    haproxy_runtime_send(cancel_rt, "set weight web/a 5", "", on_answer, NULL);
+    run(f, 2);
+    assert_true(res.ok[0]);
+    assert_true(res.ok[1]);
+    uint64_t t = loop_timer(f->loop, 200, on_deadline, NULL);
+    loop_run(f->loop);
+    loop_timer_cancel(f->loop, t);
+    assert_int_equal(res.calls, 2);
+    assert_true(haproxy_runtime_idle(cancel_rt));
+    haproxy_runtime_free(cancel_rt);
 }
 
 int main(void)
@@ -201,6 +290,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(commands_run_in_order_and_are_judged, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_socket_and_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(full_backlog_times_out_cleanly, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_big_batch_runs_in_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(cancel_inside_a_group, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -291,6 +291,7 @@ static void on_watch_msg(void *arg, const cJSON *msg)
     struct etcd_discovery *d = arg;
     struct etcd_watch_msg m;
     char err[256];
+    uint64_t t0 = loop_now_us(); /* -v stage timings: the message is parsed JSON by now */
     if (etcd_decode_watch(msg, &m, err, sizeof err) < 0) {
         report(d, "service %s: etcd watch message: %s; watching again", d->svc->name, err);
         stop_watch(d);
@@ -338,6 +339,7 @@ static void on_watch_msg(void *arg, const cJSON *msg)
             resync(d);
             return;
         }
+        uint64_t t1 = loop_now_us();
         size_t n = m.nevents ? etcd_watch_msg_news(&m, &d->revision, news) : 0;
         for (size_t i = 0; i < n; i++) {
             if (news[i]->type == ETCD_EVENT_DELETE)
@@ -346,7 +348,16 @@ static void on_watch_msg(void *arg, const cJSON *msg)
                 put_key(d, &news[i]->kv);
         }
         free(news);
-        if (n) publish(d);
+        if (n) {
+            uint64_t t2 = loop_now_us();
+            log_debug("service %s: etcd watch message (%zu events, revision %" PRId64
+                      "): decoded in %llu us, backends decoded in %llu us",
+                      d->svc->name, n, d->revision, (unsigned long long)(t1 - t0),
+                      (unsigned long long)(t2 - t1));
+            publish(d);
+            log_debug("service %s: published %llu us after the watch message arrived", d->svc->name,
+                      (unsigned long long)(loop_now_us() - t0));
+        }
     }
     etcd_watch_msg_clear(&m);
 }

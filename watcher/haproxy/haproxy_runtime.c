@@ -11,6 +11,12 @@
 
 #define ANSWER_MAX (4u << 20) /* "show stat" of a few thousand servers fits */
 #define CONNECT_RETRY_MS 10   /* the listen backlog was full (EAGAIN) */
+/* Commands queued together share one connection, in HAProxy's interactive
+ * mode ("prompt"), up to this many: a batch of 10,000 adds, or the drains of
+ * a churn, no longer pay a connection and a loop turn per command. */
+#define GROUP_MAX 1000
+#define GROUP_ANSWER_MAX (16u << 20)
+#define PROMPT "\n> " /* what HAProxy 2.6 writes after each answer in interactive mode */
 
 struct command {
     struct command *next;
@@ -26,7 +32,10 @@ struct haproxy_runtime {
     char *path;
     unsigned timeout_ms;
     struct command *head, *tail; /* queued */
-    struct command *cur;         /* running */
+    struct command *cur;         /* running: one command, or a group linked by next */
+    size_t ncur;
+    char *out; /* what is written: the command, or the group's lines */
+    size_t outlen;
     int fd;
     size_t sent;
     char *answer;
@@ -74,23 +83,71 @@ static void close_conn(struct haproxy_runtime *rt)
     rt->retry_timer = 0;
 }
 
-/* Ends the running command: ok==false with why, or judged from the answer. */
+/* The answers of a group, in order, cut at HAProxy's prompts: the first
+ * prompt follows "prompt" (no answer), then one per command. Fills ans[] with
+ * pointers into text (each answer's end is overwritten with '\0') and returns
+ * how many commands were answered. */
+static size_t split_group(char *text, size_t n, char **ans)
+{
+    if (strncmp(text, PROMPT, strlen(PROMPT)) != 0) return 0;
+    char *p = text + strlen(PROMPT);
+    size_t got = 0;
+    while (got < n) {
+        char *end = strstr(p, PROMPT);
+        if (!end) break;
+        *end = '\0';
+        size_t len = (size_t)(end - p);
+        trim(p, &len);
+        ans[got++] = p;
+        p = end + strlen(PROMPT);
+    }
+    return got;
+}
+
+/* Ends the running command or group: ok==false with why, or judged from the
+ * answer. A callback may cancel the group's later commands (fn set NULL). */
 static void finish(struct haproxy_runtime *rt, const char *why)
 {
-    struct command *c = rt->cur;
+    struct command *group = rt->cur;
+    size_t n = rt->ncur;
     rt->cur = NULL;
+    rt->ncur = 0;
     close_conn(rt);
-    const char *answer = why;
-    if (!why && rt->answer) {
-        trim(rt->answer, &rt->len);
-        answer = rt->answer;
-    } else if (!why) {
-        answer = "";
-    }
-    bool ok = !why && answer_ok(c, answer);
-    if (c->fn) c->fn(c->arg, ok, answer);
-    command_free(c);
+    free(rt->out);
+    rt->out = NULL;
+    /* The buffer is kept: the next command starts from a timer, after the
+     * callbacks below are done with the answers in it. */
+    char empty[1] = "";
+    char *text = rt->answer ? rt->answer : empty;
+    if (rt->answer) text[rt->len] = '\0';
     rt->len = 0;
+    char **ans = NULL;
+    size_t answered = 0;
+    if (!why && n > 1) {
+        if (!(ans = calloc(n, sizeof *ans)))
+            why = "out of memory";
+        else
+            answered = split_group(text, n, ans);
+    } else if (!why) {
+        size_t len = strlen(text);
+        trim(text, &len);
+    }
+    rt->cur = group; /* so that haproxy_runtime_cancel reaches the rest */
+    for (size_t i = 0; group; i++) {
+        struct command *c = group;
+        const char *answer = why;
+        if (!why && n > 1)
+            answer = i < answered ? ans[i] : "connection closed before an answer";
+        else if (!why)
+            answer = text;
+        bool ok = !why && (n == 1 || i < answered) && answer_ok(c, answer);
+        group = c->next;
+        rt->cur = group;
+        if (c->fn) c->fn(c->arg, ok, answer);
+        command_free(c);
+    }
+    rt->cur = NULL;
+    free(ans);
     kick(rt);
 }
 
@@ -108,7 +165,7 @@ static void on_readable(void *arg, short revents)
     for (;;) {
         if (rt->cap - rt->len < 4096) {
             size_t cap = rt->cap ? rt->cap * 2 : 8192;
-            if (cap > ANSWER_MAX + 1) {
+            if (cap > (rt->ncur > 1 ? GROUP_ANSWER_MAX : ANSWER_MAX) + 1) {
                 finish(rt, "answer too long");
                 return;
             }
@@ -140,17 +197,19 @@ static void on_readable(void *arg, short revents)
     }
 }
 
+static void on_io(void *arg, short revents);
+
+/* Writes what is left of rt->out; then only reads. A group's answers are
+ * read while it is written, so HAProxy never stalls on a full socket. */
 static void on_writable(void *arg, short revents)
 {
     (void)revents;
     struct haproxy_runtime *rt = arg;
-    const char *text = rt->cur->text;
-    size_t len = strlen(text);
-    while (rt->sent < len) {
-        ssize_t n = send(rt->fd, text + rt->sent, len - rt->sent, MSG_NOSIGNAL);
+    while (rt->sent < rt->outlen) {
+        ssize_t n = send(rt->fd, rt->out + rt->sent, rt->outlen - rt->sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            loop_watch_fd(rt->loop, rt->fd, POLLOUT, on_writable, rt);
+            loop_watch_fd(rt->loop, rt->fd, POLLOUT | POLLIN, on_io, rt);
             return;
         }
         if (n < 0) {
@@ -161,8 +220,20 @@ static void on_writable(void *arg, short revents)
         }
         rt->sent += (size_t)n;
     }
-    shutdown(rt->fd, SHUT_WR);
+    /* A group ends with "quit", on which HAProxy closes. No half-close on
+     * top: in one loaded run HAProxy 2.6 reset a group's connection before
+     * its first answer ("Connection reset by peer"), and the half-close was
+     * the only thing a plain interactive client does not do. */
+    if (rt->ncur == 1) shutdown(rt->fd, SHUT_WR);
     loop_watch_fd(rt->loop, rt->fd, POLLIN, on_readable, rt);
+}
+
+static void on_io(void *arg, short revents)
+{
+    struct haproxy_runtime *rt = arg;
+    int fd = rt->fd;
+    if (revents & POLLIN) on_readable(rt, revents);
+    if (rt->fd == fd && rt->cur && (revents & POLLOUT)) on_writable(rt, revents);
 }
 
 static int fill_addr(struct sockaddr_un *sa, const char *path)
@@ -206,7 +277,7 @@ static void start(struct haproxy_runtime *rt)
         return;
     }
     rt->sent = 0;
-    rt->count++;
+    rt->count += (unsigned)rt->ncur;
     on_writable(rt, 0);
 }
 
@@ -217,17 +288,52 @@ static void on_retry(void *arg)
     if (rt->cur) start(rt); /* else it timed out meanwhile */
 }
 
+/* rt->out for the commands from rt->cur: one line, or a group in
+ * interactive mode ending with "quit". */
+static int build_out(struct haproxy_runtime *rt)
+{
+    if (rt->ncur == 1) {
+        rt->out = strdup(rt->cur->text);
+    } else {
+        size_t len = strlen("prompt\n") + strlen("quit\n") + 1;
+        for (struct command *c = rt->cur; c; c = c->next)
+            len += strlen(c->text);
+        if ((rt->out = malloc(len))) {
+            char *p = stpcpy(rt->out, "prompt\n");
+            for (struct command *c = rt->cur; c; c = c->next)
+                p = stpcpy(p, c->text);
+            stpcpy(p, "quit\n");
+        }
+    }
+    rt->outlen = rt->out ? strlen(rt->out) : 0;
+    return rt->out ? 0 : -1;
+}
+
 static void on_kick(void *arg)
 {
     struct haproxy_runtime *rt = arg;
     rt->kick_timer = 0;
     if (rt->cur || !rt->head) return;
+    /* Commands queued behind each other go together. The answers are cut
+     * at prompts ("\n> "), which no answer of the commands we send holds:
+     * proxy and server names cannot contain a space. */
+    struct command *last = rt->head;
+    rt->ncur = 1;
+    while (last->next && rt->ncur < GROUP_MAX) {
+        last = last->next;
+        rt->ncur++;
+    }
     rt->cur = rt->head;
-    rt->head = rt->head->next;
+    rt->head = last->next;
+    last->next = NULL;
     if (!rt->head) rt->tail = NULL;
     rt->len = 0;
     rt->deadline_ms = loop_now_ms() + rt->timeout_ms;
     rt->timeout_timer = loop_timer(rt->loop, rt->timeout_ms, on_timeout, rt);
+    if (build_out(rt) < 0) {
+        finish(rt, "out of memory");
+        return;
+    }
     start(rt);
 }
 
@@ -257,7 +363,12 @@ void haproxy_runtime_free(struct haproxy_runtime *rt)
     if (!rt) return;
     close_conn(rt);
     if (rt->kick_timer) loop_timer_cancel(rt->loop, rt->kick_timer);
-    command_free(rt->cur);
+    while (rt->cur) {
+        struct command *c = rt->cur;
+        rt->cur = c->next;
+        command_free(c);
+    }
+    free(rt->out);
     while (rt->head) {
         struct command *c = rt->head;
         rt->head = c->next;
@@ -293,7 +404,8 @@ int haproxy_runtime_send(struct haproxy_runtime *rt, const char *command, const 
 
 void haproxy_runtime_cancel(struct haproxy_runtime *rt, const void *arg)
 {
-    if (rt->cur && rt->cur->arg == arg) rt->cur->fn = NULL;
+    for (struct command *c = rt->cur; c; c = c->next)
+        if (c->arg == arg) c->fn = NULL;
     struct command **pp = &rt->head;
     rt->tail = NULL;
     while (*pp) {

@@ -2,11 +2,16 @@
  * A client for HAProxy's CLI (the stats socket, or the master socket) on the
  * loop thread, without blocking it.
  *
- * One command per connection: connect, write "<command>\n", shut down our
- * writing side (the master CLI waits for that before it answers), read the
- * answer to EOF. Commands run one at a time in the order they were queued,
- * so a batch ("add server", then "enable server") runs in order and the
- * answer of each is its own. A connection costs ~0.1 ms on a unix socket.
+ * Commands run in the order they were queued, and the answer of each is its
+ * own. A command queued alone goes on its own connection: connect, write
+ * "<command>\n", shut down our writing side, read the answer to EOF.
+ * Commands queued behind each other (a batch: "add server", "enable server"
+ * ...) share one connection, up to 1,000, in HAProxy's interactive mode:
+ * "prompt", the commands, "quit", each answer cut at the prompt that follows
+ * it. A connection costs ~0.1 ms and a loop turn; 10,000 servers added one
+ * connection each took 2 s idle and 40 s on a loaded machine. The loop
+ * client is for a stats socket (the master CLI is reached with
+ * haproxy_cli_query).
  *
  * HAProxy answers a successful "enable server", "set weight" or "set server
  * ... state" with an empty line, "add server" with "New server registered."

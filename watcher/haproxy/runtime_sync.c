@@ -38,8 +38,9 @@ struct drain {
 struct bcmd {
     struct runtime_sync *rs;
     size_t svc;
-    char *log;  /* the command, for the log */
-    bool quiet; /* a follow-up (enable server...): logged only when it fails */
+    size_t slot; /* its index in rs->cmds */
+    char *log;   /* the command, for the log */
+    bool quiet;  /* a follow-up (enable server...): logged only when it fails */
     /* Reviving a server whose "del server" may have run meanwhile: when
      * HAProxy has no such server, add this one (borrowed from the batch's
      * model) instead. */
@@ -329,8 +330,7 @@ static void on_batch_cmd(void *arg, bool ok, const char *answer)
     struct bcmd *c = arg;
     struct runtime_sync *rs = c->rs;
     rs->stats.commands++;
-    for (size_t i = 0; i < rs->ncmds; i++)
-        if (rs->cmds[i] == c) rs->cmds[i] = NULL;
+    rs->cmds[c->slot] = NULL; /* a scan here made a batch of 20,000 quadratic */
     bool gone = !ok && strstr(answer, "No such server");
     if (gone && c->readd) { /* its "del server" ran first: add it again */
         log_info("runtime: %s: deleted meanwhile; adding it again", c->log);
@@ -382,6 +382,7 @@ static struct bcmd *queue_cmd(struct runtime_sync *rs, size_t svc, const char *c
         return NULL;
     }
     rs->cmds = v;
+    c->slot = rs->ncmds;
     rs->cmds[rs->ncmds++] = c;
     rs->pending++;
     return c;

@@ -12,26 +12,62 @@
 
 #define STATE_CACHE_MAX (64u << 20)
 
-char *state_cache_render(const struct syn_config *cfg, const struct backend_list *lists,
-                         time_t now)
+char *state_cache_render_service(const char *name, const struct backend_list *list)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON *services = root ? cJSON_AddObjectToObject(root, "services") : NULL;
-    if (!services) {
-        cJSON_Delete(root);
-        return NULL;
+    /* {"<name>":[...]} printed by cJSON, then its outer braces cut off */
+    cJSON *wrap = cJSON_CreateObject();
+    cJSON *arr = wrap ? cJSON_AddArrayToObject(wrap, name) : NULL;
+    for (size_t j = 0; arr && j < list->n; j++) {
+        cJSON *item = backend_to_json(&list->v[j], true);
+        if (item) cJSON_AddItemToArray(arr, item);
     }
-    cJSON_AddNumberToObject(root, "version", 1);
-    cJSON_AddNumberToObject(root, "saved_at", (double)now);
-    for (size_t i = 0; i < cfg->nservices; i++) {
-        cJSON *arr = cJSON_AddArrayToObject(services, cfg->services[i].name);
-        for (size_t j = 0; arr && j < lists[i].n; j++) {
-            cJSON *item = backend_to_json(&lists[i].v[j], true);
-            if (item) cJSON_AddItemToArray(arr, item);
+    char *text = arr ? cJSON_PrintUnformatted(wrap) : NULL;
+    cJSON_Delete(wrap);
+    if (!text) return NULL;
+    size_t len = strlen(text);
+    memmove(text, text + 1, len - 2);
+    text[len - 2] = '\0';
+    return text;
+}
+
+char *state_cache_join(char *const *members, size_t n, time_t now)
+{
+    cJSON *head = cJSON_CreateObject();
+    cJSON_AddNumberToObject(head, "version", 1);
+    cJSON_AddNumberToObject(head, "saved_at", (double)now);
+    char *h = cJSON_PrintUnformatted(head); /* {"version":1,"saved_at":T} */
+    cJSON_Delete(head);
+    if (!h) return NULL;
+    size_t len = strlen(h) + strlen(",\"services\":{}") + 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(members[i]) + 1;
+    char *text = malloc(len);
+    if (text) {
+        char *p = text + strlen(h) - 1; /* over the closing brace */
+        memcpy(text, h, strlen(h) - 1);
+        p = stpcpy(p, ",\"services\":{");
+        for (size_t i = 0; i < n; i++) {
+            if (i) *p++ = ',';
+            p = stpcpy(p, members[i]);
         }
+        stpcpy(p, "}}");
     }
-    char *text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
+    free(h);
+    return text;
+}
+
+char *state_cache_render(const struct syn_config *cfg, const struct backend_list *lists, time_t now)
+{
+    char **members = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *members);
+    char *text = NULL;
+    size_t i = 0;
+    if (!members) return NULL;
+    for (; i < cfg->nservices; i++)
+        if (!(members[i] = state_cache_render_service(cfg->services[i].name, &lists[i]))) break;
+    if (i == cfg->nservices) text = state_cache_join(members, cfg->nservices, now);
+    for (size_t j = 0; j < i; j++)
+        free(members[j]);
+    free(members);
     return text;
 }
 
@@ -87,7 +123,8 @@ static int parse_synapse_state(const cJSON *root, const struct syn_config *cfg, 
 int state_cache_parse(const char *text, const struct syn_config *cfg, time_t now, int ttl_s,
                       struct backend_list *lists, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < cfg->nservices; i++) backend_list_clear(&lists[i]);
+    for (size_t i = 0; i < cfg->nservices; i++)
+        backend_list_clear(&lists[i]);
     cJSON *root = cJSON_Parse(text);
     const cJSON *saved = cJSON_GetObjectItemCaseSensitive(root, "saved_at");
     const cJSON *services = cJSON_GetObjectItemCaseSensitive(root, "services");
@@ -125,6 +162,13 @@ int state_cache_save(const char *path, const struct syn_config *cfg,
 {
     char *text = state_cache_render(cfg, lists, time(NULL));
     if (!text) return -1;
+    int rc = state_cache_write(path, text);
+    free(text);
+    return rc;
+}
+
+int state_cache_write(const char *path, const char *text)
+{
     size_t len = strlen(text), off = 0;
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -133,8 +177,10 @@ int state_cache_save(const char *path, const struct syn_config *cfg,
     while (rc == 0 && off < len) {
         ssize_t w = write(fd, text + off, len - off);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) rc = -1;
-        else off += (size_t)w;
+        if (w <= 0)
+            rc = -1;
+        else
+            off += (size_t)w;
     }
     if (rc == 0 && fsync(fd) != 0) rc = -1;
     int saved_errno = errno;
@@ -147,7 +193,6 @@ int state_cache_save(const char *path, const struct syn_config *cfg,
         unlink(tmp);
         log_error("state_file_path %s: %s", path, strerror(saved_errno));
     }
-    free(text);
     return rc;
 }
 
