@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -26,19 +27,23 @@ struct anchor {
     cJSON *node; /* borrowed: lives in the tree */
 };
 
+/* Lines by node address, open addressing. A hash, not a list: alias
+ * expansion looks up every copied node, and a scan made a 200,000-node
+ * document take minutes. A freed node's address may be reused; the newer
+ * entry overwrites the older one. */
 struct yaml_doc {
     cJSON *root;
-    struct node_line *lines;
+    struct node_line *lines; /* cap_lines slots, a power of two; node NULL is empty */
     size_t n_lines, cap_lines;
 };
 
 /* One open mapping or sequence. */
 struct frame {
     cJSON *node;
-    char *key;      /* mapping: the key read, waiting for its value */
+    char *key; /* mapping: the key read, waiting for its value */
     int key_line;
     bool key_is_merge;
-    cJSON *merges;  /* mapping: owned array of copies to merge at its end */
+    cJSON *merges; /* mapping: owned array of copies to merge at its end */
 };
 
 struct builder {
@@ -53,7 +58,8 @@ struct builder {
     size_t errlen;
 };
 
-static int fail(struct builder *b, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct builder *b, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(struct builder *b, int line, const char *fmt, ...)
 {
     va_list ap;
@@ -65,16 +71,32 @@ static int fail(struct builder *b, int line, const char *fmt, ...)
     return -1;
 }
 
+static size_t line_slot(const struct node_line *lines, size_t cap, const cJSON *node)
+{
+    uintptr_t h = (uintptr_t)node;
+    h ^= h >> 17;
+    h *= (uintptr_t)0x9E3779B97F4A7C15ull;
+    size_t i = (size_t)(h ^ (h >> 29)) & (cap - 1);
+    while (lines[i].node && lines[i].node != node)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
 static int remember_line(struct yaml_doc *doc, const cJSON *node, int line)
 {
-    if (doc->n_lines == doc->cap_lines) {
+    if ((doc->n_lines + 1) * 2 > doc->cap_lines) {
         size_t cap = doc->cap_lines ? doc->cap_lines * 2 : 64;
-        struct node_line *v = realloc(doc->lines, cap * sizeof(*v));
+        struct node_line *v = calloc(cap, sizeof(*v));
         if (!v) return -1;
+        for (size_t i = 0; i < doc->cap_lines; i++)
+            if (doc->lines[i].node) v[line_slot(v, cap, doc->lines[i].node)] = doc->lines[i];
+        free(doc->lines);
         doc->lines = v;
         doc->cap_lines = cap;
     }
-    doc->lines[doc->n_lines++] = (struct node_line){node, line};
+    size_t i = line_slot(doc->lines, doc->cap_lines, node);
+    if (!doc->lines[i].node) doc->n_lines++;
+    doc->lines[i] = (struct node_line){node, line};
     return 0;
 }
 
@@ -92,7 +114,8 @@ static int copy_lines(struct yaml_doc *doc, const cJSON *original, const cJSON *
 static size_t count_nodes(const cJSON *n)
 {
     size_t count = 1;
-    for (const cJSON *c = n->child; c; c = c->next) count += count_nodes(c);
+    for (const cJSON *c = n->child; c; c = c->next)
+        count += count_nodes(c);
     return count;
 }
 
@@ -113,9 +136,12 @@ static bool parse_digits(const char *s, int base, double *out)
     for (; *s; s++) {
         if (*s == '_') continue;
         int d;
-        if (isdigit((unsigned char)*s)) d = *s - '0';
-        else if (isxdigit((unsigned char)*s)) d = 10 + (tolower((unsigned char)*s) - 'a');
-        else return false;
+        if (isdigit((unsigned char)*s))
+            d = *s - '0';
+        else if (isxdigit((unsigned char)*s))
+            d = 10 + (tolower((unsigned char)*s) - 'a');
+        else
+            return false;
         if (d >= base) return false;
         v = v * base + d;
         any = true;
@@ -131,10 +157,14 @@ static bool parse_int(const char *s, double *out)
     if (*p == '+' || *p == '-') sign = *p++ == '-' ? -1 : 1;
     if (!*p || *p == '_') return false;
     bool ok;
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) ok = parse_digits(p + 2, 16, out);
-    else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O')) ok = parse_digits(p + 2, 8, out);
-    else if (p[0] == '0' && p[1]) ok = parse_digits(p + 1, 8, out);
-    else ok = parse_digits(p, 10, out);
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        ok = parse_digits(p + 2, 16, out);
+    else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
+        ok = parse_digits(p + 2, 8, out);
+    else if (p[0] == '0' && p[1])
+        ok = parse_digits(p + 1, 8, out);
+    else
+        ok = parse_digits(p, 10, out);
     if (ok) *out *= sign;
     return ok;
 }
@@ -154,11 +184,15 @@ static bool parse_float(const char *s, double *out)
     for (const char *p = s; *p; p++) {
         char c = *p;
         if (c == '_') continue;
-        if (isdigit((unsigned char)c)) digit = true;
-        else if (c == '.' && !dot && !exp) dot = true;
-        else if ((c == 'e' || c == 'E') && digit && !exp) exp = true;
+        if (isdigit((unsigned char)c))
+            digit = true;
+        else if (c == '.' && !dot && !exp)
+            dot = true;
+        else if ((c == 'e' || c == 'E') && digit && !exp)
+            exp = true;
         else if ((c == '+' || c == '-') && (p == s || p[-1] == 'e' || p[-1] == 'E')) {
-        } else return false;
+        } else
+            return false;
         if (n + 1 >= sizeof(buf)) return false;
         buf[n++] = c;
     }
@@ -196,8 +230,10 @@ static cJSON *scalar_node(const yaml_event_t *ev)
     if (!plain) return cJSON_CreateString(s);
 
     static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-    static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", NULL};
-    static const char *const falses[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL};
+    static const char *const trues[] = {"true", "True", "TRUE", "yes", "Yes",
+                                        "YES",  "on",   "On",   "ON",  NULL};
+    static const char *const falses[] = {"false", "False", "FALSE", "no",  "No",
+                                         "NO",    "off",   "Off",   "OFF", NULL};
     if (is_one_of(s, nulls)) return cJSON_CreateNull();
     if (is_one_of(s, trues)) return cJSON_CreateTrue();
     if (is_one_of(s, falses)) return cJSON_CreateFalse();
@@ -317,7 +353,8 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev, int line)
             f->key = strdup(s);
             if (!f->key) return -1;
             f->key_line = line;
-            f->key_is_merge = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && strcmp(s, "<<") == 0;
+            f->key_is_merge =
+                ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && strcmp(s, "<<") == 0;
             return 0;
         }
     }
@@ -342,7 +379,8 @@ static int on_alias(struct builder *b, const yaml_event_t *ev, int line)
     if (b->depth > 0) {
         struct frame *f = &b->stack[b->depth - 1];
         if (cJSON_IsObject(f->node) && !f->key) {
-            if (!cJSON_IsString(target)) return fail(b, line, "only scalar mapping keys are supported");
+            if (!cJSON_IsString(target))
+                return fail(b, line, "only scalar mapping keys are supported");
             f->key = strdup(target->valuestring);
             if (!f->key) return -1;
             f->key_line = line;
@@ -426,7 +464,8 @@ static void builder_clear(struct builder *b)
         cJSON_Delete(f->merges);
         cJSON_Delete(f->node);
     }
-    for (size_t i = 0; i < b->n_anchors; i++) free(b->anchors[i].name);
+    for (size_t i = 0; i < b->n_anchors; i++)
+        free(b->anchors[i].name);
     free(b->anchors);
 }
 
@@ -481,10 +520,8 @@ struct cJSON *yaml_doc_root(const struct yaml_doc *doc)
 
 int yaml_doc_line_of(const struct yaml_doc *doc, const struct cJSON *node)
 {
-    /* From the newest: a freed node's address may have been reused since. */
-    for (size_t i = doc->n_lines; i-- > 0;)
-        if (doc->lines[i].node == node) return doc->lines[i].line;
-    return 0;
+    if (!doc->cap_lines || !node) return 0;
+    return doc->lines[line_slot(doc->lines, doc->cap_lines, node)].line;
 }
 
 void yaml_doc_free(struct yaml_doc *doc)

@@ -15,6 +15,7 @@
 #include "fixture.h"
 #include "serverset.h"
 #include "zk_child_set.h"
+#include "zk_child_set_fixture.h"
 
 static enum serverset_result decode_fixture(const char *file, const char *endpoint,
                                             struct backend *b, char *err, size_t errlen)
@@ -103,23 +104,6 @@ static void not_alive_and_refused(void **state)
             fail_msg("case %zu: r=%d\n  want: %s\n  got:  %s", i, r, cases[i].err, err);
         assert_null(b.host);
     }
-}
-
-/* The published view as "name@host:port,..." or "-". */
-static const char *update(struct zk_child_set *cs)
-{
-    static char buf[512];
-    struct backend_list list;
-    if (!zk_child_set_take_update(cs, &list)) return "-";
-    buf[0] = 0;
-    for (size_t i = 0; i < list.n; i++) {
-        char one[128];
-        snprintf(one, sizeof one, "%s%s@%s:%d", i ? "," : "", list.v[i].name, list.v[i].host,
-                 list.v[i].port);
-        strcat(buf, one);
-    }
-    backend_list_clear(&list);
-    return buf;
 }
 
 static void drain_requests(struct zk_child_set *cs)

@@ -13,37 +13,13 @@
 #include <cjson/cJSON.h>
 
 #include "syn_config.h"
+#include "syn_config_fixture.h"
 #include "syn_config_json.h"
 
 /* A valid service to wrap variations in. */
 #define DOCKER_DISC                                                                                \
     "\"discovery\":{\"method\":\"docker\",\"servers\":[{\"host\":\"localhost\"}],"                 \
     "\"image_name\":\"img\",\"container_port\":80}"
-
-static struct syn_config *parse_ok(const char *json)
-{
-    struct syn_config *cfg = NULL;
-    char err[512] = "";
-    int r = syn_config_parse(json, &cfg, err, sizeof err);
-    if (r != 0) fail_msg("unexpected error: %s\nfor: %s", err, json);
-    assert_non_null(cfg);
-    return cfg;
-}
-
-static bool has_warning(const struct syn_config *cfg, const char *w)
-{
-    for (size_t i = 0; i < cfg->warnings.n; i++)
-        if (strcmp(cfg->warnings.v[i], w) == 0) return true;
-    return false;
-}
-
-/* A warning that starts with prefix (the rest says what smartdock does instead). */
-static bool has_warning_starting(const struct syn_config *cfg, const char *prefix)
-{
-    for (size_t i = 0; i < cfg->warnings.n; i++)
-        if (strncmp(cfg->warnings.v[i], prefix, strlen(prefix)) == 0) return true;
-    return false;
-}
 
 static void check_article(const struct syn_config *cfg)
 {

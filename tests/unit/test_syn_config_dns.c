@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "syn_config.h"
+#include "syn_config_fixture.h"
 
 #define DISC(body) "{\"services\":{\"s\":{\"discovery\":{" body "}}}}"
 #define ZK(method, more)                                                                           \
@@ -18,22 +19,6 @@
 #define DNS(more)                                                                                  \
     DISC("\"method\":\"dns\",\"servers\":[{\"name\":\"a\",\"host\":\"web.test\",\"port\":80}"      \
          "]" more)
-
-static struct syn_config *parse_ok(const char *json)
-{
-    struct syn_config *cfg = NULL;
-    char err[512] = "";
-    if (syn_config_parse(json, &cfg, err, sizeof err) != 0)
-        fail_msg("unexpected error: %s\nfor: %s", err, json);
-    return cfg;
-}
-
-static bool has_warning(const struct syn_config *cfg, const char *prefix)
-{
-    for (size_t i = 0; i < cfg->warnings.n; i++)
-        if (strncmp(cfg->warnings.v[i], prefix, strlen(prefix)) == 0) return true;
-    return false;
-}
 
 static void dns_defaults(void **state)
 {
@@ -128,27 +113,27 @@ static void warned(void **state)
     (void)state;
     /* Synapse ignores a jitter outside 0..120 with a warning; so does smartdock. */
     struct syn_config *cfg = parse_ok(ZK("zookeeper", ",\"discovery_jitter\":500"));
-    assert_true(has_warning(cfg, "services.s.discovery.discovery_jitter: 500 is outside 0..120 "
+    assert_true(has_warning_starting(cfg, "services.s.discovery.discovery_jitter: 500 is outside 0..120 "
                                  "seconds, ignored (as Synapse does)"));
     assert_true(cfg->services[0].discovery.discovery_jitter == 0);
     syn_config_free(cfg);
     /* Polling sets no watches: nothing for a jitter to delay. */
     cfg = parse_ok(ZK("zookeeper_poll", ",\"discovery_jitter\":5"));
-    assert_true(has_warning(cfg, "services.s.discovery.discovery_jitter: Synapse option not "
+    assert_true(has_warning_starting(cfg, "services.s.discovery.discovery_jitter: Synapse option not "
                                  "supported by smartdock, ignored: polling sets no watches"));
     syn_config_free(cfg);
     /* Keys of the other methods are unknown here. */
     cfg = parse_ok(ZK("zookeeper", ",\"polling_interval_sec\":5,\"nameserver\":\"127.0.0.1\""));
-    assert_true(has_warning(cfg, "unknown key services.s.discovery.polling_interval_sec"));
-    assert_true(has_warning(cfg, "unknown key services.s.discovery.nameserver"));
+    assert_true(has_warning_starting(cfg, "unknown key services.s.discovery.polling_interval_sec"));
+    assert_true(has_warning_starting(cfg, "unknown key services.s.discovery.nameserver"));
     syn_config_free(cfg);
     cfg = parse_ok(DNS(",\"hosts\":[\"127.0.0.1:2181\"],\"servers\":[{\"host\":\"a\","
                        "\"port\":1,\"weight\":3}]"));
-    assert_true(has_warning(cfg, "unknown key services.s.discovery.hosts"));
-    assert_true(has_warning(cfg, "unknown key services.s.discovery.servers[0].weight"));
+    assert_true(has_warning_starting(cfg, "unknown key services.s.discovery.hosts"));
+    assert_true(has_warning_starting(cfg, "unknown key services.s.discovery.servers[0].weight"));
     syn_config_free(cfg);
     cfg = parse_ok(ZK("zookeeper_dns", ",\"decode\":{\"method\":\"nerve\"}"));
-    assert_true(has_warning(cfg, "services.s.discovery.decode: Synapse option not supported"));
+    assert_true(has_warning_starting(cfg, "services.s.discovery.decode: Synapse option not supported"));
     syn_config_free(cfg);
 }
 

@@ -10,27 +10,12 @@
 #include <string.h>
 
 #include "syn_config.h"
+#include "syn_config_fixture.h"
 
 #define ZK(extra)                                                                                  \
     "{\"method\":\"zookeeper\",\"hosts\":[\"127.0.0.1:2181\"],\"path\":\"/s\"" extra "}"
 #define ZK2 "{\"method\":\"zookeeper\",\"hosts\":\"127.0.0.2:2181\",\"path\":\"/t\"}"
 #define SVC(body) "{\"services\":{\"s\":{" body "}}}"
-
-static struct syn_config *parse_ok(const char *json)
-{
-    struct syn_config *cfg = NULL;
-    char err[512] = "";
-    if (syn_config_parse(json, &cfg, err, sizeof err) != 0)
-        fail_msg("unexpected error: %s\nfor: %s", err, json);
-    return cfg;
-}
-
-static bool has_warning(const struct syn_config *cfg, const char *w)
-{
-    for (size_t i = 0; i < cfg->warnings.n; i++)
-        if (strcmp(cfg->warnings.v[i], w) == 0) return true;
-    return false;
-}
 
 static void decode_keys(void **state)
 {

@@ -13,6 +13,7 @@
 
 #include "backend.h"
 #include "zk_child_set.h"
+#include "zk_child_set_fixture.h"
 
 #define PATH "/smartdock/services/web"
 
@@ -32,23 +33,6 @@ static const char *requests(struct zk_child_set *cs)
         }
         free(rq.child);
     }
-    return buf;
-}
-
-/* The published view as "name@host:port,..." in order, or "-" when none. */
-static const char *update(struct zk_child_set *cs)
-{
-    static char buf[1024];
-    struct backend_list list;
-    if (!zk_child_set_take_update(cs, &list)) return "-";
-    buf[0] = 0;
-    for (size_t i = 0; i < list.n; i++) {
-        char one[128];
-        snprintf(one, sizeof one, "%s%s@%s:%d", i ? "," : "", list.v[i].name, list.v[i].host,
-                 list.v[i].port);
-        strcat(buf, one);
-    }
-    backend_list_clear(&list);
     return buf;
 }
 
