@@ -108,7 +108,7 @@ one_run() {
 	write_config "$SD_TMP/watcher.json" "$s" "$root" true
 	local wname=watcher-s$s-r$run
 	sd_bg "$wname" "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
-	sd_wait_for "first render" 60 sd_log_has "$wname" "rendered haproxy.cfg"
+	sd_wait_for "first render" 60 sd_log_has "$wname" "haproxy.cfg text ("
 	# idle: the first apply done and restart_interval (2 s) over
 	sleep 3
 	local reloads_before cpu_before zk_cpu_before checks_before
@@ -146,9 +146,10 @@ one_run() {
 	# from the watcher's log: the render and the write of the full config
 	local wlog=$SD_TMP/$wname.log full_bytes rline wrline cfg_ms render_ms reload_ns
 	full_bytes=$(stat -c %s "$SD_TMP/haproxy.cfg")
-	rline=$(grep -m1 "rendered haproxy.cfg: $full_bytes bytes" "$wlog")
+	rline=$(grep -m1 "haproxy.cfg text ($full_bytes bytes)" "$wlog")
 	wrline=$(grep -m1 "wrote $SD_TMP/haproxy.cfg ($full_bytes bytes)" "$wlog")
-	render_ms=$(sed -E 's/.* in ([0-9]+) ms.*/\1/' <<<"$rline")
+	# "render: K of N services in A us, haproxy.cfg text (B bytes) in C us"
+	render_ms=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^us,?$/) s += $(i - 1) } END { print int(s / 1000) }' <<<"$rline")
 	cfg_ms=$(bench_log_ms "$wrline")
 	reload_ns=$(awk -v n="$want" -v b="$reloads_before" 'NR > b && $2 == n { print $1; exit }' "$SD_TMP/reloads")
 	local mem pid
@@ -162,7 +163,8 @@ one_run() {
 	checks=$(($(grep -c "started haproxy -c" "$wlog") - checks_before))
 	# renders during the burst and their total time
 	read -r renders render_sum < <(awk -v t="$(date -u -d "@$((first_ms / 1000))" +%Y-%m-%dT%H:%M:%S)" '
-		/rendered haproxy.cfg/ && substr($1, 1, 19) >= t { n++; s += $(NF - 1) } END { print n + 0, s + 0 }' "$wlog")
+		/haproxy.cfg text \(/ && substr($1, 1, 19) >= t { n++; for (i = 2; i <= NF; i++) if ($i ~ /^us,?$/) s += $(i - 1) }
+		END { print n + 0, int(s / 1000) }' "$wlog")
 	echo "$s $((cfg_ms - last_ms)) $((reload_ns / 1000000 - last_ms)) $((serving_ms - last_ms)) $render_ms $mem $((last_ms - first_ms)) $nrel $cpu $zk_cpu $renders $render_sum $checks" >>"$SD_TMP/runs"
 	sd_log "S=$s run $run: last znode → cfg $((cfg_ms - last_ms)) ms, → reload $((reload_ns / 1000000 - last_ms)) ms, → serving $((serving_ms - last_ms)) ms; render $render_ms ms; VmHWM $mem KiB; $nrel reloads"
 
