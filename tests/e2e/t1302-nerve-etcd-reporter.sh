@@ -82,7 +82,7 @@ cat >"$SD_TMP/watcher.json" <<JSON
   },
   "haproxy": {
     "config_file_path": "$SD_TMP/haproxy.cfg",
-    "do_writes": true, "do_reloads": true, "managed": true,
+    "do_writes": true, "do_reloads": true, "managed": true, "use_nerve_weights": true,
     "restart_interval": 0.5,
     "defaults": ["mode http", "timeout connect 2s", "timeout client 30s", "timeout server 30s"]
   }
