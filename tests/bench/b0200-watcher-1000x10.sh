@@ -108,7 +108,7 @@ one_run() {
 	write_config "$SD_TMP/watcher.json" "$s" "$root" true
 	local wname=watcher-s$s-r$run
 	sd_bg "$wname" "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
-	sd_wait_for "first render" 60 sd_log_has "$wname" "haproxy.cfg text ("
+	sd_wait_for "first render" 60 sd_log_has "$wname" "haproxy\\.cfg text"
 	# idle: the first apply done and restart_interval (2 s) over
 	sleep 3
 	local reloads_before cpu_before zk_cpu_before checks_before
