@@ -22,17 +22,7 @@ sd_zk_ensemble_start 3
 sd_fault_hosts_start
 sd_fault_registrators zk "$session_ms"
 a1=a1 b1=b1 a2=a2 b2=b2
-sd_fault_run 1 "$a1"
-sd_fault_run 1 "$b1"
-sd_fault_run 2 "$a2"
-sd_fault_run 2 "$b2"
-sd_wait_for "four registered" 60 sd_zk_count_is /smartdock/services/web 4
-
-lb=$(sd_free_port)
-sd_fault_watcher_start "$(sd_zk_service "$lb" /smartdock/services/web)" "$lb"
-sd_wait_for "all four answer" 60 sd_all_answer "http://127.0.0.1:$lb/" "$a1" "$b1" "$a2" "$b2"
-sd_fault_load_start
-sd_fault_agree zk
+sd_fault_serving zk
 
 # 1. The leader dies in the middle of a replacement on host 1.
 leader=$(sd_zk_leader)

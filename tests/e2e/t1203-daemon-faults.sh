@@ -37,17 +37,7 @@ echo '{"live-restore": true}' >"$SD_TMP/d1/daemon.json"
 sd_fault_hosts_start
 sd_fault_registrators zk "$session_ms"
 a1=a1 b1=b1 a2=a2 b2=b2
-sd_fault_run 1 "$a1"
-sd_fault_run 1 "$b1"
-sd_fault_run 2 "$a2"
-sd_fault_run 2 "$b2"
-sd_wait_for "four registered" 60 sd_zk_count_is /smartdock/services/web 4
-
-lb=$(sd_free_port)
-sd_fault_watcher_start "$(sd_zk_service "$lb" /smartdock/services/web)" "$lb"
-sd_wait_for "all four answer" 60 sd_all_answer "http://127.0.0.1:$lb/" "$a1" "$b1" "$a2" "$b2"
-sd_fault_load_start
-sd_fault_agree zk
+sd_fault_serving zk
 
 # haproxy_masters: the HAProxy masters running our haproxy.cfg (a worker's
 # parent is a master; the watcher's "haproxy -c" checks have no -S).

@@ -23,17 +23,7 @@ ttl_s=6
 sd_etcd_cluster_start 3
 sd_fault_hosts_start
 sd_fault_registrators etcd "$ttl_s"
-sd_fault_run 1 a1
-sd_fault_run 1 b1
-sd_fault_run 2 a2
-sd_fault_run 2 b2
-sd_wait_for "four registered" 60 sd_etcd_count_is /smartdock/services/web/ 4
-
-lb=$(sd_free_port)
-sd_fault_watcher_start "$(sd_etcd_service "$lb" /smartdock/services/web/)" "$lb"
-sd_wait_for "all four answer" 60 sd_all_answer "http://127.0.0.1:$lb/" a1 b1 a2 b2
-sd_fault_load_start
-sd_fault_agree etcd
+sd_fault_serving etcd
 
 sd_kill r2 KILL
 t0=$(date +%s%N)

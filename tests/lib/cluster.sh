@@ -453,6 +453,33 @@ sd_fault_agree() {
 	sd_views_agree web "$SD_FAULT_SOCK" web "$1" "${SD_FAULT_HOSTS[@]}"
 }
 
+# sd_fault_serving zk|etcd: the opening every fault scenario shares. Runs a1
+# and b1 on host 1, a2 and b2 on host 2, waits for their four registrations,
+# starts the watcher on a free port (sets lb), waits until all four answer
+# through HAProxy, starts the load and waits until the three views agree.
+# Call after sd_fault_registrators.
+sd_fault_serving() {
+	local kind=$1 name service
+	for name in a1 b1; do sd_fault_run 1 "$name"; done
+	for name in a2 b2; do sd_fault_run 2 "$name"; done
+	lb=$(sd_free_port)
+	case $kind in
+	zk)
+		sd_wait_for "four registered" 60 sd_zk_count_is /smartdock/services/web 4
+		service=$(sd_zk_service "$lb" /smartdock/services/web)
+		;;
+	etcd)
+		sd_wait_for "four registered" 60 sd_etcd_count_is /smartdock/services/web/ 4
+		service=$(sd_etcd_service "$lb" /smartdock/services/web/)
+		;;
+	*) sd_fail "sd_fault_serving: zk or etcd, not '$kind'" ;;
+	esac
+	sd_fault_watcher_start "$service" "$lb"
+	sd_wait_for "all four answer" 60 sd_all_answer "http://127.0.0.1:$lb/" a1 b1 a2 b2
+	sd_fault_load_start
+	sd_fault_agree "$kind"
+}
+
 # sd_fault_settled WHAT: after a fault, requests keep being answered, none
 # failed since the load started, and HAProxy was not reloaded (same worker
 # pid, same master reload count, no reload logged by the watcher).
