@@ -405,13 +405,6 @@ static void render_now(void *arg)
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
     struct server_id_seed *seed =
         w->last_model ? NULL : seed_from_disk(w->cfg->haproxy.config_file_path);
-    struct render_server_list *held = NULL;
-    if (w->rs && (held = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *held)))
-        for (size_t i = 0; i < w->cfg->nservices; i++)
-            if (runtime_sync_draining(w->rs, i, &held[i]) < 0) held[i].n = 0;
-    ropts.id_seed = seed;
-    ropts.held = held;
-    struct strlist warnings = {0};
     /* Only the services that changed since the last model are rendered; the
      * others share its blocks, and the planner skips them. */
     size_t nchanged = 0;
@@ -419,6 +412,13 @@ static void render_now(void *arg)
         w->changed[i] = w->services[i].render_dirty || !w->last_model;
         nchanged += w->changed[i];
     }
+    struct render_server_list *held = NULL; /* read for the services rendered only */
+    if (w->rs && (held = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *held)))
+        for (size_t i = 0; i < w->cfg->nservices; i++)
+            if (w->changed[i] && runtime_sync_draining(w->rs, i, &held[i]) < 0) held[i].n = 0;
+    ropts.id_seed = seed;
+    ropts.held = held;
+    struct strlist warnings = {0};
     uint64_t t0 = loop_now_us();
     struct render_model *model =
         render_model_new(w->cfg, lists, &ropts, w->last_model, w->changed, &warnings);
