@@ -124,7 +124,8 @@ static void pump(struct zk_discovery *d)
     struct backend_list list;
     if (zk_child_set_take_update(d->children, &list)) {
         if (d->fired_us)
-            log_debug("service %s: %zu backends read and decoded %llu us after the watch fired",
+            log_debug("service %s: %zu backends read and decoded %llu us after the watch fired; "
+                      "publishing",
                       d->svc->name, list.n, (unsigned long long)(loop_now_us() - d->fired_us));
         d->fired_us = 0;
         d->fn(d->arg, d->index, &list);
@@ -158,8 +159,12 @@ static void on_data(void *arg, int rc, const struct zk_result *res)
             snprintf(what, sizeof what, "read %s", name);
             log_reply_stage(d, what, rc, res);
         }
+        uint64_t t0 = loop_now_us();
         const char *refused = zk_child_set_read(d->children, name, rc, res->data, res->datalen,
                                                 res->has_stat ? res->stat.czxid : 0);
+        if (d->fired_us)
+            log_debug("service %s: %s decoded in %llu us", d->svc->name, name,
+                      (unsigned long long)(loop_now_us() - t0));
         if (refused) discovery_hub_reject(d->hub, d->svc->name, refused);
         pump(d);
     }
