@@ -1033,6 +1033,19 @@ static void on_reject(void *arg, const char *service, const char *err)
  * refused, which keeps those in effect. A change renders the whole config
  * again (the frame holds the service's shared_frontend), which may reload.
  */
+/* The service other than skip whose frontend (file or published settings)
+ * binds port; NULL when none does. */
+static const char *port_owner(const struct watcher *w, size_t skip, int port)
+{
+    for (size_t i = 0; i < w->cfg->nservices; i++) {
+        const struct syn_service_haproxy *h =
+            w->services[i].settings ? w->services[i].settings : &w->cfg->services[i].haproxy;
+        if (i != skip && !h->disabled && h->port_mode == SYN_PORT_SET && h->port == port)
+            return w->cfg->services[i].name;
+    }
+    return NULL;
+}
+
 static void on_settings(void *arg, const char *service, const char *znode, const char *data,
                         size_t len)
 {
@@ -1052,6 +1065,19 @@ static void on_settings(void *arg, const char *service, const char *znode, const
     for (size_t k = 0; k < warnings.n; k++)
         log_warn("service %s: %s", service, warnings.v[k]);
     strlist_clear(&warnings);
+    /* HAProxy binds one port twice without a word (SO_REUSEPORT) and splits
+     * the connections: published settings must not take a neighbour's. */
+    const char *owner =
+        r == GENERATOR_CONFIG_NEW && next.port_mode == SYN_PORT_SET && !next.disabled
+            ? port_owner(w, i, next.port)
+            : NULL;
+    if (owner) {
+        snprintf(err, sizeof err, "znode %s: haproxy.port: %d is service %s's", znode, next.port,
+                 owner);
+        syn_service_haproxy_clear(&next);
+        free(json);
+        r = GENERATOR_CONFIG_REFUSED;
+    }
     if (r == GENERATOR_CONFIG_REFUSED) {
         if (!s->settings_refused || strcmp(s->settings_refused, err) != 0)
             log_error("service %s: published haproxy settings refused, %s stay in effect: %s",

@@ -60,7 +60,11 @@ sd_wait_for "the dangerous keyword refused" 20 sd_log_has watcher \
 sd_zkctl set /nerve/web "$(settings "$web_published" '"mode http\nbackend evil"')" >/dev/null
 sd_wait_for "the newline refused" 20 sd_log_has watcher \
 	'znode /nerve/web: haproxy.listen\[3\]: expected a string without control characters'
-if grep -qE "external-check|evil" "$SD_TMP/haproxy.cfg"; then sd_fail "hostile settings reached haproxy.cfg"; fi
+# A neighbour's port is refused: HAProxy would bind it twice and split its connections.
+sd_zkctl set /nerve/web "$(settings "$api_port" '"http-response set-header X-Published stolen"')" >/dev/null
+sd_wait_for "the neighbour's port refused" 20 sd_log_has watcher \
+	"znode /nerve/web: haproxy.port: $api_port is service api's"
+if grep -qE "external-check|evil|stolen" "$SD_TMP/haproxy.cfg"; then sd_fail "hostile settings reached haproxy.cfg"; fi
 published_header "$web_published" one || sd_fail "the settings in effect were lost"
 sd_all_answer "http://127.0.0.1:$api_port/" b2 || sd_fail "the neighbour was affected"
 
