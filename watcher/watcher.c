@@ -4,6 +4,7 @@
 
 #include "discovery.h"
 #include "file_output.h"
+#include "generator_config.h"
 #include "haproxy_apply.h"
 #include "haproxy_blame.h"
 #include "haproxy_managed.h"
@@ -56,6 +57,12 @@ struct service_state {
     char *state_member;         /* its part of the state file; NULL: render it again */
     size_t over_limit;          /* servers left out by the last update, logged once */
     size_t labels_cut;
+    /* haproxy settings published in ZooKeeper (generator_config_path), used
+     * instead of the file's; NULL: the file's. Owned, kept over a SIGHUP
+     * that keeps the service. settings_json: what they were decoded from. */
+    struct syn_service_haproxy *settings;
+    char *settings_json;
+    char *settings_refused; /* the last refusal logged, so a repeat is not */
 };
 
 struct watcher {
@@ -94,6 +101,29 @@ struct watcher {
 };
 
 static void render_now(void *arg);
+
+/*
+ * The config to render: w->cfg, with the settings services published in
+ * ZooKeeper in place of their haproxy sections. Shallow: *eff borrows from
+ * w->cfg and the service states; *copies (free() it) holds the services
+ * array when any settings are in effect.
+ */
+static void effective_config(const struct watcher *w, struct syn_config *eff,
+                             struct syn_service **copies)
+{
+    *eff = *w->cfg;
+    *copies = NULL;
+    size_t n = w->cfg->nservices;
+    for (size_t i = 0; i < n; i++) {
+        if (!w->services[i].settings) continue;
+        if (!*copies) {
+            if (!(*copies = malloc(n * sizeof **copies))) return; /* the file's, then */
+            memcpy(*copies, w->cfg->services, n * sizeof **copies);
+            eff->services = *copies;
+        }
+        (*copies)[i].haproxy = *w->services[i].settings;
+    }
+}
 
 static void schedule_render(struct watcher *w)
 {
@@ -380,8 +410,12 @@ static void render_now(void *arg)
         nchanged += w->changed[i];
     }
     uint64_t t0 = loop_now_us();
+    struct syn_config eff;
+    struct syn_service *eff_services;
+    effective_config(w, &eff, &eff_services);
     struct render_model *model =
-        render_model_new(w->cfg, lists, &ropts, w->last_model, w->changed, &warnings);
+        render_model_new(&eff, lists, &ropts, w->last_model, w->changed, &warnings);
+    free(eff_services);
     uint64_t t1 = loop_now_us();
     server_id_seed_free(seed);
     for (size_t i = 0; held && i < w->cfg->nservices; i++)
@@ -826,9 +860,20 @@ static void start_discovery(struct watcher *w, size_t i)
     s->discovery = discovery_new(&w->hub, &w->cfg->services[i], i, on_update, s->slot);
 }
 
+static void clear_settings(struct service_state *s)
+{
+    if (s->settings) syn_service_haproxy_clear(s->settings);
+    free(s->settings);
+    free(s->settings_json);
+    free(s->settings_refused);
+    s->settings = NULL;
+    s->settings_json = s->settings_refused = NULL;
+}
+
 static void stop_service(struct service_state *s)
 {
     discovery_free(s->discovery);
+    clear_settings(s);
     free(s->slot);
     backend_list_clear(&s->current);
     free(s->state_member);
@@ -982,6 +1027,97 @@ static void on_reject(void *arg, const char *service, const char *err)
             snprintf(w->services[i].last_error, sizeof w->services[i].last_error, "%s", err);
 }
 
+/*
+ * A generator_config_path znode was read: its haproxy settings replace the
+ * file's for that service (as Synapse's config_for_generator does), unless
+ * refused, which keeps those in effect. A change renders the whole config
+ * again (the frame holds the service's shared_frontend), which may reload.
+ */
+/* The service other than skip whose frontend (file or published settings)
+ * binds port; NULL when none does. */
+static const char *port_owner(const struct watcher *w, size_t skip, int port)
+{
+    for (size_t i = 0; i < w->cfg->nservices; i++) {
+        const struct syn_service_haproxy *h =
+            w->services[i].settings ? w->services[i].settings : &w->cfg->services[i].haproxy;
+        if (i != skip && !h->disabled && h->port_mode == SYN_PORT_SET && h->port == port)
+            return w->cfg->services[i].name;
+    }
+    return NULL;
+}
+
+static void on_settings(void *arg, const char *service, const char *znode, const char *data,
+                        size_t len)
+{
+    struct watcher *w = arg;
+    size_t i = 0;
+    while (i < w->cfg->nservices && strcmp(w->cfg->services[i].name, service) != 0)
+        i++;
+    if (i == w->cfg->nservices) return;
+    const struct syn_service *svc = &w->cfg->services[i];
+    struct service_state *s = &w->services[i];
+    struct syn_service_haproxy next = {0};
+    char *json = NULL, err[600];
+    struct strlist warnings = {0};
+    enum generator_config_result r = generator_config_decode(
+        service, znode, data, len, &svc->haproxy, w->cfg->haproxy.allowed_server_options, &next,
+        &json, &warnings, err, sizeof err);
+    for (size_t k = 0; k < warnings.n; k++)
+        log_warn("service %s: %s", service, warnings.v[k]);
+    strlist_clear(&warnings);
+    /* HAProxy binds one port twice without a word (SO_REUSEPORT) and splits
+     * the connections: published settings must not take a neighbour's. */
+    const char *owner =
+        r == GENERATOR_CONFIG_NEW && next.port_mode == SYN_PORT_SET && !next.disabled
+            ? port_owner(w, i, next.port)
+            : NULL;
+    if (owner) {
+        snprintf(err, sizeof err, "znode %s: haproxy.port: %d is service %s's", znode, next.port,
+                 owner);
+        syn_service_haproxy_clear(&next);
+        free(json);
+        r = GENERATOR_CONFIG_REFUSED;
+    }
+    if (r == GENERATOR_CONFIG_REFUSED) {
+        if (!s->settings_refused || strcmp(s->settings_refused, err) != 0)
+            log_error("service %s: published haproxy settings refused, %s stay in effect: %s",
+                      service, s->settings ? "the last published ones" : "the config file's", err);
+        free(s->settings_refused);
+        s->settings_refused = strdup(err);
+        snprintf(s->last_error, sizeof s->last_error, "%.255s", err);
+        metric_add(w->m_rejected, 1, service, "generator_config");
+        return;
+    }
+    free(s->settings_refused);
+    s->settings_refused = NULL;
+    if (r == GENERATOR_CONFIG_NONE) return; /* as Synapse: what is in effect stays */
+    if (s->settings_json && strcmp(s->settings_json, json) == 0) {
+        syn_service_haproxy_clear(&next);
+        free(json);
+        return;
+    }
+    struct syn_service_haproxy *h = malloc(sizeof *h);
+    if (!h) {
+        syn_service_haproxy_clear(&next);
+        free(json);
+        log_error("service %s: out of memory; published haproxy settings not applied", service);
+        return;
+    }
+    *h = next;
+    clear_settings(s);
+    s->settings = h;
+    s->settings_json = json;
+    log_info("service %s: haproxy settings published in znode %s are in effect, in place of "
+             "services.%s.haproxy: %.400s",
+             service, znode, service, json);
+    s->render_dirty = true;
+    s->last_change = time(NULL);
+    render_model_free(w->last_model); /* the frame may change: render it whole */
+    w->last_model = NULL;
+    if (!w->change_seen_ms) w->change_seen_ms = loop_now_ms();
+    schedule_render(w);
+}
+
 /* Worst registry connection: 0 when any discovery is down. */
 static int registry_connected(const struct watcher *w)
 {
@@ -1042,6 +1178,8 @@ struct watcher *watcher_new(struct loop *l, const struct syn_config *cfg,
     w->hub.loop = l;
     w->hub.on_reject = on_reject;
     w->hub.reject_arg = w;
+    w->hub.on_settings = on_settings;
+    w->hub.settings_arg = w;
     add_metrics(w, opts->metrics);
     w->services = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *w->services);
     w->changed = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *w->changed);

@@ -11,12 +11,6 @@
 . "$SD_LIB_DIR/smartdock.sh"
 . "$SD_LIB_DIR/cluster.sh"
 sd_need_root
-# Opt-in until a run passes end to end: written and run at the end of a
-# stop whose shared machine gave it no free e2e slot (see the notes).
-if [ "${SD_DAEMON_FAULTS:-0}" != 1 ]; then
-	echo "SKIP: $SD_TEST_NAME is opt-in (SD_DAEMON_FAULTS=1) until it has passed a full run"
-	exit 0
-fi
 sd_setup
 
 ttl_s=6

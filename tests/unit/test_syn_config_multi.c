@@ -57,6 +57,14 @@ static void generator_config_and_leader(void **state)
                                                                             "true"));
     assert_string_equal(cfg->services[0].discovery.generator_config_path, "/config/s");
     assert_true(cfg->services[0].leader_election);
+    assert_int_equal(cfg->warnings.n, 0); /* acted on: no warning */
+    syn_config_free(cfg);
+
+    /* Every ZooKeeper method reads the settings znode, as Synapse's do. */
+    cfg = parse_ok(SVC("\"discovery\":{\"method\":\"zookeeper_dns_poll\",\"hosts\":[\"127.0.0.1:"
+                       "2181\"],\"path\":\"/s\",\"generator_config_path\":\"/config/s\"}"));
+    assert_string_equal(cfg->services[0].discovery.generator_config_path, "/config/s");
+    assert_int_equal(cfg->warnings.n, 0);
     syn_config_free(cfg);
 
     cfg = parse_ok(SVC("\"discovery\":" ZK(",\"generator_config_path\":\"disabled\"")));

@@ -82,12 +82,8 @@ static const char *const haproxy_keys[] = {"reload_command",
 
 static const char *const server_keys[] = {"name", "host", "port", NULL};
 
-static void service_clear(struct syn_service *s)
+void syn_service_haproxy_clear(struct syn_service_haproxy *h)
 {
-    free(s->name);
-    free(s->fingerprint);
-    syn_discovery_clear(&s->discovery);
-    struct syn_service_haproxy *h = &s->haproxy;
     free(h->bind_address);
     free(h->bind_options);
     free(h->server_options);
@@ -96,6 +92,15 @@ static void service_clear(struct syn_service *s)
     strlist_clear(&h->listen);
     strlist_clear(&h->shared_frontend);
     free(h->backend_name);
+    memset(h, 0, sizeof *h);
+}
+
+static void service_clear(struct syn_service *s)
+{
+    free(s->name);
+    free(s->fingerprint);
+    syn_discovery_clear(&s->discovery);
+    syn_service_haproxy_clear(&s->haproxy);
     for (size_t i = 0; i < s->ndefault_servers; i++) {
         free(s->default_servers[i].name);
         free(s->default_servers[i].host);
@@ -239,11 +244,11 @@ static int parse_cookie_value_method(struct json_ctx *c, const cJSON *obj, const
                       p, v->valuestring);
 }
 
-static int parse_service_haproxy(struct json_ctx *c, const cJSON *obj, const char *path,
-                                 struct syn_service *s)
+int syn_parse_service_haproxy(struct json_ctx *c, const cJSON *obj, const char *path,
+                              const char *service, struct syn_service_haproxy *h,
+                              int *server_port_override)
 {
     char p[JSON_PATH_MAX];
-    struct syn_service_haproxy *h = &s->haproxy;
     h->backend_name = NULL;
     if (obj && !cJSON_IsNull(obj)) {
         if (!cJSON_IsObject(obj)) return json_fail(c, path, "an object", obj);
@@ -271,17 +276,17 @@ static int parse_service_haproxy(struct json_ctx *c, const cJSON *obj, const cha
             json_path_key(p, sizeof p, path, "backend_name");
             return json_fail(c, p, "a name of [A-Za-z0-9._:-]", json_lookup(obj, "backend_name"));
         }
-        int spo = 0;
-        if (syn_get_int(c, obj, path, "server_port_override", 1, 65535, 0, &spo) < 0) return -1;
-        if (spo) {
+        if (syn_get_int(c, obj, path, "server_port_override", 1, 65535, 0, server_port_override) <
+            0)
+            return -1;
+        if (*server_port_override) {
             json_path_key(p, sizeof p, path, "server_port_override");
             if (json_warnf(c, NULL, "%s is deprecated; use backend_port_override in the service",
                            p) < 0)
                 return -1;
-            if (!s->backend_port_override) s->backend_port_override = spo;
         }
     }
-    if (!h->backend_name && !(h->backend_name = strdup(s->name))) return json_oom(c);
+    if (!h->backend_name && !(h->backend_name = strdup(service))) return json_oom(c);
     return 0;
 }
 
@@ -328,7 +333,12 @@ static int parse_service(struct json_ctx *c, const char *name, const cJSON *obj,
         parse_service_file_output(c, obj, path, s) < 0)
         return -1;
     json_path_key(p, sizeof p, path, "haproxy");
-    return parse_service_haproxy(c, json_lookup(obj, "haproxy"), p, s);
+    int spo = 0;
+    if (syn_parse_service_haproxy(c, json_lookup(obj, "haproxy"), p, s->name, &s->haproxy, &spo) <
+        0)
+        return -1;
+    if (spo && !s->backend_port_override) s->backend_port_override = spo;
+    return 0;
 }
 
 /* Options Synapse ignores in some combinations: say so once, at load. */

@@ -151,6 +151,19 @@ int syn_config_load(const char *path, struct syn_config **out, char *err, size_t
 
 void syn_config_free(struct syn_config *cfg);
 
+/*
+ * Parses obj as services.<service>.haproxy (path names it in messages; obj
+ * NULL or null: the defaults) into *h, which the caller clears with
+ * syn_service_haproxy_clear, also on failure. backend_name defaults to
+ * service. *server_port_override gets the deprecated key's value, 0 when
+ * absent. The config file's services and the settings a registry publishes
+ * (generator_config.h) both go through it.
+ */
+int syn_parse_service_haproxy(struct json_ctx *c, const struct cJSON *obj, const char *path,
+                              const char *service, struct syn_service_haproxy *h,
+                              int *server_port_override);
+void syn_service_haproxy_clear(struct syn_service_haproxy *h);
+
 /* Borrowed service by name, or NULL. */
 const struct syn_service *syn_config_service(const struct syn_config *cfg, const char *name);
 

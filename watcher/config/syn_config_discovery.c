@@ -350,7 +350,7 @@ static int parse_zookeeper(struct json_ctx *c, const cJSON *obj, const char *pat
                                          "label_filter",
                                          "auth_file",
                                          "session_timeout_ms"};
-    const char *keys[sizeof common / sizeof *common + 4];
+    const char *keys[sizeof common / sizeof *common + 5];
     size_t n = 0;
     for (size_t i = 0; i < sizeof common / sizeof *common; i++)
         keys[n++] = common[i];
@@ -361,17 +361,17 @@ static int parse_zookeeper(struct json_ctx *c, const cJSON *obj, const char *pat
     }
     bool plain = !dns && !d->zk_poll; /* method "zookeeper": decode is read */
     if (plain) keys[n++] = "decode";
+    /* Every ZooKeeper method of Synapse reads the settings znode. */
+    keys[n++] = "generator_config_path";
     keys[n] = NULL;
-    static const char *const unsupported[] = {"decode", "retry_policy", "generator_config_path",
-                                              NULL};
-    static const char *const poll_unsupported[] = {
-        "decode", "retry_policy", "generator_config_path", "discovery_jitter", NULL};
-    static const char *const zk_unsupported[] = {"retry_policy", "generator_config_path", NULL};
+    static const char *const unsupported[] = {"decode", "retry_policy", NULL};
+    static const char *const poll_unsupported[] = {"decode", "retry_policy", "discovery_jitter",
+                                                   NULL};
+    static const char *const zk_unsupported[] = {"retry_policy", NULL};
     const char *const *unsup = plain ? zk_unsupported : d->zk_poll ? poll_unsupported : unsupported;
     if (syn_check_keys(c, obj, path, keys, unsup) < 0) return -1;
-    if (plain &&
-        (parse_decode(c, obj, path, d) < 0 || parse_generator_config_path(c, obj, path, d) < 0))
-        return -1;
+    if (plain && parse_decode(c, obj, path, d) < 0) return -1;
+    if (parse_generator_config_path(c, obj, path, d) < 0) return -1;
     if (parse_zk_side(c, obj, path, d) < 0) return -1;
     return dns ? parse_dns_side(c, obj, path, d) : 0;
 }

@@ -25,8 +25,6 @@ static const struct {
     {"load_test_concurrency", "every backend is rendered once"},
     {"retry_policy",
      "the ZooKeeper client reconnects by itself, forever, and every child is read again"},
-    {"generator_config_path",
-     "the haproxy options come from this config only; no data is read from ZooKeeper yet"},
     {"discovery_jitter", "polling sets no watches, so there is nothing to delay (as in Synapse)"},
     {"use_nerve_weights",
      "Synapse reads only the top-level haproxy.use_nerve_weights, so this one changes nothing "

@@ -22,18 +22,29 @@ struct discovery *discovery_new(struct discovery_hub *h, const struct syn_servic
 {
     const struct discovery_impl *impl = NULL;
     switch (svc->discovery.kind) {
-    case SYN_DISCOVERY_ZOOKEEPER: impl = &zk_discovery_impl; break;
-    case SYN_DISCOVERY_DOCKER: impl = &docker_discovery_impl; break;
-    case SYN_DISCOVERY_ETCD: impl = &etcd_discovery_impl; break;
+    case SYN_DISCOVERY_ZOOKEEPER:
+        impl = &zk_discovery_impl;
+        break;
+    case SYN_DISCOVERY_DOCKER:
+        impl = &docker_discovery_impl;
+        break;
+    case SYN_DISCOVERY_ETCD:
+        impl = &etcd_discovery_impl;
+        break;
     case SYN_DISCOVERY_DNS:
-    case SYN_DISCOVERY_ZOOKEEPER_DNS: impl = &dns_discovery_impl; break;
-    case SYN_DISCOVERY_MULTI: impl = &multi_discovery_impl; break;
-    case SYN_DISCOVERY_BASE: return NULL;
+    case SYN_DISCOVERY_ZOOKEEPER_DNS:
+        impl = &dns_discovery_impl;
+        break;
+    case SYN_DISCOVERY_MULTI:
+        impl = &multi_discovery_impl;
+        break;
+    case SYN_DISCOVERY_BASE:
+        return NULL;
     }
     struct discovery *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     d->impl = impl;
-    d->obj = impl->new(h, svc, index, fn, arg);
+    d->obj = impl->new (h, svc, index, fn, arg);
     if (!d->obj) {
         free(d);
         return NULL;
@@ -63,6 +74,12 @@ int discovery_connected(const struct discovery *d)
 void discovery_hub_reject(struct discovery_hub *h, const char *service, const char *err)
 {
     if (h && h->on_reject) h->on_reject(h->reject_arg, service, err);
+}
+
+void discovery_hub_settings(struct discovery_hub *h, const char *service, const char *znode,
+                            const char *data, size_t len)
+{
+    if (h && h->on_settings) h->on_settings(h->settings_arg, service, znode, data, len);
 }
 
 void discovery_reject_reason(const char *err, char *buf, size_t len)

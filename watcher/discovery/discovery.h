@@ -24,10 +24,19 @@ struct discovery_hub {
     /* A registration the methods refused (err names the field); may be NULL. */
     void (*on_reject)(void *arg, const char *service, const char *err);
     void *reject_arg;
+    /* The data of a service's generator_config_path znode (Synapse's haproxy
+     * settings published in ZooKeeper), each time it is read; data NULL and
+     * len 0 when the znode is empty. May be NULL. */
+    void (*on_settings)(void *arg, const char *service, const char *znode, const char *data,
+                        size_t len);
+    void *settings_arg;
 };
 
 /* Reports a refused registration through h->on_reject. */
 void discovery_hub_reject(struct discovery_hub *h, const char *service, const char *err);
+/* Hands a generator_config_path znode's data to h->on_settings. */
+void discovery_hub_settings(struct discovery_hub *h, const char *service, const char *znode,
+                            const char *data, size_t len);
 /* Pure: a bounded label for a refusal, from its error's field ("port: expected
  * ..." -> "port", "znode name: ..." -> "znode_name"); "other" otherwise. */
 void discovery_reject_reason(const char *err, char *buf, size_t len);

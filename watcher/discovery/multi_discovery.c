@@ -134,6 +134,9 @@ static void *mdd_new(struct discovery_hub *h, const struct syn_service *svc, siz
         c->index = i;
         c->svc = *svc;
         c->svc.discovery = disc->watchers[i].discovery;
+        /* Settings published in ZooKeeper are read for a service's own
+         * discovery only: which child's would win is not settled here. */
+        c->svc.discovery.generator_config_disabled = true;
         c->d = discovery_new(h, &c->svc, index, on_child_update, c);
         if (!c->d) {
             /* Served as a child that is down: the others still run. */

@@ -52,6 +52,13 @@ struct zk_discovery {
     uint64_t jitter_ms;
     uint64_t last_read_ms; /* when a watch last led to a read; 0: never */
     uint64_t jitter_timer;
+    /* generator_config_path: the znode whose data holds the service's
+     * haproxy settings (Synapse's default: path); NULL when disabled. Its
+     * data is read with a watch (polled under zookeeper_poll) and handed to
+     * the hub; the first view of the children waits for the first read, so
+     * the first haproxy.cfg already has the published settings. */
+    char *settings_path;
+    bool settings_inflight, settings_again, settings_wait;
 };
 
 /* One reply's context. */
@@ -63,6 +70,7 @@ struct zk_op {
 static void discovery_destroy(struct zk_discovery *d)
 {
     zk_child_set_free(d->children);
+    free(d->settings_path);
     free(d);
 }
 
@@ -121,7 +129,7 @@ static void pump(struct zk_discovery *d)
         free(child_path);
     }
     struct backend_list list;
-    if (zk_child_set_take_update(d->children, &list)) {
+    if (!d->settings_wait && zk_child_set_take_update(d->children, &list)) {
         if (d->fired_us)
             log_debug("service %s: %zu backends read and decoded %llu us after the watch fired",
                       d->svc->name, list.n, (unsigned long long)(loop_now_us() - d->fired_us));
@@ -172,10 +180,74 @@ static void on_children(void *arg, int rc, const struct zk_result *res)
     pump(d);
 }
 
+static void read_settings(struct zk_discovery *d);
+
+static void on_settings_exists(void *arg, int rc, const struct zk_result *res)
+{
+    (void)res;
+    struct zk_op *op = arg;
+    struct zk_discovery *d = op->d;
+    if (!op_end(op)) return;
+    if (rc == ZOK) read_settings(d); /* created between the read and this watch */
+}
+
+static void on_settings(void *arg, int rc, const struct zk_result *res)
+{
+    struct zk_op *op = arg;
+    struct zk_discovery *d = op->d;
+    if (!op_end(op)) return;
+    d->settings_inflight = false;
+    if (rc == ZOK) {
+        discovery_hub_settings(d->hub, d->svc->name, d->settings_path,
+                               res->datalen > 0 ? res->data : NULL,
+                               res->datalen > 0 ? (size_t)res->datalen : 0);
+    } else if (rc == ZNONODE) {
+        /* As in Synapse: no settings published; the file's stay. Watched
+         * until it appears (a get sets no watch on a missing node). */
+        log_debug("service %s: no znode %s for haproxy settings", d->svc->name, d->settings_path);
+        struct zk_op *ex = d->poll ? NULL : calloc(1, sizeof *ex);
+        if (ex) {
+            ex->d = d;
+            d->outstanding++;
+            zk_exists(d->conn->zk, d->settings_path, true, on_settings_exists, ex);
+        }
+    } else {
+        log_info("service %s: reading haproxy settings from %s: %s; read again on reconnect",
+                 d->svc->name, d->settings_path, zerror(rc));
+    }
+    d->settings_wait = false;
+    if (d->settings_again) {
+        d->settings_again = false;
+        read_settings(d);
+    }
+    pump(d);
+}
+
+/* One read of the settings znode at a time; a change meanwhile reads again. */
+static void read_settings(struct zk_discovery *d)
+{
+    if (!d->settings_path || !zk_is_connected(d->conn->zk)) return;
+    if (d->settings_inflight) {
+        d->settings_again = true;
+        return;
+    }
+    struct zk_op *op = calloc(1, sizeof *op);
+    if (!op) {
+        log_error("service %s: out of memory; haproxy settings not read", d->svc->name);
+        d->settings_wait = false;
+        return;
+    }
+    op->d = d;
+    d->outstanding++;
+    d->settings_inflight = true;
+    zk_get(d->conn->zk, d->settings_path, !d->poll, on_settings, op);
+}
+
 static void on_session(void *arg, enum zk_session_event ev)
 {
     struct zk_conn *conn = arg;
     for (struct zk_discovery *d = conn->subscribers; d; d = d->next) {
+        if (ev == ZK_SESSION_CONNECTED) read_settings(d);
         zk_child_set_session(d->children, ev == ZK_SESSION_CONNECTED);
         pump(d);
     }
@@ -220,6 +292,8 @@ static void on_watch(void *arg, int type, const char *path)
     struct zk_conn *conn = arg;
     bool timed = log_enabled(LL_DEBUG);
     for (struct zk_discovery *d = conn->subscribers; d; d = d->next) {
+        if (d->settings_path && type != ZOO_CHILD_EVENT && strcmp(path, d->settings_path) == 0)
+            read_settings(d);
         bool mine = path_is_under(zk_child_set_path(d->children), path);
         if (mine && jitter_holds(d)) continue;
         if (timed && !d->fired_us && mine) {
@@ -236,6 +310,7 @@ static void on_poll(void *arg)
     struct zk_discovery *d = arg;
     d->poll_timer = loop_timer(d->conn->pool->loop, d->poll_ms, on_poll, d);
     log_debug("service %s: polling %s", d->svc->name, zk_child_set_path(d->children));
+    read_settings(d);
     zk_child_set_reread(d->children);
     pump(d);
 }
@@ -348,6 +423,13 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     d->next = conn->subscribers;
     conn->subscribers = d;
     d->jitter_ms = (uint64_t)(disc->discovery_jitter * 1000);
+    if (!disc->generator_config_disabled) {
+        const char *settings = disc->generator_config_path ? disc->generator_config_path
+                                                           : zk_child_set_path(d->children);
+        /* Without it the service is served with the file's settings only. */
+        d->settings_path = strdup(settings);
+        d->settings_wait = d->settings_path != NULL;
+    }
     d->poll = disc->zk_poll;
     if (d->poll) {
         /* Synapse checks every 0.5 s whether the interval has passed. */
@@ -358,6 +440,7 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     log_info("service %s: %s zookeeper %s%s", svc->name, d->poll ? "polling" : "watching",
              conn->hosts, zk_child_set_path(d->children));
     if (zk_is_connected(conn->zk)) {
+        read_settings(d);
         zk_child_set_session(d->children, true);
         pump(d);
     }
