@@ -119,7 +119,8 @@ sd_zk_wait_quorum() {
 sd_zk_sessions_on() {
 	local port
 	port=$(cat "$SD_TMP/$1/port")
-	sd_zk_4lw cons "$port" | grep -c 'sid=' | awk '{ print ($1 > 0 ? $1 - 1 : 0) }'
+	# awk counts: grep -c exits 1 on none, which pipefail made a failure
+	sd_zk_4lw cons "$port" | awk '/sid=/ { n++ } END { print (n > 0 ? n - 1 : 0) }'
 }
 
 # ---------------------------------------------------------------- etcd
