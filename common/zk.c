@@ -19,7 +19,8 @@ struct zk {
     struct zk_session *session; /* what to do about the handle */
     char *hosts;
     int timeout_ms;
-    uint64_t generation; /* bumped when the handle is replaced */
+    uint64_t generation;       /* bumped when the handle is replaced */
+    uint64_t watch_arrived_us; /* of the watch event being delivered */
     bool closed;
     uint64_t reopen_timer; /* a new handle could not be created: try again */
     struct backoff reopen_backoff;
@@ -47,6 +48,7 @@ struct zk_msg {
     int nchildren;
     bool has_stat;
     struct Stat stat;
+    uint64_t sent_us, arrived_us; /* see struct zk_result */
 };
 
 static void msg_free(struct zk_msg *m)
@@ -66,8 +68,8 @@ static void deliver(void *p)
     struct zk_msg *m = p;
     struct zk *z = m->zk;
     if (!m->is_watch) {
-        struct zk_result res = {m->path,      m->data,     m->datalen, m->children,
-                                m->nchildren, m->has_stat, m->stat};
+        struct zk_result res = {m->path,     m->data, m->datalen, m->children,  m->nchildren,
+                                m->has_stat, m->stat, m->sent_us, m->arrived_us};
         m->fn(m->arg, m->rc, &res);
     } else if (!z->closed && m->generation == z->generation) {
         if (m->type == ZOO_SESSION_EVENT) {
@@ -75,8 +77,10 @@ static void deliver(void *p)
                 z->session, m->state,
                 m->state == ZOO_CONNECTED_STATE && z->zh ? zoo_client_id(z->zh)->client_id : 0);
             perform(z);
-        } else if (m->path)
+        } else if (m->path) {
+            z->watch_arrived_us = m->arrived_us;
             z->on_watch(z->arg, m->type, m->path);
+        }
     }
     msg_free(m);
 }
@@ -88,8 +92,11 @@ static struct zk_msg *msg_new(void)
     return m;
 }
 
+/* Stamps the arrival (on the library's thread, or the loop's for a request
+ * that was not queued), then hands m to the loop. */
 static void post(struct zk_msg *m)
 {
+    m->arrived_us = loop_now_us();
     if (loop_post(m->zk->loop, deliver, m) < 0) msg_free(m);
 }
 
@@ -331,6 +338,11 @@ int zk_set_auth(struct zk *z, const struct zk_auth *auth)
     return 0;
 }
 
+uint64_t zk_watch_arrived_us(const struct zk *z)
+{
+    return z->watch_arrived_us;
+}
+
 bool zk_is_connected(const struct zk *z)
 {
     return zk_session_connected(z->session);
@@ -349,6 +361,7 @@ static struct zk_msg *request(struct zk *z, zk_done_fn *fn, void *arg)
     m->generation = z->generation;
     m->fn = fn;
     m->arg = arg;
+    m->sent_us = loop_now_us();
     return m;
 }
 

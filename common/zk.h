@@ -25,6 +25,10 @@ struct zk_result {
     int nchildren;
     bool has_stat;
     struct Stat stat;
+    /* loop_now_us() when the request was handed to the library and when its
+     * reply reached the library's completion thread: the stage timings of
+     * -v tell the round trip from the hand-over to the loop. */
+    uint64_t sent_us, replied_us;
 };
 
 /* rc is a ZooKeeper return code (ZOK, ZNONODE, ZNODEEXISTS, ZCONNECTIONLOSS...). */
@@ -49,6 +53,9 @@ int zk_set_auth(struct zk *z, const struct zk_auth *auth);
 
 bool zk_is_connected(const struct zk *z);
 int64_t zk_session_id(const struct zk *z);
+/* For a zk_watch_fn: loop_now_us() when the library's completion thread
+ * got the watch event being delivered (-v stage timings). */
+uint64_t zk_watch_arrived_us(const struct zk *z);
 /* Test hook and emergency exit: drop this session and open a new one. */
 void zk_reopen(struct zk *z);
 

@@ -7,24 +7,31 @@
  *   routable churn HOSTS ROOT SERVICES RATE SECONDS BASE_PORT
  *
  * zk / etcd: serves HTTP on 127.0.0.2:BASE_PORT ("old", registered first
- * and kept) and on BASE_PORT+1..TRIALS ("new-K"), and sends requests to
- * 127.0.0.1:LB_PORT back to back (a fresh connection each, no gap). Per
- * trial: a quiet 300 ms, then the registration of new-K is written
- * (ephemeral znode / etcd key) and the time until a request is answered by
- * new-K is measured, from the moment the write was sent and from its reply;
- * then the registration is deleted. One line per trial:
- *   trial K sent_to_answer_us N ack_to_answer_us N watch_us N addenable_us N
+ * and kept), on BASE_PORT+1..TRIALS ("new-K") and on BASE_PORT+TRIALS+1
+ * ("floor"), and sends requests to 127.0.0.1:LB_PORT back to back (a fresh
+ * connection each, no gap), counting them once "old" answers. Per trial: a
+ * quiet 300 ms, then the registration of new-K is written (ephemeral
+ * znode / etcd key) and the time until a request is answered by new-K is
+ * measured, from the moment the write was sent and from its reply; then
+ * the registration is deleted. One line per trial:
+ *   trial K sent_to_answer_us N ack_to_answer_us N watch_us N addenable_us N route_us N
  * watch_us: the write → a watch of our own on a second session (ZooKeeper)
  * or stream (etcd) firing; addenable_us: "add server BACKEND/floorK" +
- * "enable server" on SOCKET, two connections as HAProxy's CLI is used (the
- * floor server points at "old" and is removed at once). The floor of a
- * trial is watch_us + addenable_us.
+ * "enable server" on SOCKET, two connections as HAProxy's CLI is used,
+ * timed before the quiet period; route_us: the enable answered → the
+ * floor server's first answer through HAProxy (it is removed then). The
+ * floor of a trial is watch_us + addenable_us (+ route_us: the same
+ * measure as the trial's). At the end: "requests N failed N (...)"
+ * (failed: refused, or answered without "Hello from"; those before "old"
+ * first answered are counted apart), then one "failure" line per failed
+ * request placing it in its trial, with why.
  *
  * churn: RATE membership changes a second for SECONDS in ROOT/s1..sSERVICES
  * (which exist): alternately a new ephemeral znode for 127.0.0.2:PORT (PORT
  * from BASE_PORT up) in a random service, and the deletion of the oldest one
- * it created, once RATE/2 of them exist (so each lives about a second). One line per change: "add
- * EPOCH_US PORT" / "del EPOCH_US PORT" (the time the request was sent).
+ * it created, once RATE/2 of them exist (so each lives about a second).
+ * One line per change: "add EPOCH_US PORT" / "del EPOCH_US PORT" (the time
+ * the request was sent).
  */
 
 #include <arpa/inet.h>
@@ -95,6 +102,8 @@ static void *serve(void *arg)
             char body[64], resp[256];
             if (i == 0)
                 snprintf(body, sizeof body, "Hello from old\n");
+            else if (i == nlisten - 1)
+                snprintf(body, sizeof body, "Hello from floor\n");
             else
                 snprintf(body, sizeof body, "Hello from new-%d\n", i);
             int n =
@@ -134,6 +143,15 @@ static int lb_port;
 static atomic_int target = -1;        /* the new-K awaited, -1: none */
 static atomic_uint_fast64_t answered; /* now_us() of its first answer */
 static atomic_uint_fast64_t requests, failures;
+/* Failed requests before "old" first answered (the watcher had not put it
+ * in HAProxy yet: 503), kept apart from the trials' failures. */
+static atomic_bool warmed_up;
+static atomic_uint_fast64_t warmup_failures;
+static atomic_bool floor_waiting;           /* a floor server is enabled */
+static atomic_uint_fast64_t floor_answered; /* now_us() of its first answer */
+
+/* Why the last request failed, for the "failure" lines. */
+static char failure_why[128];
 
 static int request_once(void)
 {
@@ -143,11 +161,13 @@ static int request_once(void)
     struct timeval tv = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        snprintf(failure_why, sizeof failure_why, "connect: %s", strerror(errno));
         close(fd);
         return -2;
     }
     static const char req[] = "GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
     if (write(fd, req, sizeof req - 1) < 0) {
+        snprintf(failure_why, sizeof failure_why, "write: %s", strerror(errno));
         close(fd);
         return -2;
     }
@@ -163,17 +183,90 @@ static int request_once(void)
     buf[got] = 0;
     const char *h = strstr(buf, "Hello from new-");
     if (h) return atoi(h + 15);
-    return strstr(buf, "Hello from old") ? 0 : -2;
+    if (strstr(buf, "Hello from old")) return 0;
+    if (strstr(buf, "Hello from floor")) return -3;
+    /* the status line, or what the read said */
+    size_t line = strcspn(buf, "\r\n");
+    if (line)
+        snprintf(failure_why, sizeof failure_why, "answer \"%.*s\"", (int)line, buf);
+    else
+        snprintf(failure_why, sizeof failure_why, "no answer (%s)", got ? "?" : "closed");
+    return -2;
+}
+
+/* The trial whose write was sent last (0: none yet), so a failed request
+ * can be placed in time. */
+static atomic_int trial_no;
+
+struct failure {
+    int trial;
+    uint64_t started, ended;
+    char why[128];
+};
+#define MAX_FAILURES 200
+static struct failure failure_log[MAX_FAILURES];
+static atomic_int nfailure_log;
+
+static void note_failure(uint64_t started, uint64_t ended)
+{
+    int i = atomic_fetch_add(&nfailure_log, 1);
+    if (i >= MAX_FAILURES) return;
+    failure_log[i] = (struct failure){atomic_load(&trial_no), started, ended, ""};
+    snprintf(failure_log[i].why, sizeof failure_log[i].why, "%s", failure_why);
+}
+
+/* Per trial k (now_us(); 0: did not happen): its write sent, its first
+ * answer by the new backend, its deletion sent, and the floor's throwaway
+ * server of trial k+1 added and deleted (that runs after k's deletion). */
+struct trial_times {
+    uint64_t written, answered, deleted, next_floor_start, next_floor_end;
+};
+
+static long long rel(uint64_t t, uint64_t origin)
+{
+    return t ? (long long)t - (long long)origin : 0;
+}
+
+/* One line per failed request, times in us from its trial's write. */
+static void print_failures(const struct trial_times *tt, int trials)
+{
+    int n = atomic_load(&nfailure_log);
+    for (int i = 0; i < n && i < MAX_FAILURES; i++) {
+        const struct failure *f = &failure_log[i];
+        if (f->trial < 1 || f->trial > trials) {
+            printf("failure %d: before the first trial: %s\n", i + 1, f->why);
+            continue;
+        }
+        const struct trial_times *t = &tt[f->trial];
+        printf("failure %d: trial %d, us from its write: request %lld..%lld, first answer by "
+               "it %lld, deletion sent %lld, next floor server %lld..%lld: %s\n",
+               i + 1, f->trial, rel(f->started, t->written), rel(f->ended, t->written),
+               rel(t->answered, t->written), rel(t->deleted, t->written),
+               rel(t->next_floor_start, t->written), rel(t->next_floor_end, t->written), f->why);
+    }
 }
 
 static void *client(void *arg)
 {
     (void)arg;
     for (;;) {
+        uint64_t started = now_us();
         int who = request_once();
         uint64_t t = now_us();
+        if (!atomic_load(&warmed_up)) {
+            if (who == -2) atomic_fetch_add(&warmup_failures, 1);
+            if (who == 0) atomic_store(&warmed_up, true);
+            continue;
+        }
         atomic_fetch_add(&requests, 1);
-        if (who == -2) atomic_fetch_add(&failures, 1);
+        if (who == -2) {
+            atomic_fetch_add(&failures, 1);
+            note_failure(started, t);
+        }
+        if (who == -3 && atomic_load(&floor_waiting)) {
+            uint64_t zero = 0;
+            atomic_compare_exchange_strong(&floor_answered, &zero, t);
+        }
         if (who > 0 && who == atomic_load(&target)) {
             uint64_t zero = 0;
             atomic_compare_exchange_strong(&answered, &zero, t);
@@ -211,20 +304,31 @@ static int cli(const char *cmd, char *out, size_t outlen)
     return 0;
 }
 
-/* add + enable of a throwaway server pointing at "old"; its time in us. */
-static uint64_t floor_addenable(const char *backend, int k)
+/* add + enable of a throwaway server (the "floor" listener); their time in
+ * us, and in *route_us the time from the enable's answer to the server's
+ * first answer through HAProxy (0: none within a second, or one before the
+ * enable's answer was read). */
+static uint64_t floor_addenable(const char *backend, int k, uint64_t *route_us)
 {
     char cmd[300], out[512];
+    atomic_store(&floor_answered, 0);
     uint64_t t0 = now_us();
-    snprintf(cmd, sizeof cmd, "add server %s/floor%d 127.0.0.2:%d", backend, k, base_port);
+    snprintf(cmd, sizeof cmd, "add server %s/floor%d 127.0.0.2:%d", backend, k,
+             base_port + nlisten - 1);
     cli(cmd, out, sizeof out);
     if (!strstr(out, "New server registered")) {
         fprintf(stderr, "routable: %s: %s", cmd, out);
         return 0;
     }
     snprintf(cmd, sizeof cmd, "enable server %s/floor%d", backend, k);
+    atomic_store(&floor_waiting, true);
     cli(cmd, out, sizeof out);
-    uint64_t t = now_us() - t0;
+    uint64_t enabled = now_us(), t = enabled - t0;
+    for (int i = 0; i < 1000 && !atomic_load(&floor_answered); i++)
+        usleep(1000);
+    atomic_store(&floor_waiting, false);
+    uint64_t fa = atomic_load(&floor_answered);
+    *route_us = fa > enabled ? fa - enabled : 0;
     snprintf(cmd, sizeof cmd, "set server %s/floor%d state maint", backend, k);
     cli(cmd, out, sizeof out);
     snprintf(cmd, sizeof cmd, "del server %s/floor%d", backend, k);
@@ -408,7 +512,7 @@ int main(int argc, char **argv)
     sock_path = argv[5];
     int trials = atoi(argv[7]);
     base_port = atoi(argv[8]);
-    listen_all(trials + 1);
+    listen_all(trials + 2); /* old, new-1..new-TRIALS, floor */
 
     char key[512], data[256], got[512];
     if (etcd) {
@@ -433,13 +537,16 @@ int main(int argc, char **argv)
     pthread_t tc;
     pthread_create(&tc, NULL, client, NULL);
     /* "old" answers through HAProxy before the first trial */
-    for (int i = 0; i < 1000 && atomic_load(&requests) - atomic_load(&failures) == 0; i++)
+    for (int i = 0; i < 1000 && !atomic_load(&warmed_up); i++)
         usleep(10000);
-    if (atomic_load(&requests) == atomic_load(&failures)) die("HAProxy never answered");
+    if (!atomic_load(&warmed_up)) die("HAProxy never answered");
     usleep(500000);
 
+    struct trial_times *tt = calloc((size_t)trials + 2, sizeof *tt);
     for (int k = 1; k <= trials; k++) {
-        uint64_t floor_ae = floor_addenable(backend, k);
+        tt[k - 1].next_floor_start = now_us();
+        uint64_t floor_route = 0, floor_ae = floor_addenable(backend, k, &floor_route);
+        tt[k - 1].next_floor_end = now_us();
         usleep(300000); /* a quiet period */
         char name[32];
         snprintf(name, sizeof name, "new-%d", k);
@@ -456,6 +563,8 @@ int main(int argc, char **argv)
             snprintf(key, sizeof key, "%s/new-%d", path, k);
         }
         uint64_t t0 = now_us();
+        tt[k].written = t0;
+        atomic_store(&trial_no, k);
         if (etcd) {
             etcd_put(key, data);
         } else if (zoo_create(zh, key, data, (int)strlen(data), &ZOO_OPEN_ACL_UNSAFE,
@@ -468,17 +577,24 @@ int main(int argc, char **argv)
         uint64_t ta = atomic_load(&answered), tw = atomic_load(&watch_fired);
         if (!ta) die("the new backend never answered through HAProxy");
         printf("trial %d sent_to_answer_us %llu ack_to_answer_us %lld watch_us %llu "
-               "addenable_us %llu\n",
+               "addenable_us %llu route_us %llu\n",
                k, (unsigned long long)(ta - t0), (long long)ta - (long long)t1,
-               (unsigned long long)(tw ? tw - t0 : 0), (unsigned long long)floor_ae);
+               (unsigned long long)(tw ? tw - t0 : 0), (unsigned long long)floor_ae,
+               (unsigned long long)floor_route);
         atomic_store(&target, -1);
+        tt[k].answered = ta;
+        tt[k].deleted = now_us();
         if (etcd)
             etcd_del(key);
         else
             zoo_delete(zh, got, -1);
         usleep(200000);
     }
-    printf("requests %llu failed %llu\n", (unsigned long long)atomic_load(&requests),
-           (unsigned long long)atomic_load(&failures));
+    printf("requests %llu failed %llu (and %llu failed before old first answered: the "
+           "watcher had not applied it yet)\n",
+           (unsigned long long)atomic_load(&requests), (unsigned long long)atomic_load(&failures),
+           (unsigned long long)atomic_load(&warmup_failures));
+    print_failures(tt, trials);
+    free(tt);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "zk_auth.h"
 #include "zk_child_set.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,12 +132,27 @@ static void pump(struct zk_discovery *d)
     struct backend_list list;
     if (!d->settings_wait && zk_child_set_take_update(d->children, &list)) {
         if (d->fired_us)
-            log_debug("service %s: %zu backends read and decoded %llu us after the watch fired",
+            log_debug("service %s: %zu backends read and decoded %llu us after the watch fired; "
+                      "publishing",
                       d->svc->name, list.n, (unsigned long long)(loop_now_us() - d->fired_us));
         d->fired_us = 0;
         d->fn(d->arg, d->index, &list);
         backend_list_clear(&list);
     }
+}
+
+/* "the reply came N us after the request was sent, and reached the loop N
+ * us after that" for -v: the ZooKeeper round trip apart from the hand-over
+ * from the library's thread to the loop. */
+static void log_reply_stage(const struct zk_discovery *d, const char *what, int rc,
+                            const struct zk_result *res)
+{
+    uint64_t now = loop_now_us();
+    log_debug("service %s: %s (%s) %llu us after the watch fired: replied %llu us after the "
+              "request, on the loop %llu us later",
+              d->svc->name, what, zerror(rc), (unsigned long long)(now - d->fired_us),
+              (unsigned long long)(res->replied_us - res->sent_us),
+              (unsigned long long)(now - res->replied_us));
 }
 
 static void on_data(void *arg, int rc, const struct zk_result *res)
@@ -146,11 +162,17 @@ static void on_data(void *arg, int rc, const struct zk_result *res)
     char *name = op->child;
     op->child = NULL;
     if (op_end(op)) {
-        if (d->fired_us)
-            log_debug("service %s: read %s (%s) %llu us after the watch fired", d->svc->name, name,
-                      zerror(rc), (unsigned long long)(loop_now_us() - d->fired_us));
+        if (d->fired_us) {
+            char what[300];
+            snprintf(what, sizeof what, "read %s", name);
+            log_reply_stage(d, what, rc, res);
+        }
+        uint64_t t0 = loop_now_us();
         const char *refused = zk_child_set_read(d->children, name, rc, res->data, res->datalen,
                                                 res->has_stat ? res->stat.czxid : 0);
+        if (d->fired_us)
+            log_debug("service %s: %s decoded in %llu us", d->svc->name, name,
+                      (unsigned long long)(loop_now_us() - t0));
         if (refused) discovery_hub_reject(d->hub, d->svc->name, refused);
         pump(d);
     }
@@ -172,10 +194,11 @@ static void on_children(void *arg, int rc, const struct zk_result *res)
     struct zk_op *op = arg;
     struct zk_discovery *d = op->d;
     if (!op_end(op)) return;
-    if (d->fired_us)
-        log_debug("service %s: listed %d children (%s) %llu us after the watch fired", d->svc->name,
-                  rc == ZOK ? res->nchildren : 0, zerror(rc),
-                  (unsigned long long)(loop_now_us() - d->fired_us));
+    if (d->fired_us) {
+        char what[64];
+        snprintf(what, sizeof what, "listed %d children", rc == ZOK ? res->nchildren : 0);
+        log_reply_stage(d, what, rc, res);
+    }
     zk_child_set_listed(d->children, rc, res->children, res->nchildren);
     pump(d);
 }
@@ -298,7 +321,10 @@ static void on_watch(void *arg, int type, const char *path)
         if (mine && jitter_holds(d)) continue;
         if (timed && !d->fired_us && mine) {
             d->fired_us = loop_now_us();
-            log_debug("service %s: watch fired on %s (type %d)", d->svc->name, path, type);
+            log_debug("service %s: watch fired on %s (type %d), on the loop %llu us after the "
+                      "client library got it",
+                      d->svc->name, path, type,
+                      (unsigned long long)(d->fired_us - zk_watch_arrived_us(conn->zk)));
         }
         zk_child_set_watch_fired(d->children, type, path);
         pump(d);
