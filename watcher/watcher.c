@@ -84,10 +84,12 @@ struct watcher {
     struct metric *m_backends, *m_reloads, *m_runtime_commands, *m_rejected, *m_apply_seconds,
         *m_registry_connected;
     bool render_owed;
-    bool state_dirty;                   /* state_file_path owes a save */
-    char *state_path;                   /* state_file_path, or haproxy.cfg's path + ".state.json" */
-    bool force_reload;                  /* the runtime API failed: the next render reloads */
-    char *batch_text;                   /* the config a running runtime batch puts into effect */
+    bool state_dirty;  /* state_file_path owes a save */
+    char *state_path;  /* state_file_path, or haproxy.cfg's path + ".state.json" */
+    bool force_reload; /* the runtime API failed: the next render reloads */
+    struct render_model
+        *batch_model; /* what a running runtime batch or adoption puts into effect */
+    struct render_model *follow_model;  /* what haproxy.cfg follows once its write is due */
     struct render_model *pending_model; /* the newest config submitted for a reload */
     struct render_model *last_model;    /* the last one rendered: the next reuses its blocks */
     bool adopt_tried;                   /* the first render looked for a running haproxy */
@@ -208,9 +210,39 @@ static void clear_pending(struct watcher *w)
     w->pending_model = NULL;
 }
 
+/* The whole haproxy.cfg text of m (705 KB for 1,000 services × 10: ~4 ms),
+ * printed only when a file write or a comparison needs it. */
+static char *print_text(const struct render_model *m, const char *why)
+{
+    uint64_t t0 = loop_now_us();
+    char *text = render_model_text(m);
+    if (text)
+        log_debug("haproxy.cfg text (%zu bytes) in %llu us, %s", strlen(text),
+                  (unsigned long long)(loop_now_us() - t0), why);
+    return text;
+}
+
+static char *follow_text(void *arg)
+{
+    struct watcher *w = arg;
+    return w->follow_model ? print_text(w->follow_model, "for the file to follow") : NULL;
+}
+
+/* HAProxy runs model (taken over) without a reload: haproxy.cfg follows it,
+ * its text printed when the write is due (at most every 500 ms), never on
+ * the way from a change to its runtime commands. */
+static void follow(struct watcher *w, struct render_model *model)
+{
+    render_model_free(w->follow_model);
+    w->follow_model = model;
+    haproxy_apply_follow(w->apply, follow_text, w);
+}
+
 /* A reload puts text, printed from model (taken over), into effect. */
 static void submit_reload(struct watcher *w, const char *text, struct render_model *model)
 {
+    render_model_free(w->follow_model); /* text is newer */
+    w->follow_model = NULL;
     if (w->rs) {
         runtime_sync_invalidate(w->rs);
         clear_pending(w);
@@ -345,20 +377,28 @@ static bool file_holds(const char *path, const char *text)
     return same && at == len;
 }
 
-/* The first render of a watcher restarted next to a running HAProxy: when
- * haproxy.cfg is what we would write, adopt HAProxy instead of reloading it
- * (runtime_sync checks its servers). Takes text and model when it does. */
-static bool adopt_running(struct watcher *w, char *text, struct render_model *model)
+/* The first render of a watcher restarted next to a running HAProxy may
+ * adopt it (adopt_running). */
+static bool adopt_due(const struct watcher *w)
 {
     /* Managed mode starts its own HAProxy, unless it adopted one a killed
      * watcher left running. */
     bool ours = w->managed && !haproxy_managed_adopted(w->managed);
-    if (w->adopt_tried || !w->rs || ours || w->force_reload) return false;
+    return !w->adopt_tried && w->rs && !ours && !w->force_reload;
+}
+
+/* When haproxy.cfg is text, what we would write, adopt HAProxy instead of
+ * reloading it (runtime_sync checks its servers). Takes model when it does. */
+static bool adopt_running(struct watcher *w, const char *text, struct render_model *model)
+{
+    if (!adopt_due(w)) return false;
     w->adopt_tried = true;
     if (!file_holds(w->cfg->haproxy.config_file_path, text)) return false;
+    struct render_model *mine = render_model_share(model);
+    if (!mine) return false;
     log_info("haproxy.cfg is unchanged; checking whether the running haproxy can be adopted");
     w->adopting = true;
-    w->batch_text = text;
+    w->batch_model = mine;
     runtime_sync_adopt(w->rs, model);
     return true;
 }
@@ -395,13 +435,6 @@ static void render_now(void *arg)
     struct render_opts ropts = {.safe_http_defaults = w->cfg->haproxy.safe_http_defaults};
     struct server_id_seed *seed =
         w->last_model ? NULL : seed_from_disk(w->cfg->haproxy.config_file_path);
-    struct render_server_list *held = NULL;
-    if (w->rs && (held = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *held)))
-        for (size_t i = 0; i < w->cfg->nservices; i++)
-            if (runtime_sync_draining(w->rs, i, &held[i]) < 0) held[i].n = 0;
-    ropts.id_seed = seed;
-    ropts.held = held;
-    struct strlist warnings = {0};
     /* Only the services that changed since the last model are rendered; the
      * others share its blocks, and the planner skips them. */
     size_t nchanged = 0;
@@ -409,6 +442,13 @@ static void render_now(void *arg)
         w->changed[i] = w->services[i].render_dirty || !w->last_model;
         nchanged += w->changed[i];
     }
+    struct render_server_list *held = NULL; /* read for the services rendered only */
+    if (w->rs && (held = calloc(w->cfg->nservices ? w->cfg->nservices : 1, sizeof *held)))
+        for (size_t i = 0; i < w->cfg->nservices; i++)
+            if (w->changed[i] && runtime_sync_draining(w->rs, i, &held[i]) < 0) held[i].n = 0;
+    ropts.id_seed = seed;
+    ropts.held = held;
+    struct strlist warnings = {0};
     uint64_t t0 = loop_now_us();
     struct syn_config eff;
     struct syn_service *eff_services;
@@ -421,13 +461,22 @@ static void render_now(void *arg)
     for (size_t i = 0; held && i < w->cfg->nservices; i++)
         free(held[i].v);
     free(held);
-    char *text = model ? render_model_text(model) : NULL;
-    struct render_model *kept = text ? render_model_share(model) : NULL;
+    struct render_model *kept = model ? render_model_share(model) : NULL;
     free(lists); /* shallow: the backends stay in w->services */
     for (size_t i = 0; i < w->cfg->nservices; i++)
         free(scratch[i]);
     free(scratch);
     log_warnings(&warnings);
+    /* The text is printed now only when a reload or the first render's
+     * comparison with the file needs it; a runtime change leaves it to the
+     * file's follow-up write. */
+    bool runtime_first = w->rs && !w->force_reload && !adopt_due(w);
+    char *text = NULL;
+    uint64_t t2 = loop_now_us();
+    if (kept && !runtime_first && !(text = render_model_text(model))) {
+        render_model_free(kept);
+        kept = NULL;
+    }
     if (!kept) {
         render_model_free(model);
         free(text);
@@ -439,10 +488,17 @@ static void render_now(void *arg)
         w->services[i].render_dirty = false;
     render_model_free(w->last_model);
     w->last_model = kept;
-    log_debug("render: %zu of %zu services in %llu us, haproxy.cfg text (%zu bytes) in %llu us",
-              nchanged, w->cfg->nservices, (unsigned long long)(t1 - t0), strlen(text),
-              (unsigned long long)(loop_now_us() - t1));
-    if (adopt_running(w, text, model)) return;
+    if (text)
+        log_debug("render: %zu of %zu services in %llu us, haproxy.cfg text (%zu bytes) in %llu us",
+                  nchanged, w->cfg->nservices, (unsigned long long)(t1 - t0), strlen(text),
+                  (unsigned long long)(loop_now_us() - t2));
+    else
+        log_debug("render: %zu of %zu services in %llu us", nchanged, w->cfg->nservices,
+                  (unsigned long long)(t1 - t0));
+    if (text && adopt_running(w, text, model)) {
+        free(text);
+        return;
+    }
     if (w->adopt_only) {
         /* not what runs: wait for discovery, as any start does */
         log_info("haproxy.cfg differs from the saved backends' rendering; waiting for discovery");
@@ -456,23 +512,34 @@ static void render_now(void *arg)
     if (w->rs && !w->force_reload) {
         char why[400];
         bool ready = runtime_sync_ready(w->rs);
-        uint64_t t2 = loop_now_us();
-        enum runtime_apply_result res = runtime_sync_apply(w->rs, &model, why, sizeof why);
+        struct render_model *mine = render_model_share(model);
+        uint64_t t3 = loop_now_us();
+        enum runtime_apply_result res =
+            mine ? runtime_sync_apply(w->rs, &model, why, sizeof why) : RUNTIME_RELOAD;
+        if (!mine) snprintf(why, sizeof why, "out of memory");
         log_debug("runtime: planned and queued in %llu us",
-                  (unsigned long long)(loop_now_us() - t2));
+                  (unsigned long long)(loop_now_us() - t3));
         switch (res) {
         case RUNTIME_APPLYING:
-            w->batch_text = text;
-            return;
-        case RUNTIME_NOTHING:
-            haproxy_apply_submit(w->apply, text, false);
-            render_model_free(model);
+            w->batch_model = mine;
             free(text);
             return;
+        case RUNTIME_NOTHING:
+            render_model_free(model);
+            free(text);
+            follow(w, mine);
+            return;
         case RUNTIME_RELOAD:
+            render_model_free(mine);
             if (ready) log_info("runtime: %s; reloading instead", why);
             break;
         }
+    }
+    if (!text && !(text = print_text(model, "for a reload"))) {
+        render_model_free(model);
+        w->render_owed = true;
+        log_error("rendering haproxy.cfg: out of memory");
+        return;
     }
     w->force_reload = false;
     submit_reload(w, text, model);
@@ -483,30 +550,32 @@ static void render_now(void *arg)
 static void on_runtime_done(void *arg, bool ok, const char *why)
 {
     struct watcher *w = arg;
-    char *text = w->batch_text;
-    w->batch_text = NULL;
+    struct render_model *model = w->batch_model;
+    w->batch_model = NULL;
     if (w->adopting) {
         w->adopting = false;
         if (ok) {
             change_applied(w);
-            haproxy_apply_submit(w->apply, text, false); /* the same file: no reload */
+            follow(w, model); /* the same file: no reload */
+            model = NULL;
         } else {
             w->force_reload = true;
             w->render_owed = true;
         }
-    } else if (ok && text) {
+    } else if (ok && model) {
         w->runtime_changes++;
         change_applied(w);
         log_info("runtime: servers changed without a reload (runtime change #%u; %u reloads so "
                  "far); writing haproxy.cfg to match",
                  w->runtime_changes, haproxy_apply_reload_count(w->apply));
-        haproxy_apply_submit(w->apply, text, false);
+        follow(w, model);
+        model = NULL;
     } else {
         log_warn("runtime: %s; falling back to a validated reload", why ? why : "failed");
         w->force_reload = true;
         w->render_owed = true;
     }
-    free(text);
+    render_model_free(model);
     if (w->render_owed) schedule_render(w);
 }
 
@@ -1263,7 +1332,8 @@ void watcher_free(struct watcher *w)
     clear_pending(w);
     render_model_free(w->last_model);
     free(w->changed);
-    free(w->batch_text);
+    render_model_free(w->batch_model);
+    render_model_free(w->follow_model);
     free(w->reload_cmd);
     free(w->master_socket);
     free(w->services);

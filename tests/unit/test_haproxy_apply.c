@@ -330,7 +330,7 @@ static void follow_writes_are_spaced(void **state)
     assert_true(h->ok);
     assert_file_eq(h->target, two);
     assert_true(loop_now_ms() - first_done >= 450);
-    haproxy_apply_submit(h->a, one, false); /* waits for the gap... */
+    haproxy_apply_submit(h->a, one, false);  /* waits for the gap... */
     haproxy_apply_submit(h->a, three, true); /* ...and is replaced */
     run_until(h, 3, true);
     assert_true(h->ok);
@@ -340,6 +340,64 @@ static void follow_writes_are_spaced(void **state)
     free(one);
     free(two);
     free(three);
+}
+
+/* A follow-up's text, printed on demand: what the file follows is the
+ * newest text by the time its write is due. */
+struct follow_src {
+    char *text; /* borrowed */
+    int printed;
+};
+
+static char *print_follow(void *arg)
+{
+    struct follow_src *f = arg;
+    f->printed++;
+    return strdup(f->text);
+}
+
+/* Runtime follow-ups print the text only when the write is due: several
+ * owed within the 500 ms gap make one print and one write of the newest; a
+ * submit replaces an owed follow-up (its text is newer). */
+static void follow_prints_text_only_when_due(void **state)
+{
+    struct h *h = *state;
+    start(h);
+    char *one = valid_cfg(1), *two = valid_cfg(2), *three = valid_cfg(3), *four = valid_cfg(4);
+    struct follow_src src = {.text = one};
+    haproxy_apply_follow(h->a, print_follow, &src);
+    run_until(h, 1, true);
+    assert_true(h->ok);
+    assert_int_equal(src.printed, 1);
+    assert_file_eq(h->target, one);
+    /* within the gap: owed, not printed */
+    src.text = two;
+    haproxy_apply_follow(h->a, print_follow, &src);
+    src.text = three;
+    haproxy_apply_follow(h->a, print_follow, &src);
+    assert_int_equal(src.printed, 1);
+    assert_false(haproxy_apply_idle(h->a));
+    run_until(h, 2, true);
+    assert_true(h->ok);
+    assert_int_equal(src.printed, 2);
+    assert_file_eq(h->target, three);
+    assert_int_equal(haproxy_apply_write_count(h->a), 2);
+    /* a submit after an owed follow-up wins, and the follow-up is dropped */
+    src.text = one;
+    haproxy_apply_follow(h->a, print_follow, &src);
+    haproxy_apply_submit(h->a, four, true);
+    run_until(h, 3, true);
+    assert_true(h->ok);
+    assert_true(h->reloaded);
+    assert_int_equal(src.printed, 2);
+    assert_file_eq(h->target, four);
+    run_quiet(h, 700);
+    assert_int_equal(src.printed, 2);
+    assert_file_eq(h->target, four);
+    free(one);
+    free(two);
+    free(three);
+    free(four);
 }
 
 static void without_checks_any_text_is_written(void **state)
@@ -451,6 +509,23 @@ static void children_inherit_no_fds(void **state)
     free(cfg);
 }
 
+/* Children lead their own process group (a timeout kills it whole), with
+ * no signal blocked and SIGPIPE not ignored, whatever the loop does. */
+static void children_start_clean(void **state)
+{
+    struct h *h = *state;
+    h->opts.check_command = "[ \"$(cut -d' ' -f5 /proc/$$/stat)\" = \"$$\" ] && "
+                            "blk=$(awk '/^SigBlk/ { print $2 }' /proc/$$/status) && "
+                            "ign=$(awk '/^SigIgn/ { print $2 }' /proc/$$/status) && "
+                            "[ $((0x$blk)) = 0 ] && [ $((0x$ign & 0x1000)) = 0 ]";
+    start(h);
+    char *cfg = valid_cfg(1);
+    haproxy_apply_submit(h->a, cfg, false);
+    run_until(h, 1, true);
+    assert_true(h->ok);
+    free(cfg);
+}
+
 /* More output than a socket buffer holds: drained, kept up to a cap, judged. */
 static void large_output_is_drained(void **state)
 {
@@ -508,6 +583,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(restart_interval_defers_second_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(no_reload_when_not_needed, setup, teardown),
         cmocka_unit_test_setup_teardown(follow_writes_are_spaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(follow_prints_text_only_when_due, setup, teardown),
         cmocka_unit_test_setup_teardown(without_checks_any_text_is_written, setup, teardown),
         cmocka_unit_test_setup_teardown(dry_run_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(failing_reload_reports_and_retries_on_next_submit, setup,
@@ -515,6 +591,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(failed_reload_is_retried_on_a_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(check_command_sees_candidate, setup, teardown),
         cmocka_unit_test_setup_teardown(children_inherit_no_fds, setup, teardown),
+        cmocka_unit_test_setup_teardown(children_start_clean, setup, teardown),
         cmocka_unit_test_setup_teardown(large_output_is_drained, setup, teardown),
         cmocka_unit_test_setup_teardown(hanging_check_is_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(free_kills_running_child, setup, teardown),

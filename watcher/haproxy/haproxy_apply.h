@@ -15,17 +15,17 @@
 struct haproxy_apply;
 
 struct haproxy_apply_opts {
-    const char *config_file_path;    /* target */
-    const char *candidate_path;      /* NULL: "<config_file_path>.candidate" */
-    const char *haproxy_binary;      /* for validation: "<binary> -c -f <candidate>" */
+    const char *config_file_path; /* target */
+    const char *candidate_path;   /* NULL: "<config_file_path>.candidate" */
+    const char *haproxy_binary;   /* for validation: "<binary> -c -f <candidate>" */
     /* NULL: the above. Else run by /bin/sh -c with the candidate's path in
      * $SMARTDOCK_CANDIDATE (Synapse's check_command checks config_file_path;
      * ours must check "$SMARTDOCK_CANDIDATE", which is not in effect yet). */
     const char *check_command;
-    const char *reload_command;      /* run by /bin/sh -c; NULL: no reload */
+    const char *reload_command; /* run by /bin/sh -c; NULL: no reload */
     bool do_writes, do_checks, do_reloads;
-    int restart_interval_ms;         /* least time between two reloads */
-    int restart_jitter_pct;          /* 0..100: extra random delay as a share of the interval */
+    int restart_interval_ms; /* least time between two reloads */
+    int restart_jitter_pct;  /* 0..100: extra random delay as a share of the interval */
 };
 
 /* Called on the loop thread after each attempt, never from inside
@@ -44,6 +44,18 @@ void haproxy_apply_free(struct haproxy_apply *a);
  * no other attempt is running; need_reload false means the change was
  * applied another way (runtime API) and only the file must follow. */
 void haproxy_apply_submit(struct haproxy_apply *a, const char *cfg_text, bool need_reload);
+
+/* Prints the text the file must follow; malloc'd (taken over), NULL when out
+ * of memory. */
+typedef char *haproxy_text_fn(void *arg);
+
+/* A runtime change is in effect and only the file must follow, as
+ * haproxy_apply_submit(text, false) would, but the text (705 KB for 1,000
+ * services) is printed by fn only when the write is due: the follow-only
+ * check runs at most every 500 ms, so a churn of changes prints it once per
+ * write, not once per change. fn(arg) must print the newest applied config
+ * when called; a later haproxy_apply_submit replaces the owed follow. */
+void haproxy_apply_follow(struct haproxy_apply *a, haproxy_text_fn *fn, void *arg);
 
 /* The loop's SIGCHLD handler calls this; returns true if pid was ours. */
 bool haproxy_apply_child_exited(struct haproxy_apply *a, pid_t pid, int status);
