@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -526,6 +528,32 @@ static void children_start_clean(void **state)
     free(cfg);
 }
 
+/* A follow-only check runs 10 nicer than the watcher (capped at 19); a
+ * check for a reload at the watcher's own priority. */
+static void follow_checks_run_nicer(void **state)
+{
+    struct h *h = *state;
+    char cmd[256], nices[160];
+    snprintf(nices, sizeof nices, "%s/nices", h->dir);
+    snprintf(cmd, sizeof cmd, "cut -d' ' -f19 /proc/$$/stat >> %s", nices);
+    h->opts.check_command = cmd;
+    start(h);
+    char *one = valid_cfg(1), *two = valid_cfg(2);
+    haproxy_apply_submit(h->a, one, false);
+    run_until(h, 1, true);
+    haproxy_apply_submit(h->a, two, true);
+    run_until(h, 2, true);
+    assert_true(h->ok);
+    errno = 0;
+    int ours = getpriority(PRIO_PROCESS, 0);
+    assert_int_equal(errno, 0);
+    char want[32];
+    snprintf(want, sizeof want, "%d\n%d\n", ours + 10 < 19 ? ours + 10 : 19, ours);
+    assert_file_eq(nices, want);
+    free(one);
+    free(two);
+}
+
 /* More output than a socket buffer holds: drained, kept up to a cap, judged. */
 static void large_output_is_drained(void **state)
 {
@@ -592,6 +620,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(check_command_sees_candidate, setup, teardown),
         cmocka_unit_test_setup_teardown(children_inherit_no_fds, setup, teardown),
         cmocka_unit_test_setup_teardown(children_start_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(follow_checks_run_nicer, setup, teardown),
         cmocka_unit_test_setup_teardown(large_output_is_drained, setup, teardown),
         cmocka_unit_test_setup_teardown(hanging_check_is_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(free_kills_running_child, setup, teardown),
