@@ -13,6 +13,11 @@
 #define BACKOFF_JITTER_PERCENT 25
 /* docker stop waits 10 s by default before SIGKILL. */
 #define STOP_GRACE_MIN_MS 10000
+/* A resync's inspects in flight at once; the rest wait their turn. Each
+ * costs a request (a curl handle, its buffers, a connection): all 500 of a
+ * host at once were ~10 MiB of the registrator's peak, and a burst for the
+ * engine. Inspects asked by events are never held back. */
+#define RESYNC_INSPECTS_IN_FLIGHT 8
 
 /* What the follower knows of one container: enough to read its events. */
 struct followed {
@@ -39,6 +44,10 @@ struct docker_follow {
     uint64_t resync_no; /* number of the resync in flight or last done */
     int inspects_pending;
     bool resyncing, resync_again;
+    /* A resync's inspects not yet sent (ids, owned): a FIFO [head, n). */
+    char **resync_queue;
+    size_t queue_head, queue_n, queue_cap;
+    int resync_inflight; /* its inspects sent and not yet answered */
 };
 
 static void note(struct docker_follow *f, enum log_level level, const char *fmt, ...)
@@ -107,6 +116,9 @@ void docker_follow_free(struct docker_follow *f)
     if (!f) return;
     while (f->containers)
         forget(f, f->containers);
+    for (size_t i = f->queue_head; i < f->queue_n; i++)
+        free(f->resync_queue[i]);
+    free(f->resync_queue);
     free(f);
 }
 
@@ -235,13 +247,63 @@ static void resync_release(struct docker_follow *f)
         f->rp->in_sync(f->arg);
 }
 
-static void inspect(struct docker_follow *f, struct followed *c, bool from_resync)
+/* Asks for c's inspect now. A resync's counts as pending until answered. */
+static void send_inspect(struct docker_follow *f, struct followed *c, bool from_resync)
 {
     struct docker_follow_inspect q = {.id = c->id, .gen = c->gen, .from_resync = from_resync};
-    if (from_resync) f->inspects_pending++;
+    if (from_resync) f->resync_inflight++;
     if (f->rq->inspect(f->rq_arg, &q) < 0) {
         note(f, LL_ERROR, "inspecting container %.12s: cannot start the request", c->id);
-        if (from_resync) resync_release(f);
+        if (from_resync) {
+            f->resync_inflight--;
+            resync_release(f);
+        }
+    }
+}
+
+/* Sends queued resync inspects while there is room. One whose container was
+ * forgotten meanwhile is released unsent. */
+static void send_queued(struct docker_follow *f)
+{
+    while (f->queue_head < f->queue_n && f->resync_inflight < RESYNC_INSPECTS_IN_FLIGHT) {
+        char *id = f->resync_queue[f->queue_head++];
+        if (f->queue_head == f->queue_n) f->queue_head = f->queue_n = 0;
+        struct followed *c = find(f, id);
+        free(id);
+        if (c)
+            send_inspect(f, c, true);
+        else
+            resync_release(f);
+    }
+}
+
+static bool enqueue(struct docker_follow *f, const char *id)
+{
+    if (f->queue_n == f->queue_cap) {
+        size_t cap = f->queue_cap ? f->queue_cap * 2 : 16;
+        char **v = realloc(f->resync_queue, cap * sizeof *v);
+        if (!v) return false;
+        f->resync_queue = v;
+        f->queue_cap = cap;
+    }
+    char *copy = strdup(id);
+    if (!copy) return false;
+    f->resync_queue[f->queue_n++] = copy;
+    return true;
+}
+
+static void inspect(struct docker_follow *f, struct followed *c, bool from_resync)
+{
+    if (!from_resync) {
+        send_inspect(f, c, false);
+        return;
+    }
+    f->inspects_pending++;
+    if (f->resync_inflight < RESYNC_INSPECTS_IN_FLIGHT && f->queue_head == f->queue_n) {
+        send_inspect(f, c, true);
+    } else if (!enqueue(f, c->id)) {
+        note(f, LL_ERROR, "inspecting container %.12s: out of memory", c->id);
+        resync_release(f);
     }
 }
 
@@ -324,7 +386,10 @@ void docker_follow_inspect_reply(struct docker_follow *f, const struct docker_fo
                                  long status, const char *body, size_t len, const char *error)
 {
     handle_inspect(f, q, status, body, len, error);
-    if (q->from_resync) resync_release(f);
+    if (!q->from_resync) return;
+    f->resync_inflight--;
+    send_queued(f);
+    resync_release(f);
 }
 
 void docker_follow_event_line(struct docker_follow *f, const char *line, size_t len)

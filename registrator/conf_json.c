@@ -187,15 +187,35 @@ char *conf_read_file(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
-    char *buf = malloc(CONFIG_MAX_BYTES + 1);
-    if (!buf) {
-        fclose(f);
+    /* Grown as it is read: a buffer of the 4 MiB limit, freed at once, set
+     * glibc's mmap threshold to 4 MiB for the rest of the run (every
+     * buffer below that then stays in the heap). */
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    bool nomem = false;
+    while (n <= CONFIG_MAX_BYTES) {
+        if (n + 1 >= cap) {
+            size_t want = cap ? cap * 2 : 16 * 1024;
+            if (want > CONFIG_MAX_BYTES + 2) want = CONFIG_MAX_BYTES + 2;
+            char *grown = realloc(buf, want);
+            if (!grown) {
+                nomem = true;
+                break;
+            }
+            buf = grown;
+            cap = want;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int rerr = ferror(f) ? errno : 0;
+    fclose(f);
+    if (nomem) {
+        free(buf);
         snprintf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
-    size_t n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
-    int rerr = ferror(f) ? errno : 0;
-    fclose(f);
     const char *why = rerr                   ? strerror(rerr)
                       : n > CONFIG_MAX_BYTES ? "larger than 4 MiB"
                       : memchr(buf, '\0', n) ? "contains a NUL byte"

@@ -308,8 +308,12 @@ int main(int argc, char **argv)
 {
     /* One malloc arena for every thread: libzookeeper_mt's two threads
      * otherwise get arenas of their own, each keeping its peak (the target
-     * is 500 containers in 12 MiB). */
+     * is 500 containers in 12 MiB). Buffers of 128 KiB and more (a
+     * container list of a busy host) are mapped and unmapped: glibc's
+     * threshold otherwise rises with the largest one freed, and the heap
+     * keeps the space. */
     mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     if (argc >= 2 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "drain") == 0))
         return control_command(argc, argv);
     struct reg_cli cli;

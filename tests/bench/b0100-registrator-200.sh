@@ -34,10 +34,14 @@ sd_image d1
 mapfile -t ports < <(bench_ports "$N")
 sd_registrator_config "$SD_TMP/reg.json" 127.0.0.2 "$DOCKER_HOST_d1" '{}'
 "$SD_BIN/smartdock-registrator" --check -c "$SD_TMP/reg.json"
-sd_registrator reg "$SD_TMP/reg.json"
-sd_wait_for "registrator connected to docker" 30 sd_log_has reg "docker .*: connected"
+# BENCH_WRAP: a command to run the registrator under (heaptrack -o FILE, ...)
+read -r -a wrap <<<"${BENCH_WRAP:-}"
+sd_bg reg "${wrap[@]}" "$SD_BIN/smartdock-registrator" -v -c "$SD_TMP/reg.json"
+sd_wait_for "registrator connected to docker" 60 sd_log_has reg "docker .*: connected"
 reg_pid=$(sd_pid reg)
+[ -n "${BENCH_WRAP:-}" ] && reg_pid=$(pgrep -n -f "smartdock-registrator -v -c $SD_TMP/reg.json")
 read -r idle_hwm _ < <(bench_proc_mem "$reg_pid")
+bench_proc_smaps "$reg_pid" idle
 
 # One "PORT NAME" line per container; xargs runs PAR `docker run` at a time.
 for ((i = 0; i < N; i++)); do echo "${ports[i]} b$i"; done >"$SD_TMP/containers"
@@ -92,6 +96,7 @@ join "$SD_TMP/starts" "$SD_TMP/ev_seen_port" >"$SD_TMP/ev_lat"
 read -r e_p50 e_p99 e_max e_n < <(bench_stats "$(awk '{ print $3 - $2 }' "$SD_TMP/ev_lat")")
 
 read -r hwm_up _ < <(bench_proc_mem "$reg_pid")
+bench_proc_smaps "$reg_pid" registered
 cpu_up=$(bench_proc_cpu_ms "$reg_pid")
 
 # ---------------------------------------------------------------- stop
@@ -118,6 +123,7 @@ read -r k_p50 k_p99 k_max k_n < <(bench_stats "$(awk '{ print $3 - $2 }' "$SD_TM
 last_dereg=$(awk '{ print $2 }' "$SD_TMP/dereg" | sort -n | tail -1)
 
 read -r hwm rss < <(bench_proc_mem "$reg_pid")
+bench_proc_smaps "$reg_pid" end
 cpu=$(bench_proc_cpu_ms "$reg_pid")
 
 # ---------------------------------------------------------------- report
@@ -155,4 +161,8 @@ bench_result cpu_total_ms "$cpu" ms
 	echo "registrator CPU (utime+stime): $cpu_up ms after the starts, $cpu ms in all"
 	cat "$SD_TMP/results"
 } | tee -a "$SD_TMP/report"
+if [ -n "${BENCH_WRAP:-}" ]; then # the registrator alone, so the wrapper writes its data
+	kill -TERM "$reg_pid"
+	sd_wait_for "the wrapped registrator done" 120 bash -c "! kill -0 $(sd_pid reg) 2>/dev/null"
+fi
 sd_log "done"

@@ -78,6 +78,21 @@ bench_proc_mem() {
 	awk '/^VmHWM:/ { h = $2 } /^VmRSS:/ { r = $2 } END { print h, r }' "/proc/$1/status"
 }
 
+# bench_proc_smaps PID TAG: with BENCH_SMAPS=DIR, keeps a copy of the
+# process's /proc/PID/smaps and status as DIR/TAG.smaps and DIR/TAG.status
+# (what the resident memory is made of: heap, stacks, each library).
+bench_proc_smaps() {
+	[ -n "${BENCH_SMAPS:-}" ] || return 0
+	mkdir -p "$BENCH_SMAPS"
+	cat "/proc/$1/smaps" >"$BENCH_SMAPS/$2.smaps" 2>/dev/null || true
+	cat "/proc/$1/status" >"$BENCH_SMAPS/$2.status" 2>/dev/null || true
+	# and glibc's own account of its heap (needs gdb; stops it for a moment)
+	if command -v gdb >/dev/null; then
+		gdb -p "$1" -batch -ex "set \$f = (void *)fopen(\"$BENCH_SMAPS/$2.malloc_info\", \"w\")" \
+			-ex 'call (int)malloc_info(0, $f)' -ex 'call (int)fclose($f)' >/dev/null 2>&1 || true
+	fi
+}
+
 # bench_proc_cpu_ms PID: utime + stime of a running process, in ms.
 bench_proc_cpu_ms() {
 	local tck

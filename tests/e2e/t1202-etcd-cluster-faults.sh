@@ -24,8 +24,9 @@ sd_need_root
 sd_setup
 
 ttl_s=6
-sd_etcd_cluster_start 3
+sd_etcd_cluster_launch 3
 sd_fault_hosts_start
+sd_etcd_cluster_ready
 sd_fault_registrators etcd "$ttl_s"
 a1=a1 b1=b1 a2=a2 b2=b2
 sd_fault_serving etcd

@@ -29,10 +29,11 @@ sd_need_root
 sd_setup
 
 session_ms=4000
-sd_zk_ensemble_start 3
+sd_zk_ensemble_launch 3
 mkdir -p "$SD_TMP/d1"
 echo '{"live-restore": true}' >"$SD_TMP/d1/daemon.json"
 sd_fault_hosts_start
+sd_zk_ensemble_ready
 sd_fault_registrators zk "$session_ms"
 a1=a1 b1=b1 a2=a2 b2=b2
 sd_fault_serving zk

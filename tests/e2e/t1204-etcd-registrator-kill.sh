@@ -18,8 +18,9 @@ sd_need_root
 sd_setup
 
 ttl_s=6
-sd_etcd_cluster_start 3
+sd_etcd_cluster_launch 3
 sd_fault_hosts_start
+sd_etcd_cluster_ready
 sd_fault_registrators etcd "$ttl_s"
 sd_fault_serving etcd
 

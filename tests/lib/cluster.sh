@@ -3,6 +3,7 @@
 # smartdock.sh:
 #
 #   sd_zk_ensemble_start 3            # zk1 zk2 zk3; exports SD_ZK_HOSTS, SD_ZK_ADDR
+#   (or sd_zk_ensemble_launch 3; ...start dockerd meanwhile...; sd_zk_ensemble_ready)
 #   leader=$(sd_zk_leader)            # zk2
 #   sd_kill "$leader" KILL; ...; sd_zk_member_start "$leader"
 #
@@ -44,6 +45,19 @@ sd_zk_ensemble_start() {
 	for name in $members; do
 		_sd_zk_launch "$name" 192m
 	done
+	[ -n "${_SD_LAUNCH_ONLY:-}" ] && return 0
+	sd_zk_ensemble_ready
+}
+
+# sd_zk_ensemble_launch [N] [PREFIX]: sd_zk_ensemble_start without the wait,
+# so that dockerd and the rest start while the JVMs do; then
+# sd_zk_ensemble_ready.
+sd_zk_ensemble_launch() {
+	_SD_LAUNCH_ONLY=1 sd_zk_ensemble_start "$@"
+}
+
+# sd_zk_ensemble_ready: wait until every member serves and one leads.
+sd_zk_ensemble_ready() {
 	sd_zk_wait_quorum
 	sd_log "ZooKeeper ensemble up: $SD_ZK_HOSTS (leader $(sd_zk_leader))"
 }
@@ -105,7 +119,8 @@ sd_zk_wait_quorum() {
 sd_zk_sessions_on() {
 	local port
 	port=$(cat "$SD_TMP/$1/port")
-	sd_zk_4lw cons "$port" | grep -c 'sid=' | awk '{ print ($1 > 0 ? $1 - 1 : 0) }'
+	# awk counts: grep -c exits 1 on none, which pipefail made a failure
+	sd_zk_4lw cons "$port" | awk '/sid=/ { n++ } END { print (n > 0 ? n - 1 : 0) }'
 }
 
 # ---------------------------------------------------------------- etcd
@@ -137,6 +152,18 @@ sd_etcd_cluster_start() {
 	for name in $members; do
 		sd_etcd_member_start "$name"
 	done
+	[ -n "${_SD_LAUNCH_ONLY:-}" ] && return 0
+	sd_etcd_cluster_ready
+}
+
+# sd_etcd_cluster_launch [N] [PREFIX]: sd_etcd_cluster_start without the
+# wait; then sd_etcd_cluster_ready.
+sd_etcd_cluster_launch() {
+	_SD_LAUNCH_ONLY=1 sd_etcd_cluster_start "$@"
+}
+
+# sd_etcd_cluster_ready: wait until every member is healthy and one leads.
+sd_etcd_cluster_ready() {
 	sd_etcd_wait_healthy
 	sd_log "etcd cluster up: $SD_ETCD_ENDPOINTS (leader $(sd_etcd_leader))"
 }
@@ -482,9 +509,13 @@ sd_fault_drained_after() {
 # through HAProxy, starts the load and waits until the three views agree.
 # Call after sd_fault_registrators.
 sd_fault_serving() {
-	local kind=$1 name service
-	for name in a1 b1; do sd_fault_run 1 "$name"; done
+	local kind=$1 name service host1
+	# the two hosts' containers start side by side (docker run takes seconds
+	# on a loaded machine)
+	{ for name in a1 b1; do sd_fault_run 1 "$name"; done; } &
+	host1=$!
 	for name in a2 b2; do sd_fault_run 2 "$name"; done
+	wait "$host1" || sd_fail "sd_fault_serving: docker run of a1 or b1 on d1 failed"
 	lb=$(sd_free_port)
 	case $kind in
 	zk)

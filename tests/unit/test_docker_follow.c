@@ -449,6 +449,58 @@ static void lost_resync(void **state)
     finish(f);
 }
 
+/*
+ * A resync of many containers inspects a few at a time (the registrator
+ * held a request per container at once: ~21 KiB each, 500 on a host), while
+ * an event's inspect is never held back, and a container forgotten while
+ * its inspect waits is not asked about.
+ */
+static void resync_inspects_a_few_at_a_time(void **state)
+{
+    struct rec r;
+    (void)state;
+    struct docker_follow *f = synced(&r);
+    enum { N = 12 };
+    char ids[N][65], list[N * 80] = "[";
+    for (int i = 0; i < N; i++) {
+        /* ID_BRIDGE, the one the destroy event names, is listed last */
+        snprintf(ids[i], sizeof ids[i], i == N - 1 ? ID_BRIDGE : "%064x", 0xa000 + i);
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s{\"Id\":\"%s\"}", i ? "," : "",
+                 ids[i]);
+    }
+    strcat(list, "]");
+    docker_follow_tick(f);
+    reply_list(f, list);
+    assert_int_equal(r.nasked, 8);
+    for (size_t i = 0; i < r.nasked; i++)
+        assert_true(r.asked[i].from_resync);
+    r.log[0] = '\0';
+
+    event(f, "restart.jsonl", RS_START); /* not held back by the full window */
+    assert_int_equal(r.nasked, 9);
+    expect(&r, "GET inspect 3f2a\n");
+    reply_inspect(f, &r, ID_BRIDGE, "inspect_bridge.json");
+    expect(&r, "container 3f2a running\n");
+
+    /* each answer lets the next one go */
+    reply_inspect_raw(f, &r, ids[0], 404, "{}", NULL);
+    assert_int_equal(r.nasked, 8);
+    expect(&r, "gone 0000 (container is gone) final\nGET inspect 0000 (resync)\n");
+
+    /* destroyed while its inspect waits: never asked, and the resync still ends */
+    event(f, "restart.jsonl", RS_DESTROY);
+    expect(&r, "gone 3f2a (destroy) by event final\n");
+    for (int i = 1; i < N - 1; i++) {
+        assert_true(docker_follow_resyncing(f));
+        reply_inspect_raw(f, &r, ids[i], 404, "{}", NULL);
+    }
+    assert_int_equal(r.nasked, 0);
+    assert_false(docker_follow_resyncing(f));
+    assert_null(strstr(r.log, "GET inspect 3f2a"));
+    assert_non_null(strstr(r.log, "in sync\n"));
+    finish(f);
+}
+
 static void unreachable_then_once(void **state)
 {
     struct rec r;
@@ -510,10 +562,15 @@ static void healthcheck_gating(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(container_restarts),    cmocka_unit_test(still_stopping),
-        cmocka_unit_test(list_racing_a_restart), cmocka_unit_test(reconnect_during_a_resync),
-        cmocka_unit_test(an_inspect_that_fails), cmocka_unit_test(lost_resync),
-        cmocka_unit_test(unreachable_then_once), cmocka_unit_test(healthcheck_gating),
+        cmocka_unit_test(container_restarts),
+        cmocka_unit_test(still_stopping),
+        cmocka_unit_test(list_racing_a_restart),
+        cmocka_unit_test(reconnect_during_a_resync),
+        cmocka_unit_test(an_inspect_that_fails),
+        cmocka_unit_test(lost_resync),
+        cmocka_unit_test(unreachable_then_once),
+        cmocka_unit_test(healthcheck_gating),
+        cmocka_unit_test(resync_inspects_a_few_at_a_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

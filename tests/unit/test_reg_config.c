@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "reg_config.h"
 
@@ -153,6 +154,40 @@ static void load_errors(void **state)
     /* cJSON stops one byte past the '}' where it wanted a key. */
     assert_string_equal(err, FIXTURES_DIR "/registrator/malformed.json: malformed JSON at line 3, "
                                           "column 45");
+}
+
+/* The file is read as it grows: one far past the first buffer (padded with
+ * spaces) loads, and one past the 4 MiB limit is refused by name. */
+static void file_size(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_reg_config_XXXXXX", err[512] = "";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs("{\"docker\": {\"host\": \"unix:///run/d.sock\"},", f);
+    for (int i = 0; i < 40000; i++)
+        fputc(' ', f);
+    fputs("\"advertise_host\": \"127.0.0.2\", \"registry\": {\"type\": \"zookeeper\", "
+          "\"hosts\": [\"127.0.0.1:2181\"]}, \"services\": {}}",
+          f);
+    assert_int_equal(fclose(f), 0);
+    struct reg_config *cfg = NULL;
+    assert_int_equal(reg_config_load(path, &cfg, NULL, err, sizeof err), 0);
+    assert_string_equal(cfg->docker_host, "unix:///run/d.sock");
+    reg_config_free(cfg);
+
+    f = fopen(path, "a");
+    assert_non_null(f);
+    for (int i = 0; i < 4 * 1024 * 1024; i++)
+        fputc(' ', f);
+    assert_int_equal(fclose(f), 0);
+    cfg = NULL;
+    assert_int_equal(reg_config_load(path, &cfg, NULL, err, sizeof err), -1);
+    assert_null(cfg);
+    assert_non_null(strstr(err, "larger than 4 MiB"));
+    unlink(path);
 }
 
 static void malformed_json(void **state)
@@ -407,15 +442,11 @@ static void names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(defaults),
-        cmocka_unit_test(load_zookeeper_fixture),
-        cmocka_unit_test(load_etcd_fixture),
-        cmocka_unit_test(load_errors),
-        cmocka_unit_test(malformed_json),
-        cmocka_unit_test(warnings),
-        cmocka_unit_test(type_inferred),
-        cmocka_unit_test(errors),
-        cmocka_unit_test(names),
+        cmocka_unit_test(defaults),          cmocka_unit_test(load_zookeeper_fixture),
+        cmocka_unit_test(load_etcd_fixture), cmocka_unit_test(load_errors),
+        cmocka_unit_test(malformed_json),    cmocka_unit_test(warnings),
+        cmocka_unit_test(type_inferred),     cmocka_unit_test(errors),
+        cmocka_unit_test(file_size),         cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
