@@ -1048,6 +1048,7 @@ static int reload_apply(struct watcher *w, const struct syn_config *cfg, char *e
     free(w->services);
     w->services = next;
     w->cfg = cfg;
+    if (w->rs) runtime_sync_set_config(w->rs, cfg);
     /* Another config: the next model is rendered whole. */
     free(w->changed);
     w->changed = changed;

@@ -347,7 +347,8 @@ static void on_batch_cmd(void *arg, bool ok, const char *answer)
     if (!ok) {
         char why[600];
         snprintf(why, sizeof why, "\"%s\" failed: %s", c->log, answer);
-        if (strstr(answer, "dynamic load balancing")) rs->adds_refused[c->svc] = true;
+        if (strstr(answer, "dynamic load balancing") && rs->adds_refused)
+            rs->adds_refused[c->svc] = true;
         free(c->log);
         free(c);
         batch_end(rs, why);
@@ -547,7 +548,7 @@ enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct ren
         bool adds = false;
         for (size_t j = 0; j < plans[k].n; j++)
             adds |= plans[k].v[j].kind == RUNTIME_ADD;
-        if (adds && rs->adds_refused[i]) {
+        if (adds && rs->adds_refused && rs->adds_refused[i]) {
             snprintf(why, whylen,
                      "backend %s refused \"add server\" before (static balance "
                      "algorithm)",
@@ -644,6 +645,42 @@ void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model)
     rs->state = RS_CONFIRMING;
     rs->confirm_deadline = loop_now_ms() + CONFIRM_MS;
     confirm_send(rs);
+}
+
+static bool same_backends(const struct syn_config *a, const struct syn_config *b)
+{
+    if (a->nservices != b->nservices) return false;
+    for (size_t i = 0; i < a->nservices; i++)
+        if (strcmp(a->services[i].haproxy.backend_name, b->services[i].haproxy.backend_name))
+            return false;
+    return true;
+}
+
+void runtime_sync_set_config(struct runtime_sync *rs, const struct syn_config *cfg)
+{
+    const struct syn_config *old = rs->cfg;
+    rs->cfg = cfg;
+    if (same_backends(old, cfg)) return;
+    /* "add server" refusals are kept by backend name; on no memory they are
+     * forgotten, which costs one refused command each. */
+    bool *refused = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *refused);
+    for (size_t i = 0; refused && rs->adds_refused && i < cfg->nservices; i++)
+        for (size_t j = 0; j < old->nservices; j++)
+            if (!strcmp(cfg->services[i].haproxy.backend_name,
+                        old->services[j].haproxy.backend_name))
+                refused[i] = rs->adds_refused[j];
+    free(rs->adds_refused);
+    rs->adds_refused = refused;
+    /* A batch or an adoption in flight is judged against the old indices:
+     * it ends as failed, which makes the watcher reload. */
+    static const char why[] = "the services changed (SIGHUP)";
+    if (rs->busy) {
+        batch_end(rs, why);
+        return;
+    }
+    bool adopting = rs->adopting;
+    runtime_sync_invalidate(rs);
+    if (adopting && rs->done) rs->done(rs->arg, false, why);
 }
 
 bool runtime_sync_ready(const struct runtime_sync *rs)

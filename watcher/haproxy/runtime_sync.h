@@ -71,6 +71,12 @@ void runtime_sync_adopt(struct runtime_sync *rs, struct render_model *model);
 /* What HAProxy has is unknown (a reload is coming, or it restarted). */
 void runtime_sync_invalidate(struct runtime_sync *rs);
 
+/* A SIGHUP put cfg (borrowed) in place of the config rs was made with.
+ * Service indices are cfg's from now on; when they name other backends than
+ * before, what rs knows of HAProxy is dropped, since it is indexed by the old
+ * config (the new frame needs a reload anyway). */
+void runtime_sync_set_config(struct runtime_sync *rs, const struct syn_config *cfg);
+
 /* The servers of service svc that HAProxy still holds while they drain: a
  * shallow view (free out->v only), valid until the next call into rs.
  * Render keeps their ids taken. 0, or -1 on allocation failure. */
