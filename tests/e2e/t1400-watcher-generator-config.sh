@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # generator_config_path: haproxy settings a service publishes in ZooKeeper
-# (the data of its path by default, or of the znode the key names) replace
+# (the data of the znode the key names, here its own path for web) replace
 # the config file's section for that service, as Synapse's do. A hostile
 # value (a newline, a dangerous keyword) is refused naming the znode and the
 # field; the settings in effect and the neighbour service stay. SIGHUP keeps
@@ -25,7 +25,8 @@ sd_zkctl create /nerve/api/b2_ "{\"host\":\"127.0.0.3\",\"port\":$app,\"name\":\
 
 listen="\"listen\": [\"mode http\", \"option httpchk /\", \"http-check expect string Hello\"]"
 services="{
- \"web\": {\"discovery\": {\"method\": \"zookeeper\", \"hosts\": [\"$SD_ZK_ADDR\"], \"path\": \"/nerve/web\"},
+ \"web\": {\"discovery\": {\"method\": \"zookeeper\", \"hosts\": [\"$SD_ZK_ADDR\"], \"path\": \"/nerve/web\",
+                         \"generator_config_path\": \"/nerve/web\"},
          \"haproxy\": {\"port\": $web_port, \"bind_address\": \"127.0.0.1\", $listen}},
  \"api\": {\"discovery\": {\"method\": \"zookeeper\", \"hosts\": [\"$SD_ZK_ADDR\"], \"path\": \"/nerve/api\",
                          \"generator_config_path\": \"/config/api\"},
@@ -39,7 +40,7 @@ sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 sd_wait_for "web served with the file's settings" 30 sd_all_answer "http://127.0.0.1:$web_port/" b1
 sd_wait_for "api served" 30 sd_all_answer "http://127.0.0.1:$api_port/" b2
 
-# web publishes its settings in the data of its path: another port and a header.
+# web publishes its settings in the data of its path (its generator_config_path): another port and a header.
 settings() { # PORT EXTRA_LISTEN_LINE
 	echo "{\"haproxy\": {\"port\": $1, \"bind_address\": \"127.0.0.1\", \"listen\": [\"mode http\", \"option httpchk /\", \"http-check expect string Hello\", $2]}}"
 }

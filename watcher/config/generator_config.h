@@ -1,7 +1,7 @@
 /*
  * Synapse's generator_config_path: a service's haproxy settings published in
- * ZooKeeper, as the data of the service's path (or of the znode the key
- * names). The data is a JSON object keyed by generator,
+ * ZooKeeper, as the data of the znode the key names (Synapse's default is
+ * the service's path; here it must be named). The data is a JSON object keyed by generator,
  * {"haproxy": {"port": 3213, "server_options": "check inter 2s", ...}}.
  * As in Synapse 0.18.9, a published "haproxy" object replaces the config
  * file's services.<name>.haproxy as a whole (keys it leaves out take their

@@ -94,9 +94,9 @@ struct syn_discovery {
     /* zookeeper: decode {method, endpoint_name} */
     enum syn_decode decode;
     char *endpoint_name; /* serverset: an additionalEndpoints key; NULL: serviceEndpoint */
-    /* zookeeper: where per-service haproxy settings are read from: NULL reads the
-     * data of path (Synapse's default); "generator_config_path": "disabled" sets
-     * generator_config_disabled. */
+    /* zookeeper methods: the znode whose data holds the service's published
+     * haproxy settings; NULL reads none (Synapse reads the data of path);
+     * "generator_config_path": "disabled" sets generator_config_disabled. */
     char *generator_config_path;
     bool generator_config_disabled;
 

@@ -54,7 +54,7 @@ struct zk_discovery {
     uint64_t last_read_ms; /* when a watch last led to a read; 0: never */
     uint64_t jitter_timer;
     /* generator_config_path: the znode whose data holds the service's
-     * haproxy settings (Synapse's default: path); NULL when disabled. Its
+     * haproxy settings; NULL when none is read. Its
      * data is read with a watch (polled under zookeeper_poll) and handed to
      * the hub; the first view of the children waits for the first read, so
      * the first haproxy.cfg already has the published settings. */
@@ -449,11 +449,11 @@ static void *zkd_new(struct discovery_hub *h, const struct syn_service *svc, siz
     d->next = conn->subscribers;
     conn->subscribers = d;
     d->jitter_ms = (uint64_t)(disc->discovery_jitter * 1000);
-    if (!disc->generator_config_disabled) {
-        const char *settings = disc->generator_config_path ? disc->generator_config_path
-                                                           : zk_child_set_path(d->children);
-        /* Without it the service is served with the file's settings only. */
-        d->settings_path = strdup(settings);
+    /* Read only where generator_config_path names a znode (Synapse reads
+     * the data of path by default): an existing config's reads and timing
+     * stay as they were. Without it the file's settings are used. */
+    if (!disc->generator_config_disabled && disc->generator_config_path) {
+        d->settings_path = strdup(disc->generator_config_path);
         d->settings_wait = d->settings_path != NULL;
     }
     d->poll = disc->zk_poll;
