@@ -86,7 +86,9 @@ bench_proc_smaps() {
 	mkdir -p "$BENCH_SMAPS"
 	cat "/proc/$1/smaps" >"$BENCH_SMAPS/$2.smaps" 2>/dev/null || true
 	cat "/proc/$1/status" >"$BENCH_SMAPS/$2.status" 2>/dev/null || true
-	# and glibc's own account of its heap (needs gdb; stops it for a moment)
+	# and glibc's own account of its heap (needs gdb; stops the process for
+	# a moment, which on a loaded machine can outlast a short ZooKeeper
+	# session)
 	if command -v gdb >/dev/null; then
 		gdb -p "$1" -batch -ex "set \$f = (void *)fopen(\"$BENCH_SMAPS/$2.malloc_info\", \"w\")" \
 			-ex 'call (int)malloc_info(0, $f)' -ex 'call (int)fclose($f)' >/dev/null 2>&1 || true
