@@ -7,9 +7,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
 . "$(dirname "$0")/../lib/dns.sh"
-sd_need_root
-sd_setup
-sd_zk_start
+sd_world zk
 
 app=$(sd_free_port)
 lb_web=$(sd_free_port)

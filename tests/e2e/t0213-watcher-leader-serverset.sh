@@ -5,9 +5,7 @@
 # ALIVE; a hostile member is refused and never reaches haproxy.cfg.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
+sd_world zk
 
 app=$(sd_free_port)
 http=$(sd_free_port)

@@ -6,9 +6,7 @@
 # through HAProxy.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
+sd_world zk
 hello=$(sd_hello_bin)
 
 http_port=$(sd_free_port)

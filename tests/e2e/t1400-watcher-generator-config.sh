@@ -7,9 +7,7 @@
 # the published settings.
 . "$(dirname "$0")/../lib/lib.sh"
 . "$(dirname "$0")/../lib/smartdock.sh"
-sd_need_root
-sd_setup
-sd_zk_start
+sd_world zk
 
 app=$(sd_free_port)
 web_port=$(sd_free_port)
