@@ -23,11 +23,17 @@
 #include "startup_retry.h"
 
 #include <cjson/cJSON.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* A burst of container changes (inspects in flight, registrations written)
+ * leaves free holes in the heap that glibc keeps; they are given back to the
+ * system this long after a change, as the watcher does. */
+#define TRIM_MS 1000
 
 struct container_state;
 
@@ -74,6 +80,7 @@ struct registrator {
     struct registry *registry;
     struct drain *drains;
     uint64_t settle_timer;
+    uint64_t trim_timer;        /* heap handed back TRIM_MS after containers changed */
     struct startup_retry retry; /* -retry-attempts at start-up */
     uint64_t retry_timer;
     bool gave_up; /* the registry never came: exit 1 */
@@ -432,10 +439,23 @@ static void count_checks(struct registrator *r, const struct container_state *c)
         metric_add(r->m_checks, 1, c->regs.v[i].service, c->health);
 }
 
+static void on_trim(void *arg)
+{
+    struct registrator *r = arg;
+    r->trim_timer = 0;
+    malloc_trim(0);
+}
+
+static void containers_changed(struct registrator *r)
+{
+    if (!r->trim_timer) r->trim_timer = loop_timer(r->loop, TRIM_MS, on_trim, r);
+}
+
 /* Container dc is now what it is: register what it matches, withdraw the rest. */
 static void on_container(void *arg, const struct docker_container *dc, void **data)
 {
     struct registrator *r = arg;
+    containers_changed(r);
     struct container_state *c = *data ? *data : (*data = container_new(dc->id));
     struct registration_list want = {0};
     struct strlist problems = {0};
@@ -462,6 +482,7 @@ static void on_gone(void *arg, const char *id, const char *why, const struct doc
     struct registrator *r = arg;
     struct container_state *c = *data;
     if (!c) return;
+    containers_changed(r);
     /* registrator's on-success: a crash keeps the registrations, so a
      * container its restart policy brings back is never withdrawn; its
      * start replaces them in place. What stops it for good (destroy, a
@@ -730,6 +751,7 @@ void registrator_free(struct registrator *r)
 {
     if (!r) return;
     if (r->settle_timer) loop_timer_cancel(r->loop, r->settle_timer);
+    if (r->trim_timer) loop_timer_cancel(r->loop, r->trim_timer);
     if (r->retry_timer) loop_timer_cancel(r->loop, r->retry_timer);
     r->closing = true;
     while (r->drains)
