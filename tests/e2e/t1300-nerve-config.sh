@@ -158,22 +158,17 @@ sd_wait_for "web registered after rise" 30 registered_after_rise
 sd_log "web registered after $(count web 200) passing checks (rise 3)"
 
 # The watcher serves both through HAProxy, from the znodes Nerve's way.
-cat >"$SD_TMP/watcher.json" <<JSON
+services=$(
+	cat <<JSON
 {
-  "services": {
     "your_http_service": {
       "discovery": {"method": "zookeeper", "hosts": ["$SD_ZK_ADDR"], "path": "$HTTP"},
       "haproxy": {"port": $lb, "bind_address": "127.0.0.1", "listen": ["mode http"]}
     }
-  },
-  "haproxy": {
-    "config_file_path": "$SD_TMP/haproxy.cfg",
-    "do_writes": true, "do_reloads": true, "managed": true, "use_nerve_weights": true,
-    "restart_interval": 0.5,
-    "defaults": ["mode http", "timeout connect 2s", "timeout client 30s", "timeout server 30s"]
-  }
 }
 JSON
+)
+sd_watcher_config "$SD_TMP/watcher.json" "$services" '"managed": true, "use_nerve_weights": true'
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 sd_wait_for "both served through haproxy" 30 sd_all_answer "http://127.0.0.1:$lb/" web dirsrv
 grep -q "weight 2" "$SD_TMP/haproxy.cfg" || sd_fail "the conf dir service's weight is not rendered"

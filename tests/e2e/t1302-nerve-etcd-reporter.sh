@@ -71,23 +71,18 @@ v2=$(sd_etcd_get "$k2")
 [ "$(sd_etcd_leases | wc -l)" -ge 1 ] || sd_fail "no lease holds the keys"
 
 # The watcher's etcd discovery serves both through HAProxy.
-cat >"$SD_TMP/watcher.json" <<JSON
+services=$(
+	cat <<JSON
 {
-  "services": {
     "web": {
       "discovery": {"method": "etcd", "endpoints": ["$SD_ETCD_ENDPOINT"], "path": "$prefix"},
       "haproxy": {"port": $lb, "bind_address": "127.0.0.1", "listen": ["mode http"]},
       "use_previous_backends": false
     }
-  },
-  "haproxy": {
-    "config_file_path": "$SD_TMP/haproxy.cfg",
-    "do_writes": true, "do_reloads": true, "managed": true, "use_nerve_weights": true,
-    "restart_interval": 0.5,
-    "defaults": ["mode http", "timeout connect 2s", "timeout client 30s", "timeout server 30s"]
-  }
 }
 JSON
+)
+sd_watcher_config "$SD_TMP/watcher.json" "$services" '"managed": true, "use_nerve_weights": true'
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 url=http://127.0.0.1:$lb/
 sd_wait_for "both served through haproxy" 60 sd_all_answer "$url" web1 web2
