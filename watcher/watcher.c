@@ -84,11 +84,10 @@ struct watcher {
     struct metric *m_backends, *m_reloads, *m_runtime_commands, *m_rejected, *m_apply_seconds,
         *m_registry_connected;
     bool render_owed;
-    bool state_dirty;  /* state_file_path owes a save */
-    char *state_path;  /* state_file_path, or haproxy.cfg's path + ".state.json" */
-    bool force_reload; /* the runtime API failed: the next render reloads */
-    struct render_model
-        *batch_model; /* what a running adoption puts into effect */
+    bool state_dirty;                   /* state_file_path owes a save */
+    char *state_path;                   /* state_file_path, or haproxy.cfg's path + ".state.json" */
+    bool force_reload;                  /* the runtime API failed: the next render reloads */
+    struct render_model *batch_model;   /* what a running adoption puts into effect */
     struct render_model *follow_model;  /* what haproxy.cfg follows once its write is due */
     struct render_model *pending_model; /* the newest config submitted for a reload */
     struct render_model *last_model;    /* the last one rendered: the next reuses its blocks */
@@ -560,8 +559,7 @@ static void render_now(void *arg)
 
 /* A runtime change (or the adoption) ended: keep haproxy.cfg in step, or fall
  * back to a reload. */
-static void on_runtime_done(void *arg, bool ok, const char *why,
-                            const struct render_model *applied)
+static void on_runtime_done(void *arg, bool ok, const char *why, const struct render_model *applied)
 {
     struct watcher *w = arg;
     struct render_model *model = NULL;

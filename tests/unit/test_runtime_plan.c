@@ -199,12 +199,12 @@ static void ids_are_part_of_a_server(void **state)
     /* "add server" carries the id and the cookie as the server line does. */
     struct render_server s = SRV("w_127.0.0.2:80", "127.0.0.2", 80, 5, "check");
     s.id = 12;
-    char *cmd = runtime_add_command("web", &s, false);
+    char *cmd = runtime_add_command("web", &s);
     assert_string_equal(cmd, "add server web/w_127.0.0.2:80 127.0.0.2:80 id 12 check weight 5");
     free(cmd);
     s.id_in_options = true; /* the registration's own "id 12" is in its options */
     s.options = "id 12 check";
-    cmd = runtime_add_command("web", &s, false);
+    cmd = runtime_add_command("web", &s);
     assert_string_equal(cmd, "add server web/w_127.0.0.2:80 127.0.0.2:80 id 12 check weight 5");
     free(cmd);
 }
@@ -213,56 +213,22 @@ static void add_command_is_the_server_line(void **state)
 {
     (void)state;
     struct render_server s = SRV("127.0.0.2_18000_3f2a", "127.0.0.2", 18000, 5, "check inter 2s");
-    char *cmd = runtime_add_command("web", &s, false);
+    char *cmd = runtime_add_command("web", &s);
     assert_string_equal(cmd, "add server web/127.0.0.2_18000_3f2a 127.0.0.2:18000 check inter "
                              "2s weight 5");
     free(cmd);
     struct render_server v6 = SRV("x", "::1", 80, BACKEND_WEIGHT_UNSET, NULL);
-    cmd = runtime_add_command("be", &v6, false);
+    cmd = runtime_add_command("be", &v6);
     assert_string_equal(cmd, "add server be/x [::1]:80");
     free(cmd);
     /* ';' separates commands on the admin socket: such a line is never sent. */
     struct render_server semi =
         SRV("y", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check;shutdown frontend web");
-    assert_null(runtime_add_command("be", &semi, true));
+    assert_null(runtime_add_command("be", &semi));
     struct render_server esc = SRV("z", "127.0.0.2", 80, BACKEND_WEIGHT_UNSET, "check\\");
-    assert_null(runtime_add_command("be", &esc, true));
+    assert_null(runtime_add_command("be", &esc));
     assert_true(runtime_options_have_check("inter 2s check"));
     assert_false(runtime_options_have_check("check-ssl agent-check"));
-}
-
-/* One command adds a server ready to serve: HAProxy 2.6 takes "enabled"
- * (a dynamic server starts in maintenance without it). */
-static void add_command_enabled_makes_one_command(void **state)
-{
-    (void)state;
-    struct render_server s = SRV("a", "127.0.0.2", 8000, 1, "check");
-    char *cmd = runtime_add_command("b", &s, true);
-    assert_string_equal(cmd, "add server b/a 127.0.0.2:8000 check weight 1 enabled");
-    free(cmd);
-    struct render_server bare = SRV("x", "::1", 80, BACKEND_WEIGHT_UNSET, NULL);
-    cmd = runtime_add_command("be", &bare, true);
-    assert_string_equal(cmd, "add server be/x [::1]:80 enabled");
-    free(cmd);
-}
-
-/* The answers that mean "add without enabled, then enable server": what
- * HAProxy's server keyword parser prints for a keyword a dynamic server does
- * not take, and for one it does not know (recorded from HAProxy 2.6 with
- * other keywords); any other failure is the add's own. */
-static void answer_refusing_enabled_is_recognised(void **state)
-{
-    (void)state;
-    assert_true(runtime_answer_refuses_enabled("'enabled' option is not accepted for dynamic "
-                                               "server"));
-    assert_true(runtime_answer_refuses_enabled("unknown keyword 'enabled'; did you mean "
-                                               "'disabled' maybe ?"));
-    assert_false(runtime_answer_refuses_enabled("'cookie' option is not accepted for dynamic "
-                                                "server"));
-    assert_false(runtime_answer_refuses_enabled(
-        "Already exists a server with the same name in backend."));
-    assert_false(runtime_answer_refuses_enabled("New server registered."));
-    assert_false(runtime_answer_refuses_enabled(NULL));
 }
 
 /* Adopting a running HAProxy: its "show servers state" must list exactly the
@@ -319,8 +285,6 @@ int main(void)
         cmocka_unit_test(a_draining_server_that_returns_is_revived),
         cmocka_unit_test(effective_weight_follows_the_last_weight_keyword),
         cmocka_unit_test(add_command_is_the_server_line),
-        cmocka_unit_test(add_command_enabled_makes_one_command),
-        cmocka_unit_test(answer_refusing_enabled_is_recognised),
         cmocka_unit_test(ids_are_part_of_a_server),
         cmocka_unit_test(servers_state_matches_only_the_same_servers),
     };

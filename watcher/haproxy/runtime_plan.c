@@ -92,7 +92,7 @@ int runtime_effective_weight(const struct render_server *s)
     return ws.weight;
 }
 
-char *runtime_add_command(const char *backend, const struct render_server *s, bool enabled)
+char *runtime_add_command(const char *backend, const struct render_server *s)
 {
     char *line = render_server_line(s), *out = NULL;
     if (!line) return NULL;
@@ -104,16 +104,9 @@ char *runtime_add_command(const char *backend, const struct render_server *s, bo
     }
     /* "server <name> <rest>" -> "add server <backend>/<name> <rest>" */
     const char *rest = line + strlen("server ") + strlen(s->name);
-    if (asprintf(&out, "add server %s/%s%s%s", backend, s->name, rest, enabled ? " enabled" : "") <
-        0)
-        out = NULL;
+    if (asprintf(&out, "add server %s/%s%s", backend, s->name, rest) < 0) out = NULL;
     free(line);
     return out;
-}
-
-bool runtime_answer_refuses_enabled(const char *answer)
-{
-    return answer && strstr(answer, "'enabled'") != NULL;
 }
 
 /* A server list sorted by name for lookups: a linear find per server made a

@@ -5,11 +5,10 @@
  * Rules (HAProxy 2.6, doc/management.txt section 9.3, checked against
  * /usr/sbin/haproxy):
  *   - a new name is added ("add server", which accepts only a subset of the
- *     server keywords and ignores default-server) ready at once with the
- *     "enabled" keyword (a dynamic server starts in maintenance without it;
- *     an HAProxy that refuses it gets "enable server" after the add), and
- *     with "check" its health checks are started ("enable health": a
- *     dynamic server's checks start disabled);
+ *     server keywords and ignores default-server) and then enabled. Not
+ *     "add server ... enabled": HAProxy 2.6.12 takes the keyword and shows
+ *     the server ready, but never puts it in the backend's load-balancing
+ *     tree (it gets no traffic, and "enable server" then does nothing);
  *   - a name that is gone is drained, and deleted once idle (the caller does
  *     the waiting);
  *   - a name kept with another weight gets "set weight";
@@ -28,7 +27,7 @@
 #include "render_servers.h"
 
 enum runtime_action_kind {
-    RUNTIME_ADD,    /* add server ... enabled, enable health (with "check") */
+    RUNTIME_ADD,    /* add server, enable health (with "check"), enable server */
     RUNTIME_REVIVE, /* set server state ready (it was draining), then the weight */
     RUNTIME_WEIGHT, /* set weight */
     RUNTIME_REMOVE, /* drain, then maint + del server once idle */
@@ -86,15 +85,7 @@ bool runtime_servers_state_match(const char *answer, const char *backend,
                                  const struct render_server_list *servers, char *why,
                                  size_t whylen);
 
-/* "add server <backend>/<name> <the rest of its server line>", with
- * " enabled" appended when enabled (the server is ready at once). Caller
- * frees; NULL when the line holds ';' or '\\' (or out of memory). */
-char *runtime_add_command(const char *backend, const struct render_server *s, bool enabled);
-
-/* True when HAProxy's answer to an "add server ... enabled" refuses the
- * "enabled" keyword (an HAProxy older than 2.6: "'enabled' option is not
- * accepted for dynamic server", or "unknown keyword 'enabled'"): the server
- * must then be added without it and enabled with "enable server". */
-bool runtime_answer_refuses_enabled(const char *answer);
+/* "add server <backend>/<name> <the rest of its server line>". Caller frees. */
+char *runtime_add_command(const char *backend, const struct render_server *s);
 
 #endif

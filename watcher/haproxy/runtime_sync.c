@@ -64,13 +64,6 @@ struct bcmd {
      * model) instead. */
     const struct render_server *readd;
     bool gone_ok; /* "No such server" is no failure (the revive's follow-up) */
-    /* "add server ... enabled" of this server (borrowed from the change's
-     * model): an HAProxy that refuses the keyword gets it again as add +
-     * enable server. */
-    const struct render_server *added_enabled;
-    /* "enable health" right after such an add: when the add was refused for
-     * "enabled", the server is not there and the re-add enables its health. */
-    bool after_enabled_add;
 };
 
 struct runtime_sync {
@@ -93,9 +86,6 @@ struct runtime_sync {
     bool adopting;          /* runtime_sync_adopt's check runs */
     struct bcmd *cmds;      /* their commands not answered yet */
     struct drain *to_drain; /* start polling once their change succeeded */
-    /* HAProxy refused "add server ... enabled" (older than 2.6): servers are
-     * added in maintenance and enabled with "enable server". */
-    bool enabled_refused;
     /* The sections and configured lines of applied (shared by every model
      * of the same frame) passed render_model_runtime_refusal: a change then
      * only needs its own services checked. */
@@ -408,22 +398,7 @@ static void on_batch_cmd(void *arg, bool ok, const char *answer)
     struct segment *seg = c->seg;
     rs->stats.commands++;
     bool gone = !ok && strstr(answer, "No such server");
-    bool requeued = false;
-    if (!ok && c->added_enabled && runtime_answer_refuses_enabled(answer)) {
-        if (!rs->enabled_refused)
-            log_info("runtime: haproxy refuses \"enabled\" in add server (%s); servers are added "
-                     "in maintenance and enabled with \"enable server\" from now on",
-                     answer);
-        rs->enabled_refused = true;
-        if (queue_add(rs, seg, c->svc, c->added_enabled) < 0) {
-            bcmd_unlink_free(rs, c);
-            changes_fail(rs, "out of memory");
-            return;
-        }
-        ok = requeued = true;
-    } else if (gone && c->after_enabled_add && rs->enabled_refused) {
-        ok = requeued = true; /* its add was refused and queued again with this */
-    } else if (gone && c->readd) { /* its "del server" ran first: add it again */
+    if (gone && c->readd) { /* its "del server" ran first: add it again */
         log_info("runtime: %s: deleted meanwhile; adding it again", c->log);
         if (queue_add(rs, seg, c->svc, c->readd) < 0) {
             bcmd_unlink_free(rs, c);
@@ -443,7 +418,7 @@ static void on_batch_cmd(void *arg, bool ok, const char *answer)
         changes_fail(rs, why);
         return;
     }
-    if (!c->quiet && !gone && !requeued) log_info("runtime: %s", c->log);
+    if (!c->quiet && !gone) log_info("runtime: %s", c->log);
     bcmd_unlink_free(rs, c);
     if (--seg->pending == 0) changes_settle(rs);
 }
@@ -477,27 +452,22 @@ static int queue(struct runtime_sync *rs, struct segment *seg, size_t svc, const
     return queue_cmd(rs, seg, svc, cmd, expect, quiet) ? 0 : -1;
 }
 
-/* add server ... enabled, then enable health (with "check"). An HAProxy
- * that refused "enabled": add server, enable health, enable server. */
+/* add server, enable health (with "check"), enable server. */
 static int queue_add(struct runtime_sync *rs, struct segment *seg, size_t svc,
                      const struct render_server *s)
 {
     const char *be = backend_of(rs, svc);
-    bool enabled = !rs->enabled_refused;
     char cmd[600];
-    char *add = runtime_add_command(be, s, enabled);
-    struct bcmd *c = add ? queue_cmd(rs, seg, svc, add, "New server registered.", false) : NULL;
+    char *add = runtime_add_command(be, s);
+    int r = add ? queue(rs, seg, svc, add, "New server registered.", false) : -1;
     free(add);
-    if (!c) return -1;
-    if (enabled) c->added_enabled = s;
-    if (runtime_options_have_check(s->options)) {
+    if (r == 0 && runtime_options_have_check(s->options)) {
         snprintf(cmd, sizeof cmd, "enable health %s/%s", be, s->name);
-        if (!(c = queue_cmd(rs, seg, svc, cmd, "", true))) return -1;
-        c->after_enabled_add = enabled;
+        r = queue(rs, seg, svc, cmd, "", true);
     }
-    if (enabled) return 0;
     snprintf(cmd, sizeof cmd, "enable server %s/%s", be, s->name);
-    return queue(rs, seg, svc, cmd, "", true);
+    if (r == 0) r = queue(rs, seg, svc, cmd, "", true);
+    return r;
 }
 
 static struct drain *find_drain(struct runtime_sync *rs, size_t svc, const char *name)
@@ -649,8 +619,8 @@ enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct ren
         size_t i = changed[k];
         struct render_server_list view;
         if (draining_view(rs, i, &view) < 0 ||
-            runtime_plan_make(render_model_servers(base, i), &view,
-                              render_model_servers(*next, i), &plans[k]) < 0) {
+            runtime_plan_make(render_model_servers(base, i), &view, render_model_servers(*next, i),
+                              &plans[k]) < 0) {
             free(view.v);
             snprintf(why, whylen, "out of memory");
             goto out;

@@ -7,16 +7,15 @@
  * answers from the new process ("show info" Pid differs from the one before
  * the reload): until then it is not ready and every change needs a reload.
  *
- * A change is applied as one batch: for each service, adds ("add server ...
- * enabled", then "enable health" when "check"; an HAProxy that refuses
- * "enabled" gets add server, enable health, enable server), revivals,
+ * A change is applied as one batch: for each service, adds (add server,
+ * enable health when "check", enable server), revivals,
  * weights, then "set server ... state drain" for removals. A change that
  * comes while others are in flight is planned against the newest of them
  * and queued behind them at once (the CLI connection stays busy during a
  * burst); changes take effect in order, each reported by done. Every
  * command must succeed; the first that does not ends every change in flight
- * (the rest is dropped) and done reports why, so the caller reloads. A drained server is then polled ("show stat",
- * scur and qcur) every 200 ms until it has no sessions, or drain_timeout_ms
+ * (the rest is dropped) and done reports why, so the caller reloads. A drained server is then
+ * polled ("show stat", scur and qcur) every 200 ms until it has no sessions, or drain_timeout_ms
  * passes (its sessions are then shut down), and removed: state maint,
  * del server.
  */

@@ -644,8 +644,7 @@ const char *render_model_runtime_refusal(const struct render_model *m)
     return NULL;
 }
 
-const char *render_model_services_refusal(const struct render_model *m, const size_t *svc,
-                                          size_t n)
+const char *render_model_services_refusal(const struct render_model *m, const size_t *svc, size_t n)
 {
     for (size_t k = 0; k < n; k++)
         if (svc[k] < m->n && block_has_cookie(m, svc[k])) return not_reproducible;
