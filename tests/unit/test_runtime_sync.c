@@ -14,14 +14,13 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "haproxy_fixture.h"
 #include "haproxy_runtime.h"
 #include "log.h"
 #include "loop.h"
 #include "render.h"
 #include "runtime_sync.h"
 #include "syn_config.h"
-
-#define HAPROXY "/usr/sbin/haproxy"
 
 struct fixture {
     char dir[64], sock[128];
@@ -91,30 +90,19 @@ static int setup(void **state)
         return -1;
     }
     f->loop = loop_new();
-    f->pid = fork();
-    if (f->pid == 0) {
-        loop_child_reset_signals();
-        execl(HAPROXY, HAPROXY, "-db", "-q", "-f", cfgpath, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500 && access(f->sock, F_OK) != 0; i++)
-        usleep(10000);
+    f->pid = haproxy_fixture_start(cfgpath, f->sock);
     *state = f;
-    return access(f->sock, F_OK);
+    return f->pid > 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    kill(f->pid, SIGTERM);
-    waitpid(f->pid, NULL, 0);
     loop_free(f->loop);
     syn_config_free(f->cfg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0) return -1;
+    int rc = haproxy_fixture_stop(f->pid, f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 static void add(struct backend_list *l, const char *name, const char *host, int port,
