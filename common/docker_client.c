@@ -1,6 +1,7 @@
 #include "docker_client.h"
 
 #include "backend.h"
+#include "curl_lib.h"
 #include "http_request.h"
 #include "log.h"
 
@@ -100,6 +101,11 @@ struct docker_client *docker_client_new(struct loop *l, const char *url, char *e
         if (c->base) snprintf(c->base, n, "%s://%s", c->tls.enabled ? "https" : "http", rest);
     } else {
         goto bad;
+    }
+    /* Every Docker request is a libcurl transfer: say now if it is missing. */
+    if (curl_lib_load(err, errlen) < 0) {
+        docker_client_free(c);
+        return NULL;
     }
     return c;
 bad:

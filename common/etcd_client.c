@@ -1,5 +1,6 @@
 #include "etcd_client.h"
 
+#include "curl_lib.h"
 #include "etcd_codec.h"
 #include "http_request.h"
 #include "log.h"
@@ -81,6 +82,12 @@ struct etcd_client *etcd_client_new(struct loop *l, const struct etcd_client_opt
         while (len > 0 && e[len - 1] == '/')
             len--;
         if (!(c->endpoints[c->n] = strndup(e, len))) goto fail;
+    }
+    char err[512];
+    /* Every etcd request is a libcurl transfer: say now if it is missing. */
+    if (curl_lib_load(err, sizeof err) < 0) {
+        log_error("etcd: %s", err);
+        goto fail;
     }
     c->username = dup_or_null(o->username);
     c->password = dup_or_null(o->password ? o->password : "");

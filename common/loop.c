@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,8 +40,9 @@ struct transfer {
 };
 
 struct loop {
-    CURLM *multi;
+    CURLM *multi; /* made by the first transfer: until then, no libcurl */
     int sigfd;
+    int wakefd; /* eventfd: loop_post and loop_stop wake the wait with it */
     void (*sig_fn)(void *, int);
     void *sig_arg;
     bool stopping;
@@ -105,21 +107,16 @@ static int grow(void **v, size_t *cap, size_t n, size_t elem)
 
 struct loop *loop_new(void)
 {
-    static bool curl_ready;
-    if (!curl_ready) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        curl_ready = true;
-    }
     struct loop *l = calloc(1, sizeof *l);
     if (!l) return NULL;
     sigset_t set = loop_signals();
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     l->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    l->multi = curl_multi_init();
+    l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&l->post_lock, NULL);
     l->next_timer_id = 1;
-    if (l->sigfd < 0 || !l->multi) {
+    if (l->sigfd < 0 || l->wakefd < 0) {
         log_error("event loop: cannot set up (%s)", strerror(errno));
         loop_free(l);
         return NULL;
@@ -130,10 +127,13 @@ struct loop *loop_new(void)
 void loop_free(struct loop *l)
 {
     if (!l) return;
-    for (size_t i = 0; i < l->ntransfers; i++)
-        curl_multi_remove_handle(l->multi, l->transfers[i].easy);
-    if (l->multi) curl_multi_cleanup(l->multi);
+    if (l->multi) {
+        for (size_t i = 0; i < l->ntransfers; i++)
+            curl_multi_remove_handle(l->multi, l->transfers[i].easy);
+        curl_multi_cleanup(l->multi);
+    }
     if (l->sigfd >= 0) close(l->sigfd);
+    if (l->wakefd >= 0) close(l->wakefd);
     struct post *p = l->post_head;
     while (p) {
         struct post *next = p->next;
@@ -145,6 +145,14 @@ void loop_free(struct loop *l)
     free(l->fds);
     free(l->transfers);
     free(l);
+}
+
+/* Thread-safe: makes the wait return. A full counter (never in practice)
+ * already wakes it, so a failed write needs nothing. */
+static void wake(struct loop *l)
+{
+    uint64_t one = 1;
+    if (write(l->wakefd, &one, sizeof one) < 0) return;
 }
 
 int loop_post(struct loop *l, loop_fn *fn, void *arg)
@@ -161,7 +169,7 @@ int loop_post(struct loop *l, loop_fn *fn, void *arg)
         l->post_head = p;
     l->post_tail = p;
     pthread_mutex_unlock(&l->post_lock);
-    curl_multi_wakeup(l->multi);
+    wake(l);
     return 0;
 }
 
@@ -213,6 +221,11 @@ int loop_add_transfer(struct loop *l, CURL *easy, loop_transfer_fn *done, void *
 {
     if (grow((void **)&l->transfers, &l->cap_transfers, l->ntransfers, sizeof *l->transfers) < 0)
         return -1;
+    /* easy exists, so libcurl is loaded: the multi handle can be made now. */
+    if (!l->multi && !(l->multi = curl_multi_init())) {
+        log_error("event loop: cannot make a curl multi handle");
+        return -1;
+    }
     if (curl_multi_add_handle(l->multi, easy) != CURLM_OK) return -1;
     l->transfers[l->ntransfers++] = (struct transfer){easy, done, arg};
     return 0;
@@ -231,7 +244,7 @@ void loop_remove_transfer(struct loop *l, CURL *easy)
 void loop_stop(struct loop *l)
 {
     l->stopping = true;
-    curl_multi_wakeup(l->multi);
+    wake(l);
 }
 
 void loop_run_posts(struct loop *l)
@@ -303,38 +316,69 @@ static void read_signals(struct loop *l)
         if (l->sig_fn) l->sig_fn(l->sig_arg, (int)si.ssi_signo);
 }
 
+/* Waits for the fds in w (the watches, after the signalfd and the eventfd)
+ * and, once there is a multi handle, for libcurl's sockets too. */
+static void wait_for_events(struct loop *l, struct pollfd *w, size_t n)
+{
+    int timeout = next_timeout_ms(l);
+    if (!l->multi) {
+        if (poll(w, n, timeout) < 0 && errno != EINTR)
+            log_error("event loop: poll: %s", strerror(errno));
+        return;
+    }
+    struct curl_waitfd *cw = calloc(n, sizeof *cw);
+    if (!cw) {
+        log_error("event loop: out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cw[i].fd = w[i].fd;
+        cw[i].events = (short)((w[i].events & POLLIN ? CURL_WAIT_POLLIN : 0) |
+                               (w[i].events & POLLOUT ? CURL_WAIT_POLLOUT : 0));
+    }
+    curl_multi_poll(l->multi, cw, (unsigned)n, timeout, NULL);
+    for (size_t i = 0; i < n; i++)
+        w[i].revents = (short)((cw[i].revents & CURL_WAIT_POLLIN ? POLLIN : 0) |
+                               (cw[i].revents & CURL_WAIT_POLLOUT ? POLLOUT : 0) |
+                               (cw[i].revents & CURL_WAIT_POLLPRI ? POLLPRI : 0));
+    free(cw);
+    int running;
+    curl_multi_perform(l->multi, &running);
+    finish_transfers(l);
+}
+
 void loop_run(struct loop *l)
 {
+    enum { SIGNALS, WAKE, WATCHES };
     l->stopping = false;
     while (!l->stopping) {
         loop_run_posts(l);
         run_timers(l);
         if (l->stopping) break;
 
-        size_t n = l->nfds + 1;
-        struct curl_waitfd *w = calloc(n, sizeof *w);
+        size_t n = WATCHES + l->nfds;
+        struct pollfd *w = calloc(n, sizeof *w);
         if (!w) {
             log_error("event loop: out of memory");
             return;
         }
-        w[0].fd = l->sigfd;
-        w[0].events = CURL_WAIT_POLLIN;
-        for (size_t i = 0; i < l->nfds; i++) {
-            w[i + 1].fd = l->fds[i].fd;
-            w[i + 1].events = (short)((l->fds[i].events & POLLIN ? CURL_WAIT_POLLIN : 0) |
-                                      (l->fds[i].events & POLLOUT ? CURL_WAIT_POLLOUT : 0));
-        }
-        curl_multi_poll(l->multi, w, (unsigned)n, next_timeout_ms(l), NULL);
-        int running;
-        curl_multi_perform(l->multi, &running);
-        finish_transfers(l);
+        w[SIGNALS] = (struct pollfd){.fd = l->sigfd, .events = POLLIN};
+        w[WAKE] = (struct pollfd){.fd = l->wakefd, .events = POLLIN};
+        for (size_t i = 0; i < l->nfds; i++)
+            w[WATCHES + i] = (struct pollfd){
+                .fd = l->fds[i].fd, .events = (short)(l->fds[i].events & (POLLIN | POLLOUT))};
+        wait_for_events(l, w, n);
 
-        if (w[0].revents) read_signals(l);
-        for (size_t i = 1; i < n && !l->stopping; i++) {
+        if (w[SIGNALS].revents) read_signals(l);
+        if (w[WAKE].revents) {
+            uint64_t count; /* the posts run at the top of the loop */
+            if (read(l->wakefd, &count, sizeof count) < 0 && errno != EAGAIN)
+                log_error("event loop: eventfd: %s", strerror(errno));
+        }
+        for (size_t i = WATCHES; i < n && !l->stopping; i++) {
             if (!w[i].revents) continue;
-            short rev = (short)((w[i].revents & CURL_WAIT_POLLIN ? POLLIN : 0) |
-                                (w[i].revents & CURL_WAIT_POLLOUT ? POLLOUT : 0) |
-                                (w[i].revents & CURL_WAIT_POLLPRI ? POLLPRI : 0));
+            /* poll also reports POLLERR/POLLHUP; a callback reads them as readable. */
+            short rev = (short)(w[i].revents & (POLLIN | POLLOUT | POLLPRI));
             /* An earlier callback may have dropped this watch. */
             for (size_t j = 0; j < l->nfds; j++)
                 if (l->fds[j].fd == w[i].fd) {

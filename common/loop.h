@@ -1,15 +1,18 @@
 /*
  * The event loop: one per daemon, run by the one thread that owns all state.
  *
- * It waits in curl_multi_poll() so libcurl transfers (Docker, etcd), plain
- * file descriptors, timers, signals and messages posted from library threads
- * (libzookeeper_mt's completion thread) are all served by the same thread.
+ * Plain file descriptors, timers, signals (a signalfd), messages posted from
+ * library threads (libzookeeper_mt's completion thread; they wake the loop
+ * through its eventfd) and libcurl transfers (Docker, etcd, http checks) are
+ * all served by the same thread. Until the first transfer the loop waits in
+ * poll() and libcurl is not even loaded (curl_lib.h); from then on it waits
+ * in curl_multi_poll() with its own fds as extra fds.
  * loop_post() is the only function that may be called from another thread.
  */
 #ifndef SMARTDOCK_LOOP_H
 #define SMARTDOCK_LOOP_H
 
-#include <curl/curl.h>
+#include "curl_lib.h"
 #include <stdint.h>
 
 struct loop;

@@ -2,10 +2,10 @@
 
 #include "daemon_config.h"
 #include "log.h"
+#include "mhd_lib.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -98,6 +98,8 @@ struct metrics_http *metrics_http_new(struct loop *l, const char *listen, struct
         snprintf(err, errlen, "metrics.listen %s: not address:port", listen);
         return NULL;
     }
+    /* Only now, with metrics configured, is libmicrohttpd worth mapping. */
+    if (mhd_lib_load(err, errlen) < 0) return NULL;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;

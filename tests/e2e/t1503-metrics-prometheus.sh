@@ -28,7 +28,12 @@ mv "$SD_TMP/w.json.new" "$SD_TMP/watcher.json"
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 
 sd_wait_for "registrator serves /metrics" 30 curl -fsS -o /dev/null "http://$reg_metrics/metrics"
+sd_maps_library reg libcurl || sd_fail "the registrator talks to Docker without libcurl mapped?"
 sd_wait_for "watcher serves /metrics" 30 curl -fsS -o /dev/null "http://$w_metrics/metrics"
+# libmicrohttpd is dlopen'd because metrics are configured; this watcher
+# (ZooKeeper) never needs libcurl.
+sd_maps_library watcher libmicrohttpd || sd_fail "the watcher serves /metrics without libmicrohttpd mapped?"
+if sd_maps_library watcher libcurl; then sd_fail "a ZooKeeper watcher has libcurl mapped"; fi
 curl -fsS -D "$SD_TMP/headers" -o "$SD_TMP/reg.metrics" "http://$reg_metrics/metrics"
 grep -qi '^content-type: text/plain; version=0.0.4' "$SD_TMP/headers" ||
 	sd_fail "content type: $(cat "$SD_TMP/headers")"

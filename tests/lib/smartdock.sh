@@ -26,6 +26,13 @@ sd_zk_hosts_json() {
 	sed 's/[^,][^,]*/"&"/g; s/,/, /g' <<<"$SD_ZK_ADDR"
 }
 
+# sd_maps_library NAME LIBRARY: true when the sd_bg process NAME has a
+# shared object whose file name starts with LIBRARY (libcurl, libmicrohttpd)
+# mapped: they are dlopen'd only when a daemon needs them.
+sd_maps_library() {
+	grep -q "/$2[^/]*\$" "/proc/$(sd_pid "$1")/maps"
+}
+
 # sd_registrator_config FILE ADVERTISE_HOST DOCKER_HOST SERVICES_JSON [SESSION_MS]
 sd_registrator_config() {
 	cat >"$1" <<JSON
