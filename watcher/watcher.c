@@ -228,7 +228,7 @@ static char *follow_text(void *arg)
 }
 
 /* HAProxy runs model (taken over) without a reload: haproxy.cfg follows it,
- * its text printed when the write is due (at most every 500 ms), never on
+ * its text printed when the write is due (haproxy_follow_due_ms), never on
  * the way from a change to its runtime commands. */
 static void follow(struct watcher *w, struct render_model *model)
 {

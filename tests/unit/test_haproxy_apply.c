@@ -316,9 +316,9 @@ static void no_reload_when_not_needed(void **state)
     free(cfg);
 }
 
-/* Files that only follow runtime changes are checked at most every 500 ms
- * (a lower bound: no upper one is asserted); a text that needs a reload,
- * submitted while a follow-only text waits, replaces it and is applied. */
+/* Files that only follow runtime changes are paced (haproxy_follow_due_ms);
+ * a text that needs a reload, submitted while a follow-only text waits,
+ * replaces it and is applied. */
 static void follow_writes_are_spaced(void **state)
 {
     struct h *h = *state;
@@ -326,12 +326,10 @@ static void follow_writes_are_spaced(void **state)
     char *one = valid_cfg(1), *two = valid_cfg(2), *three = valid_cfg(3);
     haproxy_apply_submit(h->a, one, false);
     run_until(h, 1, true);
-    uint64_t first_done = loop_now_ms();
     haproxy_apply_submit(h->a, two, false);
     run_until(h, 2, true);
     assert_true(h->ok);
     assert_file_eq(h->target, two);
-    assert_true(loop_now_ms() - first_done >= 450);
     haproxy_apply_submit(h->a, one, false);  /* waits for the gap... */
     haproxy_apply_submit(h->a, three, true); /* ...and is replaced */
     run_until(h, 3, true);
@@ -400,6 +398,28 @@ static void follow_prints_text_only_when_due(void **state)
     free(two);
     free(three);
     free(four);
+}
+
+/* The pacing of follow-only writes (ms): spaced by max(500 ms, twice the
+ * last check's cost) while texts keep coming; once they pause for 100 ms,
+ * due at once, but no sooner than half the last cost after it ended. A
+ * 10,000-server check costs ~0.5 s of CPU: during a burst it ran every
+ * 500 ms, and after the last change it waited out the gap. */
+static void follow_pacing_follows_the_checks_cost(void **state)
+{
+    (void)state;
+    /* a cheap check, texts coming: the 500 ms floor, or 100 ms after the
+     * last text when that is sooner */
+    assert_int_equal(haproxy_follow_due_ms(10000, 20, 10400), 10500);
+    assert_int_equal(haproxy_follow_due_ms(10000, 20, 10050), 10150);
+    /* a costly one (700 ms): 1.4 s apart while texts keep coming */
+    assert_int_equal(haproxy_follow_due_ms(10000, 700, 11350), 11400);
+    /* ... but 100 ms after the last text once they pause */
+    assert_int_equal(haproxy_follow_due_ms(10000, 700, 10600), 10700);
+    /* ... and no sooner than half its cost after the last check */
+    assert_int_equal(haproxy_follow_due_ms(10000, 700, 10000), 10350);
+    /* a text long after the last check: due already */
+    assert_true(haproxy_follow_due_ms(10000, 700, 20000) <= 20000);
 }
 
 static void without_checks_any_text_is_written(void **state)
@@ -610,6 +630,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(burst_coalesces, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_interval_defers_second_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(no_reload_when_not_needed, setup, teardown),
+        cmocka_unit_test(follow_pacing_follows_the_checks_cost),
         cmocka_unit_test_setup_teardown(follow_writes_are_spaced, setup, teardown),
         cmocka_unit_test_setup_teardown(follow_prints_text_only_when_due, setup, teardown),
         cmocka_unit_test_setup_teardown(without_checks_any_text_is_written, setup, teardown),

@@ -41,11 +41,12 @@
 extern char **environ;
 
 enum phase { PH_IDLE, PH_WRITE, PH_CHECK, PH_RELOAD };
-/* A file that only follows runtime changes (no reload owed) is checked no
- * sooner than this after the previous such check: a churn of 100 changes a
- * second otherwise kept one of two cores busy with back-to-back `haproxy -c`
- * of 1,000 frontends (0.3-0.5 s CPU each), slowing the changes themselves. */
+/* Pacing of a file that only follows runtime changes (no reload owed): see
+ * haproxy_follow_due_ms. A churn of 100 changes a second otherwise kept one
+ * of two cores busy with back-to-back `haproxy -c` of 1,000 frontends
+ * (0.5 s CPU each at 10,000 servers), slowing the changes themselves. */
 #define FOLLOW_GAP_MS 500
+#define FOLLOW_QUIET_MS 100
 /* A follow-only check (0.3-0.5 s of CPU for 1,000 frontends) runs this much
  * nicer than we do: during a burst it competed with HAProxy applying them. */
 #define FOLLOW_CHECK_NICE 10
@@ -89,6 +90,8 @@ struct haproxy_apply {
     bool reloaded_once;
     uint64_t last_reload_ms, reload_gap_ms;
     uint64_t last_follow_ms; /* when the last follow-only attempt ended; 0: none */
+    uint64_t follow_started_ms, last_follow_cost_ms; /* its start; its write and check */
+    uint64_t last_request_ms;                        /* the newest text (or follow) handed over */
     uint32_t rng;
 
     enum phase phase;
@@ -101,7 +104,10 @@ static void pump(struct haproxy_apply *a);
 /* Ends the running attempt: starts the next one if any, then reports. */
 static void finish(struct haproxy_apply *a, bool ok, bool reloaded)
 {
-    if (!a->attempt_reload) a->last_follow_ms = loop_now_ms();
+    if (!a->attempt_reload) {
+        a->last_follow_ms = loop_now_ms();
+        a->last_follow_cost_ms = a->last_follow_ms - a->follow_started_ms;
+    }
     free(a->attempt);
     a->attempt = NULL;
     a->phase = PH_IDLE;
@@ -556,6 +562,20 @@ static void on_write_step(void *arg)
     finish(a, false, false);
 }
 
+uint64_t haproxy_follow_due_ms(uint64_t last_end_ms, uint64_t last_cost_ms,
+                               uint64_t last_request_ms)
+{
+    /* While changes keep coming, checks are spaced by their own cost: the
+     * CPU goes to HAProxy, the registry and the watcher applying them. */
+    uint64_t busy_gap = 2 * last_cost_ms > FOLLOW_GAP_MS ? 2 * last_cost_ms : FOLLOW_GAP_MS;
+    uint64_t busy_due = last_end_ms + busy_gap;
+    /* Once they pause, the file follows at once, but a trickle of changes
+     * still leaves at least half the time between checks. */
+    uint64_t quiet_due = last_request_ms + FOLLOW_QUIET_MS;
+    if (quiet_due < last_end_ms + last_cost_ms / 2) quiet_due = last_end_ms + last_cost_ms / 2;
+    return quiet_due < busy_due ? quiet_due : busy_due;
+}
+
 static void on_follow_due(void *arg)
 {
     struct haproxy_apply *a = arg;
@@ -569,11 +589,12 @@ static void pump(struct haproxy_apply *a)
 {
     if (a->phase != PH_IDLE) return;
     uint64_t now = loop_now_ms();
-    if ((a->wanted || a->follow_owed) && !a->pending_reload && a->last_follow_ms &&
-        now < a->last_follow_ms + FOLLOW_GAP_MS) {
-        if (!a->follow_timer)
-            a->follow_timer =
-                loop_timer(a->loop, a->last_follow_ms + FOLLOW_GAP_MS - now, on_follow_due, a);
+    uint64_t due =
+        a->last_follow_ms
+            ? haproxy_follow_due_ms(a->last_follow_ms, a->last_follow_cost_ms, a->last_request_ms)
+            : 0;
+    if ((a->wanted || a->follow_owed) && !a->pending_reload && now < due) {
+        if (!a->follow_timer) a->follow_timer = loop_timer(a->loop, due - now, on_follow_due, a);
         return;
     }
     if (a->follow_timer) loop_timer_cancel(a->loop, a->follow_timer);
@@ -604,6 +625,7 @@ static void pump(struct haproxy_apply *a)
         a->wanted = NULL;
         a->attempt_reload = a->pending_reload;
         a->pending_reload = false;
+        a->follow_started_ms = now;
         a->phase = PH_WRITE;
         a->step_timer = loop_timer(a->loop, 0, on_write_step, a);
     } else if (reload_now(a)) {
@@ -618,6 +640,7 @@ void haproxy_apply_follow(struct haproxy_apply *a, haproxy_text_fn *fn, void *ar
     a->follow_fn = fn;
     a->follow_arg = arg;
     a->follow_owed = true;
+    a->last_request_ms = loop_now_ms();
     pump(a);
 }
 
@@ -631,6 +654,7 @@ void haproxy_apply_submit(struct haproxy_apply *a, const char *cfg_text, bool ne
     }
     a->reload_failed = false;
     a->follow_owed = false; /* this text is newer */
+    a->last_request_ms = loop_now_ms();
     if (a->phase == PH_IDLE && !a->wanted && !a->reload_owed && a->effective &&
         strcmp(cfg_text, a->effective) == 0)
         return;

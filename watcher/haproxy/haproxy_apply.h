@@ -8,6 +8,7 @@
 #define SMARTDOCK_HAPROXY_APPLY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "loop.h"
@@ -51,11 +52,22 @@ typedef char *haproxy_text_fn(void *arg);
 
 /* A runtime change is in effect and only the file must follow, as
  * haproxy_apply_submit(text, false) would, but the text (705 KB for 1,000
- * services) is printed by fn only when the write is due: the follow-only
- * check runs at most every 500 ms, so a churn of changes prints it once per
- * write, not once per change. fn(arg) must print the newest applied config
- * when called; a later haproxy_apply_submit replaces the owed follow. */
+ * services) is printed by fn only when the write is due
+ * (haproxy_follow_due_ms), so a churn of changes prints it once per write,
+ * not once per change. fn(arg) must print the newest applied config when
+ * called; a later haproxy_apply_submit replaces the owed follow. */
 void haproxy_apply_follow(struct haproxy_apply *a, haproxy_text_fn *fn, void *arg);
+
+/*
+ * When a write that needs no reload may start (ms, loop clock), after the
+ * last such write and check ended at last_end_ms having taken last_cost_ms,
+ * the newest text having come at last_request_ms. While texts keep coming,
+ * max(500 ms, twice the last cost) after the last one ended; once they have
+ * paused for 100 ms, at once, but no sooner than half the last cost after
+ * it ended. Pure.
+ */
+uint64_t haproxy_follow_due_ms(uint64_t last_end_ms, uint64_t last_cost_ms,
+                               uint64_t last_request_ms);
 
 /* The loop's SIGCHLD handler calls this; returns true if pid was ours. */
 bool haproxy_apply_child_exited(struct haproxy_apply *a, pid_t pid, int status);
