@@ -402,7 +402,8 @@ static void follow_prints_text_only_when_due(void **state)
 
 /* The pacing of follow-only writes (ms): spaced by max(500 ms, twice the
  * last check's cost) while texts keep coming; once they pause for 100 ms,
- * due at once, but no sooner than half the last cost after it ended. A
+ * due at once, but no sooner than half the last cost (at most 500 ms)
+ * after it ended. A
  * 10,000-server check costs ~0.5 s of CPU: during a burst it ran every
  * 500 ms, and after the last change it waited out the gap. */
 static void follow_pacing_follows_the_checks_cost(void **state)
@@ -418,6 +419,9 @@ static void follow_pacing_follows_the_checks_cost(void **state)
     assert_int_equal(haproxy_follow_due_ms(10000, 700, 10600), 10700);
     /* ... and no sooner than half its cost after the last check */
     assert_int_equal(haproxy_follow_due_ms(10000, 700, 10000), 10350);
+    /* ... at most 500 ms: a check starved for 1.6 s on a loaded machine */
+    assert_int_equal(haproxy_follow_due_ms(10000, 1600, 10000), 10500);
+    assert_int_equal(haproxy_follow_due_ms(10000, 1600, 12000), 12100);
     /* a text long after the last check: due already */
     assert_true(haproxy_follow_due_ms(10000, 700, 20000) <= 20000);
 }

@@ -570,9 +570,10 @@ uint64_t haproxy_follow_due_ms(uint64_t last_end_ms, uint64_t last_cost_ms,
     uint64_t busy_gap = 2 * last_cost_ms > FOLLOW_GAP_MS ? 2 * last_cost_ms : FOLLOW_GAP_MS;
     uint64_t busy_due = last_end_ms + busy_gap;
     /* Once they pause, the file follows at once, but a trickle of changes
-     * still leaves at least half the time between checks. */
+     * still leaves half a check's time, at most 500 ms, between checks. */
+    uint64_t rest = last_cost_ms / 2 < FOLLOW_GAP_MS ? last_cost_ms / 2 : FOLLOW_GAP_MS;
     uint64_t quiet_due = last_request_ms + FOLLOW_QUIET_MS;
-    if (quiet_due < last_end_ms + last_cost_ms / 2) quiet_due = last_end_ms + last_cost_ms / 2;
+    if (quiet_due < last_end_ms + rest) quiet_due = last_end_ms + rest;
     return quiet_due < busy_due ? quiet_due : busy_due;
 }
 

@@ -63,8 +63,8 @@ void haproxy_apply_follow(struct haproxy_apply *a, haproxy_text_fn *fn, void *ar
  * last such write and check ended at last_end_ms having taken last_cost_ms,
  * the newest text having come at last_request_ms. While texts keep coming,
  * max(500 ms, twice the last cost) after the last one ended; once they have
- * paused for 100 ms, at once, but no sooner than half the last cost after
- * it ended. Pure.
+ * paused for 100 ms, at once, but no sooner than half the last cost (at
+ * most 500 ms) after it ended. Pure.
  */
 uint64_t haproxy_follow_due_ms(uint64_t last_end_ms, uint64_t last_cost_ms,
                                uint64_t last_request_ms);
