@@ -92,6 +92,8 @@ struct haproxy_apply {
     uint64_t last_follow_ms; /* when the last follow-only attempt ended; 0: none */
     uint64_t follow_started_ms, last_follow_cost_ms; /* its start; its write and check */
     uint64_t last_request_ms;                        /* the newest text (or follow) handed over */
+    bool check_niced; /* the running check runs FOLLOW_CHECK_NICE nicer */
+    uint64_t unnice_timer;
     uint32_t rng;
 
     enum phase phase;
@@ -100,10 +102,14 @@ struct haproxy_apply {
 };
 
 static void pump(struct haproxy_apply *a);
+static void on_unnice_due(void *arg);
 
 /* Ends the running attempt: starts the next one if any, then reports. */
 static void finish(struct haproxy_apply *a, bool ok, bool reloaded)
 {
+    a->check_niced = false;
+    if (a->unnice_timer) loop_timer_cancel(a->loop, a->unnice_timer);
+    a->unnice_timer = 0;
     if (!a->attempt_reload) {
         a->last_follow_ms = loop_now_ms();
         a->last_follow_cost_ms = a->last_follow_ms - a->follow_started_ms;
@@ -547,14 +553,19 @@ static void on_write_step(void *arg)
         started = child_spawn(a, "haproxy -c", argv);
     }
     if (started == 0) {
-        /* Only the file waits for a follow-only check: HAProxy, the registry
-         * and the watcher go first on a busy machine. */
-        if (!a->attempt_reload) {
+        /* Only the file waits for a follow-only check while changes keep
+         * coming: HAProxy, the registry and the watcher applying them go
+         * first on a busy machine. Once they pause, the check is the last
+         * step of the change (niced at load 9 it took 2.5 s). */
+        if (!a->attempt_reload && loop_now_ms() < a->last_request_ms + FOLLOW_QUIET_MS) {
             errno = 0;
             int ours = getpriority(PRIO_PROCESS, 0);
-            if (errno == 0)
+            if (errno == 0 &&
                 setpriority(PRIO_PROCESS, (id_t)a->child.pid,
-                            ours + FOLLOW_CHECK_NICE < 19 ? ours + FOLLOW_CHECK_NICE : 19);
+                            ours + FOLLOW_CHECK_NICE < 19 ? ours + FOLLOW_CHECK_NICE : 19) == 0) {
+                a->check_niced = true;
+                a->unnice_timer = loop_timer(a->loop, FOLLOW_QUIET_MS, on_unnice_due, a);
+            }
         }
         return;
     }
@@ -575,6 +586,27 @@ uint64_t haproxy_follow_due_ms(uint64_t last_end_ms, uint64_t last_cost_ms,
     uint64_t quiet_due = last_request_ms + FOLLOW_QUIET_MS;
     if (quiet_due < last_end_ms + rest) quiet_due = last_end_ms + rest;
     return quiet_due < busy_due ? quiet_due : busy_due;
+}
+
+/* A niced follow-only check goes back to our priority once changes pause
+ * (lowering a nice value needs CAP_SYS_NICE: without it, it stays nicer). */
+static void on_unnice_due(void *arg)
+{
+    struct haproxy_apply *a = arg;
+    a->unnice_timer = 0;
+    if (!a->check_niced || a->phase != PH_CHECK || a->child.pid <= 0 || a->child.exited) return;
+    uint64_t now = loop_now_ms();
+    if (now < a->last_request_ms + FOLLOW_QUIET_MS) {
+        a->unnice_timer =
+            loop_timer(a->loop, a->last_request_ms + FOLLOW_QUIET_MS - now, on_unnice_due, a);
+        return;
+    }
+    errno = 0;
+    int ours = getpriority(PRIO_PROCESS, 0);
+    if (errno == 0 && setpriority(PRIO_PROCESS, (id_t)a->child.pid, ours) == 0)
+        log_debug("changes paused: the follow-up check (pid %ld) runs at our priority now",
+                  (long)a->child.pid);
+    a->check_niced = false;
 }
 
 static void on_follow_due(void *arg)
@@ -747,8 +779,8 @@ void haproxy_apply_free(struct haproxy_apply *a)
         }
     }
     child_close_output(a);
-    uint64_t timers[] = {c->kill_timer, c->grace_timer,  a->reload_timer,
-                         a->step_timer, a->follow_timer, a->retry_timer};
+    uint64_t timers[] = {c->kill_timer,   c->grace_timer, a->reload_timer, a->step_timer,
+                         a->follow_timer, a->retry_timer, a->unnice_timer};
     for (size_t i = 0; i < sizeof timers / sizeof *timers; i++)
         if (timers[i]) loop_timer_cancel(a->loop, timers[i]);
     free(a->target);
