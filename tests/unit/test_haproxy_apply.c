@@ -411,19 +411,19 @@ static void follow_pacing_follows_the_checks_cost(void **state)
     (void)state;
     /* a cheap check, texts coming: the 500 ms floor, or 100 ms after the
      * last text when that is sooner */
-    assert_int_equal(haproxy_follow_due_ms(10000, 20, 10400), 10500);
-    assert_int_equal(haproxy_follow_due_ms(10000, 20, 10050), 10150);
+    assert_int_equal(haproxy_follow_due_ms(10000, 20, 10400, 100), 10500);
+    assert_int_equal(haproxy_follow_due_ms(10000, 20, 10050, 100), 10150);
     /* a costly one (700 ms): 1.4 s apart while texts keep coming */
-    assert_int_equal(haproxy_follow_due_ms(10000, 700, 11350), 11400);
+    assert_int_equal(haproxy_follow_due_ms(10000, 700, 11350, 100), 11400);
     /* ... but 100 ms after the last text once they pause */
-    assert_int_equal(haproxy_follow_due_ms(10000, 700, 10600), 10700);
+    assert_int_equal(haproxy_follow_due_ms(10000, 700, 10600, 100), 10700);
     /* ... and no sooner than half its cost after the last check */
-    assert_int_equal(haproxy_follow_due_ms(10000, 700, 10000), 10350);
+    assert_int_equal(haproxy_follow_due_ms(10000, 700, 10000, 100), 10350);
     /* ... at most 500 ms: a check starved for 1.6 s on a loaded machine */
-    assert_int_equal(haproxy_follow_due_ms(10000, 1600, 10000), 10500);
-    assert_int_equal(haproxy_follow_due_ms(10000, 1600, 12000), 12100);
+    assert_int_equal(haproxy_follow_due_ms(10000, 1600, 10000, 100), 10500);
+    assert_int_equal(haproxy_follow_due_ms(10000, 1600, 12000, 100), 12100);
     /* a text long after the last check: due already */
-    assert_true(haproxy_follow_due_ms(10000, 700, 20000) <= 20000);
+    assert_true(haproxy_follow_due_ms(10000, 700, 20000, 100) <= 20000);
 }
 
 static void without_checks_any_text_is_written(void **state)
@@ -561,6 +561,9 @@ static void follow_checks_run_nicer(void **state)
     snprintf(nices, sizeof nices, "%s/nices", h->dir);
     snprintf(cmd, sizeof cmd, "cut -d' ' -f19 /proc/$$/stat >> %s", nices);
     h->opts.check_command = cmd;
+    /* changes "keep coming" for the whole test: a loaded machine may start
+     * the check later than the 100 ms that make a pause */
+    h->opts.follow_quiet_ms = 60000;
     start(h);
     char *one = valid_cfg(1), *two = valid_cfg(2);
     haproxy_apply_submit(h->a, one, false);

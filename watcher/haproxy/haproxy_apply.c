@@ -92,7 +92,8 @@ struct haproxy_apply {
     uint64_t last_follow_ms; /* when the last follow-only attempt ended; 0: none */
     uint64_t follow_started_ms, last_follow_cost_ms; /* its start; its write and check */
     uint64_t last_request_ms;                        /* the newest text (or follow) handed over */
-    bool check_niced; /* the running check runs FOLLOW_CHECK_NICE nicer */
+    bool check_niced;  /* the running check runs FOLLOW_CHECK_NICE nicer */
+    uint64_t quiet_ms; /* changes have paused after this long without one */
     uint64_t unnice_timer;
     uint32_t rng;
 
@@ -557,14 +558,14 @@ static void on_write_step(void *arg)
          * coming: HAProxy, the registry and the watcher applying them go
          * first on a busy machine. Once they pause, the check is the last
          * step of the change (niced at load 9 it took 2.5 s). */
-        if (!a->attempt_reload && loop_now_ms() < a->last_request_ms + FOLLOW_QUIET_MS) {
+        if (!a->attempt_reload && loop_now_ms() < a->last_request_ms + a->quiet_ms) {
             errno = 0;
             int ours = getpriority(PRIO_PROCESS, 0);
             if (errno == 0 &&
                 setpriority(PRIO_PROCESS, (id_t)a->child.pid,
                             ours + FOLLOW_CHECK_NICE < 19 ? ours + FOLLOW_CHECK_NICE : 19) == 0) {
                 a->check_niced = true;
-                a->unnice_timer = loop_timer(a->loop, FOLLOW_QUIET_MS, on_unnice_due, a);
+                a->unnice_timer = loop_timer(a->loop, a->quiet_ms, on_unnice_due, a);
             }
         }
         return;
@@ -574,7 +575,7 @@ static void on_write_step(void *arg)
 }
 
 uint64_t haproxy_follow_due_ms(uint64_t last_end_ms, uint64_t last_cost_ms,
-                               uint64_t last_request_ms)
+                               uint64_t last_request_ms, uint64_t quiet_ms)
 {
     /* While changes keep coming, checks are spaced by their own cost: the
      * CPU goes to HAProxy, the registry and the watcher applying them. */
@@ -583,7 +584,7 @@ uint64_t haproxy_follow_due_ms(uint64_t last_end_ms, uint64_t last_cost_ms,
     /* Once they pause, the file follows at once, but a trickle of changes
      * still leaves half a check's time, at most 500 ms, between checks. */
     uint64_t rest = last_cost_ms / 2 < FOLLOW_GAP_MS ? last_cost_ms / 2 : FOLLOW_GAP_MS;
-    uint64_t quiet_due = last_request_ms + FOLLOW_QUIET_MS;
+    uint64_t quiet_due = last_request_ms + quiet_ms;
     if (quiet_due < last_end_ms + rest) quiet_due = last_end_ms + rest;
     return quiet_due < busy_due ? quiet_due : busy_due;
 }
@@ -596,9 +597,9 @@ static void on_unnice_due(void *arg)
     a->unnice_timer = 0;
     if (!a->check_niced || a->phase != PH_CHECK || a->child.pid <= 0 || a->child.exited) return;
     uint64_t now = loop_now_ms();
-    if (now < a->last_request_ms + FOLLOW_QUIET_MS) {
+    if (now < a->last_request_ms + a->quiet_ms) {
         a->unnice_timer =
-            loop_timer(a->loop, a->last_request_ms + FOLLOW_QUIET_MS - now, on_unnice_due, a);
+            loop_timer(a->loop, a->last_request_ms + a->quiet_ms - now, on_unnice_due, a);
         return;
     }
     errno = 0;
@@ -622,10 +623,10 @@ static void pump(struct haproxy_apply *a)
 {
     if (a->phase != PH_IDLE) return;
     uint64_t now = loop_now_ms();
-    uint64_t due =
-        a->last_follow_ms
-            ? haproxy_follow_due_ms(a->last_follow_ms, a->last_follow_cost_ms, a->last_request_ms)
-            : 0;
+    uint64_t due = a->last_follow_ms
+                       ? haproxy_follow_due_ms(a->last_follow_ms, a->last_follow_cost_ms,
+                                               a->last_request_ms, a->quiet_ms)
+                       : 0;
     if ((a->wanted || a->follow_owed) && !a->pending_reload && now < due) {
         if (!a->follow_timer) a->follow_timer = loop_timer(a->loop, due - now, on_follow_due, a);
         return;
@@ -759,6 +760,7 @@ struct haproxy_apply *haproxy_apply_new(struct loop *l, const struct haproxy_app
     int pct = opts->restart_jitter_pct;
     a->jitter_pct = pct < 0 ? 0 : pct > 100 ? 100 : (uint64_t)pct;
     a->child_timeout_ms = CHILD_TIMEOUT_MS;
+    a->quiet_ms = opts->follow_quiet_ms ? opts->follow_quiet_ms : FOLLOW_QUIET_MS;
     backoff_init(&a->retry_backoff, 1000, 60000, 0, 0); /* no jitter: one watcher per HAProxy */
     a->rng = (uint32_t)(loop_now_ms() ^ ((uint64_t)getpid() << 16)) | 1;
     return a;

@@ -27,6 +27,10 @@ struct haproxy_apply_opts {
     bool do_writes, do_checks, do_reloads;
     int restart_interval_ms; /* least time between two reloads */
     int restart_jitter_pct;  /* 0..100: extra random delay as a share of the interval */
+    /* Changes have paused after this long without a submit or follow (0:
+     * 100 ms): follow-ups are then due at once and their check is no longer
+     * niced (haproxy_follow_due_ms). */
+    unsigned follow_quiet_ms;
 };
 
 /* Called on the loop thread after each attempt, never from inside
@@ -63,11 +67,11 @@ void haproxy_apply_follow(struct haproxy_apply *a, haproxy_text_fn *fn, void *ar
  * last such write and check ended at last_end_ms having taken last_cost_ms,
  * the newest text having come at last_request_ms. While texts keep coming,
  * max(500 ms, twice the last cost) after the last one ended; once they have
- * paused for 100 ms, at once, but no sooner than half the last cost (at
+ * paused for quiet_ms, at once, but no sooner than half the last cost (at
  * most 500 ms) after it ended. Pure.
  */
 uint64_t haproxy_follow_due_ms(uint64_t last_end_ms, uint64_t last_cost_ms,
-                               uint64_t last_request_ms);
+                               uint64_t last_request_ms, uint64_t quiet_ms);
 
 /* The loop's SIGCHLD handler calls this; returns true if pid was ours. */
 bool haproxy_apply_child_exited(struct haproxy_apply *a, pid_t pid, int status);
