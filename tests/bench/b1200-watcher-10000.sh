@@ -132,6 +132,8 @@ done
 [ -n "$cfg_ms" ] || sd_fail "haproxy.cfg never named all $want servers"
 sleep 1
 read -r hwm rss < <(bench_proc_mem "$wpid")
+# heap and stacks vs mapped files (the shared libraries, mostly)
+read -r rss_anon rss_file < <(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { print a, f }' "/proc/$wpid/status")
 # where the resident memory is: the biggest mappings (KiB)
 awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 ? $6 : "[anon]" } /^Rss:/ { rss[name] += $2 }
 	END { for (n in rss) if (rss[n] >= 256) print rss[n], n }' "/proc/$wpid/smaps" | sort -rn | head -n 8 >"$SD_TMP/maps"
@@ -201,12 +203,15 @@ fi
 	echo "  last znode → HAProxy serves all ($want, show servers state): $((serving_ms - last_ms)) ms"
 	echo "  last znode → haproxy.cfg names all: $((cfg_ms - last_ms)) ms"
 	echo "  watcher VmRSS $rss KiB, VmHWM $hwm KiB; CPU $((cpu1 - cpu0)) ms (ZooKeeper $((zcpu1 - zcpu0)) ms)"
+	echo "  watcher RssAnon $rss_anon KiB, RssFile $rss_file KiB"
 	echo "  reloads: $((reloads1 - reloads0)) (worker pid $hpid0 → $hpid1)"
 	echo "  resident by mapping (KiB): $(tr '\n' ';' <"$SD_TMP/maps")"
 	bench_result burst.last_to_serving_ms $((serving_ms - last_ms)) ms
 	bench_result burst.last_to_cfg_ms $((cfg_ms - last_ms)) ms
 	bench_result burst.vmrss_kib "$rss" KiB
 	bench_result burst.vmhwm_kib "$hwm" KiB
+	bench_result burst.rssanon_kib "$rss_anon" KiB
+	bench_result burst.rssfile_kib "$rss_file" KiB
 	bench_result burst.watcher_cpu_ms $((cpu1 - cpu0)) ms
 	bench_result burst.reloads $((reloads1 - reloads0)) count
 	if [ "$CHURN_S" -gt 0 ]; then

@@ -31,9 +31,9 @@ sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 
 url=http://127.0.0.1:$lb/
 sd_wait_for "both hosts answer through haproxy" 30 sd_all_answer "$url" c1 c2
-# ZooKeeper only, no metrics: libcurl and libmicrohttpd (and the ~30
-# libraries behind them) are never loaded.
-for lib in libcurl libmicrohttpd libgnutls; do
+# ZooKeeper only, no metrics, no digest auth: libcurl, libmicrohttpd (and the ~30
+# libraries behind them) and libcrypto are never loaded.
+for lib in libcurl libmicrohttpd libgnutls libcrypto; do
 	if sd_maps_library watcher $lib; then sd_fail "a ZooKeeper-only watcher has $lib mapped"; fi
 done
 
