@@ -16,8 +16,20 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/* A shared backend's storage: the labels, then the strings one after another. */
+struct backend_block {
+    size_t refs;
+    struct label labels[];
+};
+
 void backend_clear(struct backend *b)
 {
+    if (b->block) {
+        if (--b->block->refs == 0) free(b->block);
+        memset(b, 0, sizeof *b);
+        b->weight = BACKEND_WEIGHT_UNSET;
+        return;
+    }
     free(b->host);
     free(b->name);
     free(b->haproxy_server_options);
@@ -33,7 +45,8 @@ void backend_clear(struct backend *b)
     b->weight = BACKEND_WEIGHT_UNSET;
 }
 
-int backend_copy(struct backend *out, const struct backend *b)
+/* A copy that owns each of its strings. */
+static int copy_owned(struct backend *out, const struct backend *b)
 {
     memset(out, 0, sizeof *out);
     out->port = b->port;
@@ -46,11 +59,72 @@ int backend_copy(struct backend *out, const struct backend *b)
     out->container_id = dup_or_null(b->container_id);
     out->service = dup_or_null(b->service);
     out->source = dup_or_null(b->source);
+    if (!out->host != !b->host || !out->name != !b->name ||
+        !out->haproxy_server_options != !b->haproxy_server_options ||
+        !out->container_id != !b->container_id || !out->service != !b->service ||
+        !out->source != !b->source) {
+        backend_clear(out);
+        return -1;
+    }
     for (size_t i = 0; i < b->nlabels; i++)
         if (backend_set_label(out, b->labels[i].key, b->labels[i].value) < 0) {
             backend_clear(out);
             return -1;
         }
+    return 0;
+}
+
+int backend_copy(struct backend *out, const struct backend *b)
+{
+    if (!b->block) return copy_owned(out, b);
+    *out = *b;
+    b->block->refs++;
+    return 0;
+}
+
+static size_t stored_len(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+/* Copies s to *at and returns the copy (NULL for NULL), advancing *at. */
+static char *store(char **at, const char *s)
+{
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *copy = memcpy(*at, s, n);
+    *at += n;
+    return copy;
+}
+
+int backend_share(struct backend *b)
+{
+    if (b->block) return 0;
+    size_t size = sizeof(struct backend_block) + b->nlabels * sizeof(struct label) +
+                  stored_len(b->host) + stored_len(b->name) +
+                  stored_len(b->haproxy_server_options) + stored_len(b->container_id) +
+                  stored_len(b->service) + stored_len(b->source);
+    for (size_t i = 0; i < b->nlabels; i++)
+        size += stored_len(b->labels[i].key) + stored_len(b->labels[i].value);
+    struct backend_block *block = malloc(size);
+    if (!block) return -1;
+    block->refs = 1;
+    char *at = (char *)(block->labels + b->nlabels);
+    struct backend shared = *b;
+    shared.block = block;
+    shared.labels = b->nlabels ? block->labels : NULL;
+    for (size_t i = 0; i < b->nlabels; i++) {
+        block->labels[i].key = store(&at, b->labels[i].key);
+        block->labels[i].value = store(&at, b->labels[i].value);
+    }
+    shared.host = store(&at, b->host);
+    shared.name = store(&at, b->name);
+    shared.haproxy_server_options = store(&at, b->haproxy_server_options);
+    shared.container_id = store(&at, b->container_id);
+    shared.service = store(&at, b->service);
+    shared.source = store(&at, b->source);
+    backend_clear(b);
+    *b = shared;
     return 0;
 }
 
@@ -63,6 +137,12 @@ const char *backend_label(const struct backend *b, const char *key)
 
 int backend_set_label(struct backend *b, const char *key, const char *value)
 {
+    if (b->block) { /* shared: change a private copy */
+        struct backend own;
+        if (copy_owned(&own, b) < 0) return -1;
+        backend_clear(b);
+        *b = own;
+    }
     char *v = strdup(value);
     if (!v) return -1;
     for (size_t i = 0; i < b->nlabels; i++)
@@ -307,6 +387,16 @@ int backend_list_push(struct backend_list *l, struct backend *b)
     l->v[l->n++] = *b;
     memset(b, 0, sizeof *b);
     b->weight = BACKEND_WEIGHT_UNSET;
+    return 0;
+}
+
+int backend_list_reserve(struct backend_list *l, size_t n)
+{
+    if (n <= l->cap) return 0;
+    struct backend *v = realloc(l->v, n * sizeof *v);
+    if (!v) return -1;
+    l->v = v;
+    l->cap = n;
     return 0;
 }
 

@@ -39,6 +39,10 @@ struct backend {
      * registrations of one host:port the lower wins. */
     int64_t created;
     unsigned over_limits; /* BACKEND_OVER_* bits */
+    /* NULL: the backend owns each string above. Otherwise they all live in
+     * this one immutable, reference-counted block (backend_share), and
+     * backend_copy only takes another reference. */
+    struct backend_block *block;
 };
 
 struct backend_list {
@@ -46,10 +50,20 @@ struct backend_list {
     size_t n, cap;
 };
 
-/* Frees what b owns and zeroes it. */
+/* Frees what b owns (or drops its reference to a shared block) and zeroes it. */
 void backend_clear(struct backend *b);
-/* Deep copy into out (which is overwritten); 0 or -1 on allocation failure. */
+/* A copy into out (which is overwritten): a reference to b's block when b is
+ * shared, a deep copy otherwise. 0 or -1 on allocation failure. */
 int backend_copy(struct backend *out, const struct backend *b);
+/*
+ * Moves b's strings and labels into one reference-counted block, so that
+ * its copies (the discovery's own and every list published from it) hold
+ * them once. A shared backend's strings must not be freed or replaced
+ * directly: backend_set_label takes a private copy first, backend_clear
+ * drops the reference. 0, or -1 on allocation failure (b is unchanged and
+ * still valid). Single-threaded: the count is not atomic.
+ */
+int backend_share(struct backend *b);
 /* Borrowed value of label key, or NULL. */
 const char *backend_label(const struct backend *b, const char *key);
 /* Adds or replaces a label; copies key and value. */
@@ -88,6 +102,8 @@ char *backend_server_name_dup(const char *s);
 
 /* backend_list: owns its backends. push moves *b in (b is zeroed). */
 int backend_list_push(struct backend_list *l, struct backend *b);
+/* Room for n backends in all, allocated exactly (a list built to be kept). */
+int backend_list_reserve(struct backend_list *l, size_t n);
 void backend_list_clear(struct backend_list *l);
 /*
  * Keeps one backend per host:port, the first seen (lowest created; unknown

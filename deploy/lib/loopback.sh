@@ -570,17 +570,114 @@ sd_dockerd_start() {
 			--tlskey "$d/pki/server-key.pem")
 		export "DOCKER_CERT_PATH_$name=$d/pki"
 	fi
-	sd_bg "dockerd-$name" dockerd "${args[@]}"
-	_sd_push dockerd "$name"
 	export "DOCKER_HOST_$name=unix://$d/docker.sock"
 	[ -n "$port" ] && export "DOCKER_TCP_$name=tcp://127.0.0.1:$port"
-	sd_wait_for "dockerd '$name' answers /version" 60 _sd_dockerd_up "$name"
+	# Once more if it fails, after showing why: a cause we have not foreseen
+	# should cost a retry and leave its evidence, not fail the test blind.
+	local attempt
+	for attempt in 1 2; do
+		_sd_dockerd_forget_containerd "$name"
+		sd_bg "dockerd-$name" dockerd "${args[@]}"
+		_sd_push dockerd "$name"
+		_sd_dockerd_wait_up "$name" 60 && break
+		sd_log "dockerd '$name' did not start (attempt $attempt of 2); its log since this start, containerd's included:"
+		_sd_dockerd_start_log "$name" | sed 's/^/    | /' >&2
+		_sd_dockerd_containerd_state "$name"
+		[ "$attempt" = 2 ] && sd_fail "dockerd '$name' did not start, twice"
+		sd_kill "dockerd-$name" TERM
+	done
 	sd_log "dockerd '$name' up at unix://$d/docker.sock${port:+ and tcp://127.0.0.1:$port}${tls:+ (TLS)}"
 }
 
 _sd_dockerd_up() {
 	sd_alive "dockerd-$1" || { echo "dockerd exited"; return 1; }
 	curl -fsS --max-time 2 --unix-socket "$SD_TMP/$1/docker.sock" http://docker/version
+}
+
+# _sd_dockerd_wait_up NAME TIMEOUT_S: poll until dockerd NAME answers; false
+# as soon as it has exited, or after TIMEOUT_S.
+_sd_dockerd_wait_up() {
+	local name=$1 deadline=$((SECONDS + $2))
+	while [ $SECONDS -lt $deadline ]; do
+		_sd_dockerd_up "$name" >/dev/null 2>&1 && return 0
+		if ! sd_alive "dockerd-$name"; then
+			sd_log "dockerd '$name' exited while starting"
+			return 1
+		fi
+		sleep 0.1
+	done
+	sd_log "dockerd '$name' does not answer /version after ${2}s"
+	return 1
+}
+
+# _sd_dockerd_start_log NAME: dockerd NAME's log from its latest start on
+# (containerd writes to it too).
+_sd_dockerd_start_log() {
+	awk '/^=== [0-9:.]+ start: dockerd / { n = 0 } { line[n++] = $0 } END { for (i = 0; i < n; i++) print line[i] }' \
+		"$SD_TMP/dockerd-$1.log" 2>/dev/null
+}
+
+# _sd_containerd_of PID DIR: PID is the running (not zombie) containerd that
+# dockerd started with its state in DIR/exec/containerd.
+_sd_containerd_of() {
+	_sd_running "$1" && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = containerd ] &&
+		tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -F -- "$2/exec/containerd/containerd.toml" >/dev/null
+}
+
+# _sd_dockerd_containerd_state NAME: log what the containerd pid file of
+# dockerd NAME names.
+_sd_dockerd_containerd_state() {
+	local d=$SD_TMP/$1 cpid
+	cpid=$(cat "$d/exec/containerd/containerd.pid" 2>/dev/null || true)
+	if [ -z "$cpid" ]; then
+		sd_log "no containerd pid file for '$1'"
+	elif _sd_containerd_of "$cpid" "$d"; then
+		sd_log "containerd pid file for '$1' names pid $cpid, its running containerd"
+	else
+		sd_log "containerd pid file for '$1' names pid $cpid: $(_sd_pid_what "$cpid")"
+	fi
+}
+
+# _sd_pid_what PID: what PID is, in a few words.
+_sd_pid_what() {
+	local state
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || { echo "no such process"; return 0; }
+	case $state in
+	Z | X) echo "a zombie ($(cat "/proc/$1/comm" 2>/dev/null), parent $(ps -o ppid= -p "$1" | tr -d ' '))" ;;
+	*) echo "a live $(cat "/proc/$1/comm" 2>/dev/null), not this dockerd's containerd" ;;
+	esac
+}
+
+# _sd_dockerd_forget_containerd NAME: before dockerd NAME starts, make sure
+# the containerd pid file its predecessor left names no process. dockerd
+# (20.10, and upstream still) takes any pid that kill(pid, 0) finds for its
+# containerd "still running", a zombie or a process that got the pid since
+# too; having removed containerd's socket just before, it waits for it in
+# vain and exits after 15 s: "failed to start containerd: timeout waiting
+# for containerd to start". A dockerd killed with -9 leaves just that: its
+# containerd gets SIGKILL with it (Pdeathsig) and is a zombie until its new
+# parent, pid 1, reaps it, which took 1.5 s on a CI machine whose pid 1 is
+# not an init. Without the pid file dockerd starts a new containerd, which
+# finds the running containers' shims again (live-restore).
+_sd_dockerd_forget_containerd() {
+	local name=$1 d=$SD_TMP/$1 pidfile cpid
+	pidfile=$d/exec/containerd/containerd.pid
+	[ -f "$pidfile" ] || return 0
+	cpid=$(cat "$pidfile" 2>/dev/null || true)
+	if [[ $cpid =~ ^[0-9]+$ ]]; then
+		# Dying (SIGKILL from Pdeathsig is not instant) or alive for good:
+		# dockerd cannot use it either way, so see it gone (SIGTERM, and
+		# SIGKILL after 10 s); live-restore's containers live on in their
+		# shims.
+		if _sd_containerd_of "$cpid" "$d"; then
+			sd_log "containerd of '$name' (pid $cpid) still runs, and dockerd would remove its socket before finding it: stopping it"
+			_sd_stop_pid "$cpid" 10
+		fi
+		if [ -e "/proc/$cpid" ]; then
+			sd_log "containerd pid file for '$name' names pid $cpid, $(_sd_pid_what "$cpid"): removing it, so that dockerd starts a new containerd"
+		fi
+	fi
+	rm -f "$pidfile"
 }
 
 # sd_docker NAME ARGS...: the docker CLI against dockerd NAME.

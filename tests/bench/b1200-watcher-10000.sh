@@ -132,8 +132,12 @@ done
 [ -n "$cfg_ms" ] || sd_fail "haproxy.cfg never named all $want servers"
 sleep 1
 read -r hwm rss < <(bench_proc_mem "$wpid")
-# heap and stacks vs mapped files (the shared libraries, mostly)
-read -r rss_anon rss_file < <(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { print a, f }' "/proc/$wpid/status")
+read -r rss_anon rss_file < <(bench_proc_rss_split "$wpid")
+# and once every settle timer (state file, malloc_trim) has fired: the
+# reading above may fall before the last trim
+sleep 4
+read -r _ rss_settled < <(bench_proc_mem "$wpid")
+read -r rss_anon_settled rss_file_settled < <(bench_proc_rss_split "$wpid")
 # where the resident memory is: the biggest mappings (KiB)
 awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 ? $6 : "[anon]" } /^Rss:/ { rss[name] += $2 }
 	END { for (n in rss) if (rss[n] >= 256) print rss[n], n }' "/proc/$wpid/smaps" | sort -rn | head -n 8 >"$SD_TMP/maps"
@@ -203,15 +207,18 @@ fi
 	echo "  last znode → HAProxy serves all ($want, show servers state): $((serving_ms - last_ms)) ms"
 	echo "  last znode → haproxy.cfg names all: $((cfg_ms - last_ms)) ms"
 	echo "  watcher VmRSS $rss KiB, VmHWM $hwm KiB; CPU $((cpu1 - cpu0)) ms (ZooKeeper $((zcpu1 - zcpu0)) ms)"
-	echo "  watcher RssAnon $rss_anon KiB, RssFile $rss_file KiB"
+	echo "  of the VmRSS: RssAnon (heap, stacks) $rss_anon KiB, RssFile (binary, libraries) $rss_file KiB"
+	echo "  5 s after: VmRSS $rss_settled KiB (RssAnon $rss_anon_settled, RssFile $rss_file_settled)"
 	echo "  reloads: $((reloads1 - reloads0)) (worker pid $hpid0 → $hpid1)"
 	echo "  resident by mapping (KiB): $(tr '\n' ';' <"$SD_TMP/maps")"
 	bench_result burst.last_to_serving_ms $((serving_ms - last_ms)) ms
 	bench_result burst.last_to_cfg_ms $((cfg_ms - last_ms)) ms
 	bench_result burst.vmrss_kib "$rss" KiB
 	bench_result burst.vmhwm_kib "$hwm" KiB
-	bench_result burst.rssanon_kib "$rss_anon" KiB
-	bench_result burst.rssfile_kib "$rss_file" KiB
+	bench_result burst.rss_anon_kib "$rss_anon" KiB
+	bench_result burst.rss_file_kib "$rss_file" KiB
+	bench_result burst.settled_vmrss_kib "$rss_settled" KiB
+	bench_result burst.settled_rss_anon_kib "$rss_anon_settled" KiB
 	bench_result burst.watcher_cpu_ms $((cpu1 - cpu0)) ms
 	bench_result burst.reloads $((reloads1 - reloads0)) count
 	if [ "$CHURN_S" -gt 0 ]; then

@@ -78,6 +78,13 @@ bench_proc_mem() {
 	awk '/^VmHWM:/ { h = $2 } /^VmRSS:/ { r = $2 } END { print h, r }' "/proc/$1/status"
 }
 
+# bench_proc_rss_split PID: "RssAnon_KiB RssFile_KiB" of a running process:
+# its heap and other private memory, and the pages of its binary and
+# libraries (which a lazy dlopen, not a smaller heap, brings down).
+bench_proc_rss_split() {
+	awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { print a, f }' "/proc/$1/status"
+}
+
 # bench_proc_smaps PID TAG: with BENCH_SMAPS=DIR, keeps a copy of the
 # process's /proc/PID/smaps and status as DIR/TAG.smaps and DIR/TAG.status
 # (what the resident memory is made of: heap, stacks, each library).

@@ -586,6 +586,72 @@ static void copy_and_labels(void **state)
     backend_clear(&a);
 }
 
+/* A shared backend: copies take a reference to the same strings, each copy
+ * is cleared on its own, and changing one (a label) leaves the others. */
+static void share_copies_reference(void **state)
+{
+    (void)state;
+    struct backend a, c1, c2;
+    decode_ok(FULL, &a);
+    a.source = strdup("n_0001");
+    a.created = 42;
+    assert_int_equal(backend_share(&a), 0);
+    assert_non_null(a.block);
+    assert_int_equal(backend_share(&a), 0); /* already shared: nothing to do */
+    assert_string_equal(a.host, "127.0.10.5");
+    assert_string_equal(a.source, "n_0001");
+    assert_string_equal(a.container_id, "3f2a9c");
+    assert_string_equal(a.haproxy_server_options, "check inter 2s");
+    assert_int_equal(a.nlabels, 2);
+    assert_string_equal(backend_label(&a, "az"), "us-east-1a");
+    assert_int_equal(a.created, 42);
+    assert_int_equal(a.weight, 10);
+
+    assert_int_equal(backend_copy(&c1, &a), 0);
+    assert_int_equal(backend_copy(&c2, &c1), 0);
+    assert_ptr_equal(c1.host, a.host); /* the same storage, not a copy */
+    assert_ptr_equal(c2.labels, a.labels);
+    struct backend_list la = {.v = &a, .n = 1}, l2 = {.v = &c2, .n = 1};
+    assert_true(backend_list_equal(&la, &l2));
+
+    backend_clear(&a); /* the copies keep the block alive */
+    assert_string_equal(c1.host, "127.0.10.5");
+    assert_int_equal(backend_set_label(&c1, "az", "us-east-1b"), 0);
+    assert_null(c1.block); /* changed: its own strings now */
+    assert_string_equal(backend_label(&c1, "az"), "us-east-1b");
+    assert_string_equal(backend_label(&c2, "az"), "us-east-1a");
+    assert_string_equal(c1.source, "n_0001");
+    backend_clear(&c2);
+    assert_string_equal(c1.name, "web-1"); /* still readable under ASan */
+    backend_clear(&c1);
+
+    struct backend bare = {0};
+    bare.weight = BACKEND_WEIGHT_UNSET;
+    assert_int_equal(backend_share(&bare), 0); /* no strings at all */
+    assert_null(bare.host);
+    assert_null(bare.labels);
+    backend_clear(&bare);
+}
+
+/* A list reserved exactly holds that many without growing. */
+static void list_reserve_exact(void **state)
+{
+    (void)state;
+    struct backend_list l = {0};
+    assert_int_equal(backend_list_reserve(&l, 3), 0);
+    assert_int_equal(l.cap, 3);
+    for (int i = 0; i < 3; i++) {
+        struct backend b = {0};
+        b.host = strdup("10.0.0.1");
+        b.port = 1000 + i;
+        assert_int_equal(backend_list_push(&l, &b), 0);
+    }
+    assert_int_equal(l.cap, 3);
+    assert_int_equal(backend_list_reserve(&l, 2), 0); /* never shrinks below what it holds */
+    assert_int_equal(l.cap, 3);
+    backend_list_clear(&l);
+}
+
 /* Builds a backend by hand: host, port, name (NULL allowed). */
 static void push(struct backend_list *l, const char *host, int port, const char *name)
 {
@@ -962,6 +1028,8 @@ int main(void)
         cmocka_unit_test(list_equal_and_copy),
         cmocka_unit_test(child_name_decode),
         cmocka_unit_test(child_name_malformed),
+        cmocka_unit_test(share_copies_reference),
+        cmocka_unit_test(list_reserve_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -281,6 +281,52 @@ static void reread_reads_everything(void **state)
     zk_child_set_free(cs);
 }
 
+/* Issue 12: every list published holds the child set's one copy of each
+ * backend (a reference, not a deep copy), sized exactly; a child read again
+ * or removed leaves the lists already published intact (ASan checks). */
+static void published_lists_share_one_copy(void **state)
+{
+    (void)state;
+    struct zk_child_set *cs = zk_child_set_new("web", PATH);
+    zk_child_set_session(cs, true);
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZOK, "a b c");
+    assert_string_equal(requests(cs), "get:a get:b get:c");
+    read_ok(cs, "a", "127.0.0.2", 8001);
+    read_ok(cs, "b", "127.0.0.3", 8002);
+    read_ok(cs, "c", "127.0.0.4", 8003);
+    struct backend_list first, second;
+    assert_true(zk_child_set_take_update(cs, &first));
+    assert_int_equal(first.n, 3);
+    assert_int_equal(first.cap, 3);
+    zk_child_set_reread(cs); /* publishes again, the same data */
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZOK, "a b c");
+    assert_string_equal(requests(cs), "get:a get:b get:c");
+    /* only b's data is read again: a and c stay as they were */
+    zk_child_set_read(cs, "a", ZCONNECTIONLOSS, NULL, 0, 0);
+    read_ok(cs, "b", "127.0.0.5", 8002);
+    zk_child_set_read(cs, "c", ZCONNECTIONLOSS, NULL, 0, 0);
+    assert_true(zk_child_set_take_update(cs, &second));
+    assert_int_equal(second.n, 3);
+    assert_int_equal(second.cap, 3);
+    assert_non_null(first.v[0].block);
+    assert_ptr_equal(first.v[0].host, second.v[0].host); /* a: one copy */
+    assert_ptr_equal(first.v[2].name, second.v[2].name); /* c: one copy */
+    assert_string_equal(first.v[1].host, "127.0.0.3");   /* b: the old data kept */
+    assert_string_equal(second.v[1].host, "127.0.0.5");
+
+    zk_child_set_watch_fired(cs, ZOO_CHILD_EVENT, PATH);
+    assert_string_equal(requests(cs), "list");
+    listed(cs, ZOK, "b"); /* a and c gone */
+    assert_string_equal(update(cs), "b@127.0.0.5:8002");
+    zk_child_set_free(cs);
+    backend_list_clear(&second);
+    assert_string_equal(first.v[0].name, "a"); /* still readable */
+    assert_string_equal(first.v[2].host, "127.0.0.4");
+    backend_list_clear(&first);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +340,7 @@ int main(void)
         cmocka_unit_test(lost_reread_keeps_the_last_good_data),
         cmocka_unit_test(read_of_a_removed_child_is_ignored),
         cmocka_unit_test(reread_reads_everything),
+        cmocka_unit_test(published_lists_share_one_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
