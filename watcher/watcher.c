@@ -84,11 +84,10 @@ struct watcher {
     struct metric *m_backends, *m_reloads, *m_runtime_commands, *m_rejected, *m_apply_seconds,
         *m_registry_connected;
     bool render_owed;
-    bool state_dirty;  /* state_file_path owes a save */
-    char *state_path;  /* state_file_path, or haproxy.cfg's path + ".state.json" */
-    bool force_reload; /* the runtime API failed: the next render reloads */
-    struct render_model
-        *batch_model; /* what a running runtime batch or adoption puts into effect */
+    bool state_dirty;                   /* state_file_path owes a save */
+    char *state_path;                   /* state_file_path, or haproxy.cfg's path + ".state.json" */
+    bool force_reload;                  /* the runtime API failed: the next render reloads */
+    struct render_model *batch_model;   /* what a running adoption puts into effect */
     struct render_model *follow_model;  /* what haproxy.cfg follows once its write is due */
     struct render_model *pending_model; /* the newest config submitted for a reload */
     struct render_model *last_model;    /* the last one rendered: the next reuses its blocks */
@@ -408,7 +407,9 @@ static void render_now(void *arg)
     struct watcher *w = arg;
     w->render_timer = 0;
     if (!w->render_owed) return;
-    if (w->rs && runtime_sync_busy(w->rs)) return; /* rendered again when the batch ends */
+    /* Rendered again when the adoption ends. Changes in flight do not wait:
+     * the next one is planned and queued behind them. */
+    if (w->rs && runtime_sync_adopting(w->rs)) return;
     /* When the change can only be a reload, render once per check of
      * haproxy.cfg rather than once per change during a burst: on_applied
      * renders the newest state when the check ends. Runtime changes never
@@ -520,14 +521,24 @@ static void render_now(void *arg)
         log_debug("runtime: planned and queued in %llu us",
                   (unsigned long long)(loop_now_us() - t3));
         switch (res) {
-        case RUNTIME_APPLYING:
-            w->batch_model = mine;
+        case RUNTIME_APPLYING: /* done hands over the model it put into effect */
+            render_model_free(mine);
             free(text);
             return;
         case RUNTIME_NOTHING:
             render_model_free(model);
             free(text);
-            follow(w, mine);
+            if (runtime_sync_busy(w->rs))
+                render_model_free(mine); /* the last change in flight brings the same */
+            else
+                follow(w, mine);
+            return;
+        case RUNTIME_WAIT: /* a reload, once the changes in flight have ended */
+            render_model_free(mine);
+            render_model_free(model);
+            free(text);
+            w->render_owed = true;
+            log_debug("runtime: %s; reloading once the changes in flight have ended", why);
             return;
         case RUNTIME_RELOAD:
             render_model_free(mine);
@@ -546,13 +557,15 @@ static void render_now(void *arg)
     free(text);
 }
 
-/* A runtime batch ended: keep haproxy.cfg in step, or fall back to a reload. */
-static void on_runtime_done(void *arg, bool ok, const char *why)
+/* A runtime change (or the adoption) ended: keep haproxy.cfg in step, or fall
+ * back to a reload. */
+static void on_runtime_done(void *arg, bool ok, const char *why, const struct render_model *applied)
 {
     struct watcher *w = arg;
-    struct render_model *model = w->batch_model;
-    w->batch_model = NULL;
+    struct render_model *model = NULL;
     if (w->adopting) {
+        model = w->batch_model;
+        w->batch_model = NULL;
         w->adopting = false;
         if (ok) {
             change_applied(w);
@@ -562,9 +575,10 @@ static void on_runtime_done(void *arg, bool ok, const char *why)
             w->force_reload = true;
             w->render_owed = true;
         }
-    } else if (ok && model) {
+    } else if (ok && applied && (model = render_model_share(applied))) {
         w->runtime_changes++;
-        change_applied(w);
+        /* Changes still in flight were seen later: the time is theirs. */
+        if (!runtime_sync_busy(w->rs)) change_applied(w);
         log_info("runtime: servers changed without a reload (runtime change #%u; %u reloads so "
                  "far); writing haproxy.cfg to match",
                  w->runtime_changes, haproxy_apply_reload_count(w->apply));

@@ -14,11 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "haproxy_fixture.h"
 #include "haproxy_runtime.h"
 #include "log.h"
 #include "loop.h"
-
-#define HAPROXY "/usr/sbin/haproxy"
 
 struct fixture {
     char dir[64], sock[128];
@@ -67,30 +66,19 @@ static int setup(void **state)
             f->sock);
     fclose(fp);
     f->loop = loop_new();
-    f->pid = fork();
-    if (f->pid == 0) {
-        loop_child_reset_signals();
-        execl(HAPROXY, HAPROXY, "-db", "-q", "-f", cfg, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500 && access(f->sock, F_OK) != 0; i++)
-        usleep(10000);
+    f->pid = haproxy_fixture_start(cfg, f->sock);
     the_loop = f->loop;
     *state = f;
-    return access(f->sock, F_OK);
+    return f->pid > 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    kill(f->pid, SIGTERM);
-    waitpid(f->pid, NULL, 0);
     loop_free(f->loop);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0) return -1;
+    int rc = haproxy_fixture_stop(f->pid, f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 static void run(struct fixture *f, int calls)

@@ -5,7 +5,10 @@
  * Rules (HAProxy 2.6, doc/management.txt section 9.3, checked against
  * /usr/sbin/haproxy):
  *   - a new name is added ("add server", which accepts only a subset of the
- *     server keywords and ignores default-server) and then enabled;
+ *     server keywords and ignores default-server) and then enabled. Not
+ *     "add server ... enabled": HAProxy 2.6.12 takes the keyword and shows
+ *     the server ready, but never puts it in the backend's load-balancing
+ *     tree (it gets no traffic, and "enable server" then does nothing);
  *   - a name that is gone is drained, and deleted once idle (the caller does
  *     the waiting);
  *   - a name kept with another weight gets "set weight";

@@ -19,9 +19,12 @@
 enum state { RS_UNKNOWN, RS_CONFIRMING, RS_READY };
 enum drain_phase { DRAIN_WAIT, DRAIN_FINAL };
 
+struct segment;
+
 struct drain {
     struct drain *next;
     struct runtime_sync *rs;
+    struct segment *seg; /* while on to_drain: the change whose "drain" it waits for */
     size_t svc;
     struct render_server srv; /* owned */
     /* HAProxy's id of the backend: "show stat <name>" would pick the
@@ -34,15 +37,30 @@ struct drain {
     bool forced;
 };
 
-/* One command of a batch; its own arg so the rest can be cancelled. */
+/*
+ * One runtime change in flight: the model it puts into effect once its
+ * commands, and those of every change queued before it, have succeeded.
+ * Changes are planned and queued while earlier ones are in flight (each
+ * against the model of the one before), so HAProxy's CLI connection stays
+ * busy during a burst; they take effect in the order they were queued.
+ */
+struct segment {
+    struct segment *next;
+    struct render_model *model; /* owned; becomes applied */
+    size_t ncmds, pending;      /* its commands; those not answered yet */
+    uint64_t queued_us;
+};
+
+/* One command of a change; its own arg so the rest can be cancelled. */
 struct bcmd {
+    struct bcmd *prev, *next; /* rs->cmds: every command in flight */
     struct runtime_sync *rs;
+    struct segment *seg;
     size_t svc;
-    size_t slot; /* its index in rs->cmds */
-    char *log;   /* the command, for the log */
-    bool quiet;  /* a follow-up (enable server...): logged only when it fails */
+    char *log;  /* the command, for the log */
+    bool quiet; /* a follow-up (enable server...): logged only when it fails */
     /* Reviving a server whose "del server" may have run meanwhile: when
-     * HAProxy has no such server, add this one (borrowed from the batch's
+     * HAProxy has no such server, add this one (borrowed from the change's
      * model) instead. */
     const struct render_server *readd;
     bool gone_ok; /* "No such server" is no failure (the revive's follow-up) */
@@ -63,14 +81,15 @@ struct runtime_sync {
     uint64_t confirm_deadline, confirm_timer;
     struct drain *drains;
 
-    /* the running batch */
-    bool busy;
-    bool adopting;     /* runtime_sync_adopt's check runs */
-    uint64_t batch_us; /* when it was queued */
-    struct bcmd **cmds;
-    size_t ncmds, pending;
-    struct render_model *next; /* becomes applied */
-    struct drain *to_drain;    /* start polling once the batch succeeded */
+    /* the changes in flight, oldest first */
+    struct segment *segs, *segs_tail;
+    bool adopting;          /* runtime_sync_adopt's check runs */
+    struct bcmd *cmds;      /* their commands not answered yet */
+    struct drain *to_drain; /* start polling once their change succeeded */
+    /* The sections and configured lines of applied (shared by every model
+     * of the same frame) passed render_model_runtime_refusal: a change then
+     * only needs its own services checked. */
+    bool frame_vetted;
 
     struct runtime_sync_stats stats;
 };
@@ -105,14 +124,21 @@ static void server_free(struct render_server *s)
 
 /* ---- drains ---- */
 
+static bool unlink_from(struct drain **head, struct drain *d)
+{
+    for (struct drain **pp = head; *pp; pp = &(*pp)->next)
+        if (*pp == d) {
+            *pp = d->next;
+            return true;
+        }
+    return false;
+}
+
+/* d is on rs->drains, or on rs->to_drain (its change still in flight). */
 static void drain_unlink_free(struct drain *d)
 {
     struct runtime_sync *rs = d->rs;
-    for (struct drain **pp = &rs->drains; *pp; pp = &(*pp)->next)
-        if (*pp == d) {
-            *pp = d->next;
-            break;
-        }
+    if (!unlink_from(&rs->drains, d)) unlink_from(&rs->to_drain, d);
     haproxy_runtime_cancel(rs->rt, d);
     if (d->timer) loop_timer_cancel(rs->loop, d->timer);
     server_free(&d->srv);
@@ -280,64 +306,103 @@ static void confirm_send(void *arg)
         rs->confirm_timer = loop_timer(rs->loop, CONFIRM_POLL_MS, confirm_send, rs);
 }
 
-/* ---- batches ---- */
+/* ---- changes in flight ---- */
 
-static void batch_end(struct runtime_sync *rs, const char *why)
+static void bcmd_unlink_free(struct runtime_sync *rs, struct bcmd *c)
 {
-    for (size_t i = 0; i < rs->ncmds; i++) {
-        if (!rs->cmds[i]) continue;
-        haproxy_runtime_cancel(rs->rt, rs->cmds[i]);
-        free(rs->cmds[i]->log);
-        free(rs->cmds[i]);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        rs->cmds = c->next;
+    if (c->next) c->next->prev = c->prev;
+    free(c->log);
+    free(c);
+}
+
+static void segment_free(struct segment *seg)
+{
+    render_model_free(seg->model);
+    free(seg);
+}
+
+/* Forgets every change in flight, without a word to done. */
+static void changes_drop(struct runtime_sync *rs)
+{
+    while (rs->cmds) {
+        haproxy_runtime_cancel(rs->rt, rs->cmds);
+        bcmd_unlink_free(rs, rs->cmds);
     }
-    free(rs->cmds);
-    rs->cmds = NULL;
-    rs->ncmds = rs->pending = 0;
-    rs->busy = false;
-    if (why) {
-        rs->stats.fallbacks++;
-        render_model_free(rs->next);
-        while (rs->to_drain) {
-            struct drain *d = rs->to_drain;
-            rs->to_drain = d->next;
-            server_free(&d->srv);
-            free(d);
-        }
-        rs->next = NULL;
-        runtime_sync_invalidate(rs);
-    } else {
-        rs->stats.batches++;
+    while (rs->segs) {
+        struct segment *seg = rs->segs;
+        rs->segs = seg->next;
+        segment_free(seg);
+    }
+    rs->segs_tail = NULL;
+    while (rs->to_drain) {
+        struct drain *d = rs->to_drain;
+        rs->to_drain = d->next;
+        server_free(&d->srv);
+        free(d);
+    }
+}
+
+/* A command failed (or memory ran out): every change in flight is dropped,
+ * as HAProxy may hold part of them, and done says why (the caller reloads). */
+static void changes_fail(struct runtime_sync *rs, const char *why)
+{
+    changes_drop(rs);
+    rs->stats.fallbacks++;
+    runtime_sync_invalidate(rs);
+    if (rs->done) rs->done(rs->arg, false, why, NULL);
+}
+
+/* The oldest changes whose commands have all succeeded take effect, in
+ * order: their model becomes applied, their drains start. */
+static void changes_settle(struct runtime_sync *rs)
+{
+    while (rs->segs && rs->segs->pending == 0) {
+        struct segment *seg = rs->segs;
+        rs->segs = seg->next;
+        if (!rs->segs) rs->segs_tail = NULL;
         render_model_free(rs->applied);
-        rs->applied = rs->next;
-        rs->next = NULL;
-        while (rs->to_drain) {
-            struct drain *d = rs->to_drain;
-            rs->to_drain = d->next;
+        rs->applied = seg->model;
+        seg->model = NULL;
+        for (struct drain **pp = &rs->to_drain; *pp;) {
+            struct drain *d = *pp;
+            if (d->seg != seg) {
+                pp = &d->next;
+                continue;
+            }
+            *pp = d->next;
+            d->seg = NULL;
             d->next = rs->drains;
             rs->drains = d;
             d->timer = loop_timer(rs->loop, DRAIN_POLL_MS, drain_poll, d);
         }
+        rs->stats.batches++;
+        log_debug("runtime: a change of %zu commands answered %llu us after it was queued%s",
+                  seg->ncmds, (unsigned long long)(loop_now_us() - seg->queued_us),
+                  rs->segs ? "; more in flight" : "");
+        segment_free(seg);
+        if (rs->done) rs->done(rs->arg, true, NULL, rs->applied);
     }
-    if (rs->done) rs->done(rs->arg, why == NULL, why);
 }
 
-static int queue(struct runtime_sync *rs, size_t svc, const char *cmd, const char *expect,
-                 bool quiet);
-static int queue_add(struct runtime_sync *rs, size_t svc, const struct render_server *s);
+static int queue_add(struct runtime_sync *rs, struct segment *seg, size_t svc,
+                     const struct render_server *s);
 
 static void on_batch_cmd(void *arg, bool ok, const char *answer)
 {
     struct bcmd *c = arg;
     struct runtime_sync *rs = c->rs;
+    struct segment *seg = c->seg;
     rs->stats.commands++;
-    rs->cmds[c->slot] = NULL; /* a scan here made a batch of 20,000 quadratic */
     bool gone = !ok && strstr(answer, "No such server");
     if (gone && c->readd) { /* its "del server" ran first: add it again */
         log_info("runtime: %s: deleted meanwhile; adding it again", c->log);
-        if (queue_add(rs, c->svc, c->readd) < 0) {
-            free(c->log);
-            free(c);
-            batch_end(rs, "out of memory");
+        if (queue_add(rs, seg, c->svc, c->readd) < 0) {
+            bcmd_unlink_free(rs, c);
+            changes_fail(rs, "out of memory");
             return;
         }
         ok = true;
@@ -349,69 +414,59 @@ static void on_batch_cmd(void *arg, bool ok, const char *answer)
         snprintf(why, sizeof why, "\"%s\" failed: %s", c->log, answer);
         if (strstr(answer, "dynamic load balancing") && rs->adds_refused)
             rs->adds_refused[c->svc] = true;
-        free(c->log);
-        free(c);
-        batch_end(rs, why);
+        bcmd_unlink_free(rs, c);
+        changes_fail(rs, why);
         return;
     }
     if (!c->quiet && !gone) log_info("runtime: %s", c->log);
-    /* The first answer and the last time the batch (the stages of one
-     * change); a line for each of 20,000 commands cost more than they told. */
-    if (c->slot == 0 || rs->pending == 1)
-        log_debug("runtime: \"%s\" answered %llu us into its batch of %zu", c->log,
-                  (unsigned long long)(loop_now_us() - rs->batch_us), rs->ncmds);
-    free(c->log);
-    free(c);
-    if (--rs->pending == 0) batch_end(rs, NULL);
+    bcmd_unlink_free(rs, c);
+    if (--seg->pending == 0) changes_settle(rs);
 }
 
-/* Queues one batch command; returns it (owned by the batch) or NULL. */
-static struct bcmd *queue_cmd(struct runtime_sync *rs, size_t svc, const char *cmd,
-                              const char *expect, bool quiet)
+/* Queues one command of change seg; returns it (owned by rs->cmds) or NULL. */
+static struct bcmd *queue_cmd(struct runtime_sync *rs, struct segment *seg, size_t svc,
+                              const char *cmd, const char *expect, bool quiet)
 {
     struct bcmd *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->rs = rs;
+    c->seg = seg;
     c->svc = svc;
     c->quiet = quiet;
-    if (!(c->log = strdup(cmd))) {
-        free(c);
-        return NULL;
-    }
-    struct bcmd **v = realloc(rs->cmds, (rs->ncmds + 1) * sizeof *v);
-    if (!v || haproxy_runtime_send(rs->rt, cmd, expect, on_batch_cmd, c) < 0) {
-        if (v) rs->cmds = v;
+    if (!(c->log = strdup(cmd)) || haproxy_runtime_send(rs->rt, cmd, expect, on_batch_cmd, c) < 0) {
         free(c->log);
         free(c);
         return NULL;
     }
-    rs->cmds = v;
-    c->slot = rs->ncmds;
-    rs->cmds[rs->ncmds++] = c;
-    rs->pending++;
+    c->next = rs->cmds;
+    if (rs->cmds) rs->cmds->prev = c;
+    rs->cmds = c;
+    seg->ncmds++;
+    seg->pending++;
     return c;
 }
 
-static int queue(struct runtime_sync *rs, size_t svc, const char *cmd, const char *expect,
-                 bool quiet)
+static int queue(struct runtime_sync *rs, struct segment *seg, size_t svc, const char *cmd,
+                 const char *expect, bool quiet)
 {
-    return queue_cmd(rs, svc, cmd, expect, quiet) ? 0 : -1;
+    return queue_cmd(rs, seg, svc, cmd, expect, quiet) ? 0 : -1;
 }
 
 /* add server, enable health (with "check"), enable server. */
-static int queue_add(struct runtime_sync *rs, size_t svc, const struct render_server *s)
+static int queue_add(struct runtime_sync *rs, struct segment *seg, size_t svc,
+                     const struct render_server *s)
 {
     const char *be = backend_of(rs, svc);
     char cmd[600];
     char *add = runtime_add_command(be, s);
-    int r = add ? queue(rs, svc, add, "New server registered.", false) : -1;
+    int r = add ? queue(rs, seg, svc, add, "New server registered.", false) : -1;
     free(add);
     if (r == 0 && runtime_options_have_check(s->options)) {
         snprintf(cmd, sizeof cmd, "enable health %s/%s", be, s->name);
-        r = queue(rs, svc, cmd, "", true);
+        r = queue(rs, seg, svc, cmd, "", true);
     }
     snprintf(cmd, sizeof cmd, "enable server %s/%s", be, s->name);
-    if (r == 0) r = queue(rs, svc, cmd, "", true);
+    if (r == 0) r = queue(rs, seg, svc, cmd, "", true);
     return r;
 }
 
@@ -419,21 +474,27 @@ static struct drain *find_drain(struct runtime_sync *rs, size_t svc, const char 
 {
     for (struct drain *d = rs->drains; d; d = d->next)
         if (d->svc == svc && strcmp(d->srv.name, name) == 0) return d;
+    for (struct drain *d = rs->to_drain; d; d = d->next)
+        if (d->svc == svc && strcmp(d->srv.name, name) == 0) return d;
     return NULL;
 }
 
-/* The servers of svc that drain, or wait in maintenance for "del server":
- * HAProxy still has them, so one that comes back is revived, not added
- * (shallow view). */
+/* The servers of svc that drain, wait in maintenance for "del server", or
+ * are drained by a change in flight: HAProxy still has them, so one that
+ * comes back is revived, not added (shallow view). */
 static int draining_view(struct runtime_sync *rs, size_t svc, struct render_server_list *out)
 {
     size_t n = 0;
     for (struct drain *d = rs->drains; d; d = d->next)
         n++;
+    for (struct drain *d = rs->to_drain; d; d = d->next)
+        n++;
     out->n = 0;
     out->v = calloc(n ? n : 1, sizeof *out->v);
     if (!out->v) return -1;
     for (struct drain *d = rs->drains; d; d = d->next)
+        if (d->svc == svc) out->v[out->n++] = d->srv;
+    for (struct drain *d = rs->to_drain; d; d = d->next)
         if (d->svc == svc) out->v[out->n++] = d->srv;
     return 0;
 }
@@ -443,8 +504,9 @@ int runtime_sync_draining(struct runtime_sync *rs, size_t svc, struct render_ser
     return draining_view(rs, svc, out);
 }
 
-/* Queues the commands of one service's plan. */
-static int queue_plan(struct runtime_sync *rs, size_t svc, const struct runtime_plan *p)
+/* Queues the commands of one service's plan as part of change seg. */
+static int queue_plan(struct runtime_sync *rs, struct segment *seg, size_t svc,
+                      const struct runtime_plan *p)
 {
     const char *be = backend_of(rs, svc);
     char cmd[600];
@@ -454,26 +516,27 @@ static int queue_plan(struct runtime_sync *rs, size_t svc, const struct runtime_
         int r = 0;
         switch (a->kind) {
         case RUNTIME_ADD:
-            r = queue_add(rs, svc, a->server);
+            r = queue_add(rs, seg, svc, a->server);
             break;
         case RUNTIME_REVIVE: {
             /* Its "maint"/"del server" may be on the way already: a
              * cancelled callback does not unsend the command, so the revive
-             * falls back to an add when the server is gone by then. */
+             * falls back to an add when the server is gone by then. A drain
+             * of a change in flight is queued before this: it is revived. */
             struct drain *d = find_drain(rs, svc, name);
             if (d) drain_unlink_free(d);
             snprintf(cmd, sizeof cmd, "set server %s/%s state ready", be, name);
-            struct bcmd *c = queue_cmd(rs, svc, cmd, "", false);
+            struct bcmd *c = queue_cmd(rs, seg, svc, cmd, "", false);
             r = c ? 0 : -1;
             if (c) c->readd = a->server;
             snprintf(cmd, sizeof cmd, "set weight %s/%s %d", be, name, a->weight);
-            if (r == 0 && !(c = queue_cmd(rs, svc, cmd, "", true))) r = -1;
+            if (r == 0 && !(c = queue_cmd(rs, seg, svc, cmd, "", true))) r = -1;
             if (r == 0) c->gone_ok = true;
             break;
         }
         case RUNTIME_WEIGHT:
             snprintf(cmd, sizeof cmd, "set weight %s/%s %d", be, name, a->weight);
-            r = queue(rs, svc, cmd, "", false);
+            r = queue(rs, seg, svc, cmd, "", false);
             break;
         case RUNTIME_REMOVE: {
             struct drain *d = calloc(1, sizeof *d);
@@ -482,12 +545,13 @@ static int queue_plan(struct runtime_sync *rs, size_t svc, const struct runtime_
                 return -1;
             }
             d->rs = rs;
+            d->seg = seg;
             d->svc = svc;
             d->started_ms = loop_now_ms();
             d->next = rs->to_drain;
             rs->to_drain = d;
             snprintf(cmd, sizeof cmd, "set server %s/%s state drain", be, name);
-            r = queue(rs, svc, cmd, "", false);
+            r = queue(rs, seg, svc, cmd, "", false);
             break;
         }
         }
@@ -496,36 +560,57 @@ static int queue_plan(struct runtime_sync *rs, size_t svc, const struct runtime_
     return 0;
 }
 
+/* Why the changed services of next cannot be added at run time, or NULL. */
+static const char *refusal(struct runtime_sync *rs, const struct render_model *next,
+                           const size_t *changed, size_t nchanged)
+{
+    if (!rs->frame_vetted) {
+        /* Once per frame: every section head and server. The models after
+         * it share the frame (render_model_same_frame), and their unchanged
+         * services are the vetted ones. */
+        const char *why = render_model_runtime_refusal(next);
+        if (!why) rs->frame_vetted = true;
+        return why;
+    }
+    return render_model_services_refusal(next, changed, nchanged);
+}
+
 enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct render_model **next,
                                              char *why, size_t whylen)
 {
     size_t ns = rs->cfg->nservices;
-    if (rs->state != RS_READY || rs->busy) {
+    if (rs->state != RS_READY || rs->adopting) {
         snprintf(why, whylen, "the runtime API is not confirmed for the running haproxy");
         return RUNTIME_RELOAD;
     }
+    /* Planned against the newest change in flight, which takes effect first. */
+    const struct render_model *base = rs->segs_tail ? rs->segs_tail->model : rs->applied;
+    /* A change that needs a reload waits while changes are in flight: the
+     * caller renders again when they have ended. */
+    enum runtime_apply_result no = rs->segs ? RUNTIME_WAIT : RUNTIME_RELOAD;
     /* Only the services whose block changed are planned: the plans of all
      * 1,000 (224 KB, mapped afresh each time) cost more than the change. */
     size_t *changed = malloc((ns ? ns : 1) * sizeof *changed);
     struct runtime_plan *plans = NULL;
+    struct segment *seg = NULL;
     size_t nchanged = 0;
-    enum runtime_apply_result res = RUNTIME_RELOAD;
+    enum runtime_apply_result res = no;
     size_t actions = 0;
-    const char *refusal = NULL;
+    const char *refused = NULL;
     if (!changed) {
         snprintf(why, whylen, "out of memory");
         goto out;
     }
-    if (!render_model_same_frame(rs->applied, *next)) {
+    if (!render_model_same_frame(base, *next)) {
         snprintf(why, whylen, "more than the servers changed");
         goto out;
     }
-    if ((refusal = render_model_runtime_refusal(*next))) {
-        snprintf(why, whylen, "%s", refusal);
+    for (size_t i = 0; i < ns; i++)
+        if (!render_model_service_same(base, *next, i)) changed[nchanged++] = i;
+    if ((refused = refusal(rs, *next, changed, nchanged))) {
+        snprintf(why, whylen, "%s", refused);
         goto out;
     }
-    for (size_t i = 0; i < ns; i++)
-        if (!render_model_service_same(rs->applied, *next, i)) changed[nchanged++] = i;
     if (!(plans = calloc(nchanged ? nchanged : 1, sizeof *plans))) {
         snprintf(why, whylen, "out of memory");
         goto out;
@@ -534,8 +619,8 @@ enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct ren
         size_t i = changed[k];
         struct render_server_list view;
         if (draining_view(rs, i, &view) < 0 ||
-            runtime_plan_make(render_model_servers(rs->applied, i), &view,
-                              render_model_servers(*next, i), &plans[k]) < 0) {
+            runtime_plan_make(render_model_servers(base, i), &view, render_model_servers(*next, i),
+                              &plans[k]) < 0) {
             free(view.v);
             snprintf(why, whylen, "out of memory");
             goto out;
@@ -561,18 +646,27 @@ enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct ren
         res = RUNTIME_NOTHING;
         goto out;
     }
-    rs->busy = true;
-    rs->batch_us = loop_now_us();
+    if (!(seg = calloc(1, sizeof *seg))) {
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    seg->queued_us = loop_now_us();
+    if (rs->segs_tail)
+        rs->segs_tail->next = seg;
+    else
+        rs->segs = seg;
+    rs->segs_tail = seg;
     for (size_t k = 0; k < nchanged; k++)
-        if (queue_plan(rs, changed[k], &plans[k]) < 0) {
+        if (queue_plan(rs, seg, changed[k], &plans[k]) < 0) {
             runtime_sync_done_fn *done = rs->done; /* not from inside this call */
             rs->done = NULL;
-            batch_end(rs, "out of memory");
+            changes_fail(rs, "out of memory");
             rs->done = done;
             snprintf(why, whylen, "out of memory");
+            res = RUNTIME_RELOAD;
             goto out;
         }
-    rs->next = *next;
+    seg->model = *next;
     *next = NULL;
     res = RUNTIME_APPLYING;
 out:
@@ -611,11 +705,12 @@ static void on_adopt_servers(void *arg, bool ok, const char *answer)
                  "haproxy.cfg with its servers: adopted without a reload",
                  haproxy_runtime_path(rs->rt), rs->known_pid);
     }
-    if (rs->done) rs->done(rs->arg, !why[0], why[0] ? why : NULL);
+    if (rs->done) rs->done(rs->arg, !why[0], why[0] ? why : NULL, why[0] ? NULL : rs->applied);
 }
 
 void runtime_sync_adopt(struct runtime_sync *rs, struct render_model *model)
 {
+    changes_drop(rs);
     runtime_sync_invalidate(rs);
     rs->applied = model;
     rs->known_pid = 0;
@@ -629,6 +724,7 @@ void runtime_sync_invalidate(struct runtime_sync *rs)
 {
     rs->state = RS_UNKNOWN;
     rs->adopting = false;
+    rs->frame_vetted = false;
     drains_drop_all(rs);
     if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
     rs->confirm_timer = 0;
@@ -639,6 +735,9 @@ void runtime_sync_invalidate(struct runtime_sync *rs)
 
 void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model)
 {
+    /* Changes still in flight were made against what ran before: the
+     * reloaded config is newer. */
+    changes_drop(rs);
     runtime_sync_invalidate(rs);
     rs->applied = model;
     rs->pid_before = rs->known_pid;
@@ -674,13 +773,13 @@ void runtime_sync_set_config(struct runtime_sync *rs, const struct syn_config *c
     /* A batch or an adoption in flight is judged against the old indices:
      * it ends as failed, which makes the watcher reload. */
     static const char why[] = "the services changed (SIGHUP)";
-    if (rs->busy) {
-        batch_end(rs, why);
+    if (rs->segs) {
+        changes_fail(rs, why);
         return;
     }
     bool adopting = rs->adopting;
     runtime_sync_invalidate(rs);
-    if (adopting && rs->done) rs->done(rs->arg, false, why);
+    if (adopting && rs->done) rs->done(rs->arg, false, why, NULL);
 }
 
 bool runtime_sync_ready(const struct runtime_sync *rs)
@@ -690,7 +789,12 @@ bool runtime_sync_ready(const struct runtime_sync *rs)
 
 bool runtime_sync_busy(const struct runtime_sync *rs)
 {
-    return rs->busy || rs->adopting;
+    return rs->segs || rs->adopting;
+}
+
+bool runtime_sync_adopting(const struct runtime_sync *rs)
+{
+    return rs->adopting;
 }
 
 void runtime_sync_get_stats(const struct runtime_sync *rs, struct runtime_sync_stats *s)
@@ -723,18 +827,7 @@ struct runtime_sync *runtime_sync_new(struct loop *l, const struct syn_config *c
 void runtime_sync_free(struct runtime_sync *rs)
 {
     if (!rs) return;
-    for (size_t i = 0; i < rs->ncmds; i++) {
-        if (!rs->cmds[i]) continue;
-        free(rs->cmds[i]->log);
-        free(rs->cmds[i]);
-    }
-    free(rs->cmds);
-    while (rs->to_drain) {
-        struct drain *d = rs->to_drain;
-        rs->to_drain = d->next;
-        server_free(&d->srv);
-        free(d);
-    }
+    changes_drop(rs);
     while (rs->drains) {
         struct drain *d = rs->drains;
         rs->drains = d->next;
@@ -745,7 +838,6 @@ void runtime_sync_free(struct runtime_sync *rs)
     if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
     haproxy_runtime_free(rs->rt);
     render_model_free(rs->applied);
-    render_model_free(rs->next);
     free(rs->adds_refused);
     free(rs);
 }

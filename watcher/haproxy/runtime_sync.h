@@ -8,11 +8,14 @@
  * the reload): until then it is not ready and every change needs a reload.
  *
  * A change is applied as one batch: for each service, adds (add server,
- * enable health when "check", enable server), revivals, weights, then
- * "set server ... state drain" for removals. Every command must succeed; the
- * first that does not ends the batch (the rest is dropped) and done reports
- * why, so the caller reloads. A drained server is then polled ("show stat",
- * scur and qcur) every 200 ms until it has no sessions, or drain_timeout_ms
+ * enable health when "check", enable server), revivals,
+ * weights, then "set server ... state drain" for removals. A change that
+ * comes while others are in flight is planned against the newest of them
+ * and queued behind them at once (the CLI connection stays busy during a
+ * burst); changes take effect in order, each reported by done. Every
+ * command must succeed; the first that does not ends every change in flight
+ * (the rest is dropped) and done reports why, so the caller reloads. A drained server is then
+ * polled ("show stat", scur and qcur) every 200 ms until it has no sessions, or drain_timeout_ms
  * passes (its sessions are then shut down), and removed: state maint,
  * del server.
  */
@@ -28,8 +31,11 @@
 
 struct runtime_sync;
 
-/* After a batch: ok, or why not (then HAProxy may hold part of it: reload). */
-typedef void runtime_sync_done_fn(void *arg, bool ok, const char *why);
+/* After a change (or an adoption): ok with applied, the model HAProxy now
+ * runs (borrowed for the call), or why not (then HAProxy may hold part of
+ * the changes in flight: reload). */
+typedef void runtime_sync_done_fn(void *arg, bool ok, const char *why,
+                                  const struct render_model *applied);
 
 struct runtime_sync_opts {
     const char *socket_path;
@@ -47,11 +53,15 @@ enum runtime_apply_result {
     RUNTIME_APPLYING, /* batch started; done follows */
     RUNTIME_NOTHING,  /* HAProxy already has these servers */
     RUNTIME_RELOAD,   /* why says why a reload is needed */
+    /* It needs a reload (why says why), but changes are in flight: render
+     * again once done has reported them. */
+    RUNTIME_WAIT,
 };
 
 /*
  * *next is the model just rendered (of cfg). The plan is the difference
- * between the model HAProxy runs and *next. On RUNTIME_APPLYING *next is
+ * between the model HAProxy runs, or will once the changes in flight have
+ * succeeded, and *next. On RUNTIME_APPLYING *next is
  * taken over (set to NULL), otherwise left to the caller.
  */
 enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct render_model **next,
@@ -83,7 +93,8 @@ void runtime_sync_set_config(struct runtime_sync *rs, const struct syn_config *c
 int runtime_sync_draining(struct runtime_sync *rs, size_t svc, struct render_server_list *out);
 
 bool runtime_sync_ready(const struct runtime_sync *rs);
-bool runtime_sync_busy(const struct runtime_sync *rs); /* a batch or an adoption runs */
+bool runtime_sync_busy(const struct runtime_sync *rs); /* changes in flight, or an adoption */
+bool runtime_sync_adopting(const struct runtime_sync *rs);
 
 struct runtime_sync_stats {
     unsigned batches, commands, removed, forced, fallbacks;

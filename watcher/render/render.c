@@ -621,18 +621,33 @@ static bool frame_has_line(const struct render_model *m, const char *kw)
     return false;
 }
 
+static const char not_reproducible[] =
+    "a server line is not one \"add server\" can reproduce (cookie, or a server in configured "
+    "lines)";
+
+static bool block_has_cookie(const struct render_model *m, size_t i)
+{
+    for (size_t j = 0; j < m->blocks[i]->servers.n; j++)
+        if (m->blocks[i]->servers.v[j].cookie) return true;
+    return false;
+}
+
 const char *render_model_runtime_refusal(const struct render_model *m)
 {
     if (frame_has_line(m, "\tdefault-server"))
         return "a default-server line is configured, which runtime-added servers would not "
                "inherit";
     bool cookie = false;
-    for (size_t i = 0; i < m->n; i++)
-        for (size_t j = 0; j < m->blocks[i]->servers.n && !cookie; j++)
-            cookie = m->blocks[i]->servers.v[j].cookie != NULL;
-    if (cookie || frame_has_line(m, "\tserver "))
-        return "a server line is not one \"add server\" can reproduce (cookie, or a server in "
-               "configured lines)";
+    for (size_t i = 0; i < m->n && !cookie; i++)
+        cookie = block_has_cookie(m, i);
+    if (cookie || frame_has_line(m, "\tserver ")) return not_reproducible;
+    return NULL;
+}
+
+const char *render_model_services_refusal(const struct render_model *m, const size_t *svc, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (svc[k] < m->n && block_has_cookie(m, svc[k])) return not_reproducible;
     return NULL;
 }
 

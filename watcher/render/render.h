@@ -98,6 +98,10 @@ bool render_model_same_frame(const struct render_model *a, const struct render_m
  * (static string).
  */
 const char *render_model_runtime_refusal(const struct render_model *m);
+/* The same for the servers of services svc[0..n) only (a cookie), for a
+ * model whose frame passed render_model_runtime_refusal already. */
+const char *render_model_services_refusal(const struct render_model *m, const size_t *svc,
+                                          size_t n);
 
 /* render_model_new + render_model_text: the whole haproxy.cfg. Caller frees;
  * NULL on allocation failure. */
