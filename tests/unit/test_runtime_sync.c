@@ -128,6 +128,20 @@ static struct render_model *model(struct fixture *f, struct backend_list *lists,
     return m;
 }
 
+/* A runtime_sync that adopted HAProxy without servers (lists, empty): ready. */
+static struct runtime_sync *adopted(struct fixture *f, struct done_log *d,
+                                    struct backend_list *lists)
+{
+    struct runtime_sync_opts o = {
+        .socket_path = f->sock, .drain_timeout_ms = 10000, .command_timeout_ms = 5000};
+    struct runtime_sync *rs = runtime_sync_new(f->loop, f->cfg, &o, on_done, d);
+    assert_non_null(rs);
+    runtime_sync_adopt(rs, model(f, lists, NULL)); /* HAProxy has no server: it matches */
+    run_until(f, d, 1);
+    assert_true(d->ok[0]);
+    return rs;
+}
+
 /* Its line of "show servers state", or "" when HAProxy has no such server. */
 static void server_state(struct fixture *f, const char *backend, const char *server, char *out,
                          size_t outlen)
@@ -162,15 +176,8 @@ static void changes_queue_behind_changes_in_flight(void **state)
 {
     struct fixture *f = *state;
     struct done_log d = {0};
-    struct runtime_sync_opts o = {
-        .socket_path = f->sock, .drain_timeout_ms = 10000, .command_timeout_ms = 5000};
-    struct runtime_sync *rs = runtime_sync_new(f->loop, f->cfg, &o, on_done, &d);
-    assert_non_null(rs);
-
     struct backend_list lists[2] = {{0}};
-    runtime_sync_adopt(rs, model(f, lists, NULL)); /* HAProxy has no server: it matches */
-    run_until(f, &d, 1);
-    assert_true(d.ok[0]);
+    struct runtime_sync *rs = adopted(f, &d, lists);
     assert_true(runtime_sync_ready(rs));
     assert_false(runtime_sync_busy(rs));
     const struct render_model *m0 = d.applied[0];
@@ -238,15 +245,8 @@ static void invalidate_ends_the_changes_in_flight(void **state)
 {
     struct fixture *f = *state;
     struct done_log d = {0};
-    struct runtime_sync_opts o = {
-        .socket_path = f->sock, .drain_timeout_ms = 10000, .command_timeout_ms = 5000};
-    struct runtime_sync *rs = runtime_sync_new(f->loop, f->cfg, &o, on_done, &d);
-    assert_non_null(rs);
-
     struct backend_list lists[2] = {{0}};
-    runtime_sync_adopt(rs, model(f, lists, NULL));
-    run_until(f, &d, 1);
-    assert_true(d.ok[0]);
+    struct runtime_sync *rs = adopted(f, &d, lists);
     struct render_model *base = render_model_share(d.applied[0]);
 
     char why[400];
