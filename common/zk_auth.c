@@ -2,10 +2,10 @@
 
 #include "base64.h"
 #include "log.h"
+#include "sha1.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,10 +36,9 @@ char *zk_auth_digest_id(const char *credentials)
 {
     const char *colon = strchr(credentials, ':');
     if (!colon || colon == credentials) return NULL;
-    unsigned char sha[EVP_MAX_MD_SIZE];
-    unsigned int shalen = 0;
-    if (!EVP_Digest(credentials, strlen(credentials), sha, &shalen, EVP_sha1(), NULL)) return NULL;
-    char *b64 = base64_encode(sha, shalen);
+    unsigned char sha[SHA1_LEN];
+    if (sha1_digest(credentials, strlen(credentials), sha) < 0) return NULL;
+    char *b64 = base64_encode(sha, sizeof sha);
     explicit_bzero(sha, sizeof sha);
     if (!b64) return NULL;
     size_t ul = (size_t)(colon - credentials);
@@ -72,6 +71,8 @@ struct zk_auth *zk_auth_parse(const char *text, char *err, size_t errlen)
         errf(err, errlen, "expected one line \"user:password\" (non-empty user and password)");
         return NULL;
     }
+    /* the digest id needs libcrypto: say now, naming it, if it is missing */
+    if (sha1_load(err, errlen) < 0) return NULL;
     struct zk_auth *a = calloc(1, sizeof *a);
     if (a) {
         a->user = strndup(text, (size_t)(colon - text));

@@ -26,8 +26,8 @@ struct zk_auth *zk_auth_parse(const char *text, char *err, size_t errlen);
 void zk_auth_free(struct zk_auth *a);
 
 /* "user:" + base64(sha1(credentials)): ZooKeeper's DigestAuthenticationProvider
- * id for credentials "user:password". NULL on a malformed input or OOM;
- * caller frees. Pure. */
+ * id for credentials "user:password". NULL on a malformed input, OOM or
+ * no libcrypto (sha1.h); caller frees. */
 char *zk_auth_digest_id(const char *credentials);
 
 #endif

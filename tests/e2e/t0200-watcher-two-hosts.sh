@@ -31,9 +31,9 @@ sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 
 url=http://127.0.0.1:$lb/
 sd_wait_for "both hosts answer through haproxy" 30 sd_all_answer "$url" c1 c2
-# ZooKeeper only, no metrics: libcurl and libmicrohttpd (and the ~30
-# libraries behind them) are never loaded.
-for lib in libcurl libmicrohttpd libgnutls; do
+# ZooKeeper only, no metrics, no digest auth: libcurl, libmicrohttpd (and the ~30
+# libraries behind them) and libcrypto are never loaded.
+for lib in libcurl libmicrohttpd libgnutls libcrypto; do
 	if sd_maps_library watcher $lib; then sd_fail "a ZooKeeper-only watcher has $lib mapped"; fi
 done
 
@@ -65,7 +65,10 @@ haproxy -c -q -f "$SD_TMP/haproxy.cfg" || sd_fail "haproxy.cfg invalid"
 if grep -q "127.0.0.9" "$SD_TMP/haproxy.cfg"; then sd_fail "hostile znode reached haproxy.cfg"; fi
 
 # A burst: 100 registrations within a few milliseconds (every create sent
-# at once) make one write and one reload.
+# at once) are coalesced into a write and a reload or two, never one each.
+# The first listing ZooKeeper answers is applied at once; on a loaded machine
+# the creates still arriving come in a second listing (31 then 102 in one
+# run at load 11), and a listing that races the last creates can add a third.
 writes0=$(grep -c "wrote $SD_TMP/haproxy.cfg" "$SD_TMP/watcher.log" || true)
 reloads0=$(grep -c "reloaded haproxy (reload #" "$SD_TMP/watcher.log" || true)
 for i in $(seq 100); do
@@ -79,6 +82,6 @@ sd_wait_for "reloaded" 30 reloaded_once_more
 writes=$(($(grep -c "wrote $SD_TMP/haproxy.cfg" "$SD_TMP/watcher.log") - writes0))
 reloads=$(($(grep -c "reloaded haproxy (reload #" "$SD_TMP/watcher.log") - reloads0))
 sd_log "burst of 100: $writes write(s), $reloads reload(s); $(grep created "$SD_TMP/burst.log")"
-[ "$writes" = 1 ] && [ "$reloads" = 1 ] || sd_fail "a burst of 100 made $writes writes and $reloads reloads"
+[ "$writes" -ge 1 ] && [ "$writes" -le 3 ] && [ "$reloads" -le "$writes" ] || sd_fail "a burst of 100 made $writes writes and $reloads reloads"
 sd_kill burst TERM
 sd_log "ok"

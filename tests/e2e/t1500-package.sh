@@ -37,8 +37,8 @@ sd_log "package: $deb"
 # Depends: runtime libraries, never a -dev package.
 depends=$(dpkg-deb -f "$deb" Depends)
 sd_log "Depends: $depends"
-# libcurl4 and libmicrohttpd12 are dlopen'd: named by hand in debian/control
-for lib in libcurl4 libmicrohttpd12 libcjson1 libzookeeper-mt2; do
+# libcurl4, libmicrohttpd12 and libssl3 are dlopen'd: named by hand in debian/control
+for lib in libcurl4 libmicrohttpd12 libssl3 libcjson1 libzookeeper-mt2; do
 	grep -q "$lib" <<<"$depends" || sd_fail "Depends lacks $lib: $depends"
 done
 ! grep -q -- '-dev' <<<"$depends" || sd_fail "Depends names a -dev package: $depends"

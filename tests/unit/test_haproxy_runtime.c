@@ -85,7 +85,7 @@ static void run(struct fixture *f, int calls)
 {
     memset(&res, 0, sizeof res);
     expected_calls = calls;
-    uint64_t t = loop_timer(f->loop, 10000, on_deadline, NULL);
+    uint64_t t = loop_timer(f->loop, 60000, on_deadline, NULL);
     loop_run(f->loop);
     loop_timer_cancel(f->loop, t);
     assert_int_equal(res.calls, calls);
@@ -94,7 +94,7 @@ static void run(struct fixture *f, int calls)
 static void commands_run_in_order_and_are_judged(void **state)
 {
     struct fixture *f = *state;
-    struct haproxy_runtime *rt = haproxy_runtime_new(f->loop, f->sock, 5000);
+    struct haproxy_runtime *rt = haproxy_runtime_new(f->loop, f->sock, 30000);
     haproxy_runtime_send(rt, "show info", NULL, on_answer, NULL);
     haproxy_runtime_send(rt, "add server web/b 127.0.0.3:9 weight 5", "New server registered.",
                          on_answer, NULL);
@@ -226,7 +226,7 @@ static void a_big_batch_runs_in_groups(void **state)
     assert_int_equal(big_calls, 2 * N);
     assert_int_equal(big_failed, 0);
     expected_calls = 2;
-    t = loop_timer(f->loop, 10000, on_deadline, NULL);
+    t = loop_timer(f->loop, 60000, on_deadline, NULL);
     loop_run(f->loop);
     loop_timer_cancel(f->loop, t);
     assert_int_equal(res.calls, 2);
@@ -252,7 +252,7 @@ static void on_cancel_rest(void *arg, bool ok, const char *answer)
 static void cancel_inside_a_group(void **state)
 {
     struct fixture *f = *state;
-    cancel_rt = haproxy_runtime_new(f->loop, f->sock, 5000);
+    cancel_rt = haproxy_runtime_new(f->loop, f->sock, 30000);
     haproxy_runtime_send(cancel_rt, "set weight web/a 3", "", on_cancel_rest, NULL);
     haproxy_runtime_send(cancel_rt, "set weight web/a 4", "", on_answer, &cancel_tag);
     haproxy_runtime_send(cancel_rt, "set weight web/a 5", "", on_answer, NULL);

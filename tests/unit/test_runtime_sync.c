@@ -128,6 +128,20 @@ static struct render_model *model(struct fixture *f, struct backend_list *lists,
     return m;
 }
 
+/* A runtime_sync that adopted HAProxy without servers (lists, empty): ready. */
+static struct runtime_sync *adopted(struct fixture *f, struct done_log *d,
+                                    struct backend_list *lists)
+{
+    struct runtime_sync_opts o = {
+        .socket_path = f->sock, .drain_timeout_ms = 10000, .command_timeout_ms = 5000};
+    struct runtime_sync *rs = runtime_sync_new(f->loop, f->cfg, &o, on_done, d);
+    assert_non_null(rs);
+    runtime_sync_adopt(rs, model(f, lists, NULL)); /* HAProxy has no server: it matches */
+    run_until(f, d, 1);
+    assert_true(d->ok[0]);
+    return rs;
+}
+
 /* Its line of "show servers state", or "" when HAProxy has no such server. */
 static void server_state(struct fixture *f, const char *backend, const char *server, char *out,
                          size_t outlen)
@@ -162,15 +176,8 @@ static void changes_queue_behind_changes_in_flight(void **state)
 {
     struct fixture *f = *state;
     struct done_log d = {0};
-    struct runtime_sync_opts o = {
-        .socket_path = f->sock, .drain_timeout_ms = 10000, .command_timeout_ms = 5000};
-    struct runtime_sync *rs = runtime_sync_new(f->loop, f->cfg, &o, on_done, &d);
-    assert_non_null(rs);
-
     struct backend_list lists[2] = {{0}};
-    runtime_sync_adopt(rs, model(f, lists, NULL)); /* HAProxy has no server: it matches */
-    run_until(f, &d, 1);
-    assert_true(d.ok[0]);
+    struct runtime_sync *rs = adopted(f, &d, lists);
     assert_true(runtime_sync_ready(rs));
     assert_false(runtime_sync_busy(rs));
     const struct render_model *m0 = d.applied[0];
@@ -227,11 +234,53 @@ static void changes_queue_behind_changes_in_flight(void **state)
     backend_list_clear(&lists[1]);
 }
 
+/*
+ * What HAProxy runs becomes unknown (it restarted, or a write failed) while
+ * a change is in flight: the change ends as failed at once, so the caller
+ * reloads with the newest config. It used to run on and report success
+ * later, after the caller had reloaded with a newer config meanwhile: the
+ * file then followed that older change.
+ */
+static void invalidate_ends_the_changes_in_flight(void **state)
+{
+    struct fixture *f = *state;
+    struct done_log d = {0};
+    struct backend_list lists[2] = {{0}};
+    struct runtime_sync *rs = adopted(f, &d, lists);
+    struct render_model *base = render_model_share(d.applied[0]);
+
+    char why[400];
+    add(&lists[0], "a1", "127.0.0.2", 9001, NULL);
+    struct render_model *m1 = model(f, lists, base);
+    assert_int_equal(runtime_sync_apply(rs, &m1, why, sizeof why), RUNTIME_APPLYING);
+    assert_true(runtime_sync_busy(rs));
+
+    runtime_sync_invalidate(rs);
+    assert_int_equal(d.n, 2);
+    assert_false(d.ok[1]);
+    assert_false(runtime_sync_busy(rs));
+    assert_false(runtime_sync_ready(rs));
+
+    /* the commands already sent are answered: no word of them any more */
+    uint64_t t = loop_timer(f->loop, 500, on_deadline, f->loop);
+    d.want = 100;
+    d.loop = f->loop;
+    loop_run(f->loop);
+    loop_timer_cancel(f->loop, t);
+    assert_int_equal(d.n, 2);
+
+    render_model_free(base);
+    runtime_sync_free(rs);
+    backend_list_clear(&lists[0]);
+    backend_list_clear(&lists[1]);
+}
+
 int main(void)
 {
     log_set_level(LL_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(changes_queue_behind_changes_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(invalidate_ends_the_changes_in_flight, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -722,6 +722,11 @@ void runtime_sync_adopt(struct runtime_sync *rs, struct render_model *model)
 
 void runtime_sync_invalidate(struct runtime_sync *rs)
 {
+    /* Changes in flight were planned against what HAProxy had: they end as
+     * failed now, or they would report success later, after the caller may
+     * have reloaded with a newer config (the file would follow the older). */
+    bool ended = rs->segs != NULL;
+    changes_drop(rs);
     rs->state = RS_UNKNOWN;
     rs->adopting = false;
     rs->frame_vetted = false;
@@ -731,6 +736,9 @@ void runtime_sync_invalidate(struct runtime_sync *rs)
     haproxy_runtime_cancel(rs->rt, rs);
     render_model_free(rs->applied);
     rs->applied = NULL;
+    if (!ended) return;
+    rs->stats.fallbacks++;
+    if (rs->done) rs->done(rs->arg, false, "what haproxy runs is unknown now", NULL);
 }
 
 void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model)

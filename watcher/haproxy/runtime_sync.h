@@ -78,7 +78,8 @@ void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model);
  */
 void runtime_sync_adopt(struct runtime_sync *rs, struct render_model *model);
 
-/* What HAProxy has is unknown (a reload is coming, or it restarted). */
+/* What HAProxy has is unknown (a reload is coming, or it restarted). The
+ * changes in flight end: done reports them failed (the caller reloads). */
 void runtime_sync_invalidate(struct runtime_sync *rs);
 
 /* A SIGHUP put cfg (borrowed) in place of the config rs was made with.

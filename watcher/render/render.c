@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "render.h"
+#include "sha1.h"
 
 struct buf {
     char *s;
@@ -284,9 +283,9 @@ static void put_servers(struct buf *b, const struct render_server_list *servers)
 static char *cookie_value(const char *name, enum syn_cookie_value method)
 {
     if (method != SYN_COOKIE_HASH) return strdup(name);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    if (!EVP_Digest(name, strlen(name), md, &len, EVP_sha1(), NULL)) return NULL;
+    unsigned char md[SHA1_LEN];
+    unsigned len = SHA1_LEN;
+    if (sha1_digest(name, strlen(name), md) < 0) return NULL;
     char *hex = malloc(2 * len + 1);
     for (unsigned i = 0; hex && i < len; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
