@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deploy/image.sh [IMAGE]: build the registrator's container image with
 # `docker import`: the smartdock-registrator binary, the shared libraries ldd
-# says it needs (plus glibc's NSS modules for host names), and nothing else.
+# says it needs, the ones it loads on first use, glibc's NSS modules for host
+# names, and nothing else.
 # IMAGE defaults to smartdock/registrator:<version>. The last line printed
 # is the image name.
 #
@@ -50,6 +51,14 @@ copy_with_deps "$binary"
 # getaddrinfo loads these at run time; ldd cannot see them.
 libdir=$(dirname "$(ldd "$binary" | grep -o '/[^ ]*/libc\.so\.6')")
 copy_with_deps "$libdir"/libnss_files.so.2 "$libdir"/libnss_dns.so.2
+# The registrator dlopen's these on first use (common/curl_lib.h, mhd_lib.h,
+# sha1.c name the same sonames), so ldd of the binary does not list them:
+# libcurl for Docker, etcd and http checks, libmicrohttpd for metrics,
+# libcrypto for ZooKeeper digest auth.
+for soname in libcurl.so.4 libmicrohttpd.so.12 libcrypto.so.3; do
+	[ -e "$libdir/$soname" ] || { echo "image.sh: $soname not found in $libdir" >&2; exit 1; }
+	copy_with_deps "$libdir/$soname"
+done
 # etcd over https: the system's CA bundle, when there is one.
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
 	mkdir -p "$rootfs/etc/ssl/certs"
