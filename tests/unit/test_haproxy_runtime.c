@@ -53,20 +53,10 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     strcpy(f->dir, "/tmp/sd-rt-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->sock, sizeof f->sock, "%s/stats.sock", f->dir);
-    char cfg[128];
-    snprintf(cfg, sizeof cfg, "%s/h.cfg", f->dir);
-    FILE *fp = fopen(cfg, "w");
-    fprintf(fp,
-            "global\n\tstats socket %s mode 600 level admin\n"
-            "defaults\n\tmode http\n\ttimeout connect 1s\n\ttimeout client 1s\n"
-            "\ttimeout server 1s\nbackend web\n\tbalance roundrobin\n"
-            "\tserver a 127.0.0.2:9\n",
-            f->sock);
-    fclose(fp);
     f->loop = loop_new();
-    f->pid = haproxy_fixture_start(cfg, f->sock);
+    f->pid =
+        haproxy_fixture_start_with(f->dir, f->sock, sizeof f->sock,
+                                   "backend web\n\tbalance roundrobin\n\tserver a 127.0.0.2:9\n");
     the_loop = f->loop;
     *state = f;
     return f->pid > 0 ? 0 : -1;

@@ -68,18 +68,6 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
     strcpy(f->dir, "/tmp/sd-rs-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->sock, sizeof f->sock, "%s/stats.sock", f->dir);
-    char cfgpath[128];
-    snprintf(cfgpath, sizeof cfgpath, "%s/h.cfg", f->dir);
-    FILE *fp = fopen(cfgpath, "w");
-    fprintf(fp,
-            "global\n\tstats socket %s mode 600 level admin\n"
-            "defaults\n\tmode http\n\ttimeout connect 1s\n\ttimeout client 1s\n"
-            "\ttimeout server 1s\nbackend a\n\tbalance roundrobin\nbackend b\n"
-            "\tbalance roundrobin\n",
-            f->sock);
-    fclose(fp);
     char err[512] = "";
     const char *json = "{\"services\":{"
                        "\"a\":{\"discovery\":{\"method\":\"base\"},\"haproxy\":{\"port\":3001}},"
@@ -90,7 +78,9 @@ static int setup(void **state)
         return -1;
     }
     f->loop = loop_new();
-    f->pid = haproxy_fixture_start(cfgpath, f->sock);
+    f->pid = haproxy_fixture_start_with(
+        f->dir, f->sock, sizeof f->sock,
+        "backend a\n\tbalance roundrobin\nbackend b\n\tbalance roundrobin\n");
     *state = f;
     return f->pid > 0 ? 0 : -1;
 }
