@@ -2,7 +2,6 @@
 #include "curl_lib.h"
 
 #include "dl_lib.h"
-#include "log.h"
 
 #include <stdio.h>
 
@@ -42,33 +41,19 @@ bool curl_lib_loaded(void)
     return dl_lib_loaded(&libcurl);
 }
 
-/* Loads libcurl, logging why not the first time it cannot. Only the loop
- * thread calls the entry points, so the flag needs no lock. */
-static int load_or_log(void)
-{
-    static bool logged;
-    char err[512];
-    if (curl_lib_load(err, sizeof err) == 0) return 0;
-    if (!logged) {
-        logged = true;
-        log_error("%s", err);
-    }
-    return -1;
-}
-
 CURL *curl_lib_easy_init(void)
 {
-    return load_or_log() == 0 ? curl_lib_table.curl_easy_init() : NULL;
+    return dl_lib_require(&libcurl) == 0 ? curl_lib_table.curl_easy_init() : NULL;
 }
 
 struct curl_slist *curl_lib_slist_append(struct curl_slist *list, const char *s)
 {
-    return load_or_log() == 0 ? curl_lib_table.curl_slist_append(list, s) : NULL;
+    return dl_lib_require(&libcurl) == 0 ? curl_lib_table.curl_slist_append(list, s) : NULL;
 }
 
 CURLcode curl_lib_global_init(long flags)
 {
-    if (load_or_log() < 0) return CURLE_FAILED_INIT;
+    if (dl_lib_require(&libcurl) < 0) return CURLE_FAILED_INIT;
     return curl_lib_table.curl_global_init(flags);
 }
 

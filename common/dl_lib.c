@@ -1,5 +1,7 @@
 #include "dl_lib.h"
 
+#include "log.h"
+
 #include <dlfcn.h>
 #include <stdio.h>
 
@@ -41,6 +43,17 @@ int dl_lib_load(struct dl_lib *lib, char *err, size_t errlen)
     pthread_mutex_unlock(&lib->lock);
     if (state < 0 && err && errlen) snprintf(err, errlen, "%s", lib->err);
     return state > 0 ? 0 : -1;
+}
+
+int dl_lib_require(struct dl_lib *lib)
+{
+    if (dl_lib_load(lib, NULL, 0) == 0) return 0;
+    pthread_mutex_lock(&lib->lock);
+    bool first = !lib->logged;
+    lib->logged = true;
+    pthread_mutex_unlock(&lib->lock);
+    if (first) log_error("%s", lib->err); /* err is final once loading failed */
+    return -1;
 }
 
 int dl_lib_loaded(struct dl_lib *lib)

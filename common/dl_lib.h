@@ -2,13 +2,14 @@
  * Optional shared libraries, opened at run time on first use (as systemd
  * treats its optional dependencies): a daemon that never needs libcurl or
  * libmicrohttpd never maps them, nor the dozens of libraries they pull in.
- * curl_lib.h and mhd_lib.h are the users; each describes its library in a
+ * curl_lib.c, mhd_lib.c and sha1.c are the users; each describes its library in a
  * static struct dl_lib with the table of function pointers to fill.
  */
 #ifndef SMARTDOCK_DL_LIB_H
 #define SMARTDOCK_DL_LIB_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One function to resolve: its name and where its address goes. */
@@ -29,6 +30,7 @@ struct dl_lib {
     pthread_mutex_t lock;
     int state; /* 0 not tried, 1 loaded, -1 failed (for good) */
     char err[512];
+    bool logged; /* dl_lib_require logged err */
 };
 #define DL_LIB_PRIVATE_INIT .lock = PTHREAD_MUTEX_INITIALIZER
 
@@ -37,6 +39,10 @@ struct dl_lib {
  * with err naming the library, the reason and what needs it, the same
  * answer every time (err may be NULL). */
 int dl_lib_load(struct dl_lib *lib, char *err, size_t errlen);
+/* dl_lib_load for a caller that has no error to hand back (an entry point
+ * that returns NULL, as the library itself would when out of memory): the
+ * first failure is logged, naming the library, and later ones are not. */
+int dl_lib_require(struct dl_lib *lib);
 /* Whether an earlier dl_lib_load succeeded. */
 int dl_lib_loaded(struct dl_lib *lib);
 

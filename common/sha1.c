@@ -1,10 +1,8 @@
 #include "sha1.h"
 
 #include "dl_lib.h"
-#include "log.h"
 
 #include <openssl/evp.h>
-#include <stdbool.h>
 
 static struct {
     __typeof__(EVP_Digest) *EVP_Digest;
@@ -31,13 +29,7 @@ int sha1_load(char *err, size_t errlen)
 
 int sha1_digest(const void *data, size_t len, unsigned char out[SHA1_LEN])
 {
-    static bool logged; /* a lost race only logs twice */
-    char err[512];
-    if (sha1_load(err, sizeof err) < 0) {
-        if (!logged) log_error("%s", err);
-        logged = true;
-        return -1;
-    }
+    if (dl_lib_require(&libcrypto) < 0) return -1;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     if (!crypto.EVP_Digest(data, len, md, &mdlen, crypto.EVP_sha1(), NULL) || mdlen != SHA1_LEN)

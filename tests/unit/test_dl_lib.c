@@ -34,6 +34,24 @@ static void a_missing_library_is_named_with_what_needs_it(void **state)
     assert_null(some_function);
 }
 
+/* For entry points that cannot hand an error back: -1 every time, the
+ * library loaded never. */
+static void require_reports_a_missing_library_every_time(void **state)
+{
+    (void)state;
+    struct dl_lib lib = {
+        .soname = "libsmartdock-absent.so.0",
+        .needed_for = "the test needs it",
+        .symbols = one_symbol,
+        .nsymbols = 1,
+        DL_LIB_PRIVATE_INIT,
+    };
+    assert_int_equal(dl_lib_require(&lib), -1);
+    assert_true(lib.logged);
+    assert_int_equal(dl_lib_require(&lib), -1);
+    assert_false(dl_lib_loaded(&lib));
+}
+
 static void a_missing_symbol_is_named(void **state)
 {
     (void)state;
@@ -65,6 +83,8 @@ static void a_present_library_fills_the_table(void **state)
         DL_LIB_PRIVATE_INIT,
     };
     assert_int_equal(dl_lib_load(&lib, NULL, 0), 0);
+    assert_int_equal(dl_lib_require(&lib), 0);
+    assert_false(lib.logged);
     assert_true(dl_lib_loaded(&lib));
     assert_non_null(some_function);
 }
@@ -73,6 +93,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_missing_library_is_named_with_what_needs_it),
+        cmocka_unit_test(require_reports_a_missing_library_every_time),
         cmocka_unit_test(a_missing_symbol_is_named),
         cmocka_unit_test(a_present_library_fills_the_table),
     };
