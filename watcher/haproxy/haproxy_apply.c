@@ -521,6 +521,16 @@ const char *haproxy_apply_rejected_output(const struct haproxy_apply *a)
     return a->rejected ? a->rejected_output : NULL;
 }
 
+/* Sets the running child's nice value to ours plus extra (at most 19). 0, or
+ * -1 (lowering it again needs CAP_SYS_NICE). */
+static int renice_child(const struct haproxy_apply *a, int extra)
+{
+    errno = 0;
+    int ours = getpriority(PRIO_PROCESS, 0);
+    if (errno != 0) return -1;
+    return setpriority(PRIO_PROCESS, (id_t)a->child.pid, ours + extra < 19 ? ours + extra : 19);
+}
+
 static void on_write_step(void *arg)
 {
     struct haproxy_apply *a = arg;
@@ -558,15 +568,10 @@ static void on_write_step(void *arg)
          * coming: HAProxy, the registry and the watcher applying them go
          * first on a busy machine. Once they pause, the check is the last
          * step of the change (niced at load 9 it took 2.5 s). */
-        if (!a->attempt_reload && loop_now_ms() < a->last_request_ms + a->quiet_ms) {
-            errno = 0;
-            int ours = getpriority(PRIO_PROCESS, 0);
-            if (errno == 0 &&
-                setpriority(PRIO_PROCESS, (id_t)a->child.pid,
-                            ours + FOLLOW_CHECK_NICE < 19 ? ours + FOLLOW_CHECK_NICE : 19) == 0) {
-                a->check_niced = true;
-                a->unnice_timer = loop_timer(a->loop, a->quiet_ms, on_unnice_due, a);
-            }
+        if (!a->attempt_reload && loop_now_ms() < a->last_request_ms + a->quiet_ms &&
+            renice_child(a, FOLLOW_CHECK_NICE) == 0) {
+            a->check_niced = true;
+            a->unnice_timer = loop_timer(a->loop, a->quiet_ms, on_unnice_due, a);
         }
         return;
     }
@@ -602,9 +607,7 @@ static void on_unnice_due(void *arg)
             loop_timer(a->loop, a->last_request_ms + a->quiet_ms - now, on_unnice_due, a);
         return;
     }
-    errno = 0;
-    int ours = getpriority(PRIO_PROCESS, 0);
-    if (errno == 0 && setpriority(PRIO_PROCESS, (id_t)a->child.pid, ours) == 0)
+    if (renice_child(a, 0) == 0)
         log_debug("changes paused: the follow-up check (pid %ld) runs at our priority now",
                   (long)a->child.pid);
     a->check_niced = false;
