@@ -742,6 +742,14 @@ sd_hello_bin() {
 	echo "$out"
 }
 
+# sd_hello_start NAME ADDR PORT: the hello server (no container) answering as
+# NAME on ADDR:PORT, as background process NAME; returns once it listens.
+sd_hello_start() {
+	local name=$1 addr=$2 port=$3
+	sd_bg "$name" "$(sd_hello_bin)" "$addr" "$port" "$name"
+	sd_wait_for "$name listening" 30 sd_port_open "$addr" "$port"
+}
+
 # sd_image NAME: import smartdock/hello:latest into dockerd NAME (once): a
 # busybox rootfs (/bin/sh and friends) plus /bin/hello.
 #   sd_docker d1 run -d --network host smartdock/hello /bin/hello 127.0.0.2 8080 c1

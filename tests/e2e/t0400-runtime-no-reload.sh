@@ -68,8 +68,7 @@ if grep -q "server 127.0.0.2_${app}_" "$SD_TMP/haproxy.cfg"; then sd_fail "hapro
 no_reload "remove"
 
 # Weight: a registration written straight into ZooKeeper, then re-weighted.
-sd_bg hw "$(sd_hello_bin)" 127.0.0.5 "$wport" hw
-sd_wait_for "hw listening" 30 sd_port_open 127.0.0.5 "$wport"
+sd_hello_start hw 127.0.0.5 "$wport"
 sd_zkctl create /smartdock/services/web/hw_ "{\"host\":\"127.0.0.5\",\"port\":$wport,\"name\":\"hw\",\"weight\":10}" sequential >/dev/null
 sd_wait_for "hw added with weight 10" 30 sd_hap_has_server "$sock" web "^hw_127\.0\.0\.5:$wport 127\.0\.0\.5:$wport 0 10$"
 first=$(sd_zkctl ls /smartdock/services/web | grep '^hw_')

@@ -15,10 +15,8 @@ lb_web=$(sd_free_port)
 lb_api=$(sd_free_port)
 sock=$SD_TMP/haproxy.sock
 master_sock=$SD_TMP/haproxy/master.sock
-sd_bg w1 "$(sd_hello_bin)" 127.0.0.5 "$p1" w1
-sd_bg w2 "$(sd_hello_bin)" 127.0.0.6 "$p2" w2
-sd_wait_for "w1 listening" 30 sd_port_open 127.0.0.5 "$p1"
-sd_wait_for "w2 listening" 30 sd_port_open 127.0.0.6 "$p2"
+sd_hello_start w1 127.0.0.5 "$p1"
+sd_hello_start w2 127.0.0.6 "$p2"
 sd_zkctl mkdirs /smartdock/services/web >/dev/null
 sd_zkctl mkdirs /smartdock/services/api >/dev/null
 register() { # register ADDRESS PORT NAME

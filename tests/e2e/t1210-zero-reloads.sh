@@ -19,8 +19,7 @@ lb=$(sd_free_port)
 lb2=$(sd_free_port)
 sock=$SD_TMP/haproxy.sock
 master_sock=$SD_TMP/haproxy/master.sock
-sd_bg hw "$(sd_hello_bin)" 127.0.0.5 "$app" hw
-sd_wait_for "hw listening" 30 sd_port_open 127.0.0.5 "$app"
+sd_hello_start hw 127.0.0.5 "$app"
 sd_zkctl mkdirs /smartdock/services/web >/dev/null
 sd_zkctl mkdirs /smartdock/services/empty >/dev/null
 znode() { # znode: registers hw, prints its path
@@ -95,8 +94,7 @@ no_reload "the end"
 
 # A second server whose name sorts first: it gets id 2 beside hw's 1, where a
 # fresh assignment would give it 1. The restart below must keep both.
-sd_bg aa "$(sd_hello_bin)" 127.0.0.6 "$app" aa
-sd_wait_for "aa listening" 30 sd_port_open 127.0.0.6 "$app"
+sd_hello_start aa 127.0.0.6 "$app"
 sd_zkctl create /smartdock/services/web/aa_ "{\"host\":\"127.0.0.6\",\"port\":$app,\"name\":\"aa\"}" sequential >/dev/null
 sd_wait_for "hw and aa answer" 30 sd_all_answer "$url" hw aa
 ids() { sd_hap_cli "$sock" "show servers state web" | awk 'NF > 10 && $1 !~ /^#/ { print $4, $3 }' | sort; }
