@@ -846,9 +846,15 @@ static void on_applied(void *arg, bool ok, bool reloaded)
         /* HAProxy runs something else than we were told: reload next time. */
         clear_pending(w);
         runtime_sync_invalidate(w->rs);
-    } else if (w->rs && reloaded && w->pending_model && haproxy_apply_idle(w->apply)) {
-        runtime_sync_reloaded(w->rs, w->pending_model);
-        w->pending_model = NULL;
+    } else if (w->rs && reloaded) {
+        /* Every reload is confirmed, since the next waits for it; its servers
+         * are known only when no newer text is on its way. */
+        bool known = w->pending_model && haproxy_apply_idle(w->apply);
+        struct render_model *model = known ? render_model_share(w->pending_model) : NULL;
+        /* pending_model stays: a reload that did not take effect is sent
+         * again (on_reload_confirmed) for the same text. Every other reload
+         * comes from submit_reload, which replaces it. */
+        runtime_sync_reloaded(w->rs, model);
     }
     if (w->managed && ok) haproxy_managed_ensure_running(w->managed);
     if (ok && haproxy_apply_idle(w->apply)) {
@@ -907,6 +913,14 @@ static int managed_setup(struct watcher *w)
     return w->managed ? 0 : -1;
 }
 
+/* Whether the last reload took effect: the next one may go now, or it is
+ * sent again. */
+static void on_reload_confirmed(void *arg, bool took)
+{
+    struct watcher *w = arg;
+    haproxy_apply_reload_confirmed(w->apply, took);
+}
+
 /* The runtime API needs a socket, and a reload to fall back on. */
 static void runtime_setup(struct watcher *w)
 {
@@ -923,9 +937,12 @@ static void runtime_setup(struct watcher *w)
             log_info("runtime API off (%s): every server change reloads haproxy", off);
         return;
     }
-    struct runtime_sync_opts ro = {h->socket_files.v[0], (unsigned)h->drain_timeout_ms,
-                                   RUNTIME_COMMAND_MS};
+    struct runtime_sync_opts ro = {.socket_path = h->socket_files.v[0],
+                                   .drain_timeout_ms = (unsigned)h->drain_timeout_ms,
+                                   .command_timeout_ms = RUNTIME_COMMAND_MS,
+                                   .confirmed = on_reload_confirmed};
     w->rs = runtime_sync_new(w->loop, w->cfg, &ro, on_runtime_done, w);
+    if (w->rs) haproxy_apply_set_confirm_reloads(w->apply, true);
     if (w->rs)
         log_info("runtime API on via %s: server changes apply without a reload once haproxy "
                  "runs our config; drain_timeout_ms %d",

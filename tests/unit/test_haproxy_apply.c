@@ -479,6 +479,48 @@ static void failing_reload_reports_and_retries_on_next_submit(void **state)
 
 /* A reload that fails once (systemd busy, say) is retried on its own, with
  * no new change to trigger it. */
+/*
+ * With confirmation on, a reload waits until the one before it is known to
+ * have taken effect: a USR2 that reached HAProxy 2.6's master while it was
+ * still reloading was lost, and the watcher took the process of the reload
+ * before for the new one. A reload that did not take is sent again.
+ */
+static void reload_waits_until_the_last_one_is_confirmed(void **state)
+{
+    struct h *h = *state;
+    h->opts.do_checks = false;
+    start(h);
+    haproxy_apply_set_confirm_reloads(h->a, true);
+    char *one = valid_cfg(1), *two = valid_cfg(2);
+    haproxy_apply_submit(h->a, one, true);
+    run_until(h, 1, false);
+    assert_true(h->reloaded);
+
+    haproxy_apply_submit(h->a, two, true);
+    run_until(h, 2, false);
+    assert_true(h->ok); /* written; its reload waits */
+    assert_false(h->reloaded);
+    assert_file_eq(h->target, two);
+    run_quiet(h, 300);
+    assert_int_equal(count_lines(h->countfile), 1);
+    assert_false(haproxy_apply_idle(h->a));
+
+    haproxy_apply_reload_confirmed(h->a, true);
+    run_until(h, 3, false);
+    assert_true(h->reloaded);
+    assert_int_equal(count_lines(h->countfile), 2);
+
+    haproxy_apply_reload_confirmed(h->a, false); /* it did not take */
+    run_until(h, 4, true);                       /* after the backoff's second */
+    assert_true(h->ok);
+    assert_true(h->reloaded);
+    assert_int_equal(haproxy_apply_reload_count(h->a), 3);
+    assert_int_equal(count_lines(h->countfile), 3);
+    assert_int_equal(haproxy_apply_write_count(h->a), 2);
+    free(one);
+    free(two);
+}
+
 static void failed_reload_is_retried_on_a_timer(void **state)
 {
     struct h *h = *state;
@@ -645,6 +687,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(failing_reload_reports_and_retries_on_next_submit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(failed_reload_is_retried_on_a_timer, setup, teardown),
+        cmocka_unit_test_setup_teardown(reload_waits_until_the_last_one_is_confirmed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(check_command_sees_candidate, setup, teardown),
         cmocka_unit_test_setup_teardown(children_inherit_no_fds, setup, teardown),
         cmocka_unit_test_setup_teardown(children_start_clean, setup, teardown),

@@ -36,7 +36,17 @@ struct done_log {
     const struct render_model *applied[MAX_DONE];
     int want;
     struct loop *loop;
+    int confirmed; /* confirmations ended */
+    bool took;     /* the last one's verdict */
 };
+
+static void on_confirmed(void *arg, bool took)
+{
+    struct done_log *d = arg;
+    d->confirmed++;
+    d->took = took;
+    loop_stop(d->loop);
+}
 
 static void on_done(void *arg, bool ok, const char *why, const struct render_model *applied)
 {
@@ -119,17 +129,40 @@ static struct render_model *model(struct fixture *f, struct backend_list *lists,
 }
 
 /* A runtime_sync that adopted HAProxy without servers (lists, empty): ready. */
-static struct runtime_sync *adopted(struct fixture *f, struct done_log *d,
-                                    struct backend_list *lists)
+static struct runtime_sync *adopted_confirming_in(struct fixture *f, struct done_log *d,
+                                                  struct backend_list *lists,
+                                                  unsigned confirm_timeout_ms)
 {
-    struct runtime_sync_opts o = {
-        .socket_path = f->sock, .drain_timeout_ms = 10000, .command_timeout_ms = 5000};
+    struct runtime_sync_opts o = {.socket_path = f->sock,
+                                  .drain_timeout_ms = 10000,
+                                  .command_timeout_ms = 5000,
+                                  .confirm_timeout_ms = confirm_timeout_ms,
+                                  .confirmed = on_confirmed};
     struct runtime_sync *rs = runtime_sync_new(f->loop, f->cfg, &o, on_done, d);
     assert_non_null(rs);
     runtime_sync_adopt(rs, model(f, lists, NULL)); /* HAProxy has no server: it matches */
     run_until(f, d, 1);
     assert_true(d->ok[0]);
     return rs;
+}
+
+static struct runtime_sync *adopted(struct fixture *f, struct done_log *d,
+                                    struct backend_list *lists)
+{
+    return adopted_confirming_in(f, d, lists, 0);
+}
+
+/* Runs the loop until a confirmation ends, or fails after 30 s. */
+static void run_until_confirmed(struct fixture *f, struct done_log *d, int confirmed)
+{
+    d->loop = f->loop;
+    d->want = 100;
+    uint64_t end = loop_now_ms() + 30000;
+    uint64_t t = loop_timer(f->loop, 30000, on_deadline, f->loop);
+    while (d->confirmed < confirmed && loop_now_ms() < end)
+        loop_run(f->loop);
+    loop_timer_cancel(f->loop, t);
+    assert_int_equal(d->confirmed, confirmed);
 }
 
 /* Its line of "show servers state", or "" when HAProxy has no such server. */
@@ -265,12 +298,64 @@ static void invalidate_ends_the_changes_in_flight(void **state)
     backend_list_clear(&lists[1]);
 }
 
+/*
+ * A reload after which the process from before still answers did not take
+ * effect, and the caller is told so, also when what HAProxy runs was made
+ * unknown meanwhile (the watcher submits a newer config at once). HAProxy
+ * 2.6's master lost a USR2 that came while it was still reloading; the
+ * watcher then took the process of the reload before for the new one and
+ * never put the newest config into effect.
+ */
+static void a_reload_that_did_not_take_is_told(void **state)
+{
+    struct fixture *f = *state;
+    struct done_log d = {0};
+    struct backend_list lists[2] = {{0}};
+    struct runtime_sync *rs = adopted_confirming_in(f, &d, lists, 300);
+    add(&lists[0], "a1", "127.0.0.2", 9001, NULL);
+    runtime_sync_reloaded(rs, model(f, lists, d.applied[0])); /* no reload happens */
+    assert_true(runtime_sync_confirming(rs));
+    runtime_sync_invalidate(rs);
+    assert_true(runtime_sync_confirming(rs));
+    run_until_confirmed(f, &d, 1);
+    assert_false(d.took);
+    assert_false(runtime_sync_confirming(rs));
+    assert_false(runtime_sync_ready(rs));
+    runtime_sync_free(rs);
+    backend_list_clear(&lists[0]);
+}
+
+/* Another process answering on the socket confirms the reload: ready. */
+static void a_new_process_confirms_the_reload(void **state)
+{
+    struct fixture *f = *state;
+    struct done_log d = {0};
+    struct backend_list lists[2] = {{0}};
+    struct runtime_sync *rs = adopted_confirming_in(f, &d, lists, 20000);
+    add(&lists[0], "a1", "127.0.0.2", 9001, NULL);
+    runtime_sync_reloaded(rs, model(f, lists, d.applied[0]));
+    /* a second HAProxy on the same config takes the socket over */
+    char cfg_path[160];
+    snprintf(cfg_path, sizeof cfg_path, "%s/h.cfg", f->dir);
+    pid_t second = haproxy_fixture_start(cfg_path, f->sock);
+    assert_true(second > 0);
+    run_until_confirmed(f, &d, 1);
+    kill(second, SIGTERM);
+    waitpid(second, NULL, 0);
+    assert_true(d.took);
+    assert_true(runtime_sync_ready(rs));
+    runtime_sync_free(rs);
+    backend_list_clear(&lists[0]);
+}
+
 int main(void)
 {
     log_set_level(LL_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(changes_queue_behind_changes_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(invalidate_ends_the_changes_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_reload_that_did_not_take_is_told, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_new_process_confirms_the_reload, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

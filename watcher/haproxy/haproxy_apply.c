@@ -84,6 +84,8 @@ struct haproxy_apply {
     bool attempt_reload;
     bool reload_owed;   /* the target changed but haproxy was not reloaded yet */
     bool reload_failed; /* the last reload failed: retried on a timer or the next submit */
+    bool confirm_reloads;  /* haproxy_apply_set_confirm_reloads */
+    bool awaiting_confirm; /* a reload ran; no other until it is confirmed */
     uint64_t retry_timer;
     struct backoff retry_backoff; /* after a failed reload: 1 s doubling to 60 s */
     uint64_t reload_timer, step_timer, follow_timer;
@@ -374,20 +376,26 @@ static void on_retry_timer(void *arg)
     pump(a);
 }
 
+/* HAProxy runs the previous config: try again on a backoff timer, never
+ * sooner than restart_interval, and at the next change. The delay (ms). */
+static uint64_t retry_later(struct haproxy_apply *a)
+{
+    uint64_t delay_ms = backoff_next(&a->retry_backoff);
+    if (delay_ms < a->interval_ms) delay_ms = a->interval_ms;
+    a->reload_failed = true;
+    if (!a->retry_timer) a->retry_timer = loop_timer(a->loop, delay_ms, on_retry_timer, a);
+    return delay_ms;
+}
+
 static void reload_done(struct haproxy_apply *a, bool ok)
 {
     char why[64];
     if (!ok) {
-        /* HAProxy runs the previous config: try again on a backoff timer,
-         * never sooner than restart_interval, and at the next change. */
-        uint64_t delay_ms = backoff_next(&a->retry_backoff);
-        if (delay_ms < a->interval_ms) delay_ms = a->interval_ms;
+        uint64_t delay_ms = retry_later(a);
         log_error("haproxy reload failed (%s); HAProxy runs the previous config; retrying in "
                   "%" PRIu64 " ms",
                   status_text(&a->child, why, sizeof why), delay_ms);
         log_output(&a->child, LL_ERROR, LINES_ALL);
-        a->reload_failed = true;
-        if (!a->retry_timer) a->retry_timer = loop_timer(a->loop, delay_ms, on_retry_timer, a);
         finish(a, false, false);
         return;
     }
@@ -395,6 +403,7 @@ static void reload_done(struct haproxy_apply *a, bool ok)
     if (a->retry_timer) loop_timer_cancel(a->loop, a->retry_timer);
     a->retry_timer = 0;
     a->reload_owed = false;
+    a->awaiting_confirm = a->confirm_reloads;
     a->reloads++;
     log_info("reloaded haproxy (reload #%u)", a->reloads);
     log_output(&a->child, LL_INFO, LINES_ALL);
@@ -413,6 +422,10 @@ static void on_reload_timer(void *arg)
 static bool reload_now(struct haproxy_apply *a)
 {
     if (!a->reload_owed || a->reload_failed || a->reload_timer) return false;
+    if (a->awaiting_confirm) {
+        log_debug("reload waits until the last one is seen to have taken effect");
+        return false;
+    }
     uint64_t now = loop_now_ms();
     if (a->reloaded_once && now < a->last_reload_ms + a->reload_gap_ms) {
         uint64_t wait = a->last_reload_ms + a->reload_gap_ms - now;
@@ -671,6 +684,27 @@ static void pump(struct haproxy_apply *a)
     }
 }
 
+void haproxy_apply_set_confirm_reloads(struct haproxy_apply *a, bool on)
+{
+    a->confirm_reloads = on;
+    if (!on) haproxy_apply_reload_confirmed(a, true);
+}
+
+void haproxy_apply_reload_confirmed(struct haproxy_apply *a, bool took)
+{
+    if (took && !a->awaiting_confirm) return;
+    a->awaiting_confirm = false;
+    if (!took) {
+        a->reload_owed = true;
+        uint64_t delay_ms = retry_later(a);
+        log_error("haproxy did not take reload #%u; HAProxy runs the previous config; reloading "
+                  "again in %" PRIu64 " ms",
+                  a->reloads, delay_ms);
+        return;
+    }
+    pump(a);
+}
+
 void haproxy_apply_follow(struct haproxy_apply *a, haproxy_text_fn *fn, void *arg)
 {
     a->reload_failed = false;
@@ -815,7 +849,8 @@ unsigned haproxy_apply_write_count(const struct haproxy_apply *a)
 
 bool haproxy_apply_idle(const struct haproxy_apply *a)
 {
-    return a->phase == PH_IDLE && !a->wanted && !a->follow_owed && !a->reload_timer;
+    return a->phase == PH_IDLE && !a->wanted && !a->follow_owed && !a->reload_timer &&
+           !(a->reload_owed && a->awaiting_confirm);
 }
 
 bool haproxy_apply_child_running(const struct haproxy_apply *a)

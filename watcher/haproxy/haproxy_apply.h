@@ -50,6 +50,19 @@ void haproxy_apply_free(struct haproxy_apply *a);
  * applied another way (runtime API) and only the file must follow. */
 void haproxy_apply_submit(struct haproxy_apply *a, const char *cfg_text, bool need_reload);
 
+/*
+ * On: after each reload, no other starts until haproxy_apply_reload_confirmed
+ * says whether it took effect (the caller watches which process answers on
+ * the stats socket). A reload sent while HAProxy 2.6's master is still
+ * reloading can be lost, and the next one would then be judged by the
+ * process the lost one should have replaced. Off releases a waiting reload.
+ */
+void haproxy_apply_set_confirm_reloads(struct haproxy_apply *a, bool on);
+/* The last reload took effect (an owed reload may start; no-op when none
+ * was waiting), or did not: HAProxy runs an older config than the file, so
+ * reload again, on the backoff of a failed reload. */
+void haproxy_apply_reload_confirmed(struct haproxy_apply *a, bool took);
+
 /* Prints the text the file must follow; malloc'd (taken over), NULL when out
  * of memory. */
 typedef char *haproxy_text_fn(void *arg);

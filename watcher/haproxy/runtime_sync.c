@@ -14,7 +14,7 @@
 #define DEL_TRIES 20 /* "still has connections" (idle ones) this many times: then slower */
 #define DEL_SLOW_RETRY_MS 1000 /* idle connections go within pool-purge-delay (5 s) */
 #define CONFIRM_POLL_MS 100
-#define CONFIRM_MS 10000
+#define CONFIRM_MS 10000 /* default confirm_timeout_ms */
 
 enum state { RS_UNKNOWN, RS_CONFIRMING, RS_READY };
 enum drain_phase { DRAIN_WAIT, DRAIN_FINAL };
@@ -77,8 +77,19 @@ struct runtime_sync {
     enum state state;
     struct render_model *applied; /* the config HAProxy runs; its servers are in rotation */
     bool *adds_refused;           /* per service: "add server" refused (static balance) */
-    long known_pid, pid_before;
-    uint64_t confirm_deadline, confirm_timer;
+    long known_pid; /* the process last seen answering; 0: none yet */
+    /* Whether the last reload took effect: the stats socket answers from
+     * another process than before it. Its commands have their own arg, so
+     * that ending what is known of the servers (invalidate) keeps it going. */
+    struct confirm {
+        struct runtime_sync *rs;
+        bool active;
+        bool told; /* the caller knows: no answer came, so nothing to tell */
+        long pid_before;
+        uint64_t deadline, timer;
+    } confirm;
+    unsigned confirm_timeout_ms;
+    runtime_sync_confirmed_fn *confirmed;
     struct drain *drains;
 
     /* the changes in flight, oldest first */
@@ -271,39 +282,65 @@ static void drains_drop_all(struct runtime_sync *rs)
 
 static void confirm_send(void *arg);
 
+/* Tells the caller, unless it was told "took" already (no answer came). */
+static void confirm_tell(struct runtime_sync *rs, bool took)
+{
+    if (took && rs->confirm.told) return;
+    rs->confirm.told = true;
+    if (rs->confirmed) rs->confirmed(rs->arg, took);
+}
+
 static void on_info(void *arg, bool ok, const char *answer)
 {
-    struct runtime_sync *rs = arg;
+    struct confirm *c = arg;
+    struct runtime_sync *rs = c->rs;
     rs->stats.commands++;
     long pid = ok ? haproxy_answer_pid(answer) : 0;
-    if (rs->state != RS_CONFIRMING) {
-        if (pid > 0 && rs->state == RS_UNKNOWN && !rs->known_pid) rs->known_pid = pid;
+    if (!c->active) { /* runtime_sync_new's question */
+        if (pid > 0 && !rs->known_pid) rs->known_pid = pid;
         return;
     }
-    if (pid > 0 && pid != rs->pid_before) {
+    if (pid > 0 && pid != c->pid_before) {
         rs->known_pid = pid;
-        rs->state = RS_READY;
-        log_info("runtime: stats socket %s answers from haproxy pid %ld; server changes go "
-                 "through the runtime API",
-                 haproxy_runtime_path(rs->rt), pid);
+        if (rs->state == RS_CONFIRMING) {
+            rs->state = RS_READY;
+            log_info("runtime: stats socket %s answers from haproxy pid %ld; server changes go "
+                     "through the runtime API",
+                     haproxy_runtime_path(rs->rt), pid);
+        } else {
+            log_debug("runtime: stats socket %s answers from haproxy pid %ld",
+                      haproxy_runtime_path(rs->rt), pid);
+        }
+        c->active = false;
+        confirm_tell(rs, true);
         return;
     }
-    if (loop_now_ms() >= rs->confirm_deadline) {
-        log_warn("runtime: no answer from the reloaded haproxy on %s (%s); changes go through "
-                 "reloads",
-                 haproxy_runtime_path(rs->rt), pid > 0 ? "still the old process" : answer);
-        runtime_sync_invalidate(rs);
+    /* A broken socket must not hold every reload back for the whole wait. */
+    if (pid <= 0) confirm_tell(rs, true);
+    if (loop_now_ms() >= c->deadline) {
+        bool old = pid > 0; /* the process from before the reload still answers */
+        if (old)
+            log_error("runtime: haproxy pid %ld still answers on %s %u ms after the reload: the "
+                      "reload did not take effect",
+                      pid, haproxy_runtime_path(rs->rt), rs->confirm_timeout_ms);
+        else
+            log_warn("runtime: no answer from the reloaded haproxy on %s (%s); changes go "
+                     "through reloads",
+                     haproxy_runtime_path(rs->rt), answer);
+        if (rs->state == RS_CONFIRMING) runtime_sync_invalidate(rs);
+        c->active = false;
+        confirm_tell(rs, !old);
         return;
     }
-    rs->confirm_timer = loop_timer(rs->loop, CONFIRM_POLL_MS, confirm_send, rs);
+    c->timer = loop_timer(rs->loop, CONFIRM_POLL_MS, confirm_send, c);
 }
 
 static void confirm_send(void *arg)
 {
-    struct runtime_sync *rs = arg;
-    rs->confirm_timer = 0;
-    if (haproxy_runtime_send(rs->rt, "show info", NULL, on_info, rs) < 0)
-        rs->confirm_timer = loop_timer(rs->loop, CONFIRM_POLL_MS, confirm_send, rs);
+    struct confirm *c = arg;
+    c->timer = 0;
+    if (haproxy_runtime_send(c->rs->rt, "show info", NULL, on_info, c) < 0)
+        c->timer = loop_timer(c->rs->loop, CONFIRM_POLL_MS, confirm_send, c);
 }
 
 /* ---- changes in flight ---- */
@@ -731,8 +768,6 @@ void runtime_sync_invalidate(struct runtime_sync *rs)
     rs->adopting = false;
     rs->frame_vetted = false;
     drains_drop_all(rs);
-    if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
-    rs->confirm_timer = 0;
     haproxy_runtime_cancel(rs->rt, rs);
     render_model_free(rs->applied);
     rs->applied = NULL;
@@ -748,10 +783,19 @@ void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model)
     changes_drop(rs);
     runtime_sync_invalidate(rs);
     rs->applied = model;
-    rs->pid_before = rs->known_pid;
-    rs->state = RS_CONFIRMING;
-    rs->confirm_deadline = loop_now_ms() + CONFIRM_MS;
-    confirm_send(rs);
+    if (model) rs->state = RS_CONFIRMING;
+    /* A reload before the last one was confirmed (the caller holds them
+     * back; someone else may not) is told from the process before both. */
+    if (!rs->confirm.active) rs->confirm.pid_before = rs->known_pid;
+    rs->confirm.active = true;
+    rs->confirm.told = false;
+    rs->confirm.deadline = loop_now_ms() + rs->confirm_timeout_ms;
+    if (!rs->confirm.timer) confirm_send(&rs->confirm);
+}
+
+bool runtime_sync_confirming(const struct runtime_sync *rs)
+{
+    return rs->confirm.active;
 }
 
 static bool same_backends(const struct syn_config *a, const struct syn_config *b)
@@ -821,6 +865,9 @@ struct runtime_sync *runtime_sync_new(struct loop *l, const struct syn_config *c
     rs->done = done;
     rs->arg = arg;
     rs->drain_timeout_ms = o->drain_timeout_ms;
+    rs->confirm.rs = rs;
+    rs->confirmed = o->confirmed;
+    rs->confirm_timeout_ms = o->confirm_timeout_ms ? o->confirm_timeout_ms : CONFIRM_MS;
     rs->adds_refused = calloc(cfg->nservices ? cfg->nservices : 1, sizeof *rs->adds_refused);
     rs->rt = haproxy_runtime_new(l, o->socket_path, o->command_timeout_ms);
     if (!rs->adds_refused || !rs->rt) {
@@ -828,7 +875,7 @@ struct runtime_sync *runtime_sync_new(struct loop *l, const struct syn_config *c
         return NULL;
     }
     /* Learn the running process, to tell it from the next one after a reload. */
-    haproxy_runtime_send(rs->rt, "show info", NULL, on_info, rs);
+    haproxy_runtime_send(rs->rt, "show info", NULL, on_info, &rs->confirm);
     return rs;
 }
 
@@ -843,7 +890,7 @@ void runtime_sync_free(struct runtime_sync *rs)
         server_free(&d->srv);
         free(d);
     }
-    if (rs->confirm_timer) loop_timer_cancel(rs->loop, rs->confirm_timer);
+    if (rs->confirm.timer) loop_timer_cancel(rs->loop, rs->confirm.timer);
     haproxy_runtime_free(rs->rt);
     render_model_free(rs->applied);
     free(rs->adds_refused);

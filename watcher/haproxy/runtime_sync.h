@@ -6,6 +6,9 @@
  * reload it was told about (runtime_sync_reloaded) and once the stats socket
  * answers from the new process ("show info" Pid differs from the one before
  * the reload): until then it is not ready and every change needs a reload.
+ * That confirmation also tells the caller whether the reload took effect at
+ * all: HAProxy 2.6's master can miss a USR2 that comes while it is still
+ * reloading, and a reload command can succeed without reloading anything.
  *
  * A change is applied as one batch: for each service, adds (add server,
  * enable health when "check", enable server), revivals,
@@ -37,10 +40,20 @@ struct runtime_sync;
 typedef void runtime_sync_done_fn(void *arg, bool ok, const char *why,
                                   const struct render_model *applied);
 
+/* What a reload's confirmation found (never from inside a runtime_sync
+ * call): took true when another process answers, or at the first question
+ * that got no answer (nothing to tell); false when the process that
+ * answered before the reload still answers at the deadline, so the reload
+ * did not take effect. Once per reload, but a false can follow the true of
+ * a question that got no answer. */
+typedef void runtime_sync_confirmed_fn(void *arg, bool took);
+
 struct runtime_sync_opts {
     const char *socket_path;
     unsigned drain_timeout_ms;
     unsigned command_timeout_ms;
+    unsigned confirm_timeout_ms; /* 0: 10 s */
+    runtime_sync_confirmed_fn *confirmed; /* NULL: not told; called with done's arg */
 };
 
 /* cfg is borrowed (backend names, number of services). */
@@ -67,9 +80,12 @@ enum runtime_apply_result {
 enum runtime_apply_result runtime_sync_apply(struct runtime_sync *rs, struct render_model **next,
                                              char *why, size_t whylen);
 
-/* HAProxy was reloaded with the config printed from model (taken over).
- * Pending drains are forgotten; confirmation starts. */
+/* HAProxy was reloaded with the config printed from model (taken over;
+ * NULL: a config newer than the last model is on its way, and the servers
+ * stay unknown). Pending drains are forgotten; confirmation starts, and
+ * goes on across runtime_sync_invalidate until it ends (confirmed). */
 void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model);
+bool runtime_sync_confirming(const struct runtime_sync *rs);
 /*
  * HAProxy already runs with the config printed from model (taken over; the
  * watcher restarted and found haproxy.cfg unchanged): adopt it without a
