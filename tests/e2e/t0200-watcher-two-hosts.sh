@@ -19,14 +19,14 @@ run d2 c2 127.0.0.3
 sd_wait_for "both registered" 30 sd_zk_count_is /smartdock/services/web 2
 
 # The first haproxy.cfg comes from --once; HAProxy starts on it; then the
-# watcher follows, reloading HAProxy's master with USR2.
+# watcher follows, reloading HAProxy through its master CLI.
 sd_watcher_config "$SD_TMP/once.json" "$(sd_zk_service "$lb" /smartdock/services/web)" '"do_reloads": false'
 "$SD_BIN/smartdock-watcher" --check -c "$SD_TMP/once.json"
 "$SD_BIN/smartdock-watcher" --once -c "$SD_TMP/once.json"
 grep -q "server 127.0.0.2_${app}_" "$SD_TMP/haproxy.cfg" || sd_fail "no c1 in $(cat "$SD_TMP/haproxy.cfg")"
 sd_haproxy_start "$SD_TMP/haproxy.cfg"
 sd_watcher_config "$SD_TMP/watcher.json" "$(sd_zk_service "$lb" /smartdock/services/web)" \
-	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\""
+	"\"reload_command\": \"$(sd_haproxy_reload_cmd)\""
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 
 url=http://127.0.0.1:$lb/

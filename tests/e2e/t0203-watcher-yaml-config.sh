@@ -38,7 +38,7 @@ services:
 service_conf_dir: $SD_TMP/services
 haproxy:
   bind_address: 127.0.0.1
-  reload_command: "kill -USR2 \$(cat $SD_TMP/haproxy.pid)"
+  reload_command: "$(sd_haproxy_reload_cmd)"
   config_file_path: $SD_TMP/haproxy.cfg
   do_writes: true
   do_reloads: true
@@ -72,7 +72,7 @@ export SYNAPSE_CONFIG=$SD_TMP/synapse.conf.yaml
 sed 's/do_reloads: true/do_reloads: false/' "$SD_TMP/synapse.conf.yaml" >"$SD_TMP/once.yaml"
 SYNAPSE_CONFIG=$SD_TMP/once.yaml "$SD_BIN/smartdock-watcher" --once
 grep -q "check inter 2s rise 1 fall 2" "$SD_TMP/haproxy.cfg" || sd_fail "no server_options in $(cat "$SD_TMP/haproxy.cfg")"
-haproxy -D -p "$SD_TMP/haproxy.pid" -f "$SD_TMP/haproxy.cfg"
+sd_haproxy_start "$SD_TMP/haproxy.cfg"
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v
 
 sd_wait_for "both containers answer" 30 sd_all_answer "http://127.0.0.1:$lb/" c1 c2

@@ -41,7 +41,7 @@ sd_watcher_config "$SD_TMP/once.json" "$(service)" '"do_reloads": false'
 grep -q "127.0.0.2:$app" "$SD_TMP/haproxy.cfg" || sd_fail "web.test not resolved: $(cat "$SD_TMP/haproxy.cfg")"
 sd_haproxy_start "$SD_TMP/haproxy.cfg"
 sd_watcher_config "$SD_TMP/watcher.json" "$(service)" \
-	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\""
+	"\"reload_command\": \"$(sd_haproxy_reload_cmd)\""
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 
 url=http://127.0.0.1:$lb/

@@ -53,11 +53,10 @@ sd_watcher_config "$SD_TMP/once.json" "$(services)" '"do_reloads": false'
 	sd_fail "check: $(cat "$SD_TMP/check.log")"
 "$SD_BIN/smartdock-watcher" --once -c "$SD_TMP/once.json"
 sd_haproxy_start "$SD_TMP/haproxy.cfg"
-# Reloads 3 s apart: two changes at once make two reloads, and HAProxy's
-# master, re-executing itself on a loaded machine, can miss a USR2 sent
-# within a second of the last.
+# Reloads 3 s apart: two changes at once make two reloads, each of which
+# must be its own.
 sd_watcher_config "$SD_TMP/watcher.json" "$(services)" \
-	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\", \"restart_interval\": 3"
+	"\"reload_command\": \"$(sd_haproxy_reload_cmd)\", \"restart_interval\": 3"
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 
 web=http://127.0.0.1:$lb_web/ api=http://127.0.0.1:$lb_api/ poll=http://127.0.0.1:$lb_poll/

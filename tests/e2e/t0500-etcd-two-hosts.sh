@@ -38,14 +38,14 @@ echo "$data" | grep -q "\"container_id\":\"$c1_id\"" || sd_fail "c1 value $data"
 [ "$(sd_etcd_leases | wc -l)" = 2 ] || sd_fail "expected one lease per registrator: $(sd_etcd_leases)"
 
 # The first haproxy.cfg comes from --once; HAProxy starts on it; then the
-# watcher follows, reloading HAProxy's master with USR2.
+# watcher follows, reloading HAProxy through its master CLI.
 sd_watcher_config "$SD_TMP/once.json" "$(sd_etcd_service "$lb" "$prefix")" '"do_reloads": false'
 "$SD_BIN/smartdock-watcher" --check -c "$SD_TMP/once.json"
 "$SD_BIN/smartdock-watcher" --once -c "$SD_TMP/once.json"
 grep -q "server 127.0.0.2_${app}_" "$SD_TMP/haproxy.cfg" || sd_fail "no c1 in $(cat "$SD_TMP/haproxy.cfg")"
 sd_haproxy_start "$SD_TMP/haproxy.cfg"
 sd_watcher_config "$SD_TMP/watcher.json" "$(sd_etcd_service "$lb" "$prefix" | with_dead_first)" \
-	"\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\""
+	"\"reload_command\": \"$(sd_haproxy_reload_cmd)\""
 grep -q "$dead" "$SD_TMP/watcher.json" || sd_fail "no dead endpoint in watcher.json"
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 

@@ -30,7 +30,7 @@ v2="{$(sd_zk_named_service stay "$lb_stay"), $(sd_zk_named_service chg "$lb_chg2
 sd_watcher_config "$SD_TMP/once.json" "$v1" "\"do_reloads\": false"
 "$SD_BIN/smartdock-watcher" --once -c "$SD_TMP/once.json"
 sd_haproxy_start "$SD_TMP/haproxy.cfg"
-sd_watcher_config "$SD_TMP/watcher.json" "$v1" "\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\""
+sd_watcher_config "$SD_TMP/watcher.json" "$v1" "\"reload_command\": \"$(sd_haproxy_reload_cmd)\""
 sd_bg watcher "$SD_BIN/smartdock-watcher" -v -c "$SD_TMP/watcher.json"
 sd_wait_for "stay answers" 30 sd_all_answer "http://127.0.0.1:$lb_stay/" stay1
 sd_wait_for "chg answers" 30 sd_all_answer "http://127.0.0.1:$lb_chg/" chg1
@@ -41,7 +41,7 @@ sd_wait_for "load running" 30 sd_load_at_least load 20
 watching0=$(grep -c "service stay: watching zookeeper" "$SD_TMP/watcher.log")
 reloads0=$(sd_watcher_reloads watcher)
 
-sd_watcher_config "$SD_TMP/watcher.json" "$v2" "\"reload_command\": \"kill -USR2 $(sd_haproxy_pid)\""
+sd_watcher_config "$SD_TMP/watcher.json" "$v2" "\"reload_command\": \"$(sd_haproxy_reload_cmd)\""
 cp "$SD_TMP/watcher.json" "$SD_TMP/good.json" # for `status -c` to find the socket
 # last_reload's FIELD from `status --json`.
 last_reload() {

@@ -103,6 +103,16 @@ sd_haproxy_pid() {
 	sd_pid haproxy
 }
 
+# sd_haproxy_reload_cmd: a reload_command for that HAProxy: "reload" on its
+# master CLI. Its master silently drops a USR2 that comes while it is still
+# re-executing itself (3 USR2s 300 ms apart made 2 reloads); a "reload" then
+# fails to connect instead, which the watcher logs and retries (30 of them
+# at random short gaps: 28 answered, 28 reloads). Tests that configure a
+# stats socket may keep USR2: the watcher confirms each reload there (t0404).
+sd_haproxy_reload_cmd() {
+	echo "$SD_BIN/smartdock-watcher --cli $SD_TMP/haproxy/master.sock reload"
+}
+
 sd_haproxy_stop() {
 	sd_kill haproxy TERM
 }
