@@ -90,6 +90,7 @@ struct watcher {
     struct render_model *batch_model;   /* what a running adoption puts into effect */
     struct render_model *follow_model;  /* what haproxy.cfg follows once its write is due */
     struct render_model *pending_model; /* the newest config submitted for a reload */
+    uint64_t pending_text_hash;         /* of its text: is it the one put in place? */
     struct render_model *last_model;    /* the last one rendered: the next reuses its blocks */
     bool adopt_tried;                   /* the first render looked for a running haproxy */
     bool adopting;                      /* runtime_sync_adopt runs */
@@ -203,6 +204,16 @@ static void prune_quarantine(struct service_state *s)
     s->quarantined = keep;
 }
 
+/* FNV-1a: tells the text of pending_model from another one HAProxy may run
+ * (a text equal to the one refused last is dropped without a word). */
+static uint64_t text_hash(const char *text)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    return h;
+}
+
 static void clear_pending(struct watcher *w)
 {
     render_model_free(w->pending_model);
@@ -246,6 +257,7 @@ static void submit_reload(struct watcher *w, const char *text, struct render_mod
         runtime_sync_invalidate(w->rs);
         clear_pending(w);
         w->pending_model = model;
+        w->pending_text_hash = text_hash(text);
     } else {
         render_model_free(model);
     }
@@ -849,7 +861,9 @@ static void on_applied(void *arg, bool ok, bool reloaded)
     } else if (w->rs && reloaded) {
         /* Every reload is confirmed, since the next waits for it; its servers
          * are known only when no newer text is on its way. */
-        bool known = w->pending_model && haproxy_apply_idle(w->apply);
+        const char *effective = haproxy_apply_effective_text(w->apply);
+        bool known = w->pending_model && haproxy_apply_idle(w->apply) && effective &&
+                     text_hash(effective) == w->pending_text_hash;
         struct render_model *model = known ? render_model_share(w->pending_model) : NULL;
         /* pending_model stays: a reload that did not take effect is sent
          * again (on_reload_confirmed) for the same text. Every other reload

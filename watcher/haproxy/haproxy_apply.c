@@ -402,6 +402,7 @@ static void reload_done(struct haproxy_apply *a, bool ok)
     backoff_reset(&a->retry_backoff);
     if (a->retry_timer) loop_timer_cancel(a->loop, a->retry_timer);
     a->retry_timer = 0;
+    a->reload_failed = false;
     a->reload_owed = false;
     a->awaiting_confirm = a->confirm_reloads;
     a->reloads++;
@@ -692,7 +693,7 @@ void haproxy_apply_set_confirm_reloads(struct haproxy_apply *a, bool on)
 
 void haproxy_apply_reload_confirmed(struct haproxy_apply *a, bool took)
 {
-    if (took && !a->awaiting_confirm) return;
+    if (!a->awaiting_confirm) return;
     a->awaiting_confirm = false;
     if (!took) {
         a->reload_owed = true;
@@ -703,6 +704,11 @@ void haproxy_apply_reload_confirmed(struct haproxy_apply *a, bool took)
         return;
     }
     pump(a);
+}
+
+const char *haproxy_apply_effective_text(const struct haproxy_apply *a)
+{
+    return a->effective;
 }
 
 void haproxy_apply_follow(struct haproxy_apply *a, haproxy_text_fn *fn, void *arg)

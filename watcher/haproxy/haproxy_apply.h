@@ -58,10 +58,13 @@ void haproxy_apply_submit(struct haproxy_apply *a, const char *cfg_text, bool ne
  * process the lost one should have replaced. Off releases a waiting reload.
  */
 void haproxy_apply_set_confirm_reloads(struct haproxy_apply *a, bool on);
-/* The last reload took effect (an owed reload may start; no-op when none
- * was waiting), or did not: HAProxy runs an older config than the file, so
- * reload again, on the backoff of a failed reload. */
+/* The last reload took effect (an owed reload may start), or did not:
+ * HAProxy runs an older config than the file, so reload again, on the
+ * backoff of a failed reload. No-op when no reload waits to be confirmed. */
 void haproxy_apply_reload_confirmed(struct haproxy_apply *a, bool took);
+/* The text last put in place (or, with do_writes off, taken as such); NULL
+ * before the first. Valid until the next call into a. */
+const char *haproxy_apply_effective_text(const struct haproxy_apply *a);
 
 /* Prints the text the file must follow; malloc'd (taken over), NULL when out
  * of memory. */

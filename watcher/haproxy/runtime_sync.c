@@ -84,7 +84,9 @@ struct runtime_sync {
     struct confirm {
         struct runtime_sync *rs;
         bool active;
-        bool told; /* the caller knows: no answer came, so nothing to tell */
+        bool in_flight;         /* a "show info" of ours awaits its answer */
+        unsigned gen;           /* reloads told so far */
+        unsigned asked_gen;     /* gen when the question in flight was sent */
         long pid_before;
         uint64_t deadline, timer;
     } confirm;
@@ -282,11 +284,9 @@ static void drains_drop_all(struct runtime_sync *rs)
 
 static void confirm_send(void *arg);
 
-/* Tells the caller, unless it was told "took" already (no answer came). */
-static void confirm_tell(struct runtime_sync *rs, bool took)
+static void confirm_end(struct runtime_sync *rs, bool took)
 {
-    if (took && rs->confirm.told) return;
-    rs->confirm.told = true;
+    rs->confirm.active = false;
     if (rs->confirmed) rs->confirmed(rs->arg, took);
 }
 
@@ -295,9 +295,14 @@ static void on_info(void *arg, bool ok, const char *answer)
     struct confirm *c = arg;
     struct runtime_sync *rs = c->rs;
     rs->stats.commands++;
+    c->in_flight = false;
     long pid = ok ? haproxy_answer_pid(answer) : 0;
-    if (!c->active) { /* runtime_sync_new's question */
+    if (!c->active) { /* runtime_sync_new's question, or one a confirmation no longer needs */
         if (pid > 0 && !rs->known_pid) rs->known_pid = pid;
+        return;
+    }
+    if (c->asked_gen != c->gen) { /* asked before the reload: no word about it */
+        confirm_send(c);
         return;
     }
     if (pid > 0 && pid != c->pid_before) {
@@ -311,12 +316,9 @@ static void on_info(void *arg, bool ok, const char *answer)
             log_debug("runtime: stats socket %s answers from haproxy pid %ld",
                       haproxy_runtime_path(rs->rt), pid);
         }
-        c->active = false;
-        confirm_tell(rs, true);
+        confirm_end(rs, true);
         return;
     }
-    /* A broken socket must not hold every reload back for the whole wait. */
-    if (pid <= 0) confirm_tell(rs, true);
     if (loop_now_ms() >= c->deadline) {
         bool old = pid > 0; /* the process from before the reload still answers */
         if (old)
@@ -328,19 +330,24 @@ static void on_info(void *arg, bool ok, const char *answer)
                      "through reloads",
                      haproxy_runtime_path(rs->rt), answer);
         if (rs->state == RS_CONFIRMING) runtime_sync_invalidate(rs);
-        c->active = false;
-        confirm_tell(rs, !old);
+        confirm_end(rs, !old);
         return;
     }
     c->timer = loop_timer(rs->loop, CONFIRM_POLL_MS, confirm_send, c);
 }
 
+/* One question at a time: a second chain would share c->timer. */
 static void confirm_send(void *arg)
 {
     struct confirm *c = arg;
     c->timer = 0;
-    if (haproxy_runtime_send(c->rs->rt, "show info", NULL, on_info, c) < 0)
+    if (c->in_flight) return;
+    c->asked_gen = c->gen;
+    c->in_flight = true;
+    if (haproxy_runtime_send(c->rs->rt, "show info", NULL, on_info, c) < 0) {
+        c->in_flight = false;
         c->timer = loop_timer(c->rs->loop, CONFIRM_POLL_MS, confirm_send, c);
+    }
 }
 
 /* ---- changes in flight ---- */
@@ -788,7 +795,7 @@ void runtime_sync_reloaded(struct runtime_sync *rs, struct render_model *model)
      * back; someone else may not) is told from the process before both. */
     if (!rs->confirm.active) rs->confirm.pid_before = rs->known_pid;
     rs->confirm.active = true;
-    rs->confirm.told = false;
+    rs->confirm.gen++;
     rs->confirm.deadline = loop_now_ms() + rs->confirm_timeout_ms;
     if (!rs->confirm.timer) confirm_send(&rs->confirm);
 }
@@ -875,7 +882,7 @@ struct runtime_sync *runtime_sync_new(struct loop *l, const struct syn_config *c
         return NULL;
     }
     /* Learn the running process, to tell it from the next one after a reload. */
-    haproxy_runtime_send(rs->rt, "show info", NULL, on_info, &rs->confirm);
+    confirm_send(&rs->confirm);
     return rs;
 }
 

@@ -40,12 +40,13 @@ struct runtime_sync;
 typedef void runtime_sync_done_fn(void *arg, bool ok, const char *why,
                                   const struct render_model *applied);
 
-/* What a reload's confirmation found (never from inside a runtime_sync
- * call): took true when another process answers, or at the first question
- * that got no answer (nothing to tell); false when the process that
- * answered before the reload still answers at the deadline, so the reload
- * did not take effect. Once per reload, but a false can follow the true of
- * a question that got no answer. */
+/* A reload's confirmation ended (never from inside a runtime_sync call):
+ * took is false when the process that answered before the reload still
+ * answers at the deadline, so the reload did not take effect; true when
+ * another process answers, or when none does (nothing to tell). The caller
+ * sends no other reload meanwhile: one sent while HAProxy is still busy
+ * with the last can be lost, and its new process would be taken for the
+ * other's. */
 typedef void runtime_sync_confirmed_fn(void *arg, bool took);
 
 struct runtime_sync_opts {
