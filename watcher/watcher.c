@@ -932,6 +932,11 @@ static int managed_setup(struct watcher *w)
 static void on_reload_confirmed(void *arg, bool took)
 {
     struct watcher *w = arg;
+    if (took && haproxy_apply_idle(w->apply))
+        clear_pending(w); /* no newer reload owed: its model is in effect */
+    if (!took)
+        snprintf(w->last_apply_error, sizeof w->last_apply_error,
+                 "haproxy did not take the last reload; sending it again");
     haproxy_apply_reload_confirmed(w->apply, took);
 }
 
@@ -956,7 +961,10 @@ static void runtime_setup(struct watcher *w)
                                    .command_timeout_ms = RUNTIME_COMMAND_MS,
                                    .confirmed = on_reload_confirmed};
     w->rs = runtime_sync_new(w->loop, w->cfg, &ro, on_runtime_done, w);
-    if (w->rs) haproxy_apply_set_confirm_reloads(w->apply, true);
+    /* Managed mode reloads through the master CLI and reads "show proc"
+     * to see that it worked; a held reload would also hold a restart
+     * (managed_may_start waits for the file to settle). */
+    if (w->rs && !w->managed) haproxy_apply_set_confirm_reloads(w->apply, true);
     if (w->rs)
         log_info("runtime API on via %s: server changes apply without a reload once haproxy "
                  "runs our config; drain_timeout_ms %d",

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,6 +480,24 @@ static void failing_reload_reports_and_retries_on_next_submit(void **state)
 
 /* A reload that fails once (systemd busy, say) is retried on its own, with
  * no new change to trigger it. */
+/* haproxy_apply_reload_confirmed(took), with what it logged in said. */
+static void confirm_logged(struct h *h, bool took, char *said, size_t len)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/said", h->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    haproxy_apply_reload_confirmed(h->a, took);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    ssize_t n = pread(fd, said, len - 1, 0);
+    close(fd);
+    unlink(path);
+    said[n > 0 ? n : 0] = '\0';
+}
+
 /*
  * With confirmation on, a reload waits until the one before it is known to
  * have taken effect: a USR2 that reached HAProxy 2.6's master while it was
@@ -510,13 +529,27 @@ static void reload_waits_until_the_last_one_is_confirmed(void **state)
     assert_true(h->reloaded);
     assert_int_equal(count_lines(h->countfile), 2);
 
-    haproxy_apply_reload_confirmed(h->a, false); /* it did not take */
-    run_until(h, 4, true);                       /* after the backoff's second */
+    char said[4096];
+    confirm_logged(h, false, said, sizeof said); /* it did not take */
+    assert_non_null(strstr(said, "did not take reload #2; HAProxy runs the previous config; "
+                                 "reloading again in 1000 ms"));
+    run_until(h, 4, true); /* after the backoff's second */
     assert_true(h->ok);
     assert_true(h->reloaded);
     assert_int_equal(haproxy_apply_reload_count(h->a), 3);
     assert_int_equal(count_lines(h->countfile), 3);
     assert_int_equal(haproxy_apply_write_count(h->a), 2);
+
+    /* Nor did that one: the wait doubles, since no reload was confirmed
+     * (the reload itself succeeding had reset it to a second each time). */
+    confirm_logged(h, false, said, sizeof said);
+    assert_non_null(strstr(said, "reloading again in 2000 ms"));
+    run_until(h, 5, true);
+    haproxy_apply_reload_confirmed(h->a, true); /* this one took: back to a second */
+    haproxy_apply_submit(h->a, one, true);
+    run_until(h, 6, true);
+    confirm_logged(h, false, said, sizeof said);
+    assert_non_null(strstr(said, "reloading again in 1000 ms"));
     free(one);
     free(two);
 }

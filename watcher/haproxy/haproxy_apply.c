@@ -399,7 +399,9 @@ static void reload_done(struct haproxy_apply *a, bool ok)
         finish(a, false, false);
         return;
     }
-    backoff_reset(&a->retry_backoff);
+    /* With confirmation, only a confirmed reload ends the backoff: one that
+     * did not take is sent again on it. */
+    if (!a->confirm_reloads) backoff_reset(&a->retry_backoff);
     if (a->retry_timer) loop_timer_cancel(a->loop, a->retry_timer);
     a->retry_timer = 0;
     a->reload_failed = false;
@@ -703,6 +705,7 @@ void haproxy_apply_reload_confirmed(struct haproxy_apply *a, bool took)
                   a->reloads, delay_ms);
         return;
     }
+    backoff_reset(&a->retry_backoff);
     pump(a);
 }
 
