@@ -85,6 +85,15 @@ sd_setup() {
 	trap 'sd_teardown $?' EXIT
 	trap 'sd_log "interrupted"; exit 130' INT
 	trap 'sd_log "terminated"; exit 143' TERM
+	# No script is sent these; one that comes anyway is stray (a kill of a
+	# pid this script has taken since), and would end it without a word:
+	# bash runs the EXIT trap with status 0 after a fatal signal, so the
+	# logs went unprinted (CI lost a run of t1301 so). Say so, carry on.
+	local sig
+	for sig in HUP USR1 USR2 ALRM PIPE; do
+		# shellcheck disable=SC2064
+		trap "sd_log 'stray SIG$sig to the test script: ignored'" "$sig"
+	done
 	sd_log "temp dir $SD_TMP, binaries from $SD_BIN"
 }
 
@@ -150,9 +159,14 @@ _sd_teardown_all() {
 		esac
 	done < <(tac "$SD_TMP/.stack" 2>/dev/null)
 
-	# what the sd_bg processes left in their process groups
-	while IFS= read -r line; do
-		kill -KILL -- "-$line" 2>/dev/null || true
+	# what the sd_bg processes left in their process groups; a group whose
+	# number a new process leads now is someone else's (while any member
+	# of ours lives, the number is not handed out again)
+	local pgid start now
+	while read -r pgid start; do
+		now=$(_sd_start_time "$pgid")
+		[ -n "$now" ] && [ -n "$start" ] && [ "$now" != "$start" ] && continue
+		kill -KILL -- "-$pgid" 2>/dev/null || true
 	done <"$SD_TMP/.pgids"
 	_sd_kill_tree "$SD_TMP/"
 	_sd_umount_under "$SD_TMP"
@@ -232,14 +246,35 @@ sd_bg() {
 		# not a group leader (no job control), so setsid execs in place and
 		# $! is CMD's pid and its process group id
 		setsid "$@" >>"$SD_TMP/$name.log" 2>&1 </dev/null &
-		echo $! >>"$SD_TMP/.pgids"
+		echo "$! $(_sd_start_time $!)" >>"$SD_TMP/.pgids"
 	else
 		"$@" >>"$SD_TMP/$name.log" 2>&1 </dev/null &
 	fi
 	echo $! >"$SD_TMP/.pids/$name"
+	_sd_start_time $! >"$SD_TMP/.pids/$name.start"
 	# no "Killed" job notices from bash; it still reaps the process
 	disown $!
 	_sd_push bg "$name"
+}
+
+# _sd_start_time PID: when PID started (clock ticks after boot, field 22 of
+# /proc/PID/stat, read after the ")" that ends its name); empty if gone. A
+# pid is reused within seconds here (pid_max 32768; every ZooKeeper and
+# dockerd thread takes one), so a pid alone does not name a process.
+_sd_start_time() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	awk '{ print $20 }' <<<"$stat"
+}
+
+# _sd_is_ours NAME: NAME's pid still names the process sd_bg started (not
+# one that took its pid after it ended).
+_sd_is_ours() {
+	local pid start
+	pid=$(cat "$SD_TMP/.pids/$1" 2>/dev/null) || return 1
+	start=$(cat "$SD_TMP/.pids/$1.start" 2>/dev/null || true)
+	[ -z "$start" ] || [ "$(_sd_start_time "$pid")" = "$start" ]
 }
 
 # sd_pid NAME: the pid of a process started with sd_bg.
@@ -257,7 +292,7 @@ _sd_running() {
 
 # sd_alive NAME: true while the process started as NAME runs.
 sd_alive() {
-	[ -f "$SD_TMP/.pids/$1" ] && _sd_running "$(cat "$SD_TMP/.pids/$1")"
+	[ -f "$SD_TMP/.pids/$1" ] && _sd_running "$(cat "$SD_TMP/.pids/$1")" && _sd_is_ours "$1"
 }
 
 # _sd_stop_pid PID [DEADLINE_S]: SIGTERM, wait, then SIGKILL (the whole
@@ -290,16 +325,27 @@ sd_kill() {
 	local name=$1 sig=${2:-TERM} pid
 	[ -f "$SD_TMP/.pids/$name" ] || return 0
 	pid=$(cat "$SD_TMP/.pids/$name")
+	if ! _sd_is_ours "$name"; then
+		# it ended (and was reaped: a pid is reused only then), and its pid
+		# is another process's now, maybe another test's: never signal it
+		case $sig in
+		TERM | SIGTERM | 15 | KILL | SIGKILL | 9)
+			rm -f "$SD_TMP/.pids/$name" "$SD_TMP/.pids/$name.start"
+			return 0
+			;;
+		*) sd_fail "sd_kill: $name (pid $pid) is no longer running; cannot send $sig" ;;
+		esac
+	fi
 	case $sig in
 	TERM | SIGTERM | 15)
 		_sd_stop_pid "$pid"
-		rm -f "$SD_TMP/.pids/$name"
+		rm -f "$SD_TMP/.pids/$name" "$SD_TMP/.pids/$name.start"
 		;;
 	KILL | SIGKILL | 9)
 		kill -KILL "$pid" 2>/dev/null || true
 		while _sd_running "$pid"; do sleep 0.1; done
 		wait "$pid" 2>/dev/null || true
-		rm -f "$SD_TMP/.pids/$name"
+		rm -f "$SD_TMP/.pids/$name" "$SD_TMP/.pids/$name.start"
 		;;
 	*)
 		kill -s "$sig" "$pid" || sd_fail "sd_kill: cannot send $sig to $name (pid $pid)"
