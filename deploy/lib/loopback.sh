@@ -262,18 +262,18 @@ sd_bg() {
 # pid is reused within seconds here (pid_max 32768; every ZooKeeper and
 # dockerd thread takes one), so a pid alone does not name a process.
 _sd_start_time() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	stat=${stat##*) }
-	awk '{ print $20 }' <<<"$stat"
+	local stat f
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
+	read -ra f <<<"${stat##*) }"
+	echo "${f[19]}"
 }
 
 # _sd_is_ours NAME: NAME's pid still names the process sd_bg started (not
 # one that took its pid after it ended).
 _sd_is_ours() {
-	local pid start
-	pid=$(cat "$SD_TMP/.pids/$1" 2>/dev/null) || return 1
-	start=$(cat "$SD_TMP/.pids/$1.start" 2>/dev/null || true)
+	local pid start=
+	{ read -r pid <"$SD_TMP/.pids/$1"; } 2>/dev/null || return 1
+	{ read -r start <"$SD_TMP/.pids/$1.start"; } 2>/dev/null || true
 	[ -z "$start" ] || [ "$(_sd_start_time "$pid")" = "$start" ]
 }
 
