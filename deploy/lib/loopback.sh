@@ -162,10 +162,9 @@ _sd_teardown_all() {
 	# what the sd_bg processes left in their process groups; a group whose
 	# number a new process leads now is someone else's (while any member
 	# of ours lives, the number is not handed out again)
-	local pgid start now
+	local pgid start
 	while read -r pgid start; do
-		now=$(_sd_start_time "$pgid")
-		[ -n "$now" ] && [ -n "$start" ] && [ "$now" != "$start" ] && continue
+		_sd_pid_reused "$pgid" "$start" && continue
 		kill -KILL -- "-$pgid" 2>/dev/null || true
 	done <"$SD_TMP/.pgids"
 	_sd_kill_tree "$SD_TMP/"
@@ -235,7 +234,7 @@ _sd_umount_under() {
 # history). Stopped at teardown, together with anything left in its group.
 sd_bg() {
 	_sd_need_setup
-	local name=$1
+	local name=$1 start
 	shift
 	[[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || sd_fail "sd_bg: bad name '$name'"
 	if sd_alive "$name"; then
@@ -246,12 +245,14 @@ sd_bg() {
 		# not a group leader (no job control), so setsid execs in place and
 		# $! is CMD's pid and its process group id
 		setsid "$@" >>"$SD_TMP/$name.log" 2>&1 </dev/null &
-		echo "$! $(_sd_start_time $!)" >>"$SD_TMP/.pgids"
+		start=$(_sd_start_time $!)
+		echo "$! $start" >>"$SD_TMP/.pgids"
 	else
 		"$@" >>"$SD_TMP/$name.log" 2>&1 </dev/null &
+		start=$(_sd_start_time $!)
 	fi
 	echo $! >"$SD_TMP/.pids/$name"
-	_sd_start_time $! >"$SD_TMP/.pids/$name.start"
+	echo "$start" >"$SD_TMP/.pids/$name.start"
 	# no "Killed" job notices from bash; it still reaps the process
 	disown $!
 	_sd_push bg "$name"
@@ -268,13 +269,26 @@ _sd_start_time() {
 	echo "${f[19]}"
 }
 
-# _sd_is_ours NAME: NAME's pid still names the process sd_bg started (not
-# one that took its pid after it ended).
-_sd_is_ours() {
+# _sd_pid_reused PID START: a process has PID now, but it started at another
+# time than START (the one we started ended; empty START: not known, so no).
+_sd_pid_reused() {
+	local now
+	[ -n "$2" ] || return 1
+	now=$(_sd_start_time "$1")
+	[ -n "$now" ] && [ "$now" != "$2" ]
+}
+
+# _sd_name_reused NAME: _sd_pid_reused for the process sd_bg started as NAME.
+_sd_name_reused() {
 	local pid start=
 	{ read -r pid <"$SD_TMP/.pids/$1"; } 2>/dev/null || return 1
 	{ read -r start <"$SD_TMP/.pids/$1.start"; } 2>/dev/null || true
-	[ -z "$start" ] || [ "$(_sd_start_time "$pid")" = "$start" ]
+	_sd_pid_reused "$pid" "$start"
+}
+
+# _sd_forget NAME: NAME is stopped; drop what sd_bg recorded of it.
+_sd_forget() {
+	rm -f "$SD_TMP/.pids/$1" "$SD_TMP/.pids/$1.start"
 }
 
 # sd_pid NAME: the pid of a process started with sd_bg.
@@ -292,7 +306,7 @@ _sd_running() {
 
 # sd_alive NAME: true while the process started as NAME runs.
 sd_alive() {
-	[ -f "$SD_TMP/.pids/$1" ] && _sd_running "$(cat "$SD_TMP/.pids/$1")" && _sd_is_ours "$1"
+	[ -f "$SD_TMP/.pids/$1" ] && _sd_running "$(cat "$SD_TMP/.pids/$1")" && ! _sd_name_reused "$1"
 }
 
 # _sd_stop_pid PID [DEADLINE_S]: SIGTERM, wait, then SIGKILL (the whole
@@ -325,12 +339,12 @@ sd_kill() {
 	local name=$1 sig=${2:-TERM} pid
 	[ -f "$SD_TMP/.pids/$name" ] || return 0
 	pid=$(cat "$SD_TMP/.pids/$name")
-	if ! _sd_is_ours "$name"; then
+	if _sd_name_reused "$name"; then
 		# it ended (and was reaped: a pid is reused only then), and its pid
 		# is another process's now, maybe another test's: never signal it
 		case $sig in
 		TERM | SIGTERM | 15 | KILL | SIGKILL | 9)
-			rm -f "$SD_TMP/.pids/$name" "$SD_TMP/.pids/$name.start"
+			_sd_forget "$name"
 			return 0
 			;;
 		*) sd_fail "sd_kill: $name (pid $pid) is no longer running; cannot send $sig" ;;
@@ -339,13 +353,13 @@ sd_kill() {
 	case $sig in
 	TERM | SIGTERM | 15)
 		_sd_stop_pid "$pid"
-		rm -f "$SD_TMP/.pids/$name" "$SD_TMP/.pids/$name.start"
+		_sd_forget "$name"
 		;;
 	KILL | SIGKILL | 9)
 		kill -KILL "$pid" 2>/dev/null || true
 		while _sd_running "$pid"; do sleep 0.1; done
 		wait "$pid" 2>/dev/null || true
-		rm -f "$SD_TMP/.pids/$name" "$SD_TMP/.pids/$name.start"
+		_sd_forget "$name"
 		;;
 	*)
 		kill -s "$sig" "$pid" || sd_fail "sd_kill: cannot send $sig to $name (pid $pid)"
