@@ -3,6 +3,7 @@
 #include "dl_lib.h"
 
 #include <openssl/evp.h>
+#include <string.h>
 
 static struct {
     __typeof__(EVP_Digest) *EVP_Digest;
@@ -34,7 +35,6 @@ int sha1_digest(const void *data, size_t len, unsigned char out[SHA1_LEN])
     unsigned int mdlen = 0;
     if (!crypto.EVP_Digest(data, len, md, &mdlen, crypto.EVP_sha1(), NULL) || mdlen != SHA1_LEN)
         return -1;
-    for (size_t i = 0; i < SHA1_LEN; i++)
-        out[i] = md[i];
+    memcpy(out, md, SHA1_LEN);
     return 0;
 }

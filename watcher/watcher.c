@@ -961,14 +961,14 @@ static void runtime_setup(struct watcher *w)
                                    .command_timeout_ms = RUNTIME_COMMAND_MS,
                                    .confirmed = on_reload_confirmed};
     w->rs = runtime_sync_new(w->loop, w->cfg, &ro, on_runtime_done, w);
+    if (!w->rs) return;
     /* Managed mode reloads through the master CLI and reads "show proc"
      * to see that it worked; a held reload would also hold a restart
      * (managed_may_start waits for the file to settle). */
-    if (w->rs && !w->managed) haproxy_apply_set_confirm_reloads(w->apply, true);
-    if (w->rs)
-        log_info("runtime API on via %s: server changes apply without a reload once haproxy "
-                 "runs our config; drain_timeout_ms %d",
-                 h->socket_files.v[0], h->drain_timeout_ms);
+    if (!w->managed) haproxy_apply_confirm_reloads(w->apply);
+    log_info("runtime API on via %s: server changes apply without a reload once haproxy runs "
+             "our config; drain_timeout_ms %d",
+             h->socket_files.v[0], h->drain_timeout_ms);
 }
 
 static void start_discovery(struct watcher *w, size_t i)

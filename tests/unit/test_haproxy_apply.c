@@ -509,7 +509,7 @@ static void reload_waits_until_the_last_one_is_confirmed(void **state)
     struct h *h = *state;
     h->opts.do_checks = false;
     start(h);
-    haproxy_apply_set_confirm_reloads(h->a, true);
+    haproxy_apply_confirm_reloads(h->a);
     char *one = valid_cfg(1), *two = valid_cfg(2);
     haproxy_apply_submit(h->a, one, true);
     run_until(h, 1, false);

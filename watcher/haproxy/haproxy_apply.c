@@ -82,9 +82,9 @@ struct haproxy_apply {
     void *follow_arg;
     bool pending_reload; /* owed once the wanted text is written */
     bool attempt_reload;
-    bool reload_owed;   /* the target changed but haproxy was not reloaded yet */
-    bool reload_failed; /* the last reload failed: retried on a timer or the next submit */
-    bool confirm_reloads;  /* haproxy_apply_set_confirm_reloads */
+    bool reload_owed;      /* the target changed but haproxy was not reloaded yet */
+    bool reload_failed;    /* the last reload failed: retried on a timer or the next submit */
+    bool confirm_reloads;  /* haproxy_apply_confirm_reloads */
     bool awaiting_confirm; /* a reload ran; no other until it is confirmed */
     uint64_t retry_timer;
     struct backoff retry_backoff; /* after a failed reload: 1 s doubling to 60 s */
@@ -687,10 +687,9 @@ static void pump(struct haproxy_apply *a)
     }
 }
 
-void haproxy_apply_set_confirm_reloads(struct haproxy_apply *a, bool on)
+void haproxy_apply_confirm_reloads(struct haproxy_apply *a)
 {
-    a->confirm_reloads = on;
-    if (!on) haproxy_apply_reload_confirmed(a, true);
+    a->confirm_reloads = true;
 }
 
 void haproxy_apply_reload_confirmed(struct haproxy_apply *a, bool took)

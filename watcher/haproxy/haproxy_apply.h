@@ -51,13 +51,13 @@ void haproxy_apply_free(struct haproxy_apply *a);
 void haproxy_apply_submit(struct haproxy_apply *a, const char *cfg_text, bool need_reload);
 
 /*
- * On: after each reload, no other starts until haproxy_apply_reload_confirmed
- * says whether it took effect (the caller watches which process answers on
- * the stats socket). A reload sent while HAProxy 2.6's master is still
- * reloading can be lost, and the next one would then be judged by the
- * process the lost one should have replaced. Off releases a waiting reload.
+ * From now on, after each reload no other starts until
+ * haproxy_apply_reload_confirmed says whether it took effect (the caller
+ * watches which process answers on the stats socket). A reload sent while
+ * HAProxy 2.6's master is still reloading can be lost, and the next one
+ * would then be judged by the process the lost one should have replaced.
  */
-void haproxy_apply_set_confirm_reloads(struct haproxy_apply *a, bool on);
+void haproxy_apply_confirm_reloads(struct haproxy_apply *a);
 /* The last reload took effect (an owed reload may start), or did not:
  * HAProxy runs an older config than the file, so reload again, on the
  * backoff of a failed reload. No-op when no reload waits to be confirmed. */

@@ -77,16 +77,16 @@ struct runtime_sync {
     enum state state;
     struct render_model *applied; /* the config HAProxy runs; its servers are in rotation */
     bool *adds_refused;           /* per service: "add server" refused (static balance) */
-    long known_pid; /* the process last seen answering; 0: none yet */
+    long known_pid;               /* the process last seen answering; 0: none yet */
     /* Whether the last reload took effect: the stats socket answers from
      * another process than before it. Its commands have their own arg, so
      * that ending what is known of the servers (invalidate) keeps it going. */
     struct confirm {
         struct runtime_sync *rs;
         bool active;
-        bool in_flight;         /* a "show info" of ours awaits its answer */
-        unsigned gen;           /* reloads told so far */
-        unsigned asked_gen;     /* gen when the question in flight was sent */
+        bool in_flight;     /* a "show info" of ours awaits its answer */
+        unsigned gen;       /* reloads told so far */
+        unsigned asked_gen; /* gen when the question in flight was sent */
         long pid_before;
         uint64_t deadline, timer;
     } confirm;

@@ -53,7 +53,7 @@ struct runtime_sync_opts {
     const char *socket_path;
     unsigned drain_timeout_ms;
     unsigned command_timeout_ms;
-    unsigned confirm_timeout_ms; /* 0: 10 s */
+    unsigned confirm_timeout_ms;          /* 0: 10 s */
     runtime_sync_confirmed_fn *confirmed; /* NULL: not told; called with done's arg */
 };
 

@@ -284,10 +284,9 @@ static char *cookie_value(const char *name, enum syn_cookie_value method)
 {
     if (method != SYN_COOKIE_HASH) return strdup(name);
     unsigned char md[SHA1_LEN];
-    unsigned len = SHA1_LEN;
     if (sha1_digest(name, strlen(name), md) < 0) return NULL;
-    char *hex = malloc(2 * len + 1);
-    for (unsigned i = 0; hex && i < len; i++)
+    char *hex = malloc(2 * SHA1_LEN + 1);
+    for (unsigned i = 0; hex && i < SHA1_LEN; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
     return hex;
 }
